@@ -1,0 +1,233 @@
+"""Side effects of the equipment lifecycle. Every activity is idempotent (key: workflow id + step);
+business errors are non-retryable ApplicationErrors."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.adapters import (
+    NotCertified,
+    OutboxNotifier,
+    RecordingErasureVendor,
+    RecordingMdm,
+    RecordingPayroll,
+    RecordingProcurement,
+)
+from activities.effects import apply_once
+from db.models import CatalogueModelRow, Charge, Device, DeviceTransition, PriceRow, RenewalPolicy, Unit
+from domain.catalogue import CatalogueModel, Category, Price, delivery_charges, monthly_recurring, preferred_model, rules_of
+from domain.equipment import (
+    BuyoutCompletion,
+    CallOffRequest,
+    CostBearerChange,
+    DeviceOrder,
+    ErasureRequest,
+    MdmRequest,
+    Notification,
+    OrderTerms,
+    RegisterMirror,
+    RegisterOrderInput,
+    ReplacementModelRequest,
+)
+
+
+class InvalidOrder(ValueError):
+    """An order the catalogue, the price list or the unit register refuses (422 in the API)."""
+
+
+def price_for(s: Session, model_code: str, year: int) -> PriceRow | None:
+    """The price list of `year`, or the latest earlier one until the new list is decided (rule AG-5)."""
+    return s.scalars(
+        select(PriceRow).where(PriceRow.model_code == model_code, PriceRow.year <= year).order_by(PriceRow.year.desc())
+    ).first()
+
+
+def resolve_terms(s: Session, order: DeviceOrder, on: datetime) -> OrderTerms:
+    """The catalogue's terms for an order; raises InvalidOrder naming the field (rules EQ-1 … EQ-5)."""
+    model = s.get(CatalogueModelRow, order.model_code)
+    if model is None or not model.active:
+        raise InvalidOrder(f"model_code: {order.model_code!r} is not in IT's assortment (rule EQ-1)")
+    unit = s.get(Unit, order.unit_id)
+    if unit is None:
+        raise InvalidOrder(f"unit_id: unknown unit {order.unit_id!r}")
+    category = Category(model.category)
+    if (order.rental_weeks is not None) != (category is Category.SHORT_TERM_LAPTOP):
+        raise InvalidOrder("rental_weeks: required for short-term laptops and only for them (rule EQ-4)")
+    price = price_for(s, model.code, on.year)
+    if price is None:
+        raise InvalidOrder(f"model_code: {model.code!r} has no price for {on.year} (rule EQ-4)")
+    if order.replaces is not None and s.get(Device, order.replaces) is None:
+        raise InvalidOrder(f"replaces: no device with order number {order.replaces!r}")
+    policy = s.get(RenewalPolicy, (category.value, unit.municipality))
+    renewal = policy.renewal_months if policy else rules_of(category).default_renewal_months
+    return OrderTerms(
+        category=category,
+        model_name=model.name,
+        agreement_ref=model.agreement_ref,
+        municipality=unit.municipality,
+        price=Price(year=price.year, model_code=model.code, monthly_rent=price.monthly_rent,
+                    purchase_price=price.purchase_price, monthly_service_fee=price.monthly_service_fee,
+                    weekly_rent=price.weekly_rent, installation_fee=price.installation_fee),
+        renewal_months=renewal,
+        original_os=model.original_os,
+    )
+
+
+def _non_retryable(error: Exception, kind: str) -> ApplicationError:
+    return ApplicationError(str(error), type=kind, non_retryable=True)
+
+
+class EquipmentActivities:
+    """Holds the session factory and the adapters to procurement, MDM, payroll, erasure and mail."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+        self.procurement = RecordingProcurement(sessions)
+        self.mdm = RecordingMdm(sessions)
+        self.payroll = RecordingPayroll(sessions)
+        self.erasure = RecordingErasureVendor(sessions)
+        self.notifier = OutboxNotifier(sessions)
+
+    @activity.defn(name="equipment.register_order")
+    def register_order(self, request: RegisterOrderInput) -> OrderTerms:
+        """Rule EQ-1: every device in the register traces back to an order."""
+        order = request.order
+        with self.sessions.begin() as s:
+            try:
+                terms = resolve_terms(s, order, request.ordered_at)
+            except InvalidOrder as error:
+                raise _non_retryable(error, "InvalidOrder") from error
+            if s.get(Device, order.order_number) is None:
+                s.add(Device(
+                    order_number=order.order_number, workflow_id=request.workflow_id, model_code=order.model_code,
+                    category=terms.category.value, agreement_ref=terms.agreement_ref,
+                    municipality=terms.municipality, unit_id=order.unit_id, user_ref=order.user_ref,
+                    location=order.location, state="ordered", ordered_at=request.ordered_at,
+                    renewal_months=terms.renewal_months, replaces=order.replaces, updated_at=request.ordered_at,
+                ))
+            return terms
+
+    @activity.defn(name="equipment.call_off")
+    def call_off(self, request: CallOffRequest) -> str:
+        """Rule EQ-2: the purchase is a call-off under the model's procured agreement."""
+        return self.procurement.call_off(request.order_number, request.agreement_ref, request.model_code, request.at)
+
+    @activity.defn(name="equipment.mirror_transition")
+    def mirror_transition(self, mirror: RegisterMirror) -> None:
+        """Keep the inventory register and its transition log in step with the workflow (rule EQ-7)."""
+        record = mirror.record
+        with self.sessions.begin() as s:
+            device = s.get(Device, mirror.order_number)
+            if device is None:
+                raise ApplicationError(f"no register row for {mirror.order_number}", non_retryable=True)
+            exists = s.scalar(select(DeviceTransition.id).where(
+                DeviceTransition.order_number == mirror.order_number, DeviceTransition.seq == record.seq))
+            if exists is not None:
+                return
+            s.add(DeviceTransition(
+                order_number=mirror.order_number, seq=record.seq, at=record.at, event=record.event,
+                from_state=record.from_state, to_state=record.to_state, actor=record.actor, reason=record.reason,
+                rule=record.rule, details=record.details,
+            ))
+            device.state = record.to_state
+            device.unit_id, device.cost_bearer_unit_id = mirror.unit_id, mirror.cost_bearer_unit_id
+            device.user_ref, device.location = mirror.user_ref, mirror.location
+            device.serial_number, device.delivered_at = mirror.serial_number, mirror.delivered_at
+            device.renewal_months, device.replaced_by = mirror.renewal_months, mirror.replaced_by
+            device.updated_at = record.at
+
+    @activity.defn(name="equipment.change_cost_bearer")
+    def change_cost_bearer(self, change: CostBearerChange) -> None:
+        """Rules EQ-4, EQ-6, EQ-8: close the open charge periods and open one for the new cost bearer."""
+        with self.sessions.begin() as s:
+            if not apply_once(s, change.key, datetime.now(timezone.utc)):
+                return
+            device = s.get(Device, change.order_number)
+            assert device is not None
+            open_periods = s.scalars(select(Charge).where(
+                Charge.order_number == change.order_number, Charge.recurring.is_(True), Charge.ends_on.is_(None)))
+            for period in open_periods:
+                if period.unit_id != change.unit_id:
+                    period.ends_on = change.on
+            if change.unit_id is None:
+                return
+            category = Category(device.category)
+            row = price_for(s, device.model_code, change.on.year)
+            if row is None:
+                raise ApplicationError(f"no price for {device.model_code} in {change.on.year}", non_retryable=True)
+            price = Price(year=row.year, model_code=row.model_code, monthly_rent=row.monthly_rent,
+                          purchase_price=row.purchase_price, monthly_service_fee=row.monthly_service_fee,
+                          weekly_rent=row.weekly_rent, installation_fee=row.installation_fee)
+            already_open = s.scalar(select(Charge.id).where(
+                Charge.order_number == change.order_number, Charge.recurring.is_(True), Charge.ends_on.is_(None),
+                Charge.unit_id == change.unit_id))
+            monthly = monthly_recurring(category, price)
+            if monthly is not None and already_open is None:
+                kind = "service_fee" if rules_of(category).charging.value == "purchase_and_service_fee" else "rent"
+                s.add(Charge(order_number=change.order_number, unit_id=change.unit_id, kind=kind, amount=monthly,
+                             recurring=True, starts_on=change.on))
+            if change.delivery:
+                # rule EQ-4 one-off charges; a phone's purchase, an accessory, a short-term rental, an installation
+                for charge in delivery_charges(category, price, change.rental_weeks):
+                    s.add(Charge(order_number=change.order_number, unit_id=change.unit_id, kind=charge.kind,
+                                 amount=charge.amount, recurring=False, starts_on=change.on, ends_on=change.on))
+
+    @activity.defn(name="equipment.enrol_mdm")
+    def enrol_mdm(self, request: MdmRequest) -> None:
+        """Rule EQ-13: network and e-mail configuration through MDM at delivery."""
+        self.mdm.enrol(request.order_number, request.serial_number, f"standard-{request.category.value}", request.at)
+
+    @activity.defn(name="equipment.order_erasure")
+    def order_erasure(self, request: ErasureRequest) -> None:
+        """Rule EQ-12: erasure is ordered from a certified vendor only."""
+        try:
+            self.erasure.order(request.order_number, request.vendor, request.at)
+        except NotCertified as error:
+            raise _non_retryable(error, "NotCertified") from error
+
+    @activity.defn(name="equipment.record_erasure_certificate")
+    def record_erasure_certificate(self, request: ErasureRequest) -> None:
+        """Rule EQ-12: the certificate of a certified vendor is what lets a device leave."""
+        try:
+            self.erasure.record_certificate(request.order_number, request.vendor, request.certificate_id or "",
+                                            request.at)
+        except NotCertified as error:
+            raise _non_retryable(error, "NotCertified") from error
+
+    @activity.defn(name="equipment.complete_buyout")
+    def complete_buyout(self, request: BuyoutCompletion) -> None:
+        """Rule EQ-11: reinstall the original OS only, then the net salary deduction."""
+        try:
+            self.erasure.reinstall(request.order_number, request.original_os)
+        except NotCertified as error:
+            raise _non_retryable(error, "NotCertified") from error
+        self.payroll.deduct(request.order_number, request.employee_ref, request.amount, request.at)
+
+    @activity.defn(name="equipment.replacement_model")
+    def replacement_model(self, request: ReplacementModelRequest) -> str:
+        """Rules EQ-2, EQ-5: the replacement is the category's preferred model with a price this year."""
+        with self.sessions() as s:
+            rows = s.scalars(select(CatalogueModelRow).where(
+                CatalogueModelRow.category == request.category.value, CatalogueModelRow.active.is_(True)))
+            candidates = [
+                CatalogueModel.model_validate(row, from_attributes=True)
+                for row in rows if price_for(s, row.code, request.on.year) is not None
+            ]
+        chosen = preferred_model(candidates)
+        if chosen is None:
+            raise ApplicationError(f"no active {request.category.value} model with a price", type="NoModel",
+                                   non_retryable=True)
+        return chosen.code
+
+    @activity.defn(name="equipment.notify")
+    def notify(self, note: Notification) -> None:
+        self.notifier.send(note.key, note.topic, note.recipient, note.subject, note.body, note.workflow_id, note.at)
+
+    def all(self) -> list:
+        return [self.register_order, self.call_off, self.mirror_transition, self.change_cost_bearer, self.enrol_mdm,
+                self.order_erasure, self.record_erasure_certificate, self.complete_buyout, self.replacement_model,
+                self.notify]

@@ -1,0 +1,195 @@
+"""SQLAlchemy models: reference data, the inventory register and the side-effect records."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+Money = Numeric(12, 2)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+# --- reference data -------------------------------------------------------------------------
+class Municipality(Base):
+    __tablename__ = "municipalities"
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+
+
+class Unit(Base):
+    """A verksamhet/enhet: customer and cost bearer (kostnadsbärare)."""
+
+    __tablename__ = "units"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    municipality: Mapped[str] = mapped_column(ForeignKey("municipalities.code"))
+    name: Mapped[str] = mapped_column(String(200))
+    manager_ref: Mapped[str | None] = mapped_column(String(40))
+
+
+class ErasureVendor(Base):
+    """Rule EQ-12: only a certified vendor's certificate lets a device leave the municipalities."""
+
+    __tablename__ = "erasure_vendors"
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    certification: Mapped[str | None] = mapped_column(String(120))
+    certified: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class CatalogueModelRow(Base):
+    __tablename__ = "catalogue_models"
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(40), index=True)
+    expected_life_months: Mapped[int] = mapped_column(Integer)
+    warranty_months: Mapped[int] = mapped_column(Integer)
+    agreement_ref: Mapped[str] = mapped_column(String(80))
+    original_os: Mapped[str | None] = mapped_column(String(80))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class PriceRow(Base):
+    __tablename__ = "prices"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_code: Mapped[str] = mapped_column(ForeignKey("catalogue_models.code"), primary_key=True)
+    monthly_rent: Mapped[Decimal | None] = mapped_column(Money)
+    purchase_price: Mapped[Decimal | None] = mapped_column(Money)
+    monthly_service_fee: Mapped[Decimal | None] = mapped_column(Money)
+    weekly_rent: Mapped[Decimal | None] = mapped_column(Money)
+    installation_fee: Mapped[Decimal | None] = mapped_column(Money)
+
+
+class RenewalPolicy(Base):
+    """Rule EQ-5: renewal period per category and municipality (None = no automatic renewal)."""
+
+    __tablename__ = "renewal_policies"
+    category: Mapped[str] = mapped_column(String(40), primary_key=True)
+    municipality: Mapped[str] = mapped_column(ForeignKey("municipalities.code"), primary_key=True)
+    renewal_months: Mapped[int | None] = mapped_column(Integer)
+
+
+# --- the inventory register -----------------------------------------------------------------
+class Device(Base):
+    """A row of the inventarieregister; every row traces back to an order (rule EQ-1)."""
+
+    __tablename__ = "devices"
+    order_number: Mapped[str] = mapped_column(String(40), primary_key=True)
+    workflow_id: Mapped[str] = mapped_column(String(80), unique=True)
+    model_code: Mapped[str] = mapped_column(ForeignKey("catalogue_models.code"))
+    category: Mapped[str] = mapped_column(String(40), index=True)
+    agreement_ref: Mapped[str] = mapped_column(String(80))
+    municipality: Mapped[str] = mapped_column(ForeignKey("municipalities.code"), index=True)
+    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)
+    cost_bearer_unit_id: Mapped[str | None] = mapped_column(ForeignKey("units.id"), index=True)
+    user_ref: Mapped[str | None] = mapped_column(String(40), index=True)
+    location: Mapped[str | None] = mapped_column(String(120))
+    state: Mapped[str] = mapped_column(String(40), index=True)
+    serial_number: Mapped[str | None] = mapped_column(String(80))
+    ordered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    renewal_months: Mapped[int | None] = mapped_column(Integer)
+    replaces: Mapped[str | None] = mapped_column(String(40))
+    replaced_by: Mapped[str | None] = mapped_column(String(40))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DeviceTransition(Base):
+    """The register's mirror of the workflow's audit log."""
+
+    __tablename__ = "device_transitions"
+    __table_args__ = (UniqueConstraint("order_number", "seq"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    order_number: Mapped[str] = mapped_column(ForeignKey("devices.order_number"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    event: Mapped[str] = mapped_column(String(40))
+    from_state: Mapped[str] = mapped_column(String(40))
+    to_state: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(80))
+    reason: Mapped[str | None] = mapped_column(Text)
+    rule: Mapped[str] = mapped_column(String(20))
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class Charge(Base):
+    """What a unit is charged for a device: a recurring period (monthly amount) or a one-off amount."""
+
+    __tablename__ = "charges"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    order_number: Mapped[str] = mapped_column(ForeignKey("devices.order_number"), index=True)
+    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    recurring: Mapped[bool] = mapped_column(Boolean)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+
+
+# --- records kept by the default adapters of external systems --------------------------------
+class CallOff(Base):
+    """Procurement: the avrop under a procured agreement (rule EQ-2)."""
+
+    __tablename__ = "call_offs"
+    order_number: Mapped[str] = mapped_column(String(40), primary_key=True)
+    agreement_ref: Mapped[str] = mapped_column(String(80))
+    model_code: Mapped[str] = mapped_column(String(40))
+    reference: Mapped[str] = mapped_column(String(80))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class MdmEnrolment(Base):
+    """Rule EQ-13: phones and tablets are enrolled in MDM at delivery."""
+
+    __tablename__ = "mdm_enrolments"
+    order_number: Mapped[str] = mapped_column(String(40), primary_key=True)
+    serial_number: Mapped[str] = mapped_column(String(80))
+    profile: Mapped[str] = mapped_column(String(80))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SalaryDeduction(Base):
+    """Rule EQ-11: the buyout is paid by net salary deduction."""
+
+    __tablename__ = "salary_deductions"
+    order_number: Mapped[str] = mapped_column(String(40), primary_key=True)
+    employee_ref: Mapped[str] = mapped_column(String(40))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ErasureRecord(Base):
+    """Rule EQ-12: erasure ordered from a certified vendor, and its certificate."""
+
+    __tablename__ = "erasures"
+    order_number: Mapped[str] = mapped_column(String(40), primary_key=True)
+    vendor: Mapped[str] = mapped_column(ForeignKey("erasure_vendors.name"))
+    ordered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    certificate_id: Mapped[str | None] = mapped_column(String(80))
+    certified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reinstalled_os: Mapped[str | None] = mapped_column(String(80))
+
+
+class OutboxMessage(Base):
+    """Notifications waiting to be sent (e-mail, intranet); the API lists them."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    topic: Mapped[str] = mapped_column(String(60), index=True)
+    recipient: Mapped[str] = mapped_column(String(120))
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    workflow_id: Mapped[str | None] = mapped_column(String(80), index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AppliedEffect(Base):
+    """Idempotency: one row per side effect done, keyed by workflow id + step."""
+
+    __tablename__ = "applied_effects"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

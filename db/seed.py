@@ -1,0 +1,94 @@
+"""Reference data for an empty database: the two municipalities, their units, certified erasure
+vendors, the model catalogue and this year's price list (rules EQ-1 … EQ-5)."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from db.models import CatalogueModelRow, ErasureVendor, Municipality, PriceRow, RenewalPolicy, Unit
+from domain.catalogue import CatalogueModel, Category, Price, check_price
+
+MUNICIPALITIES = {"tranemo": "Tranemo kommun", "ulricehamn": "Ulricehamns kommun"}
+
+UNITS = [
+    ("TR-KS", "tranemo", "Kommunstyrelsens förvaltning", "E1001"),
+    ("TR-BUF", "tranemo", "Barn- och utbildningsförvaltningen", "E1002"),
+    ("TR-SOC", "tranemo", "Socialförvaltningen", "E1003"),
+    ("TR-SBF", "tranemo", "Samhällsbyggnadsförvaltningen", "E1004"),
+    ("TR-IT", "tranemo", "IT-enheten, korttidslån (EQ-14)", "E1005"),
+    ("UL-KS", "ulricehamn", "Kommunledningsförvaltningen", "E2001"),
+    ("UL-BUF", "ulricehamn", "Barn- och utbildningsförvaltningen", "E2002"),
+    ("UL-VOF", "ulricehamn", "Vård- och omsorgsförvaltningen", "E2003"),
+    ("UL-SBF", "ulricehamn", "Samhällsbyggnadsförvaltningen", "E2004"),
+    ("UL-IT", "ulricehamn", "IT-enheten, korttidslån (EQ-14)", "E2005"),
+]
+
+ERASURE_VENDORS = [
+    ("Certus Datadestruktion AB", "ADISA Asset Recovery Standard 8.0", True),
+    ("Inrego AB", "Blancco-certifierad radering", True),
+    ("Billig Skrot HB", None, False),
+]
+
+D = Decimal
+# code, name, category, life, warranty, agreement, OS, prices
+CATALOGUE = [
+    ("LAT-5450", "Dell Latitude 5450", Category.WORKSTATION, 60, 36, "ADDA-KLIENT-2023", "Windows 11 Pro",
+     dict(monthly_rent=D("420.00"))),
+    ("OPT-7020", "Dell OptiPlex 7020", Category.WORKSTATION, 60, 36, "ADDA-KLIENT-2023", "Windows 11 Pro",
+     dict(monthly_rent=D("360.00"))),
+    ("TP-E14", "Lenovo ThinkPad E14 (lärardator)", Category.TEACHER_COMPUTER, 48, 36, "ADDA-KLIENT-2023",
+     "Windows 11 Education", dict(monthly_rent=D("310.00"))),
+    ("CB-314", "Acer Chromebook 314 (1:1)", Category.STUDENT_COMPUTER, 48, 24, "ADDA-KLIENT-2023", "ChromeOS",
+     dict(monthly_rent=D("120.00"))),
+    ("IPAD-10", "Apple iPad 10.9", Category.TABLET, 48, 12, "ADDA-MOBIL-2024", "iPadOS",
+     dict(monthly_rent=D("150.00"))),
+    ("IPHONE-15", "Apple iPhone 15", Category.MOBILE_PHONE, 36, 12, "ADDA-MOBIL-2024", "iOS",
+     dict(purchase_price=D("8995.00"), monthly_service_fee=D("95.00"))),
+    ("MFP-C400", "Kyocera Ecosys MA4000", Category.PRINTER, 60, 24, "ADDA-PRINT-2022", None,
+     dict(monthly_rent=D("540.00"))),
+    ("P2425", "Dell P2425H 24\"", Category.SCREEN, 72, 36, "ADDA-KLIENT-2023", None, dict(monthly_rent=D("45.00"))),
+    ("AP-U6", "Ubiquiti U6 Pro", Category.ACCESS_POINT, 60, 24, "ADDA-NAT-2023", None,
+     dict(monthly_rent=D("85.00"), installation_fee=D("1450.00"))),
+    ("HS-EVOLVE", "Jabra Evolve2 40 headset", Category.ACCESSORY, 36, 24, "ADDA-KLIENT-2023", None,
+     dict(purchase_price=D("690.00"))),
+    ("LOAN-LAT", "Korttidslån Latitude 3450", Category.SHORT_TERM_LAPTOP, 48, 36, "ADDA-KLIENT-2023",
+     "Windows 11 Pro", dict(weekly_rent=D("250.00"))),
+    ("CAM-AXIS", "Axis M3086-V", Category.SURVEILLANCE_CAMERA, 60, 36, "ADDA-NAT-2023", None,
+     dict(monthly_rent=D("130.00"))),
+]
+
+
+def load_reference_data(sessions: sessionmaker[Session], year: int) -> bool:
+    """Load everything once; returns False when the database already has municipalities."""
+    with sessions.begin() as s:
+        if s.scalar(select(Municipality.code).limit(1)) is not None:
+            return False
+        s.add_all(Municipality(code=code, name=name) for code, name in MUNICIPALITIES.items())
+        s.flush()
+        s.add_all(Unit(id=i, municipality=m, name=n, manager_ref=mgr) for i, m, n, mgr in UNITS)
+        s.add_all(ErasureVendor(name=n, certification=c, certified=ok) for n, c, ok in ERASURE_VENDORS)
+        for code, name, category, life, warranty, agreement, os_name, prices in CATALOGUE:
+            model = CatalogueModel(code=code, name=name, category=category, expected_life_months=life,
+                                   warranty_months=warranty, agreement_ref=agreement, original_os=os_name)
+            s.add(CatalogueModelRow(**model.model_dump(mode="python") | {"category": category.value}))
+            price = Price(year=year, model_code=code, **prices)
+            check_price(category, price)
+            s.add(PriceRow(**price.model_dump()))
+        s.flush()
+        for municipality in MUNICIPALITIES:
+            # rule EQ-5: workstations renew after 48 months; student computers per municipality agreement
+            s.add(RenewalPolicy(category=Category.WORKSTATION.value, municipality=municipality, renewal_months=48))
+        s.add(RenewalPolicy(category=Category.STUDENT_COMPUTER.value, municipality="ulricehamn", renewal_months=36))
+        return True
+
+
+if __name__ == "__main__":
+    from datetime import date
+
+    from config import get_settings
+    from db.session import make_sessionmaker
+
+    loaded = load_reference_data(make_sessionmaker(get_settings().database_url), date.today().year)
+    print("reference data loaded" if loaded else "reference data already present")

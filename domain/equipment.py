@@ -1,0 +1,536 @@
+"""The equipment lifecycle (rules EQ-1 … EQ-14): states, moves, commands and the device snapshot."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, Field, model_validator
+
+from domain.catalogue import Category, Charging, Price, add_months, rules_of
+from domain.process import Move, ProcessDefinition, TransitionRecord
+
+ORDER_NUMBER_PATTERN = r"^[A-Z0-9][A-Z0-9-]{2,39}$"
+# Employee and unit references are opaque IDs (employee numbers, unit codes), never names.
+REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$"
+
+
+def device_workflow_id(order_number: str) -> str:
+    """Workflow ID from the business key, so a repeated order never starts a second workflow."""
+    return f"device-{order_number}"
+
+
+# --- states ---------------------------------------------------------------------------------
+ORDERED, CALLED_OFF, DELIVERED, IN_USE = "ordered", "called_off", "delivered", "in_use"
+NOTICE_GIVEN, RENEWAL_DUE, RETURNED = "notice_given", "renewal_due", "returned"
+BUYOUT_OFFERED, AVAILABLE_FOR_BUYOUT, BUYOUT_ACCEPTED = "buyout_offered", "available_for_buyout", "buyout_accepted"
+AWAITING_ERASURE, ERASED = "awaiting_erasure", "erased"
+SOLD_TO_EMPLOYEE, SOLD, RECYCLED, DISPOSED = "sold_to_employee", "sold", "recycled", "disposed"
+STOLEN, DAMAGED, LOST, SETTLED, WRITTEN_OFF = "stolen", "damaged", "lost", "settled", "written_off"
+CANCELLED = "cancelled"
+
+ACTIVE_STATES = (IN_USE, NOTICE_GIVEN, RENEWAL_DUE)  # rule EQ-6: delivered and charged
+FINAL_STATES = frozenset({SOLD_TO_EMPLOYEE, SOLD, RECYCLED, DISPOSED, SETTLED, WRITTEN_OFF, CANCELLED})
+
+EQUIPMENT = ProcessDefinition(
+    name="equipment",
+    states=(
+        ORDERED, CALLED_OFF, DELIVERED, IN_USE, NOTICE_GIVEN, RENEWAL_DUE, RETURNED,
+        BUYOUT_OFFERED, AVAILABLE_FOR_BUYOUT, BUYOUT_ACCEPTED, AWAITING_ERASURE, ERASED,
+        SOLD_TO_EMPLOYEE, SOLD, RECYCLED, DISPOSED, STOLEN, DAMAGED, LOST, SETTLED, WRITTEN_OFF, CANCELLED,
+    ),
+    initial=ORDERED,
+    final=FINAL_STATES,
+    moves=(
+        Move("call_off", (ORDERED,), CALLED_OFF, "EQ-2", by_system=True),
+        Move("cancel", (ORDERED, CALLED_OFF), CANCELLED, "EQ-1"),
+        Move("deliver", (CALLED_OFF,), DELIVERED, "EQ-1"),
+        Move("activate", (DELIVERED,), IN_USE, "EQ-6", by_system=True),
+        Move("reassign", (IN_USE, NOTICE_GIVEN), IN_USE, "EQ-7"),
+        Move("give_notice", (IN_USE,), NOTICE_GIVEN, "EQ-8", conditions=("is_rented",)),
+        Move("withdraw_notice", (NOTICE_GIVEN,), IN_USE, "EQ-8"),
+        Move("end_rental", (NOTICE_GIVEN, IN_USE), RETURNED, "EQ-8", by_system=True),
+        Move("renewal_due", (IN_USE,), RENEWAL_DUE, "EQ-5", by_system=True),
+        Move("replacement_delivered", ACTIVE_STATES, RETURNED, "EQ-5", by_system=True),
+        Move("return_device", (IN_USE, NOTICE_GIVEN, RENEWAL_DUE), RETURNED, "EQ-10"),
+        Move("offer_buyout", (RETURNED, AVAILABLE_FOR_BUYOUT), BUYOUT_OFFERED, "EQ-11",
+             conditions=("is_computer", "buyer_may_buy")),
+        Move("accept_buyout", (BUYOUT_OFFERED,), BUYOUT_ACCEPTED, "EQ-11"),
+        Move("decline_buyout", (BUYOUT_OFFERED,), AVAILABLE_FOR_BUYOUT, "EQ-11"),
+        Move("buyout_expired", (BUYOUT_OFFERED,), AVAILABLE_FOR_BUYOUT, "EQ-11", by_system=True),
+        Move("send_to_erasure", (RETURNED, AVAILABLE_FOR_BUYOUT, BUYOUT_ACCEPTED), AWAITING_ERASURE, "EQ-12"),
+        Move("record_erasure", (AWAITING_ERASURE,), ERASED, "EQ-12"),
+        Move("complete_buyout", (ERASED,), SOLD_TO_EMPLOYEE, "EQ-11", conditions=("has_buyer",), by_system=True),
+        Move("sell", (ERASED,), SOLD, "EQ-12", conditions=("has_no_buyer",)),
+        Move("recycle", (ERASED,), RECYCLED, "EQ-10", conditions=("has_no_buyer", "is_recyclable")),
+        Move("dispose", (ERASED,), DISPOSED, "EQ-10", conditions=("has_no_buyer",)),
+        Move("report_stolen", ACTIVE_STATES, STOLEN, "EQ-9"),
+        Move("report_damaged", ACTIVE_STATES, DAMAGED, "EQ-9"),
+        Move("report_lost", ACTIVE_STATES, LOST, "EQ-9"),
+        Move("record_police_report", (STOLEN,), STOLEN, "EQ-9"),
+        Move("record_police_report", (DAMAGED,), DAMAGED, "EQ-9"),
+        Move("settle", (STOLEN, DAMAGED), SETTLED, "EQ-9", conditions=("has_police_report",)),
+        Move("found", (LOST,), IN_USE, "EQ-7"),
+        Move("write_off", (LOST,), WRITTEN_OFF, "EQ-9"),
+    ),
+)
+
+# Why a condition refused an event: the API's 409 names the rule.
+CONDITION_MESSAGES = {
+    "is_rented": "rule EQ-8: notice can only be given on rented equipment",
+    "is_computer": "rule EQ-11: only computers can be bought out",
+    "buyer_may_buy": "rule EQ-11: a computer is first offered to its own user; others may buy it once declined",
+    "has_buyer": "rule EQ-11: no accepted buyer",
+    "has_no_buyer": "rule EQ-11: an employee has accepted the buyout; the device goes to them",
+    "is_recyclable": "rule EQ-10: only smartphones and tablets go to environmental recycling",
+    "has_police_report": "rule EQ-9: record the police-report reference before the settlement",
+}
+
+
+# --- order and commands ---------------------------------------------------------------------
+class DeviceOrder(BaseModel):
+    """An order placed through support (rule EQ-1)."""
+
+    order_number: str = Field(pattern=ORDER_NUMBER_PATTERN, description="business key, e.g. ORD-2026-0042")
+    model_code: str = Field(min_length=1, max_length=40)
+    unit_id: str = Field(pattern=REF_PATTERN, description="ordering unit = cost bearer")
+    user_ref: str | None = Field(None, pattern=REF_PATTERN, description="employee number of the user")
+    location: str | None = Field(None, max_length=120)
+    rental_weeks: int | None = Field(None, ge=1, le=52, description="short-term laptops only (EQ-4, EQ-14)")
+    replaces: str | None = Field(None, pattern=ORDER_NUMBER_PATTERN, description="order number of the renewed device")
+
+
+class OrderTerms(BaseModel):
+    """What the catalogue says about an order, fixed when the order is registered."""
+
+    category: Category
+    model_name: str
+    agreement_ref: str
+    municipality: str
+    price: Price
+    renewal_months: int | None
+    original_os: str | None = None
+
+    @property
+    def charging(self) -> Charging:
+        return rules_of(self.category).charging
+
+
+class _Event(BaseModel):
+    pass
+
+
+class Deliver(_Event):
+    event: Literal["deliver"] = "deliver"
+    serial_number: str = Field(min_length=1, max_length=80)
+
+
+class Cancel(_Event):
+    event: Literal["cancel"] = "cancel"
+
+
+class Reassign(_Event):
+    event: Literal["reassign"] = "reassign"
+    unit_id: str | None = Field(None, pattern=REF_PATTERN)
+    user_ref: str | None = Field(None, pattern=REF_PATTERN)
+    location: str | None = Field(None, max_length=120)
+
+    @model_validator(mode="after")
+    def _something(self) -> "Reassign":
+        if self.unit_id is None and self.user_ref is None and self.location is None:
+            raise ValueError("unit_id, user_ref or location: rule EQ-7 needs at least one to change")
+        return self
+
+
+class GiveNotice(_Event):
+    event: Literal["give_notice"] = "give_notice"
+
+
+class WithdrawNotice(_Event):
+    event: Literal["withdraw_notice"] = "withdraw_notice"
+
+
+class ReturnDevice(_Event):
+    event: Literal["return_device"] = "return_device"
+
+
+class OfferBuyout(_Event):
+    event: Literal["offer_buyout"] = "offer_buyout"
+    price: Decimal = Field(gt=0, max_digits=10, decimal_places=2, description="market price set by IT (SEK)")
+    buyer_ref: str | None = Field(None, pattern=REF_PATTERN, description="defaults to the device's own user")
+    answer_days: int | None = Field(None, ge=1, le=90)
+
+
+class AcceptBuyout(_Event):
+    event: Literal["accept_buyout"] = "accept_buyout"
+
+
+class DeclineBuyout(_Event):
+    event: Literal["decline_buyout"] = "decline_buyout"
+
+
+class SendToErasure(_Event):
+    event: Literal["send_to_erasure"] = "send_to_erasure"
+    vendor: str = Field(min_length=1, max_length=80, description="certified erasure vendor (EQ-12)")
+
+
+class RecordErasure(_Event):
+    event: Literal["record_erasure"] = "record_erasure"
+    vendor: str = Field(min_length=1, max_length=80)
+    certificate_id: str = Field(min_length=1, max_length=80)
+
+
+class Sell(_Event):
+    event: Literal["sell"] = "sell"
+    buyer: str = Field(min_length=1, max_length=120, description="the reseller (an organisation)")
+    price: Decimal = Field(ge=0, max_digits=10, decimal_places=2)
+
+
+class Recycle(_Event):
+    event: Literal["recycle"] = "recycle"
+
+
+class Dispose(_Event):
+    event: Literal["dispose"] = "dispose"
+
+
+class ReportStolen(_Event):
+    event: Literal["report_stolen"] = "report_stolen"
+
+
+class ReportDamaged(_Event):
+    event: Literal["report_damaged"] = "report_damaged"
+
+
+class ReportLost(_Event):
+    event: Literal["report_lost"] = "report_lost"
+
+
+class RecordPoliceReport(_Event):
+    event: Literal["record_police_report"] = "record_police_report"
+    police_report_ref: str = Field(min_length=3, max_length=40)
+
+
+class Settle(_Event):
+    event: Literal["settle"] = "settle"
+    settlement: str = Field(min_length=1, max_length=500)
+    amount: Decimal | None = Field(None, ge=0, max_digits=10, decimal_places=2)
+
+
+class Found(_Event):
+    event: Literal["found"] = "found"
+
+
+class WriteOff(_Event):
+    event: Literal["write_off"] = "write_off"
+
+
+DeviceAction = Annotated[
+    Union[
+        Deliver, Cancel, Reassign, GiveNotice, WithdrawNotice, ReturnDevice, OfferBuyout, AcceptBuyout,
+        DeclineBuyout, SendToErasure, RecordErasure, Sell, Recycle, Dispose, ReportStolen, ReportDamaged,
+        ReportLost, RecordPoliceReport, Settle, Found, WriteOff,
+    ],
+    Field(discriminator="event"),
+]
+
+
+class DeviceCommand(BaseModel):
+    """A staff member's event on a device: who, why, and the event with its data."""
+
+    actor: str = Field(min_length=1, max_length=80)
+    reason: str | None = Field(None, max_length=500)
+    action: DeviceAction
+
+
+class RenewalPeriodChange(BaseModel):
+    actor: str = Field(min_length=1, max_length=80)
+    reason: str | None = Field(None, max_length=500)
+    renewal_months: int | None = Field(None, ge=1, le=120, description="None: no automatic renewal")
+
+
+# --- the device snapshot --------------------------------------------------------------------
+class Buyout(BaseModel):
+    buyer_ref: str
+    price: Decimal
+    deadline: datetime
+    accepted: bool = False
+
+
+class DeviceSnapshot(BaseModel):
+    """Everything the lifecycle workflow knows; carried across continue-as-new."""
+
+    order: DeviceOrder
+    terms: OrderTerms | None = None
+    state: str = ORDERED
+    unit_id: str
+    user_ref: str | None = None
+    location: str | None = None
+    serial_number: str | None = None
+    delivered_at: datetime | None = None
+    renewal_months: int | None = None
+    notice_given_at: datetime | None = None
+    buyout: Buyout | None = None
+    erasure_vendor: str | None = None
+    erasure_certificate: str | None = None
+    police_report_ref: str | None = None
+    replacement_order: str | None = None
+    log: list[TransitionRecord] = Field(default_factory=list)
+
+    def renewal_due_at(self, lead: timedelta) -> datetime | None:
+        """Rule EQ-5: the replacement is ordered `lead` before the renewal date."""
+        end = self.rental_end_at()
+        if end is None or self.terms is None or self.terms.category is Category.SHORT_TERM_LAPTOP:
+            return None
+        return end - lead
+
+    def rental_end_at(self) -> datetime | None:
+        """End of the rental term: delivery + renewal period (weeks for short-term laptops)."""
+        if self.delivered_at is None or self.terms is None:
+            return None
+        if self.terms.category is Category.SHORT_TERM_LAPTOP:
+            return self.delivered_at + timedelta(weeks=self.order.rental_weeks or 1)
+        if self.renewal_months is None:
+            return None
+        due = add_months(self.delivered_at.date(), self.renewal_months)
+        return datetime.combine(due, self.delivered_at.timetz())
+
+
+class DeviceProcess:
+    """The model the `transitions` machine drives: state plus the conditions of the moves."""
+
+    state: str
+
+    def __init__(self, snapshot: DeviceSnapshot) -> None:
+        self.snapshot = snapshot
+        self.machine = EQUIPMENT.attach(self, snapshot.state)
+
+    def _rules(self):
+        assert self.snapshot.terms is not None, "terms are set when the order is registered"
+        return rules_of(self.snapshot.terms.category)
+
+    # conditions (each receives the event's action, if any)
+    def is_rented(self, action: object = None) -> bool:
+        return self._rules().charging in (Charging.RENT, Charging.PRICE_LIST, Charging.PER_WEEK)
+
+    def is_computer(self, action: object = None) -> bool:
+        return self._rules().computer
+
+    def is_recyclable(self, action: object = None) -> bool:
+        return self._rules().recyclable
+
+    def buyer_may_buy(self, action: object = None) -> bool:
+        buyer = getattr(action, "buyer_ref", None) or self.snapshot.user_ref
+        if buyer is None:
+            return False
+        if self.state == RETURNED:  # rule EQ-11: first its own user
+            return buyer == self.snapshot.user_ref
+        return True
+
+    def has_buyer(self, action: object = None) -> bool:
+        return self.snapshot.buyout is not None and self.snapshot.buyout.accepted
+
+    def has_no_buyer(self, action: object = None) -> bool:
+        return not self.has_buyer()
+
+    def has_police_report(self, action: object = None) -> bool:
+        return self.snapshot.police_report_ref is not None
+
+    def refusal(self, trigger: str, action: object = None) -> str | None:
+        """None if `trigger` may fire now; otherwise why not, naming the state or the rule."""
+        from domain.process import illegal_move_message
+
+        if trigger not in EQUIPMENT.triggers() or self.state not in EQUIPMENT.sources_of(trigger):
+            return illegal_move_message(EQUIPMENT, self.state, trigger)
+        if getattr(self, f"may_{trigger}")(action):
+            return None
+        for move in EQUIPMENT.moves:
+            if move.trigger == trigger and self.state in move.sources:
+                for condition in move.conditions:
+                    if not getattr(self, condition)(action):
+                        return f"event {trigger!r} refused in state {self.state!r}: {CONDITION_MESSAGES[condition]}"
+        return f"event {trigger!r} refused in state {self.state!r}"
+
+    def allowed_events(self) -> list[str]:
+        return [t for t in EQUIPMENT.user_triggers() if self.refusal(t) is None]
+
+    def apply(self, trigger: str, action: object, now: datetime, buyout_answer_days: int) -> dict[str, str]:
+        """Fire `trigger` and record the event's data on the snapshot; returns the details for the log."""
+        snap = self.snapshot
+        details: dict[str, str] = {}
+        if isinstance(action, OfferBuyout):  # read before firing: the condition looks at the current user
+            buyer = action.buyer_ref or snap.user_ref or ""
+        if not getattr(self, trigger)(action):
+            raise AssertionError(f"{trigger} refused after validation")  # refusal() is asked first
+        snap.state = self.state
+        match action:
+            case Deliver():
+                snap.serial_number, snap.delivered_at = action.serial_number, now
+                details["serial_number"] = action.serial_number
+            case Reassign():
+                for name in ("unit_id", "user_ref", "location"):
+                    value = getattr(action, name)
+                    if value is not None:
+                        details[name] = f"{getattr(snap, name)} -> {value}"
+                        setattr(snap, name, value)
+                snap.notice_given_at = None  # rule EQ-8: reassignment ends the notice
+            case GiveNotice():
+                snap.notice_given_at = now
+            case WithdrawNotice():
+                snap.notice_given_at = None
+            case OfferBuyout():
+                days = action.answer_days or buyout_answer_days
+                snap.buyout = Buyout(buyer_ref=buyer, price=action.price, deadline=now + timedelta(days=days))
+                details.update(buyer_ref=buyer, price=str(action.price), deadline=snap.buyout.deadline.isoformat())
+            case AcceptBuyout():
+                assert snap.buyout is not None
+                snap.buyout.accepted = True
+            case SendToErasure():
+                snap.erasure_vendor = action.vendor
+                details["vendor"] = action.vendor
+            case RecordErasure():
+                snap.erasure_vendor, snap.erasure_certificate = action.vendor, action.certificate_id
+                details.update(vendor=action.vendor, certificate_id=action.certificate_id)
+            case RecordPoliceReport():
+                snap.police_report_ref = action.police_report_ref
+                details["police_report_ref"] = action.police_report_ref
+            case Settle():
+                details["settlement"] = action.settlement
+                if action.amount is not None:
+                    details["amount"] = str(action.amount)
+            case Sell():
+                details.update(buyer=action.buyer, price=str(action.price))
+        if trigger in ("decline_buyout", "buyout_expired"):
+            snap.buyout = None
+        return details
+
+    def cost_bearer(self) -> str | None:
+        """Rule EQ-6: only active (delivered) equipment is charged; rule EQ-8: notice does not stop it."""
+        return self.snapshot.unit_id if self.state in ACTIVE_STATES else None
+
+
+def renewal_order_number(order_number: str) -> str:
+    """The replacement's order number: ORD-1 → ORD-1-R1 → ORD-1-R2 (rule EQ-5)."""
+    import re
+
+    match = re.fullmatch(r"(.*)-R(\d+)", order_number)
+    if match:
+        return f"{match.group(1)}-R{int(match.group(2)) + 1}"
+    return f"{order_number}-R1"
+
+
+# --- workflow input, view and activity contracts ----------------------------------------------
+class DeviceStart(BaseModel):
+    """Workflow input: a new order, or the snapshot carried across continue-as-new."""
+
+    order: DeviceOrder
+    snapshot: DeviceSnapshot | None = None
+    renewal_lead_days: int = 30
+    buyout_answer_days: int = 14
+    ordered_by: str = "support"
+
+
+class DeviceView(BaseModel):
+    """What a Query answers: the current state, the live deadlines and the transition log."""
+
+    order_number: str
+    workflow_id: str
+    state: str
+    category: Category | None
+    model_code: str
+    unit_id: str
+    cost_bearer_unit_id: str | None
+    user_ref: str | None
+    location: str | None
+    serial_number: str | None
+    delivered_at: datetime | None
+    renewal_months: int | None
+    renewal_due_at: datetime | None
+    rental_end_at: datetime | None
+    replaces: str | None
+    replacement_order: str | None
+    buyout: Buyout | None
+    erasure_vendor: str | None
+    erasure_certificate: str | None
+    police_report_ref: str | None
+    allowed_events: list[str]
+    log: list[TransitionRecord]
+
+
+class ReplacementDelivered(BaseModel):
+    order_number: str
+
+
+class RegisterOrderInput(BaseModel):
+    workflow_id: str
+    order: DeviceOrder
+    ordered_at: datetime
+
+
+class RegisterMirror(BaseModel):
+    """The register row after a transition, plus the transition itself (rule EQ-7: register kept current)."""
+
+    order_number: str
+    record: TransitionRecord
+    unit_id: str
+    cost_bearer_unit_id: str | None
+    user_ref: str | None
+    location: str | None
+    serial_number: str | None
+    delivered_at: datetime | None
+    renewal_months: int | None
+    replaced_by: str | None
+
+
+class CostBearerChange(BaseModel):
+    key: str
+    order_number: str
+    unit_id: str | None
+    on: date
+    delivery: bool = False
+    rental_weeks: int | None = None
+
+
+class CallOffRequest(BaseModel):
+    order_number: str
+    agreement_ref: str
+    model_code: str
+    at: datetime
+
+
+class MdmRequest(BaseModel):
+    order_number: str
+    serial_number: str
+    category: Category
+    at: datetime
+
+
+class ErasureRequest(BaseModel):
+    order_number: str
+    vendor: str
+    at: datetime
+    certificate_id: str | None = None
+
+
+class BuyoutCompletion(BaseModel):
+    order_number: str
+    employee_ref: str
+    amount: Decimal
+    original_os: str
+    at: datetime
+
+
+class Notification(BaseModel):
+    key: str
+    topic: str
+    recipient: str
+    subject: str
+    body: str
+    workflow_id: str
+    at: datetime
+
+
+class ReplacementModelRequest(BaseModel):
+    category: Category
+    municipality: str
+    on: date

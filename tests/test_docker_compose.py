@@ -1,0 +1,199 @@
+"""Static checks of the container topology (docker-compose.yml and Dockerfile).
+
+Nothing here needs Docker: the files are parsed and compared with config.Settings.
+"""
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+yaml = pytest.importorskip("yaml")
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `config` lives at the repo root
+    sys.path.insert(0, str(ROOT))
+
+import config  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+DOCKERFILE = ROOT / "Dockerfile"
+RAMFLOW_SERVICES = ("api", "worker")
+REQUIRED_SETTINGS = {"TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "TEMPORAL_TASK_QUEUE", "DATABASE_URL"}
+# ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?err}, ${VAR?err}
+_INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}")
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def services(compose: dict) -> dict:
+    return compose["services"]
+
+
+def _environment(service: dict) -> dict[str, str]:
+    env = service.get("environment") or {}
+    if isinstance(env, list):  # ["KEY=value", ...] form
+        env = dict(item.split("=", 1) if "=" in item else (item, "") for item in env)
+    return {str(key): "" if value is None else str(value) for key, value in env.items()}
+
+
+def _interpolate(value: str) -> str:
+    """Resolve compose ${...} references the way `docker compose config` would, with a dummy secret."""
+
+    def replace(match: re.Match[str]) -> str:
+        name, op, arg = match.group(1), match.group(2), match.group(3)
+        if op in (":-", "-"):
+            return arg
+        return f"dummy-{name.lower()}"
+
+    return _INTERPOLATION.sub(replace, value.replace("$$", "$"))
+
+
+def _command(service: dict) -> list[str]:
+    command = service.get("command") or []
+    return command.split() if isinstance(command, str) else [str(part) for part in command]
+
+
+def _setting_names() -> set[str]:
+    return {name.upper() for name in config.Settings.model_fields}
+
+
+def _looks_like_ramflow_setting(key: str) -> bool:
+    # Interpreter knobs (PYTHONUNBUFFERED, ...) are not Ramflow settings; everything else is.
+    return not key.startswith("PYTHON")
+
+
+def test_compose_defines_every_service(services: dict) -> None:
+    assert {"postgresql", "temporal", "temporal-ui", "api", "worker", "migrate"} <= set(services)
+
+
+def test_compose_pins_every_image(services: dict) -> None:
+    for name, service in services.items():
+        image = service.get("image")
+        if image is None:
+            assert "build" in service, f"{name} has neither image nor build"
+            continue
+        reference = image.split("@", 1)[0]
+        last = reference.rsplit("/", 1)[-1]
+        assert ":" in last or "@" in image, f"{name}: image {image!r} has no version tag"
+        tag = last.rsplit(":", 1)[-1] if ":" in last else ""
+        assert tag and tag != "latest", f"{name}: image {image!r} must be pinned, not latest"
+        assert "$" not in tag, f"{name}: image {image!r} tag must not depend on the environment"
+
+
+def test_temporal_uses_postgresql_with_explicit_shards(services: dict) -> None:
+    temporal = services["temporal"]
+    assert temporal["image"].startswith("temporalio/auto-setup:")
+    env = _environment(temporal)
+    shards = env.get("NUM_HISTORY_SHARDS", "")
+    assert shards.isdigit() and int(shards) > 0, "NUM_HISTORY_SHARDS must be set explicitly"
+    assert env.get("DB") == "postgres12"
+    assert env.get("POSTGRES_SEEDS") == "postgresql"
+    assert env.get("DB_PORT") == "5432"
+    assert env.get("POSTGRES_USER") and env.get("POSTGRES_PWD")
+    depends = temporal.get("depends_on") or {}
+    assert "postgresql" in depends
+    if isinstance(depends, dict):
+        assert depends["postgresql"].get("condition") == "service_healthy"
+
+
+def test_postgresql_has_healthcheck_and_app_database(services: dict) -> None:
+    pg = services["postgresql"]
+    assert pg["image"].startswith("postgres:")
+    assert "pg_isready" in str(pg["healthcheck"]["test"])
+    assert "POSTGRES_PASSWORD" in _environment(pg)
+    mounts = [str(v) for v in pg.get("volumes", [])]
+    init = [m for m in mounts if "/docker-entrypoint-initdb.d" in m]
+    assert init, "the ramflow database is created by an init script"
+    host_dir = ROOT / init[0].split(":", 1)[0]
+    sql = "\n".join(p.read_text(encoding="utf-8") for p in sorted(host_dir.glob("*.sql")))
+    assert re.search(r"CREATE\s+DATABASE\s+ramflow\b", sql, re.IGNORECASE)
+
+
+def test_worker_is_scalable(services: dict) -> None:
+    worker = services["worker"]
+    assert "container_name" not in worker
+    assert not worker.get("ports"), "a published port would clash with --scale worker=N"
+    assert any("worker.py" in part for part in _command(worker))
+
+
+def test_ramflow_services_only_get_known_settings(services: dict) -> None:
+    known = _setting_names()
+    for name in RAMFLOW_SERVICES + ("migrate",):
+        env = _environment(services[name])
+        unknown = {key for key in env if _looks_like_ramflow_setting(key)} - known
+        assert not unknown, f"{name}: {sorted(unknown)} are not fields of config.Settings"
+    for name in RAMFLOW_SERVICES:
+        missing = REQUIRED_SETTINGS - set(_environment(services[name]))
+        assert not missing, f"{name} lacks {sorted(missing)}"
+
+
+def test_ramflow_services_get_a_valid_postgresql_url(services: dict) -> None:
+    urls = set()
+    for name in RAMFLOW_SERVICES + ("migrate",):
+        raw = _environment(services[name])["DATABASE_URL"]
+        url = _interpolate(raw)
+        settings = config.Settings(database_url=url)
+        assert settings.database_url.startswith("postgresql")
+        parsed = make_url(url)
+        assert parsed.drivername == "postgresql+psycopg"
+        assert parsed.host == "postgresql", "DATABASE_URL must point at the compose postgresql service"
+        assert parsed.database == "ramflow"
+        urls.add(url)
+    assert len(urls) == 1, "api, worker and migrate must share one database"
+
+
+def test_ramflow_settings_in_compose_validate(services: dict) -> None:
+    for name in RAMFLOW_SERVICES:
+        env = _environment(services[name])
+        values = {key.lower(): _interpolate(value) for key, value in env.items() if key in _setting_names()}
+        settings = config.Settings(**values)
+        assert settings.temporal_address == "temporal:7233"
+
+
+def test_api_port_mapping_matches_api_port(services: dict) -> None:
+    api = services["api"]
+    env = _environment(api)
+    port = config.Settings(api_port=env["API_PORT"]).api_port
+    container_ports = set()
+    for mapping in api.get("ports", []):
+        if isinstance(mapping, dict):
+            container_ports.add(int(mapping["target"]))
+        else:
+            container_ports.add(int(str(mapping).split("/", 1)[0].rsplit(":", 1)[-1]))
+    assert port in container_ports
+    command = _command(api)
+    if "--port" in command:
+        assert int(command[command.index("--port") + 1]) == port
+
+
+def test_migrate_runs_alembic_before_the_services(services: dict) -> None:
+    migrate = services["migrate"]
+    assert "build" in migrate
+    command = " ".join(_command(migrate))
+    assert "alembic" in command and "db/alembic.ini" in command and "upgrade head" in command
+    for name in RAMFLOW_SERVICES:
+        depends = services[name]["depends_on"]
+        assert depends["migrate"]["condition"] == "service_completed_successfully"
+        assert "temporal" in depends
+        assert "build" in services[name]
+
+
+def test_dockerfile_is_pinned_and_runs_unprivileged() -> None:
+    assert DOCKERFILE.is_file()
+    lines = [line.strip() for line in DOCKERFILE.read_text(encoding="utf-8").splitlines()]
+    froms = [line.split()[1] for line in lines if line.upper().startswith("FROM ")]
+    assert froms, "Dockerfile has no FROM"
+    for image in froms:
+        assert ":" in image and not image.endswith(":latest"), f"FROM {image} is not pinned"
+        assert re.search(r":\d+\.\d+\.\d+", image), f"FROM {image} should pin a patch version"
+    users = [line.split()[1] for line in lines if line.upper().startswith("USER ")]
+    assert users and users[-1] not in ("root", "0"), "the image must run as a non-root user"
+    assert any(line.startswith("CMD") and "api.main:app" in line for line in lines)

@@ -1,0 +1,54 @@
+"""The Ramflow worker: every workflow and activity on the configured task queue."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Worker
+
+from activities.equipment import EquipmentActivities
+from config import Settings, get_settings
+from db.session import make_sessionmaker
+from workflows.equipment import DeviceLifecycleWorkflow
+
+WORKFLOWS: list[type] = [DeviceLifecycleWorkflow]
+
+
+def all_activities(sessions: sessionmaker[Session], settings: Settings) -> list:
+    """Every activity, bound to its dependencies."""
+    return [*EquipmentActivities(sessions).all()]
+
+
+async def connect(settings: Settings) -> Client:
+    return await Client.connect(
+        settings.temporal_address, namespace=settings.temporal_namespace, data_converter=pydantic_data_converter
+    )
+
+
+def build_worker(client: Client, sessions: sessionmaker[Session], settings: Settings,
+                 task_queue: str | None = None, executor: ThreadPoolExecutor | None = None) -> Worker:
+    return Worker(
+        client,
+        task_queue=task_queue or settings.temporal_task_queue,
+        workflows=WORKFLOWS,
+        activities=all_activities(sessions, settings),
+        activity_executor=executor or ThreadPoolExecutor(max_workers=16),
+    )
+
+
+async def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
+    settings = get_settings()
+    client = await connect(settings)
+    sessions = make_sessionmaker(settings.database_url)
+    worker = build_worker(client, sessions, settings)
+    logging.info("polling task queue %r on %s", settings.temporal_task_queue, settings.temporal_address)
+    await worker.run()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

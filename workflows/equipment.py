@@ -1,0 +1,339 @@
+"""One long-running workflow per device, from order to certified erasure (rules EQ-1 … EQ-14)."""
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from domain.catalogue import rules_of
+    from domain.equipment import (
+        ACTIVE_STATES,
+        EQUIPMENT,
+        FINAL_STATES,
+        BuyoutCompletion,
+        CallOffRequest,
+        CostBearerChange,
+        DeviceCommand,
+        DeviceOrder,
+        DeviceProcess,
+        DeviceSnapshot,
+        DeviceStart,
+        DeviceView,
+        ErasureRequest,
+        MdmRequest,
+        Notification,
+        OrderTerms,
+        RegisterMirror,
+        RegisterOrderInput,
+        RenewalPeriodChange,
+        ReplacementDelivered,
+        ReplacementModelRequest,
+        device_workflow_id,
+        renewal_order_number,
+    )
+    from domain.process import TransitionRecord
+
+SYSTEM_ACTOR = "ramflow"
+# Transient failures (database busy, vendor down) are retried with backoff; business errors are not.
+RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=5),
+    non_retryable_error_types=["InvalidOrder", "NotCertified", "NoModel"],
+)
+ACTIVITY_TIMEOUT = timedelta(seconds=60)
+
+
+async def run_activity(name: str, arg: Any, result_type: type | None = None) -> Any:
+    """Run an activity; a business refusal surfaces as the activity's own ApplicationError (type, message)."""
+    try:
+        return await workflow.execute_activity(
+            name, arg, result_type=result_type, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY
+        )
+    except ActivityError as error:
+        cause = error.cause
+        if isinstance(cause, ApplicationError) and cause.type in RETRY.non_retryable_error_types:
+            raise ApplicationError(cause.message, type=cause.type, non_retryable=True) from error
+        raise
+
+
+@workflow.defn(name="DeviceLifecycle")
+class DeviceLifecycleWorkflow:
+    @workflow.init
+    def __init__(self, start: DeviceStart) -> None:
+        self.start = start
+        order = start.order
+        self.snap = start.snapshot or DeviceSnapshot(
+            order=order, unit_id=order.unit_id, user_ref=order.user_ref, location=order.location
+        )
+        self.process = DeviceProcess(self.snap)
+        self.lock = asyncio.Lock()  # one transition at a time: handlers await activities
+        self.rearm = False
+
+    # --- main loop: durable timers ------------------------------------------------------------
+    @workflow.run
+    async def run(self, start: DeviceStart) -> DeviceView:
+        if self.snap.terms is None:
+            async with self.lock:
+                await self._register()
+        while self.snap.state not in FINAL_STATES:
+            due = self._next_timer()
+            self.rearm = False
+            if due is not None and due[1] <= workflow.now():
+                await self._fire_timer(due)
+                continue
+            timeout = None if due is None else due[1] - workflow.now()
+            try:
+                await workflow.wait_condition(
+                    lambda: self.rearm or workflow.info().is_continue_as_new_suggested(), timeout=timeout
+                )
+            except asyncio.TimeoutError:
+                await self._fire_timer(due)
+            if workflow.info().is_continue_as_new_suggested() and not self.lock.locked():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(self.start.model_copy(update={"snapshot": self.snap}))
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.view()
+
+    def _next_timer(self) -> tuple[str, datetime] | None:
+        """The timer the current state waits for, recomputed from the snapshot on every loop."""
+        snap = self.snap
+        lead = timedelta(days=self.start.renewal_lead_days)
+        state = snap.state
+        if state == "in_use":
+            if snap.terms is not None and snap.terms.category.value == "short_term_laptop":
+                end = snap.rental_end_at()
+                return ("end_rental", end) if end else None
+            due = snap.renewal_due_at(lead)
+            return ("renewal_due", due) if due else None  # rule EQ-5
+        if state == "notice_given":
+            end = snap.rental_end_at()
+            return ("end_rental", end) if end else None  # rule EQ-8
+        if state == "buyout_offered" and snap.buyout is not None:
+            return ("buyout_expired", snap.buyout.deadline)  # rule EQ-11
+        return None
+
+    async def _fire_timer(self, due: tuple[str, datetime] | None) -> None:
+        async with self.lock:
+            # a handler may have moved the device while the timer was running out
+            if due is None or self._next_timer() != due:
+                return
+            reasons = {
+                "renewal_due": "renewal period reached (less the lead time)",
+                "end_rental": "rental term ended",
+                "buyout_expired": "buyout offer not answered by its deadline",
+            }
+            await self._fire(due[0], SYSTEM_ACTOR, reasons[due[0]])
+
+    # --- API: updates, signals, queries -------------------------------------------------------
+    @workflow.update
+    async def apply(self, command: DeviceCommand) -> DeviceView:
+        async with self.lock:
+            self._check(command)  # the state may have moved while this update waited for the lock
+            await self._fire(command.action.event, command.actor, command.reason, command.action)
+        return self.view()
+
+    @apply.validator
+    def _validate_apply(self, command: DeviceCommand) -> None:
+        self._check(command)
+
+    def _check(self, command: DeviceCommand) -> None:
+        refusal = self.process.refusal(command.action.event, command.action)
+        if refusal is not None:
+            raise ApplicationError(refusal, type="IllegalTransition", non_retryable=True)
+
+    @workflow.update
+    async def change_renewal_period(self, change: RenewalPeriodChange) -> DeviceView:
+        """Rule EQ-5: a new price-list year may change the period; the timer is re-armed."""
+        async with self.lock:
+            before = self.snap.renewal_months
+            self.snap.renewal_months = change.renewal_months
+            await self._record(
+                "change_renewal_period", self.snap.state, change.actor, change.reason, "EQ-5",
+                {"renewal_months": f"{before} -> {change.renewal_months}"},
+            )
+            self.rearm = True
+        return self.view()
+
+    @change_renewal_period.validator
+    def _validate_renewal(self, change: RenewalPeriodChange) -> None:
+        if self.snap.state not in ("ordered", "called_off", "delivered", *ACTIVE_STATES):
+            raise ApplicationError(
+                f"renewal period cannot change in state {self.snap.state!r} (rule EQ-5)",
+                type="IllegalTransition", non_retryable=True,
+            )
+        if self.snap.terms is not None and self.snap.terms.category.value == "short_term_laptop":
+            raise ApplicationError("short-term laptops have no renewal period (rule EQ-4)",
+                                   type="IllegalTransition", non_retryable=True)
+
+    @workflow.update
+    async def registered(self) -> DeviceView:
+        """Answers once the order is registered and called off, so the API can return its state."""
+        await workflow.wait_condition(lambda: self.snap.state != "ordered")
+        return self.view()
+
+    @workflow.signal
+    async def replacement_delivered(self, news: ReplacementDelivered) -> None:
+        """Rule EQ-5: the replacement is delivered, so the old device is returned to IT."""
+        async with self.lock:
+            if self.process.refusal("replacement_delivered") is None:
+                await self._fire("replacement_delivered", SYSTEM_ACTOR,
+                                 f"replacement {news.order_number} delivered", details={"replaced_by": news.order_number})
+
+    @workflow.query
+    def view(self) -> DeviceView:
+        snap = self.snap
+        lead = timedelta(days=self.start.renewal_lead_days)
+        return DeviceView(
+            order_number=snap.order.order_number, workflow_id=workflow.info().workflow_id, state=snap.state,
+            category=snap.terms.category if snap.terms else None, model_code=snap.order.model_code,
+            unit_id=snap.unit_id, cost_bearer_unit_id=self.process.cost_bearer(), user_ref=snap.user_ref,
+            location=snap.location, serial_number=snap.serial_number, delivered_at=snap.delivered_at,
+            renewal_months=snap.renewal_months,
+            renewal_due_at=snap.renewal_due_at(lead) if snap.state == "in_use" else None,
+            rental_end_at=snap.rental_end_at(), replaces=snap.order.replaces,
+            replacement_order=snap.replacement_order, buyout=snap.buyout, erasure_vendor=snap.erasure_vendor,
+            erasure_certificate=snap.erasure_certificate, police_report_ref=snap.police_report_ref,
+            allowed_events=self.process.allowed_events() if snap.terms else [], log=snap.log,
+        )
+
+    # --- transitions and their side effects -------------------------------------------------------
+    async def _register(self) -> None:
+        wf_id = workflow.info().workflow_id
+        order = self.snap.order
+        self.snap.terms = await run_activity(
+            "equipment.register_order",
+            RegisterOrderInput(workflow_id=wf_id, order=order, ordered_at=workflow.now()),
+            OrderTerms,
+        )
+        self.snap.renewal_months = self.snap.terms.renewal_months
+        await self._record("order", "ordered", self.start.ordered_by, None, "EQ-1",
+                           {"model_code": order.model_code, "agreement_ref": self.snap.terms.agreement_ref})
+        await self._fire("call_off", SYSTEM_ACTOR, f"call-off under agreement {self.snap.terms.agreement_ref}")
+
+    async def _fire(self, trigger: str, actor: str, reason: str | None, action: Any = None,
+                    details: dict[str, str] | None = None) -> None:
+        """Side effects that can refuse run first (state unchanged); then the move; then the rest."""
+        previous = self.snap.state
+        await self._before(trigger, action)
+        extra = self.process.apply(trigger, action, workflow.now(), self.start.buyout_answer_days)
+        await self._record(trigger, previous, actor, reason, EQUIPMENT.rule_for(trigger, previous),
+                           {**extra, **(details or {})})
+        await self._after(previous, trigger, self.snap.state)
+        self.rearm = True  # the next timer depends on the new state
+
+    async def _record(self, event: str, previous: str, actor: str, reason: str | None, rule: str,
+                      details: dict[str, str]) -> None:
+        snap = self.snap
+        record = TransitionRecord(
+            seq=len(snap.log) + 1, at=workflow.now(), event=event, from_state=previous, to_state=snap.state,
+            actor=actor, reason=reason, rule=rule, details=details,
+        )
+        snap.log.append(record)
+        await run_activity("equipment.mirror_transition", RegisterMirror(
+            order_number=snap.order.order_number, record=record, unit_id=snap.unit_id,
+            cost_bearer_unit_id=self.process.cost_bearer(), user_ref=snap.user_ref, location=snap.location,
+            serial_number=snap.serial_number, delivered_at=snap.delivered_at, renewal_months=snap.renewal_months,
+            replaced_by=snap.replacement_order,
+        ))
+
+    def _key(self, step: str) -> str:
+        return f"{workflow.info().workflow_id}:{len(self.snap.log)}:{step}"
+
+    async def _before(self, trigger: str, action: Any) -> None:
+        snap, now = self.snap, workflow.now()
+        number = snap.order.order_number
+        if trigger == "send_to_erasure":  # rule EQ-12
+            await run_activity("equipment.order_erasure", ErasureRequest(order_number=number, vendor=action.vendor, at=now))
+        elif trigger == "record_erasure":  # rule EQ-12
+            await run_activity("equipment.record_erasure_certificate", ErasureRequest(
+                order_number=number, vendor=action.vendor, certificate_id=action.certificate_id, at=now))
+        elif trigger == "call_off":  # rule EQ-2
+            assert snap.terms is not None
+            await run_activity("equipment.call_off", CallOffRequest(
+                order_number=number, agreement_ref=snap.terms.agreement_ref, model_code=snap.order.model_code, at=now))
+        elif trigger == "complete_buyout":  # rule EQ-11
+            assert snap.buyout is not None and snap.terms is not None
+            await run_activity("equipment.complete_buyout", BuyoutCompletion(
+                order_number=number, employee_ref=snap.buyout.buyer_ref, amount=snap.buyout.price,
+                original_os=snap.terms.original_os or "original OS", at=now))
+
+    async def _after(self, previous: str, trigger: str, current: str) -> None:
+        """The dispatcher over (previous, next): charging, MDM, renewal, notifications."""
+        snap, now = self.snap, workflow.now()
+        assert snap.terms is not None
+        number = snap.order.order_number
+        cost_bearer = self.process.cost_bearer()
+        if trigger == "reassign" or (previous in ACTIVE_STATES) != (current in ACTIVE_STATES):
+            # rules EQ-6/EQ-7/EQ-8: charging follows the active cost bearer, day by day
+            await run_activity("equipment.change_cost_bearer", CostBearerChange(
+                key=self._key("cost_bearer"), order_number=number, unit_id=cost_bearer, on=now.date(),
+                delivery=trigger == "activate", rental_weeks=snap.order.rental_weeks))
+        if trigger == "deliver":
+            if rules_of(snap.terms.category).mdm:  # rule EQ-13
+                await run_activity("equipment.enrol_mdm", MdmRequest(
+                    order_number=number, serial_number=snap.serial_number or "", category=snap.terms.category, at=now))
+            await self._fire("activate", SYSTEM_ACTOR, "registered in the inventory register and handed out")
+        elif trigger == "activate":
+            await self._notify("delivered", f"unit:{snap.unit_id}", f"{number} delivered",
+                               f"{snap.terms.model_name} is delivered and charged to unit {snap.unit_id}.")
+            if snap.order.replaces:  # rule EQ-5: the old device goes back to IT
+                await self._tell_replaced(snap.order.replaces)
+        elif trigger == "give_notice":  # rule EQ-8
+            await self._notify("notice", "it:asset-management", f"{number}: notice given",
+                               f"Unit {snap.unit_id} gave notice; find a new unit. The cost stays with "
+                               f"{snap.unit_id} until reassignment or the rental term ends.")
+        elif trigger == "renewal_due":  # rule EQ-5
+            await self._order_replacement()
+        elif trigger == "offer_buyout" and snap.buyout is not None:  # rule EQ-11
+            await self._notify("buyout_offer", f"employee:{snap.buyout.buyer_ref}", f"Buy out {number}?",
+                               f"Offered as is, without warranty or support, for SEK {snap.buyout.price}, paid by "
+                               f"net salary deduction. Answer by {snap.buyout.deadline.date().isoformat()}.")
+        elif trigger == "record_erasure" and self.process.has_buyer():
+            await self._fire("complete_buyout", SYSTEM_ACTOR, "erased, original OS reinstalled, salary deduction")
+        elif trigger in ("report_stolen", "report_damaged"):  # rule EQ-9
+            await self._notify("incident", f"unit:{snap.unit_id}", f"{number}: {trigger.removeprefix('report_')}",
+                               "File a police report and send its reference to IT; then IT and the unit settle.")
+
+    async def _notify(self, topic: str, recipient: str, subject: str, body: str) -> None:
+        await run_activity("equipment.notify", Notification(
+            key=self._key(f"notify:{topic}"), topic=topic, recipient=recipient, subject=subject, body=body,
+            workflow_id=workflow.info().workflow_id, at=workflow.now()))
+
+    async def _order_replacement(self) -> None:
+        """Rule EQ-5: the replacement's order starts automatically as a child workflow that outlives this one."""
+        snap = self.snap
+        assert snap.terms is not None
+        try:
+            model_code = await run_activity("equipment.replacement_model", ReplacementModelRequest(
+                category=snap.terms.category, municipality=snap.terms.municipality, on=workflow.now().date()), str)
+        except ApplicationError:
+            await self._notify("renewal_blocked", "it:asset-management", f"{snap.order.order_number}: no model",
+                               f"No active {snap.terms.category.value} model with a price; order the replacement by hand.")
+            return
+        number = renewal_order_number(snap.order.order_number)
+        order = DeviceOrder(order_number=number, model_code=model_code, unit_id=snap.unit_id,
+                            user_ref=snap.user_ref, location=snap.location, replaces=snap.order.order_number)
+        await workflow.start_child_workflow(
+            DeviceLifecycleWorkflow.run,
+            DeviceStart(order=order, renewal_lead_days=self.start.renewal_lead_days,
+                        buyout_answer_days=self.start.buyout_answer_days, ordered_by=SYSTEM_ACTOR),
+            id=device_workflow_id(number),
+            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+        )
+        snap.replacement_order = number
+        await self._notify("renewal", f"unit:{snap.unit_id}", f"{snap.order.order_number} is due for renewal",
+                           f"Replacement {number} ({model_code}) is ordered; the old device is returned on delivery.")
+
+    async def _tell_replaced(self, old_order: str) -> None:
+        handle = workflow.get_external_workflow_handle(device_workflow_id(old_order))
+        try:
+            await handle.signal(DeviceLifecycleWorkflow.replacement_delivered,
+                                ReplacementDelivered(order_number=self.snap.order.order_number))
+        except ApplicationError:
+            workflow.logger.warning("replaced device %s has no running workflow", old_order)
