@@ -131,3 +131,17 @@ def client(env: WorkflowEnvironment) -> Client:
 
 def aware(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(timezone.utc)
+
+
+@pytest_asyncio.fixture
+async def api(env: WorkflowEnvironment, worker: Worker, settings: Settings, sessions: sessionmaker[Session]):
+    """The FastAPI app over the real (time-skipping) Temporal server and this test's database."""
+    import httpx
+
+    from api.main import create_app
+
+    app = create_app(settings=settings, client=env.client, sessions=sessions)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://ramflow.test/api/v1",
+                                 headers={"X-Actor": "it.anna"}, timeout=30) as http:
+        yield http

@@ -1,0 +1,139 @@
+"""The model catalogue, the yearly price list and renewal periods (rules EQ-1 … EQ-5)."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, status
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.service import RPCError
+
+from activities.equipment import price_for
+from api.deps import ActorDep, ClientDep, SessionDep
+from db.models import CatalogueModelRow, Device, Municipality, PriceRow, RenewalPolicy
+from domain.catalogue import CATEGORY_RULES, CatalogueModel, Category, Charging, Price, check_price
+from domain.equipment import ACTIVE_STATES, RenewalPeriodChange
+from workflows.equipment import DeviceLifecycleWorkflow
+
+router = APIRouter(tags=["catalogue"])
+
+
+class CategoryInfo(BaseModel):
+    category: Category
+    charging: Charging
+    min_life_months: int | None
+    buyout_allowed: bool
+    mdm_enrolment: bool
+    recyclable: bool
+    installation_charged: bool
+
+
+class RenewalPolicyView(BaseModel):
+    category: Category
+    municipality: str
+    renewal_months: int | None
+
+
+class RenewalPolicyRequest(BaseModel):
+    renewal_months: int | None = Field(None, ge=1, le=120, description="null: no automatic renewal")
+    apply_to_running: bool = Field(True, description="re-arm the renewal timers of devices already in use")
+    reason: str | None = Field(None, max_length=500)
+
+
+class RenewalPolicyResult(RenewalPolicyView):
+    devices_updated: list[str]
+
+
+@router.get("/catalogue/categories", response_model=list[CategoryInfo])
+def categories() -> list[CategoryInfo]:
+    """Rule EQ-4: each category's charging model; EQ-3 minimum life; EQ-10/11/13 handling."""
+    return [CategoryInfo(category=c, charging=r.charging, min_life_months=r.min_life_months, buyout_allowed=r.computer,
+                         mdm_enrolment=r.mdm, recyclable=r.recyclable, installation_charged=r.installation_charged)
+            for c, r in CATEGORY_RULES.items()]
+
+
+@router.get("/catalogue/models", response_model=list[CatalogueModel])
+def list_models(session: SessionDep, category: Category | None = None, include_inactive: bool = False):
+    query = select(CatalogueModelRow).order_by(CatalogueModelRow.code)
+    if category is not None:
+        query = query.where(CatalogueModelRow.category == category.value)
+    if not include_inactive:
+        query = query.where(CatalogueModelRow.active.is_(True))
+    return [CatalogueModel.model_validate(row, from_attributes=True) for row in session.scalars(query)]
+
+
+@router.post("/catalogue/models", response_model=CatalogueModel, status_code=status.HTTP_201_CREATED)
+def add_model(model: CatalogueModel, session: SessionDep, actor: ActorDep) -> CatalogueModel:
+    """Add a model to the assortment; rule EQ-3 refuses a workstation, printer or screen under 48 months."""
+    if session.get(CatalogueModelRow, model.code) is not None:
+        raise HTTPException(409, f"code: model {model.code!r} already exists")
+    session.add(CatalogueModelRow(**model.model_dump() | {"category": model.category.value}))
+    session.commit()
+    return model
+
+
+@router.get("/price-list", response_model=list[Price])
+def price_list(session: SessionDep, year: Annotated[int, Query(ge=2000, le=2100)]) -> list[Price]:
+    """The prices in force in `year`: that year's list, or the latest earlier price per model."""
+    prices = []
+    for code in session.scalars(select(CatalogueModelRow.code).order_by(CatalogueModelRow.code)):
+        row = price_for(session, code, year)
+        if row is not None:
+            prices.append(Price.model_validate(row, from_attributes=True))
+    return prices
+
+
+@router.put("/price-list/{year}/{model_code}", response_model=Price)
+def set_price(year: int, model_code: str, price: Price, session: SessionDep, actor: ActorDep) -> Price:
+    """Set a model's price for a year (the yearly revision of the price list)."""
+    if price.year != year or price.model_code != model_code:
+        raise HTTPException(422, "year, model_code: the body must match the path")
+    model = session.get(CatalogueModelRow, model_code)
+    if model is None:
+        raise HTTPException(404, f"model_code: no model {model_code!r}")
+    try:
+        check_price(Category(model.category), price)
+    except ValueError as error:
+        raise HTTPException(422, str(error)) from error
+    session.merge(PriceRow(**price.model_dump()))
+    session.commit()
+    return price
+
+
+@router.get("/renewal-policies", response_model=list[RenewalPolicyView])
+def renewal_policies(session: SessionDep) -> list[RenewalPolicyView]:
+    """Rule EQ-5: renewal period per category and municipality."""
+    return [RenewalPolicyView(category=Category(p.category), municipality=p.municipality,
+                              renewal_months=p.renewal_months)
+            for p in session.scalars(select(RenewalPolicy).order_by(RenewalPolicy.municipality, RenewalPolicy.category))]
+
+
+@router.put("/renewal-policies/{category}/{municipality}", response_model=RenewalPolicyResult)
+async def set_renewal_policy(category: Category, municipality: str, request: RenewalPolicyRequest,
+                             session: SessionDep, actor: ActorDep, client: ClientDep) -> RenewalPolicyResult:
+    """Rule EQ-5: a new period (e.g. from a new price-list year) applies to new orders and, by default,
+    re-arms the renewal timer of every running device of that category in that municipality."""
+    if session.get(Municipality, municipality) is None:
+        raise HTTPException(404, f"municipality: no municipality {municipality!r}")
+    if category is Category.SHORT_TERM_LAPTOP:
+        raise HTTPException(422, "category: short-term laptops are rented per week, not renewed (rule EQ-4)")
+    session.merge(RenewalPolicy(category=category.value, municipality=municipality,
+                                renewal_months=request.renewal_months))
+    session.commit()
+    updated: list[str] = []
+    if request.apply_to_running:
+        running = session.scalars(select(Device).where(
+            Device.category == category.value, Device.municipality == municipality,
+            Device.state.in_(("ordered", "called_off", "delivered", *ACTIVE_STATES))))
+        change = RenewalPeriodChange(actor=actor, reason=request.reason or "renewal policy changed",
+                                     renewal_months=request.renewal_months)
+        for device in running:
+            try:
+                await client.get_workflow_handle(device.workflow_id).execute_update(
+                    DeviceLifecycleWorkflow.change_renewal_period, change)
+                updated.append(device.order_number)
+            except (WorkflowUpdateFailedError, RPCError):
+                continue  # moved on meanwhile (e.g. returned): nothing to re-arm
+    return RenewalPolicyResult(category=category, municipality=municipality,
+                               renewal_months=request.renewal_months, devices_updated=updated)

@@ -1,0 +1,102 @@
+"""The equipment API through FastAPI to a real Temporal server and a real database."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from db.models import Device
+from tests.conftest import remember
+from domain.equipment import device_workflow_id
+
+
+def order(number: str, **extra) -> dict:
+    remember(device_workflow_id(number))
+    return {"order_number": number, "model_code": "LAT-5450", "unit_id": "UL-KS", "user_ref": "E2101", **extra}
+
+
+async def test_eq1_order_through_api_is_idempotent(api, sessions):
+    first = await api.post("/orders", json=order("ORD-API-1"))
+    assert first.status_code == 201, first.text
+    assert first.json()["state"] == "called_off"
+    again = await api.post("/orders", json=order("ORD-API-1"))
+    assert again.status_code == 200 and again.json()["workflow_id"] == "device-ORD-API-1"
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Device)) == 1
+
+
+async def test_eq3_catalogue_refuses_short_lived_workstation(api):
+    response = await api.post("/catalogue/models", json={
+        "code": "CHEAP-1", "name": "Cheap laptop", "category": "workstation", "expected_life_months": 36,
+        "warranty_months": 12, "agreement_ref": "ADDA-KLIENT-2023"})
+    assert response.status_code == 422
+    assert "EQ-3" in response.text and "expected_life_months" in response.text
+    ok = await api.post("/catalogue/models", json={
+        "code": "TAB-2", "name": "Short-lived tablet", "category": "tablet", "expected_life_months": 24,
+        "warranty_months": 12, "agreement_ref": "ADDA-MOBIL-2024"})
+    assert ok.status_code == 201
+
+
+async def test_order_with_unknown_model_is_422_and_writes_nothing(api, sessions):
+    response = await api.post("/orders", json=order("ORD-API-2", model_code="NOPE"))
+    assert response.status_code == 422 and "model_code" in response.json()["detail"]
+    with sessions() as s:
+        assert s.get(Device, "ORD-API-2") is None
+
+
+async def test_order_without_actor_header_is_422(api):
+    response = await api.post("/orders", json=order("ORD-API-3"), headers={"X-Actor": ""})
+    assert response.status_code == 422
+
+
+async def test_illegal_event_is_409_naming_state_and_event(api):
+    await api.post("/orders", json=order("ORD-API-4"))
+    response = await api.post("/devices/ORD-API-4/events", json={"action": {"event": "give_notice"}})
+    assert response.status_code == 409
+    assert "'give_notice'" in response.json()["detail"] and "'called_off'" in response.json()["detail"]
+    device = (await api.get("/devices/ORD-API-4")).json()
+    assert device["state"] == "called_off" and len(device["log"]) == 2
+
+
+async def test_unknown_device_is_404(api):
+    response = await api.post("/devices/ORD-NONE/events", json={"action": {"event": "deliver", "serial_number": "x"}})
+    assert response.status_code == 404 and "ORD-NONE" in response.json()["detail"]
+    assert (await api.get("/devices/ORD-NONE")).status_code == 404
+
+
+async def test_eq7_reassign_updates_register_and_actor_is_audited(api):
+    await api.post("/orders", json=order("ORD-API-5"))
+    await api.post("/devices/ORD-API-5/events", json={"action": {"event": "deliver", "serial_number": "S5"}})
+    moved = await api.post("/devices/ORD-API-5/events", headers={"X-Actor": "unit.manager.bo"},
+                           json={"reason": "staff moved", "action": {"event": "reassign", "unit_id": "UL-VOF",
+                                                                     "user_ref": "E2999"}})
+    assert moved.status_code == 200, moved.text
+    rows = (await api.get("/devices", params={"unit_id": "UL-VOF"})).json()
+    assert [(r["order_number"], r["user_ref"], r["cost_bearer_unit_id"]) for r in rows] == [
+        ("ORD-API-5", "E2999", "UL-VOF")]
+    history = (await api.get("/devices/ORD-API-5/history")).json()
+    last = history[-1]
+    assert (last["event"], last["actor"], last["reason"], last["rule"]) == (
+        "reassign", "unit.manager.bo", "staff moved", "EQ-7")
+
+
+async def test_eq12_uncertified_vendor_is_422(api):
+    await api.post("/orders", json=order("ORD-API-6"))
+    await api.post("/devices/ORD-API-6/events", json={"action": {"event": "deliver", "serial_number": "S6"}})
+    await api.post("/devices/ORD-API-6/events", json={"action": {"event": "return_device"}})
+    response = await api.post("/devices/ORD-API-6/events",
+                              json={"action": {"event": "send_to_erasure", "vendor": "Billig Skrot HB"}})
+    assert response.status_code == 422 and "EQ-12" in response.json()["detail"]
+
+
+async def test_eq5_renewal_policy_change_rearms_running_timers(api, env):
+    await api.post("/orders", json=order("ORD-API-7"))
+    delivered = (await api.post("/devices/ORD-API-7/events",
+                                json={"action": {"event": "deliver", "serial_number": "S7"}})).json()
+    result = await api.put("/renewal-policies/workstation/ulricehamn", json={"renewal_months": 60})
+    assert result.status_code == 200 and result.json()["devices_updated"] == ["ORD-API-7"]
+    device = (await api.get("/devices/ORD-API-7")).json()
+    assert device["renewal_months"] == 60
+    assert device["renewal_due_at"][:4] == str(int(delivered["delivered_at"][:4]) + 5)
+    await env.sleep(timedelta(days=49 * 31))
+    assert (await api.get("/devices/ORD-API-7")).json()["state"] == "in_use"  # the old 48-month timer is gone
