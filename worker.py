@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -46,8 +47,14 @@ async def main() -> None:
     client = await connect(settings)
     sessions = make_sessionmaker(settings.database_url)
     worker = build_worker(client, sessions, settings)
-    logging.info("polling task queue %r on %s", settings.temporal_task_queue, settings.temporal_address)
-    await worker.run()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with worker:  # leaving the block shuts the worker down gracefully
+        logging.info("polling task queue %r on %s", settings.temporal_task_queue, settings.temporal_address)
+        await stop.wait()
+    logging.info("worker stopped")
 
 
 if __name__ == "__main__":

@@ -51,6 +51,7 @@ EQUIPMENT = ProcessDefinition(
         Move("withdraw_notice", (NOTICE_GIVEN,), IN_USE, "EQ-8"),
         Move("end_rental", (NOTICE_GIVEN, IN_USE), RETURNED, "EQ-8", by_system=True),
         Move("renewal_due", (IN_USE,), RENEWAL_DUE, "EQ-5", by_system=True),
+        Move("renew_now", (IN_USE,), RENEWAL_DUE, "EQ-5", conditions=("is_rented",)),
         Move("replacement_delivered", ACTIVE_STATES, RETURNED, "EQ-5", by_system=True),
         Move("return_device", (IN_USE, NOTICE_GIVEN, RENEWAL_DUE), RETURNED, "EQ-10"),
         Move("offer_buyout", (RETURNED, AVAILABLE_FOR_BUYOUT), BUYOUT_OFFERED, "EQ-11",
@@ -150,6 +151,12 @@ class WithdrawNotice(_Event):
     event: Literal["withdraw_notice"] = "withdraw_notice"
 
 
+class RenewNow(_Event):
+    """Renew before the timer (e.g. broken beyond repair): the replacement is ordered at once (EQ-5)."""
+
+    event: Literal["renew_now"] = "renew_now"
+
+
 class ReturnDevice(_Event):
     event: Literal["return_device"] = "return_device"
 
@@ -227,7 +234,7 @@ class WriteOff(_Event):
 
 DeviceAction = Annotated[
     Union[
-        Deliver, Cancel, Reassign, GiveNotice, WithdrawNotice, ReturnDevice, OfferBuyout, AcceptBuyout,
+        Deliver, Cancel, Reassign, GiveNotice, WithdrawNotice, RenewNow, ReturnDevice, OfferBuyout, AcceptBuyout,
         DeclineBuyout, SendToErasure, RecordErasure, Sell, Recycle, Dispose, ReportStolen, ReportDamaged,
         ReportLost, RecordPoliceReport, Settle, Found, WriteOff,
     ],

@@ -288,7 +288,7 @@ class DeviceLifecycleWorkflow:
             await self._notify("notice", "it:asset-management", f"{number}: notice given",
                                f"Unit {snap.unit_id} gave notice; find a new unit. The cost stays with "
                                f"{snap.unit_id} until reassignment or the rental term ends.")
-        elif trigger == "renewal_due":  # rule EQ-5
+        elif trigger in ("renewal_due", "renew_now"):  # rule EQ-5
             await self._order_replacement()
         elif trigger == "offer_buyout" and snap.buyout is not None:  # rule EQ-11
             await self._notify("buyout_offer", f"employee:{snap.buyout.buyer_ref}", f"Buy out {number}?",
