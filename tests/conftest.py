@@ -24,7 +24,6 @@ sys.path.insert(0, str(ROOT))
 from config import Settings  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
 from db.seed import load_reference_data  # noqa: E402
-from domain.equipment import device_workflow_id  # noqa: E402
 from db.session import make_sessionmaker  # noqa: E402
 from worker import build_worker  # noqa: E402
 
@@ -39,9 +38,10 @@ def binary(name: str) -> str:
     return found
 
 
-@pytest_asyncio.fixture(scope="session")
+@pytest_asyncio.fixture
 async def env() -> AsyncIterator[WorkflowEnvironment]:
-    """The time-skipping test server: 48-month lives run in seconds."""
+    """A time-skipping test server of the test's own (starts in ~0.1 s): 48-month lives run in seconds,
+    and no timer of another test can fire into this one's virtual clock."""
     environment = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter, test_server_existing_path=binary("temporal-test-server")
     )
@@ -86,32 +86,8 @@ def executor() -> Iterator[ThreadPoolExecutor]:
         yield pool
 
 
-# Workflows a test started; terminated after it, so their timers don't fire into later tests
-# that share the time-skipping clock.
-STARTED: list[str] = []
-
-
 def remember(workflow_id: str) -> None:
-    STARTED.append(workflow_id)
-
-
-async def _terminate_started(client: Client) -> None:
-    pending = list(dict.fromkeys(STARTED))
-    STARTED.clear()
-    while pending:
-        workflow_id = pending.pop()
-        handle = client.get_workflow_handle(workflow_id)
-        try:
-            state = await handle.query("view", rpc_timeout=timedelta(seconds=5))
-            child = state.get("replacement_order") if isinstance(state, dict) else None
-            if child:
-                pending.append(device_workflow_id(child))
-        except Exception:  # noqa: BLE001 - already closed, or a process without children
-            pass
-        try:
-            await handle.terminate("test finished")
-        except Exception:  # noqa: BLE001 - already closed
-            pass
+    """No-op kept for call sites written before each test got its own test server."""
 
 
 @pytest_asyncio.fixture
@@ -121,7 +97,6 @@ async def worker(env: WorkflowEnvironment, sessions: sessionmaker[Session], sett
     w = build_worker(env.client, sessions, settings, executor=executor)
     async with w:
         yield w
-        await _terminate_started(env.client)
 
 
 @pytest.fixture
@@ -145,3 +120,4 @@ async def api(env: WorkflowEnvironment, worker: Worker, settings: Settings, sess
     async with httpx.AsyncClient(transport=transport, base_url="http://ramflow.test/api/v1",
                                  headers={"X-Actor": "it.anna"}, timeout=30) as http:
         yield http
+

@@ -74,6 +74,7 @@ class DeviceLifecycleWorkflow:
         self.process = DeviceProcess(self.snap)
         self.lock = asyncio.Lock()  # one transition at a time: handlers await activities
         self.rearm = False
+        self.ready = False  # registered and called off, register row written
 
     # --- main loop: durable timers ------------------------------------------------------------
     @workflow.run
@@ -81,6 +82,7 @@ class DeviceLifecycleWorkflow:
         if self.snap.terms is None:
             async with self.lock:
                 await self._register()
+        self.ready = True
         while self.snap.state not in FINAL_STATES:
             due = self._next_timer()
             self.rearm = False
@@ -174,7 +176,7 @@ class DeviceLifecycleWorkflow:
     @workflow.update
     async def registered(self) -> DeviceView:
         """Answers once the order is registered and called off, so the API can return its state."""
-        await workflow.wait_condition(lambda: self.snap.state != "ordered")
+        await workflow.wait_condition(lambda: self.ready)
         return self.view()
 
     @workflow.signal

@@ -172,3 +172,74 @@ async def test_eq9_theft_needs_police_report_before_settlement(client, worker, s
         events = s.scalars(select(DeviceTransition.event).where(DeviceTransition.order_number == "ORD-EQ9-1")
                            .order_by(DeviceTransition.seq)).all()
         assert events[-3:] == ["report_stolen", "record_police_report", "settle"]
+
+
+async def test_eq1_order_can_be_cancelled_before_delivery_and_is_never_charged(client, worker, sessions):
+    from domain.equipment import Cancel
+
+    handle = await order_device(client, worker.task_queue, "ORD-EQ1-2")
+    assert (await act(handle, Cancel(), reason="ordered twice")).state == "cancelled"
+    with sessions() as s:
+        assert s.scalars(select(Charge).where(Charge.order_number == "ORD-EQ1-2")).all() == []
+        assert s.get(Device, "ORD-EQ1-2").state == "cancelled"
+
+
+async def test_eq10_worn_out_tablet_is_erased_and_recycled(client, worker, sessions):
+    from domain.equipment import Recycle, ReturnDevice
+
+    handle = await order_device(client, worker.task_queue, "ORD-EQ10-1", model_code="IPAD-10")
+    await act(handle, Deliver(serial_number="TAB"))
+    await act(handle, ReturnDevice(), reason="worn out")
+    await act(handle, SendToErasure(vendor="Inrego AB"))
+    await act(handle, RecordErasure(vendor="Inrego AB", certificate_id="C-T"))
+    assert (await act(handle, Recycle())).state == "recycled"
+
+
+async def test_eq14_short_term_laptop_is_charged_per_week_and_returns_to_the_pool(client, worker, env, sessions):
+    handle = await order_device(client, worker.task_queue, "ORD-EQ14-1", model_code="LOAN-LAT", unit_id="TR-SOC",
+                                rental_weeks=2)
+    delivered = await act(handle, Deliver(serial_number="LOAN-7"))
+    assert delivered.rental_end_at - delivered.delivered_at == timedelta(weeks=2)
+    with sessions() as s:
+        charges = s.scalars(select(Charge).where(Charge.order_number == "ORD-EQ14-1")).all()
+        assert [(c.kind, c.amount, c.recurring) for c in charges] == [("short_term_rent", Decimal("500.00"), False)]
+    await env.sleep(timedelta(weeks=2, hours=1))
+    state = await until(handle, lambda v: v.state == "returned")
+    assert state.state == "returned" and state.log[-1].event == "end_rental"
+
+
+async def test_eq5_renew_now_orders_the_replacement_at_once(client, worker):
+    from domain.equipment import RenewNow
+
+    handle = await order_device(client, worker.task_queue, "ORD-EQ5-2")
+    await act(handle, Deliver(serial_number="SN-52"))
+    state = await act(handle, RenewNow(), reason="broken beyond repair")
+    assert state.state == "renewal_due" and state.replacement_order == "ORD-EQ5-2-R1"
+    child = await view(client.get_workflow_handle(device_workflow_id("ORD-EQ5-2-R1")))
+    assert child.replaces == "ORD-EQ5-2" and child.log[0].actor == "ramflow"
+
+
+async def test_eq5_changed_renewal_period_rearms_the_timer(client, worker, env):
+    from domain.equipment import RenewalPeriodChange
+    from workflows.equipment import DeviceLifecycleWorkflow
+
+    handle = await order_device(client, worker.task_queue, "ORD-EQ5-3")
+    await act(handle, Deliver(serial_number="SN-53"))
+    changed = await handle.execute_update(DeviceLifecycleWorkflow.change_renewal_period,
+                                          RenewalPeriodChange(actor="it.anna", renewal_months=12))
+    assert changed.renewal_months == 12 and changed.log[-1].rule == "EQ-5"
+    await env.sleep(timedelta(days=340))
+    state = await until(handle, lambda v: v.state == "renewal_due")
+    assert state.state == "renewal_due" and state.replacement_order == "ORD-EQ5-3-R1"
+
+
+async def test_eq9_lost_device_leaves_billing_and_can_be_written_off(client, worker, sessions):
+    from domain.equipment import ReportLost, WriteOff
+
+    handle = await order_device(client, worker.task_queue, "ORD-EQ9-2")
+    await act(handle, Deliver(serial_number="SN-92"))
+    assert (await act(handle, ReportLost())).cost_bearer_unit_id is None
+    assert (await act(handle, WriteOff())).state == "written_off"
+    with sessions() as s:
+        period = s.scalars(select(Charge).where(Charge.order_number == "ORD-EQ9-2")).one()
+        assert period.ends_on is not None
