@@ -49,9 +49,22 @@ RETRY = RetryPolicy(
 ACTIVITY_TIMEOUT = timedelta(seconds=60)
 
 
+# Steps that only write Ramflow's own database run as local activities: no round trip through the
+# server per step (see bench/). Calls to external systems (procurement, MDM, payroll, erasure vendor)
+# stay ordinary activities, with their own timeouts and server-side retries.
+LOCAL_STEPS = frozenset({
+    "equipment.register_order", "equipment.mirror_transition", "equipment.change_cost_bearer",
+    "equipment.notify", "equipment.replacement_model",
+})
+
+
 async def run_activity(name: str, arg: Any, result_type: type | None = None) -> Any:
     """Run an activity; a business refusal surfaces as the activity's own ApplicationError (type, message)."""
     try:
+        if name in LOCAL_STEPS:
+            return await workflow.execute_local_activity(
+                name, arg, result_type=result_type, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY
+            )
         return await workflow.execute_activity(
             name, arg, result_type=result_type, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY
         )
@@ -186,6 +199,11 @@ class DeviceLifecycleWorkflow:
             if self.process.refusal("replacement_delivered") is None:
                 await self._fire("replacement_delivered", SYSTEM_ACTOR,
                                  f"replacement {news.order_number} delivered", details={"replaced_by": news.order_number})
+
+    @workflow.query
+    def snapshot(self) -> DeviceSnapshot:
+        """The state carried across continue-as-new (also what an audit export needs)."""
+        return self.snap
 
     @workflow.query
     def view(self) -> DeviceView:

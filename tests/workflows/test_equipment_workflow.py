@@ -243,3 +243,22 @@ async def test_eq9_lost_device_leaves_billing_and_can_be_written_off(client, wor
     with sessions() as s:
         period = s.scalars(select(Charge).where(Charge.order_number == "ORD-EQ9-2")).one()
         assert period.ends_on is not None
+
+
+async def test_eq5_continued_run_rebuilds_its_renewal_timer_from_the_snapshot(client, worker, env):
+    """Continue-as-new hands the snapshot to a fresh run: the renewal date must survive it."""
+    from domain.equipment import DeviceSnapshot, DeviceStart
+    from workflows.equipment import DeviceLifecycleWorkflow
+
+    handle = await order_device(client, worker.task_queue, "ORD-CAN-1")
+    delivered = await act(handle, Deliver(serial_number="SN-C"))
+    snapshot = await handle.query(DeviceLifecycleWorkflow.snapshot, result_type=DeviceSnapshot)
+    await handle.terminate("simulating continue-as-new")
+    resumed = await client.start_workflow(
+        DeviceLifecycleWorkflow.run, DeviceStart(order=snapshot.order, snapshot=snapshot),
+        id=device_workflow_id("ORD-CAN-1"), task_queue=worker.task_queue)
+    state = await view(resumed)
+    assert state.state == "in_use" and state.renewal_due_at == delivered.renewal_due_at
+    assert [r.seq for r in state.log] == list(range(1, len(delivered.log) + 1))
+    await env.sleep(delivered.renewal_due_at - await env.get_current_time() + timedelta(minutes=5))
+    assert (await until(resumed, lambda v: v.state == "renewal_due")).log[-1].seq == len(delivered.log) + 1
