@@ -11,17 +11,32 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
+from activities.agreements import AgreementActivities
 from activities.equipment import EquipmentActivities
+from activities.governance import GovernanceActivities
+from activities.tickets import TicketActivities
 from config import Settings, get_settings
 from db.session import make_sessionmaker
+from workflows.agreements import (
+    AgreementRevisionRoundWorkflow,
+    AgreementWorkflow,
+    CloudMoveWorkflow,
+    ServiceIntroductionWorkflow,
+)
 from workflows.equipment import DeviceLifecycleWorkflow
+from workflows.governance import DevelopmentCaseWorkflow, FrameworkChangeWorkflow, FrameworkYearlyRoundWorkflow
+from workflows.tickets import ServiceRequestWorkflow, TicketWorkflow
 
-WORKFLOWS: list[type] = [DeviceLifecycleWorkflow]
+WORKFLOWS: list[type] = [DeviceLifecycleWorkflow, TicketWorkflow, ServiceRequestWorkflow,
+                         AgreementWorkflow, AgreementRevisionRoundWorkflow, ServiceIntroductionWorkflow,
+                         CloudMoveWorkflow, FrameworkChangeWorkflow, FrameworkYearlyRoundWorkflow,
+                         DevelopmentCaseWorkflow]
 
 
 def all_activities(sessions: sessionmaker[Session], settings: Settings) -> list:
     """Every activity, bound to its dependencies."""
-    return [*EquipmentActivities(sessions).all()]
+    return [*EquipmentActivities(sessions).all(), *TicketActivities(sessions).all(),
+            *AgreementActivities(sessions).all(), *GovernanceActivities(sessions).all()]
 
 
 async def connect(settings: Settings) -> Client:
@@ -45,6 +60,10 @@ async def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
     settings = get_settings()
     client = await connect(settings)
+    if settings.schedules_enabled:  # rules AG-4, GV-1: the yearly rounds (idempotent create-or-update)
+        from workflows.schedules import ensure_schedules
+
+        logging.info("schedules ensured: %s", ", ".join(await ensure_schedules(client, settings)))
     sessions = make_sessionmaker(settings.database_url)
     worker = build_worker(client, sessions, settings)
     stop = asyncio.Event()

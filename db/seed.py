@@ -81,7 +81,86 @@ def load_reference_data(sessions: sessionmaker[Session], year: int) -> bool:
             # rule EQ-5: workstations renew after 48 months; student computers per municipality agreement
             s.add(RenewalPolicy(category=Category.WORKSTATION.value, municipality=municipality, renewal_months=48))
         s.add(RenewalPolicy(category=Category.STUDENT_COMPUTER.value, municipality="ulricehamn", renewal_months=36))
+        load_agreement_reference_data(s, year)
         return True
+
+
+# --- application agreements and the framework (rules AG-1 … AG-6, GV-1) ----------------------
+# rule AG-5: the application price list, annual SEK per unit (item = cost component, AG-2)
+APPLICATION_PRICES = [
+    ("server", "virtual server", D("9600.00")),
+    ("database", "database instance", D("6000.00")),
+    ("integrations", "integration", D("4800.00")),
+    ("storage", "GB", D("12.50")),
+    ("communication", "connection", D("2400.00")),
+    ("backup", "GB", D("4.75")),
+    ("support", "hour", D("780.00")),
+    ("support_tools", "licence", D("1150.00")),
+]
+
+SAMPLE_AGREEMENTS = [
+    dict(agreement_id="APP-TRESERVA", application="Treserva", unit_id="UL-VOF", system_owner_ref="E2003",
+         description="Verksamhetssystem för vård och omsorg", it_responsibilities=["Drift, backup och patchning"],
+         unit_responsibilities=["Behörigheter, rutiner och verksamhetsstöd"],
+         cost_lines=[dict(component="server", quantity="2"), dict(component="database", quantity="1"),
+                     dict(component="storage", quantity="250"), dict(component="backup", quantity="250"),
+                     dict(component="support", quantity="40")],
+         sketch=dict(components=[dict(id="klient", label="Webbklient", kind="client"),
+                                 dict(id="app", label="Applikationsserver"),
+                                 dict(id="db", label="SQL Server", kind="database")],
+                     relations=[dict(source="klient", target="app", label="HTTPS"),
+                                dict(source="app", target="db")])),
+    dict(agreement_id="INT-LON-EKONOMI", application="Lönefil till ekonomisystemet", unit_id="TR-KS",
+         system_owner_ref="E1001", application_kind="integration", variant="light",
+         cost_lines=[dict(component="integrations", quantity="1"), dict(component="support", quantity="4")]),
+]
+
+
+def load_agreement_reference_data(s: Session, year: int) -> None:
+    """The base framework version (Ramuppdrag IT 2022) with its parameters, the application price list
+    of `year` and two agreements in force since 1 January of `year`. Skips what is there already."""
+    from datetime import date, datetime, timezone
+
+    from db.agreement_models import (
+        AgreementCostLineRow,
+        AgreementRow,
+        AgreementVersionRow,
+        ApplicationPriceRow,
+        FrameworkVersionRow,
+    )
+    from domain.agreements import AgreementContent, PriceItem, PriceList, compute_cost
+    from domain.governance import FrameworkParameters
+
+    now = datetime.now(timezone.utc)
+    if s.get(FrameworkVersionRow, "ramuppdrag-2022") is None:
+        s.add(FrameworkVersionRow(
+            id="ramuppdrag-2022", title="Riktlinjer för Ramuppdrag it 2022", kind="base",
+            effective_from=date(2022, 1, 1), decided_on=date(2021, 12, 1), status="in_force",
+            parameters=FrameworkParameters(price_list_year=year).model_dump(mode="json"), services=[],
+            activated_at=now))
+    items = {}
+    for item, unit, price in APPLICATION_PRICES:
+        items[item] = PriceItem(item=item, component=item, unit=unit, unit_price=price, year=year)
+        if s.get(ApplicationPriceRow, (year, item)) is None:
+            s.add(ApplicationPriceRow(year=year, item=item, component=item, unit=unit, unit_price=price,
+                                      set_by="seed"))
+    for data in SAMPLE_AGREEMENTS:
+        content = AgreementContent.model_validate(data)
+        if s.get(AgreementRow, content.agreement_id) is not None:
+            continue
+        cost = compute_cost(content.cost_lines, PriceList(year=year, items=items))
+        s.add(AgreementRow(id=content.agreement_id, application=content.application,
+                           application_kind=content.application_kind.value, variant=content.variant.value,
+                           unit_id=content.unit_id, system_owner_ref=content.system_owner_ref, status="active",
+                           created_at=now, current_version=1))
+        s.flush()
+        s.add(AgreementVersionRow(agreement_id=content.agreement_id, version=1, for_year=year,
+                                  effective_from=date(year, 1, 1), price_year=year, total=cost.total,
+                                  content=content.model_dump(mode="json"), approved_by={}, created_at=now))
+        s.add_all(AgreementCostLineRow(agreement_id=content.agreement_id, version=1, item=line.item,
+                                       component=line.component.value, quantity=line.quantity, unit=line.unit,
+                                       unit_price=line.unit_price, price_year=line.price_year, amount=line.amount)
+                  for line in cost.lines)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,220 @@
+"""Side effects of the agreement processes (rules AG-1 … AG-8) and the mirror every AG/GV process
+writes. Idempotent: versions by workflow id, transitions by (workflow id, seq), upserts by key."""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from db.agreement_models import (
+    AgreementCostLineRow,
+    AgreementRow,
+    AgreementVersionRow,
+    ApplicationPriceRow,
+    GovernanceProcessRow,
+    GovernanceTransitionRow,
+    ServiceDefinitionRow,
+)
+from domain.agreements import (
+    ActivateVersion,
+    AgreementContent,
+    AgreementVersion,
+    CostBreakdown,
+    CostComponent,
+    CurrentAgreement,
+    CurrentAgreementRequest,
+    PriceItem,
+    PriceList,
+    PriceListRequest,
+    ProcessMirror,
+    RegisterAgreement,
+    RevisionCandidates,
+    ServiceDefinition,
+    ServiceDefinitionUpsert,
+    UnitApplicationCharges,
+    unit_charges,
+)
+
+
+def invalid(message: str) -> ApplicationError:
+    """A business refusal: not retried; the API answers 422."""
+    return ApplicationError(message, type="InvalidCommand", non_retryable=True)
+
+
+# --- queries shared by the activities and the API ---------------------------------------------
+def price_list_for(s: Session, year: int) -> PriceList:
+    """Rule AG-5: per item, the price of `year` or the latest earlier one until the new list is decided."""
+    rows = s.scalars(select(ApplicationPriceRow).where(ApplicationPriceRow.year <= year)
+                     .order_by(ApplicationPriceRow.year))
+    items = {row.item: PriceItem(item=row.item, component=row.component, unit=row.unit, unit_price=row.unit_price,
+                                 year=row.year, description=row.description) for row in rows}
+    return PriceList(year=year, items=items)
+
+
+def versions_of(s: Session, agreement_id: str) -> list[AgreementVersion]:
+    rows = s.scalars(select(AgreementVersionRow).where(AgreementVersionRow.agreement_id == agreement_id)
+                     .order_by(AgreementVersionRow.version))
+    return [version_from_row(s, row) for row in rows]
+
+
+def version_from_row(s: Session, row: AgreementVersionRow) -> AgreementVersion:
+    lines = s.scalars(select(AgreementCostLineRow).where(
+        AgreementCostLineRow.agreement_id == row.agreement_id, AgreementCostLineRow.version == row.version)
+        .order_by(AgreementCostLineRow.id))
+    costed = [dict(item=line.item, component=line.component, quantity=line.quantity, unit=line.unit,
+                   unit_price=line.unit_price, price_year=line.price_year, amount=line.amount) for line in lines]
+    per_component = {component: Decimal("0.00") for component in CostComponent}
+    for line in costed:
+        per_component[CostComponent(line["component"])] += line["amount"]
+    cost = CostBreakdown(year=row.price_year, lines=costed, per_component=per_component, total=row.total,
+                         provisional=any(line["price_year"] < row.price_year for line in costed))
+    return AgreementVersion(agreement_id=row.agreement_id, version=row.version, for_year=row.for_year,
+                            effective_from=row.effective_from, content=AgreementContent.model_validate(row.content),
+                            cost=cost, approved_by=row.approved_by or {}, workflow_id=row.workflow_id,
+                            created_at=row.created_at)
+
+
+def unit_application_charges(s: Session, unit_id: str, year: int) -> UnitApplicationCharges:
+    """Rules AG-3, AG-6: what unit U pays for applications in year Y (for the billing work)."""
+    ids = s.scalars(select(AgreementVersionRow.agreement_id).distinct().join(
+        AgreementRow, AgreementRow.id == AgreementVersionRow.agreement_id))
+    agreements = []
+    for agreement_id in ids:
+        row = s.get(AgreementRow, agreement_id)
+        agreements.append((versions_of(s, agreement_id), row.terminated_on if row else None))
+    return unit_charges(unit_id, year, agreements, price_list_for(s, year))
+
+
+class AgreementActivities:
+    """Holds the session factory; the workflows call these by name."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+
+    @activity.defn(name="agreements.price_list")
+    def price_list(self, request: PriceListRequest) -> PriceList:
+        """Rule AG-5: the price list in force in the year the costs are for."""
+        with self.sessions() as s:
+            return price_list_for(s, request.year)
+
+    @activity.defn(name="agreements.register")
+    def register(self, request: RegisterAgreement) -> None:
+        """Rule AG-1: IT draws up an agreement for every application it operates."""
+        content = request.content
+        with self.sessions.begin() as s:
+            row = s.get(AgreementRow, content.agreement_id)
+            if row is not None:
+                if row.workflow_id != request.workflow_id:
+                    raise invalid(f"agreement_id: agreement {content.agreement_id!r} already exists")
+                return
+            s.add(AgreementRow(id=content.agreement_id, application=content.application,
+                               application_kind=content.application_kind.value, variant=content.variant.value,
+                               unit_id=content.unit_id, system_owner_ref=content.system_owner_ref, status="draft",
+                               workflow_id=request.workflow_id, created_at=request.at))
+
+    @activity.defn(name="agreements.current")
+    def current(self, request: CurrentAgreementRequest) -> CurrentAgreement:
+        """The latest approved version: what the yearly revision starts from (rule AG-4)."""
+        with self.sessions() as s:
+            row = s.scalars(select(AgreementVersionRow).where(
+                AgreementVersionRow.agreement_id == request.agreement_id)
+                .order_by(AgreementVersionRow.version.desc())).first()
+            if row is None:
+                raise invalid(f"agreement_id: agreement {request.agreement_id!r} has no approved version")
+            return CurrentAgreement(version=row.version, content=AgreementContent.model_validate(row.content))
+
+    @activity.defn(name="agreements.activate_version")
+    def activate_version(self, request: ActivateVersion) -> int:
+        """Rules AG-4, AG-6: the approved version is kept, in force from 1 January of its year."""
+        with self.sessions.begin() as s:
+            done = s.scalar(select(AgreementVersionRow.version).where(
+                AgreementVersionRow.workflow_id == request.workflow_id))
+            if done is not None:
+                return done
+            agreement = s.get(AgreementRow, request.agreement_id)
+            if agreement is None:
+                raise invalid(f"agreement_id: no agreement {request.agreement_id!r}")
+            number = (s.scalar(select(func.max(AgreementVersionRow.version)).where(
+                AgreementVersionRow.agreement_id == request.agreement_id)) or 0) + 1
+            content, cost = request.content, request.cost
+            s.add(AgreementVersionRow(
+                agreement_id=request.agreement_id, version=number, for_year=request.for_year,
+                effective_from=date(request.for_year, 1, 1), price_year=cost.year, total=cost.total,
+                content=content.model_dump(mode="json"),
+                approved_by={a.party: a.actor for a in request.approvals}, workflow_id=request.workflow_id,
+                created_at=request.at))
+            for line in cost.lines:
+                s.add(AgreementCostLineRow(
+                    agreement_id=request.agreement_id, version=number, item=line.item,
+                    component=line.component.value, quantity=line.quantity, unit=line.unit,
+                    unit_price=line.unit_price, price_year=line.price_year, amount=line.amount))
+            agreement.current_version = number
+            agreement.application, agreement.variant = content.application, content.variant.value
+            agreement.unit_id, agreement.system_owner_ref = content.unit_id, content.system_owner_ref
+            if agreement.status == "draft":
+                agreement.status = "active"
+            return number
+
+    @activity.defn(name="agreements.revision_candidates")
+    def revision_candidates(self, request: RevisionCandidates) -> list[str]:
+        """Rule AG-4: every active agreement charged in the coming year and not yet revised for it (AG-6)."""
+        with self.sessions() as s:
+            revised = select(AgreementVersionRow.agreement_id).where(
+                AgreementVersionRow.for_year >= request.for_year)
+            query = select(AgreementRow.id).where(
+                AgreementRow.status.in_(("active", "terminated")),
+                or_(AgreementRow.terminated_on.is_(None),
+                    AgreementRow.terminated_on >= date(request.for_year, 1, 1)),
+                AgreementRow.id.not_in(revised),
+            ).order_by(AgreementRow.id)
+            return list(s.scalars(query))
+
+    @activity.defn(name="agreements.upsert_service_definition")
+    def upsert_service_definition(self, request: ServiceDefinitionUpsert) -> None:
+        """Rule AG-7: the description for the framework assignment; once priced by
+        tjänstefieringsgruppen, the price enters the coming year's price list."""
+        d = request.definition
+        with self.sessions.begin() as s:
+            s.merge(ServiceDefinitionRow(
+                code=d.code, name=d.name, description=d.description, component=d.component.value if d.component else None,
+                unit=d.unit, status=d.status, for_year=d.for_year, unit_price=d.unit_price,
+                workflow_id=request.workflow_id, updated_by=request.actor, updated_at=request.at))
+            if d.status == "priced":
+                assert d.for_year is not None and d.unit_price is not None and d.component and d.unit
+                s.merge(ApplicationPriceRow(year=d.for_year, item=d.code, component=d.component.value, unit=d.unit,
+                                            unit_price=d.unit_price, description=d.name,
+                                            set_by=f"tjänstefieringsgruppen ({request.actor})"))
+
+    @activity.defn(name="agreements.service_definition")
+    def service_definition(self, code: str) -> ServiceDefinition | None:
+        """Rule AG-7: does the service already have a definition?"""
+        with self.sessions() as s:
+            row = s.get(ServiceDefinitionRow, code)
+            return None if row is None else ServiceDefinition.model_validate(row, from_attributes=True)
+
+    @activity.defn(name="governance.mirror")
+    def mirror(self, mirror: ProcessMirror) -> None:
+        """Keep the process row and its audit log in step with the workflow."""
+        record = mirror.record
+        with self.sessions.begin() as s:
+            row = s.get(GovernanceProcessRow, mirror.workflow_id)
+            if row is None:
+                row = GovernanceProcessRow(workflow_id=mirror.workflow_id, process=mirror.process,
+                                           subject=mirror.subject, started_at=record.at)
+                s.add(row)
+            row.state, row.updated_at, row.data = mirror.state, record.at, mirror.data
+            exists = s.scalar(select(GovernanceTransitionRow.id).where(
+                GovernanceTransitionRow.workflow_id == mirror.workflow_id, GovernanceTransitionRow.seq == record.seq))
+            if exists is None:
+                s.add(GovernanceTransitionRow(
+                    workflow_id=mirror.workflow_id, seq=record.seq, at=record.at, event=record.event,
+                    from_state=record.from_state, to_state=record.to_state, actor=record.actor,
+                    reason=record.reason, rule=record.rule, details=record.details))
+
+    def all(self) -> list:
+        return [self.price_list, self.register, self.current, self.activate_version, self.revision_candidates,
+                self.service_definition, self.upsert_service_definition, self.mirror]

@@ -1,0 +1,451 @@
+"""Application agreements, their versions and comparison, the application price list, what a unit
+pays, yearly revisions, new services and cloud moves (rules AG-1 … AG-8)."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, Query, Response, status
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
+
+from activities.agreements import price_list_for, unit_application_charges, versions_of
+from api.deps import ActorDep, ClientDep, SessionDep, SettingsDep
+from api.errors import http_error
+from db.agreement_models import AgreementRow, ApplicationPriceRow, GovernanceProcessRow, ServiceDefinitionRow
+from db.models import Unit
+from domain.agreements import (
+    LOCAL_TZ,
+    AgreementAction,
+    AgreementCommand,
+    AgreementContent,
+    AgreementProcessView,
+    AgreementStart,
+    AgreementVersion,
+    Cancel,
+    CloudMoveAction,
+    CloudMoveCommand,
+    CloudMoveRequest,
+    CloudMoveStart,
+    CloudMoveView,
+    CostComponent,
+    MissingPrice,
+    PriceItem,
+    PriceList,
+    ServiceAction,
+    ServiceCommand,
+    ServiceDefinition,
+    ServiceDelivery,
+    ServiceStart,
+    ServiceView,
+    UnitApplicationCharges,
+    VersionDiff,
+    agreement_workflow_id,
+    cloud_move_workflow_id,
+    compare_versions,
+    compute_cost,
+    service_workflow_id,
+)
+from domain.governance import RoundStart
+from workflows.agreements import (
+    AgreementRevisionRoundWorkflow,
+    AgreementWorkflow,
+    CloudMoveWorkflow,
+    ServiceIntroductionWorkflow,
+)
+
+router = APIRouter(tags=["agreements"])
+Year = Annotated[int, Path(ge=2000, le=2100)]
+
+
+class AgreementSummary(BaseModel):
+    id: str
+    application: str
+    application_kind: str
+    variant: str
+    unit_id: str
+    system_owner_ref: str
+    status: str
+    current_version: int | None
+    terminated_on: date | None
+    termination_reason: str | None
+    model_config = {"from_attributes": True}
+
+
+class AgreementDetail(AgreementSummary):
+    version_in_force: AgreementVersion | None = Field(description="the version in force today")
+    versions: list[int]
+
+
+class TerminateRequest(BaseModel):
+    terminated_on: date
+    reason: str = Field(min_length=3, max_length=500)
+
+
+class RevisionRequest(BaseModel):
+    for_year: int | None = Field(None, ge=2000, le=2100, description="default: the coming year")
+
+
+class RoundRequest(BaseModel):
+    year: int | None = Field(None, ge=2000, le=2100, description="the year the round runs in; default this year")
+
+
+class EventRequest(BaseModel):
+    reason: str | None = Field(None, max_length=500)
+
+
+class AgreementEvent(EventRequest):
+    action: AgreementAction
+
+
+class ServiceEvent(EventRequest):
+    action: ServiceAction
+
+
+class CloudMoveEvent(EventRequest):
+    action: CloudMoveAction
+
+
+class PriceListEntry(BaseModel):
+    item: str = Field(description="a cost component, or a service code svc-…")
+    component: CostComponent
+    unit: str = Field(min_length=1, max_length=40)
+    unit_price: Decimal = Field(ge=0, max_digits=12, decimal_places=2, description="annual SEK per unit")
+    description: str | None = Field(None, max_length=200)
+
+
+class ProcessRow(BaseModel):
+    workflow_id: str
+    process: str
+    subject: str
+    state: str
+    started_at: datetime
+    updated_at: datetime
+    model_config = {"from_attributes": True}
+
+
+def this_year() -> int:
+    return datetime.now(LOCAL_TZ).year
+
+
+async def _apply(client: Client, workflow_id: str, update: Any, command: Any, not_found: str) -> Any:
+    try:
+        return await client.get_workflow_handle(workflow_id).execute_update(update, command)
+    except (WorkflowUpdateFailedError, RPCError) as error:
+        raise http_error(error, not_found) from error
+
+
+async def _query(client: Client, workflow_id: str, query: Any, not_found: str) -> Any:
+    try:
+        return await client.get_workflow_handle(workflow_id).query(query)
+    except RPCError as error:
+        raise http_error(error, not_found) from error
+
+
+async def _start(client: Client, run: Any, arg: Any, workflow_id: str, task_queue: str, ready: Any,
+                 response: Response) -> Any:
+    """Start once (the business key is the workflow ID); a repeated call answers 200 with the state."""
+    try:
+        handle = await client.start_workflow(run, arg, id=workflow_id, task_queue=task_queue,
+                                             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
+    except WorkflowAlreadyStartedError:
+        response.status_code = status.HTTP_200_OK
+        handle = client.get_workflow_handle(workflow_id)
+    try:
+        return await handle.execute_update(ready)
+    except (WorkflowUpdateFailedError, RPCError) as error:
+        raise http_error(error, f"workflow {workflow_id!r}") from error
+
+
+def _unit(session: SessionDep, unit_id: str, field: str = "unit_id") -> Unit:
+    unit = session.get(Unit, unit_id)
+    if unit is None:
+        raise HTTPException(422, f"{field}: unknown unit {unit_id!r}")
+    return unit
+
+
+# --- agreements and versions ------------------------------------------------------------------
+@router.post("/agreements", status_code=status.HTTP_201_CREATED, response_model=AgreementProcessView,
+             responses={200: {"description": "already being drawn up"}, 409: {}, 422: {}})
+async def draw_up_agreement(content: AgreementContent, actor: ActorDep, client: ClientDep, session: SessionDep,
+                            settings: SettingsDep, response: Response) -> AgreementProcessView:
+    """Rules AG-1, AG-2: IT draws up an agreement (or a cost description) with the system owner;
+    costs for the coming year (AG-3); charged from the coming year once approved (AG-6)."""
+    workflow_id = agreement_workflow_id(content.agreement_id)
+    existing = session.get(AgreementRow, content.agreement_id)
+    if existing is not None and existing.workflow_id != workflow_id:
+        raise HTTPException(409, f"agreement_id: agreement {content.agreement_id!r} already exists")
+    _unit(session, content.unit_id)
+    try:
+        compute_cost(content.cost_lines, price_list_for(session, this_year() + 1))
+    except MissingPrice as error:
+        raise HTTPException(422, str(error)) from error
+    start = AgreementStart(agreement_id=content.agreement_id, content=content, started_by=actor)
+    return await _start(client, AgreementWorkflow.run, start, workflow_id, settings.temporal_task_queue,
+                        AgreementWorkflow.ready, response)
+
+
+@router.get("/agreements", response_model=list[AgreementSummary])
+def list_agreements(session: SessionDep, unit_id: str | None = None, status_: Annotated[
+        str | None, Query(alias="status")] = None) -> list[AgreementRow]:
+    query = select(AgreementRow).order_by(AgreementRow.id)
+    if unit_id is not None:
+        query = query.where(AgreementRow.unit_id == unit_id)
+    if status_ is not None:
+        query = query.where(AgreementRow.status == status_)
+    return list(session.scalars(query))
+
+
+def _agreement(session: SessionDep, agreement_id: str) -> AgreementRow:
+    row = session.get(AgreementRow, agreement_id)
+    if row is None:
+        raise HTTPException(404, f"agreement_id: no agreement {agreement_id!r}")
+    return row
+
+
+@router.get("/agreements/{agreement_id}", response_model=AgreementDetail)
+def get_agreement(agreement_id: str, session: SessionDep) -> AgreementDetail:
+    row = _agreement(session, agreement_id)
+    versions = versions_of(session, agreement_id)
+    today = datetime.now(LOCAL_TZ).date()
+    in_force = [v for v in versions if v.effective_from <= today]
+    return AgreementDetail.model_validate({
+        **AgreementSummary.model_validate(row).model_dump(),
+        "version_in_force": max(in_force, key=lambda v: (v.effective_from, v.version)) if in_force else None,
+        "versions": [v.version for v in versions]})
+
+
+@router.get("/agreements/{agreement_id}/versions", response_model=list[AgreementVersion])
+def list_versions(agreement_id: str, session: SessionDep) -> list[AgreementVersion]:
+    """Every version is kept (rule AG-4)."""
+    _agreement(session, agreement_id)
+    return versions_of(session, agreement_id)
+
+
+@router.get("/agreements/{agreement_id}/versions/compare", response_model=VersionDiff)
+def compare(agreement_id: str, session: SessionDep, base: Annotated[int, Query(ge=1)],
+            other: Annotated[int, Query(ge=1)]) -> VersionDiff:
+    """What changed between two versions: content, quantities, unit prices and cost."""
+    by_number = {v.version: v for v in versions_of(session, agreement_id)}
+    missing = [n for n in (base, other) if n not in by_number]
+    if missing:
+        raise HTTPException(404, f"version: agreement {agreement_id!r} has no version {missing[0]}")
+    return compare_versions(by_number[base], by_number[other])
+
+
+@router.get("/agreements/{agreement_id}/versions/{version}", response_model=AgreementVersion)
+def get_version(agreement_id: str, version: int, session: SessionDep) -> AgreementVersion:
+    for v in versions_of(session, agreement_id):
+        if v.version == version:
+            return v
+    raise HTTPException(404, f"version: agreement {agreement_id!r} has no version {version}")
+
+
+@router.get("/agreements/{agreement_id}/versions/{version}/sketch", response_class=PlainTextResponse)
+def sketch(agreement_id: str, version: int, session: SessionDep) -> str:
+    """Rule AG-2: the system sketch as a Mermaid diagram."""
+    content = get_version(agreement_id, version, session).content
+    if content.sketch is None:
+        raise HTTPException(404, "sketch: a cost description has no system sketch (rule AG-1)")
+    return content.sketch.mermaid()
+
+
+@router.post("/agreements/{agreement_id}/terminate", response_model=AgreementSummary)
+async def terminate(agreement_id: str, request: TerminateRequest, actor: ActorDep, session: SessionDep,
+                    client: ClientDep) -> AgreementRow:
+    """Rule AG-6: a terminated application is not charged from the coming year; a revision for a
+    year it is no longer charged in is cancelled."""
+    row = _agreement(session, agreement_id)
+    if row.status != "active":
+        raise HTTPException(409, f"status: agreement {agreement_id!r} is {row.status}, not active")
+    row.status, row.terminated_on, row.termination_reason = "terminated", request.terminated_on, request.reason
+    session.commit()
+    cancel = AgreementCommand(actor=actor, reason=request.reason,
+                              action=Cancel(reason=f"application terminated on {request.terminated_on} (rule AG-6)"))
+    for process in session.scalars(select(GovernanceProcessRow).where(
+            GovernanceProcessRow.process == "agreement", GovernanceProcessRow.subject == agreement_id,
+            GovernanceProcessRow.state.not_in(("effective", "cancelled")))):
+        for_year = process.data.get("for_year")
+        if process.data.get("purpose") == "revision" and for_year and for_year > request.terminated_on.year:
+            try:
+                await client.get_workflow_handle(process.workflow_id).execute_update(AgreementWorkflow.apply, cancel)
+            except (WorkflowUpdateFailedError, RPCError):
+                continue  # moved on meanwhile
+    return row
+
+
+@router.get("/agreements/{agreement_id}/drawing-up", response_model=AgreementProcessView)
+async def drawing_up(agreement_id: str, client: ClientDep) -> AgreementProcessView:
+    return await _query(client, agreement_workflow_id(agreement_id), AgreementWorkflow.view,
+                        f"agreement_id: no agreement being drawn up {agreement_id!r}")
+
+
+@router.post("/agreements/{agreement_id}/drawing-up/events", response_model=AgreementProcessView,
+             responses={404: {}, 409: {}, 422: {}})
+async def drawing_up_event(agreement_id: str, request: AgreementEvent, actor: ActorDep,
+                           client: ClientDep) -> AgreementProcessView:
+    """approve (party it/system_owner: both approve, AG-4), reject (with reason), revise, cancel."""
+    command = AgreementCommand(actor=actor, reason=request.reason, action=request.action)
+    return await _apply(client, agreement_workflow_id(agreement_id), AgreementWorkflow.apply, command,
+                        f"agreement_id: no agreement being drawn up {agreement_id!r}")
+
+
+# --- yearly revisions (AG-4) ------------------------------------------------------------------
+@router.post("/agreements/{agreement_id}/revisions", status_code=status.HTTP_201_CREATED,
+             response_model=AgreementProcessView)
+async def start_revision(agreement_id: str, request: RevisionRequest, actor: ActorDep, client: ClientDep,
+                         session: SessionDep, settings: SettingsDep, response: Response) -> AgreementProcessView:
+    """Start one agreement's revision by hand (the yearly round starts them all, AG-4)."""
+    row = _agreement(session, agreement_id)
+    if row.current_version is None:
+        raise HTTPException(409, f"agreement_id: {agreement_id!r} has no approved version to revise")
+    for_year = request.for_year or this_year() + 1
+    if for_year <= this_year():
+        raise HTTPException(422, f"for_year: a revision sets the costs of a coming year, not {for_year} (rule AG-4)")
+    if row.terminated_on is not None and row.terminated_on.year < for_year:
+        raise HTTPException(409, f"for_year: {agreement_id!r} is terminated and not charged in {for_year} (rule AG-6)")
+    start = AgreementStart(agreement_id=agreement_id, purpose="revision", for_year=for_year,
+                           reminder_weeks=settings.agreement_reminder_weeks, started_by=actor)
+    return await _start(client, AgreementWorkflow.run, start, agreement_workflow_id(agreement_id, "revision", for_year),
+                        settings.temporal_task_queue, AgreementWorkflow.ready, response)
+
+
+@router.get("/agreements/{agreement_id}/revisions/{for_year}", response_model=AgreementProcessView)
+async def get_revision(agreement_id: str, for_year: Year, client: ClientDep) -> AgreementProcessView:
+    return await _query(client, agreement_workflow_id(agreement_id, "revision", for_year), AgreementWorkflow.view,
+                        f"for_year: no revision of {agreement_id!r} for {for_year}")
+
+
+@router.post("/agreements/{agreement_id}/revisions/{for_year}/events", response_model=AgreementProcessView,
+             responses={404: {}, 409: {}, 422: {}})
+async def revision_event(agreement_id: str, for_year: Year, request: AgreementEvent, actor: ActorDep,
+                         client: ClientDep) -> AgreementProcessView:
+    """record_meeting (with agreed changes), approve, reject (with reason), revise, cancel (rule AG-4)."""
+    command = AgreementCommand(actor=actor, reason=request.reason, action=request.action)
+    return await _apply(client, agreement_workflow_id(agreement_id, "revision", for_year), AgreementWorkflow.apply,
+                        command, f"for_year: no revision of {agreement_id!r} for {for_year}")
+
+
+@router.get("/agreement-revisions", response_model=list[ProcessRow])
+def list_revisions(session: SessionDep, for_year: int | None = None, state: str | None = None):
+    query = select(GovernanceProcessRow).where(GovernanceProcessRow.process == "agreement").order_by(
+        GovernanceProcessRow.workflow_id)
+    if state is not None:
+        query = query.where(GovernanceProcessRow.state == state)
+    rows = list(session.scalars(query))
+    return [r for r in rows if for_year is None or r.data.get("for_year") == for_year]
+
+
+@router.post("/agreement-revisions/rounds", status_code=status.HTTP_201_CREATED, response_model=list[str])
+async def start_round(request: RoundRequest, actor: ActorDep, client: ClientDep, settings: SettingsDep) -> list[str]:
+    """Run the yearly round now (the Schedule runs it every year): one revision per active agreement."""
+    year = request.year or this_year()
+    return await client.execute_workflow(
+        AgreementRevisionRoundWorkflow.run, RoundStart(year=year, reminder_weeks=settings.agreement_reminder_weeks),
+        id=f"agreement-revision-round-{year}-{actor}-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}",
+        task_queue=settings.temporal_task_queue)
+
+
+# --- price list and charges (AG-3, AG-5, AG-6) ------------------------------------------------
+@router.get("/application-prices/{year}", response_model=PriceList)
+def application_prices(year: Year, session: SessionDep) -> PriceList:
+    """Rule AG-5: the prices in force in `year` (per item, that year's or the latest earlier one)."""
+    return price_list_for(session, year)
+
+
+@router.put("/application-prices/{year}", response_model=PriceList, responses={409: {}, 422: {}})
+def set_application_prices(year: Year, entries: list[PriceListEntry], actor: ActorDep,
+                           session: SessionDep) -> PriceList:
+    """Rule AG-5: the price list is revised at the turn of the year, so only a coming year's list
+    can be set; a decided framework version also sets it (GV-2)."""
+    if year <= this_year():
+        raise HTTPException(409, f"year: the price list of {year} is closed (rule AG-5)")
+    items = []
+    for entry in entries:
+        try:
+            items.append(PriceItem(year=year, **entry.model_dump()))
+        except ValueError as error:
+            raise HTTPException(422, f"{entry.item}: {error}") from error
+    for item in items:
+        session.merge(ApplicationPriceRow(year=year, item=item.item, component=item.component.value, unit=item.unit,
+                                          unit_price=item.unit_price, description=item.description, set_by=actor))
+    session.commit()
+    return price_list_for(session, year)
+
+
+@router.get("/units/{unit_id}/application-charges/{year}", response_model=UnitApplicationCharges)
+def application_charges(unit_id: str, year: Year, session: SessionDep) -> UnitApplicationCharges:
+    """What unit U pays for applications in year Y: each agreement charged that year (AG-6) at
+    its quantities in force on 1 January × that year's prices (AG-3)."""
+    if session.get(Unit, unit_id) is None:
+        raise HTTPException(404, f"unit_id: no unit {unit_id!r}")
+    return unit_application_charges(session, unit_id, year)
+
+
+# --- new services (AG-7) ----------------------------------------------------------------------
+@router.post("/services", status_code=status.HTTP_201_CREATED, response_model=ServiceView, responses={422: {}})
+async def deliver_service(delivery: ServiceDelivery, actor: ActorDep, client: ClientDep, session: SessionDep,
+                          settings: SettingsDep, response: Response) -> ServiceView:
+    """Rule AG-7: a new or changed service is delivered; an undefined one is described and priced
+    first, then the agreement is drawn up."""
+    _unit(session, delivery.agreement.unit_id, "agreement.unit_id")
+    if session.get(AgreementRow, delivery.agreement.agreement_id) is not None:
+        raise HTTPException(409, f"agreement.agreement_id: agreement {delivery.agreement.agreement_id!r} exists")
+    return await _start(client, ServiceIntroductionWorkflow.run, ServiceStart(delivery=delivery, started_by=actor),
+                        service_workflow_id(delivery.service_code), settings.temporal_task_queue,
+                        ServiceIntroductionWorkflow.ready, response)
+
+
+@router.get("/services", response_model=list[ServiceDefinition])
+def list_services(session: SessionDep, status_: Annotated[str | None, Query(alias="status")] = None):
+    query = select(ServiceDefinitionRow).order_by(ServiceDefinitionRow.code)
+    if status_ is not None:
+        query = query.where(ServiceDefinitionRow.status == status_)
+    return [ServiceDefinition.model_validate(row, from_attributes=True) for row in session.scalars(query)]
+
+
+@router.get("/services/{service_code}", response_model=ServiceView)
+async def get_service(service_code: str, client: ClientDep) -> ServiceView:
+    return await _query(client, service_workflow_id(service_code), ServiceIntroductionWorkflow.view,
+                        f"service_code: no service {service_code!r}")
+
+
+@router.post("/services/{service_code}/events", response_model=ServiceView, responses={404: {}, 409: {}, 422: {}})
+async def service_event(service_code: str, request: ServiceEvent, actor: ActorDep, client: ClientDep) -> ServiceView:
+    """describe (for the framework assignment), set_price (tjänstefieringsgruppen), cancel."""
+    command = ServiceCommand(actor=actor, reason=request.reason, action=request.action)
+    return await _apply(client, service_workflow_id(service_code), ServiceIntroductionWorkflow.apply, command,
+                        f"service_code: no service {service_code!r}")
+
+
+# --- cloud moves (AG-8) -----------------------------------------------------------------------
+@router.post("/cloud-moves", status_code=status.HTTP_201_CREATED, response_model=CloudMoveView,
+             responses={422: {}})
+async def start_cloud_move(request: CloudMoveRequest, actor: ActorDep, client: ClientDep, session: SessionDep,
+                           settings: SettingsDep, response: Response) -> CloudMoveView:
+    """Rule AG-8: IT and the unit consult before a move to a cloud service / SaaS."""
+    _unit(session, request.unit_id)
+    return await _start(client, CloudMoveWorkflow.run, CloudMoveStart(request=request, started_by=actor),
+                        cloud_move_workflow_id(request.case_id), settings.temporal_task_queue,
+                        CloudMoveWorkflow.ready, response)
+
+
+@router.get("/cloud-moves/{case_id}", response_model=CloudMoveView)
+async def get_cloud_move(case_id: str, client: ClientDep) -> CloudMoveView:
+    return await _query(client, cloud_move_workflow_id(case_id), CloudMoveWorkflow.view,
+                        f"case_id: no cloud move {case_id!r}")
+
+
+@router.post("/cloud-moves/{case_id}/events", response_model=CloudMoveView, responses={404: {}, 409: {}, 422: {}})
+async def cloud_move_event(case_id: str, request: CloudMoveEvent, actor: ActorDep, client: ClientDep) -> CloudMoveView:
+    """record_consultation, record_classification (KLASSA), record_security_analysis,
+    record_legal_review, record_cost_analysis, then approve_move or reject_move; withdraw."""
+    command = CloudMoveCommand(actor=actor, reason=request.reason, action=request.action)
+    return await _apply(client, cloud_move_workflow_id(case_id), CloudMoveWorkflow.apply, command,
+                        f"case_id: no cloud move {case_id!r}")

@@ -1,0 +1,70 @@
+"""The support calendar: "when will it be fixed?" and the planned service windows (rules TK-1, TK-5, AV-2)."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel
+
+from api.deps import SettingsDep
+from config import Settings
+from domain.support_calendar import SupportCalendar, default_calendar
+
+router = APIRouter(tags=["support calendar"])
+
+
+def support_calendar(settings: Settings) -> SupportCalendar:
+    """The default calendar plus the configured extra closed days (rule TK-1)."""
+    base = default_calendar()
+    if not settings.extra_closed_days:
+        return base
+    return SupportCalendar(tz=base.tz, closed_days=base.closed_days | frozenset(settings.extra_closed_days),
+                           hours=base.hours)
+
+
+def parse_instant(text: str, field: str, cal: SupportCalendar) -> datetime:
+    """ISO 8601; a '+' offset that arrived unencoded (a space) is repaired; no offset means local time."""
+    try:
+        at = datetime.fromisoformat(text.strip().replace(" ", "+") if "T" in text else text.strip())
+    except ValueError as error:
+        raise HTTPException(422, f"{field}: not an ISO 8601 date-time ({text!r})") from error
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=cal.tz)
+    return at.astimezone(cal.tz)
+
+
+class DeadlineAnswer(BaseModel):
+    reported_at: datetime
+    deadline: datetime
+    support_open_at_report: bool
+
+
+class WindowView(BaseModel):
+    kind: Literal["primary", "secondary"]
+    start: datetime
+    end: datetime
+
+
+class ServiceWindowsAnswer(BaseModel):
+    year: int
+    month: int
+    windows: list[WindowView]
+
+
+@router.get("/calendar/deadline", response_model=DeadlineAnswer)
+def deadline(reported_at: Annotated[str, Query(description="ISO 8601, e.g. 2026-03-12T16:15:00+01:00")],
+             settings: SettingsDep) -> DeadlineAnswer:
+    """Rule TK-5: the intefunktion fix deadline of a ticket reported at `reported_at` (one working day)."""
+    cal = support_calendar(settings)
+    at = parse_instant(reported_at, "reported_at", cal)
+    return DeadlineAnswer(reported_at=at, deadline=cal.deadline(at), support_open_at_report=cal.is_open(at))
+
+
+@router.get("/calendar/service-windows", response_model=ServiceWindowsAnswer)
+def service_windows(year: Annotated[int, Query(ge=2000, le=2100)], month: Annotated[int, Query(ge=1, le=12)],
+                    settings: SettingsDep) -> ServiceWindowsAnswer:
+    """Rule AV-2: the primary window (third Tuesday 18–22) and the secondary one (the Tuesday after, 18–21)."""
+    cal = support_calendar(settings)
+    return ServiceWindowsAnswer(year=year, month=month, windows=[
+        WindowView(kind=w.kind, start=w.start, end=w.end) for w in cal.service_windows(year, month)])

@@ -1,0 +1,172 @@
+"""Tables of the support process (rules TK-1 … TK-12, AV-1 … AV-4): the ticket register mirrored from
+the workflows, billing lines, survey answers, service requests, designated applicants and incidents."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from decimal import Decimal
+
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.models import Base, Money
+
+
+def utc(at: datetime | None) -> datetime | None:
+    """Store instants in UTC: SQLite keeps no offset, so every written instant is UTC."""
+    return None if at is None else at.astimezone(timezone.utc)
+
+
+def aware(at: datetime | None) -> datetime | None:
+    """An instant read back: SQLite returns it naive, in UTC."""
+    if at is None:
+        return None
+    return at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at
+
+
+class Ticket(Base):
+    """A support ticket; kept in step with its workflow by `tickets.mirror_transition`."""
+
+    __tablename__ = "tickets"
+    number: Mapped[str] = mapped_column(String(40), primary_key=True)
+    workflow_id: Mapped[str] = mapped_column(String(80), unique=True)
+    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)
+    municipality: Mapped[str] = mapped_column(ForeignKey("municipalities.code"), index=True)
+    reporter_ref: Mapped[str] = mapped_column(String(40), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    device_order_number: Mapped[str | None] = mapped_column(ForeignKey("devices.order_number"), index=True)
+    support_level: Mapped[str | None] = mapped_column(String(40))
+    matter: Mapped[str | None] = mapped_column(String(40))
+    function: Mapped[str | None] = mapped_column(String(40), index=True)
+    on_call: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    line: Mapped[str] = mapped_column(String(40), index=True)
+    state: Mapped[str] = mapped_column(String(40), index=True)
+    assignee: Mapped[str | None] = mapped_column(String(80), index=True)
+    reported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    deadline: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    warned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    breached: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    breached_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_line: Mapped[str | None] = mapped_column(String(40))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    handed_back_reason: Mapped[str | None] = mapped_column(Text)
+    survey_selected: Mapped[bool | None] = mapped_column(Boolean)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TicketTransition(Base):
+    """The register's mirror of a ticket's audit log: who, when, why, under which rule."""
+
+    __tablename__ = "ticket_transitions"
+    __table_args__ = (UniqueConstraint("number", "seq"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(ForeignKey("tickets.number"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    event: Mapped[str] = mapped_column(String(40))
+    from_state: Mapped[str] = mapped_column(String(40))
+    to_state: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(80))
+    reason: Mapped[str | None] = mapped_column(Text)
+    rule: Mapped[str] = mapped_column(String(20))
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class SupportCharge(Base):
+    """A billing line for a unit: on-call work (TK-8) or a physical move (TK-12)."""
+
+    __tablename__ = "support_charges"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    source: Mapped[str] = mapped_column(String(20), index=True)
+    reference: Mapped[str] = mapped_column(String(40), index=True)
+    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)
+    minutes_worked: Mapped[int] = mapped_column(Integer)
+    minutes_charged: Mapped[int] = mapped_column(Integer)
+    hours: Mapped[Decimal] = mapped_column(Numeric(8, 2))
+    hourly_rate: Mapped[Decimal] = mapped_column(Money)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    charged_on: Mapped[date] = mapped_column(Date, index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SurveyAnswer(Base):
+    """Rule TK-6: the two questions' answers, one per ticket."""
+
+    __tablename__ = "survey_answers"
+    ticket_number: Mapped[str] = mapped_column(ForeignKey("tickets.number"), primary_key=True)
+    solved_satisfactorily: Mapped[bool] = mapped_column(Boolean)
+    treatment: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class NumberCounter(Base):
+    """Next ticket / service-request number per prefix and year (T2026-00001, SR2026-00001)."""
+
+    __tablename__ = "number_counters"
+    prefix: Mapped[str] = mapped_column(String(10), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ServiceRequest(Base):
+    """A service request (TK-9 … TK-12); kept in step with its workflow."""
+
+    __tablename__ = "service_requests"
+    number: Mapped[str] = mapped_column(String(40), primary_key=True)
+    workflow_id: Mapped[str] = mapped_column(String(80), unique=True)
+    kind: Mapped[str] = mapped_column(String(40), index=True)
+    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)
+    municipality: Mapped[str] = mapped_column(ForeignKey("municipalities.code"))
+    applicant_ref: Mapped[str] = mapped_column(String(40))
+    state: Mapped[str] = mapped_column(String(40), index=True)
+    assignee: Mapped[str | None] = mapped_column(String(80))
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+    result: Mapped[str | None] = mapped_column(Text)
+    minutes_worked: Mapped[int | None] = mapped_column(Integer)
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ServiceRequestTransition(Base):
+    __tablename__ = "service_request_transitions"
+    __table_args__ = (UniqueConstraint("number", "seq"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(ForeignKey("service_requests.number"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    event: Mapped[str] = mapped_column(String(40))
+    from_state: Mapped[str] = mapped_column(String(40))
+    to_state: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(80))
+    reason: Mapped[str | None] = mapped_column(Text)
+    rule: Mapped[str] = mapped_column(String(20))
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class DesignatedApplicant(Base):
+    """Rule TK-9: besides the unit's manager, the persons the manager designates may apply."""
+
+    __tablename__ = "designated_applicants"
+    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), primary_key=True)
+    person_ref: Mapped[str] = mapped_column(String(40), primary_key=True)
+    designated_by: Mapped[str] = mapped_column(String(80))
+    designated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Incident(Base):
+    """An outage or IT incident (rules AV-1, AV-3, AV-4), with start and end."""
+
+    __tablename__ = "incidents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(20), index=True)  # outage | incident
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    reported_by: Mapped[str] = mapped_column(String(10))  # it | unit (rule AV-4)
+    unit_id: Mapped[str | None] = mapped_column(ForeignKey("units.id"))
+    municipality: Mapped[str | None] = mapped_column(ForeignKey("municipalities.code"))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    recorded_by: Mapped[str] = mapped_column(String(80))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,605 @@
+"""Governance of change (rules GV-1 … GV-4): the framework's versioned parameters, the change
+process from it-forum utveckling to samverkansnämnd it, and development cases."""
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from decimal import Decimal
+from enum import Enum
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, Field, model_validator
+
+from domain.agreements import (
+    KEY_PATTERN,
+    REF_PATTERN,
+    SERVICE_CODE_PATTERN,
+    SYSTEM_ACTOR,
+    GuardedProcess,
+    PriceItem,
+    action_of,
+)
+from domain.catalogue import Category
+from domain.process import Move, ProcessDefinition, TransitionRecord
+from domain.support_calendar import DEFAULT_HOURS, PRIMARY_WINDOW, SECONDARY_WINDOW, TUESDAY
+
+MUNICIPALITIES = ("tranemo", "ulricehamn")
+ServiceCode = Annotated[str, Field(pattern=SERVICE_CODE_PATTERN)]
+Municipality = Literal["tranemo", "ulricehamn"]
+
+
+# --- the framework's parameters, versioned with it (GV-1, GV-2) ------------------------------
+class OpeningHours(BaseModel):
+    """Support hours of one weekday, Monday = 0 (rule TK-1)."""
+
+    weekday: int = Field(ge=0, le=6)
+    opens: time
+    closes: time
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "OpeningHours":
+        if not self.opens < self.closes:
+            raise ValueError(f"support_hours: weekday {self.weekday} must open before it closes")
+        return self
+
+
+class ServiceWindowRule(BaseModel):
+    """Rule AV-2: the primary window is the n-th given weekday of the month; the secondary one a
+    number of days after it."""
+
+    kind: Literal["primary", "secondary"]
+    weekday: int = Field(TUESDAY, ge=0, le=6)
+    week_of_month: int | None = Field(None, ge=1, le=5)
+    days_after_primary: int | None = Field(None, ge=1, le=27)
+    starts: time
+    ends: time
+
+    @model_validator(mode="after")
+    def _anchored(self) -> "ServiceWindowRule":
+        if (self.week_of_month is None) == (self.days_after_primary is None):
+            raise ValueError("service_windows: give week_of_month (primary) or days_after_primary (secondary)")
+        if not self.starts < self.ends:
+            raise ValueError("service_windows: a window must end after it starts")
+        return self
+
+
+class RenewalPeriod(BaseModel):
+    """Rule EQ-5: renewal period per category and municipality (None: no automatic renewal)."""
+
+    category: Category
+    municipality: Municipality
+    renewal_months: int | None = Field(None, ge=1, le=120)
+
+
+def _default_hours() -> list[OpeningHours]:
+    return [OpeningHours(weekday=d, opens=o, closes=c) for d, (o, c) in sorted(DEFAULT_HOURS.items())]
+
+
+def _default_windows() -> list[ServiceWindowRule]:
+    return [
+        ServiceWindowRule(kind="primary", week_of_month=3, starts=PRIMARY_WINDOW[0], ends=PRIMARY_WINDOW[1]),
+        ServiceWindowRule(kind="secondary", days_after_primary=7, starts=SECONDARY_WINDOW[0], ends=SECONDARY_WINDOW[1]),
+    ]
+
+
+def _default_renewals() -> list[RenewalPeriod]:
+    return [
+        RenewalPeriod(category=Category.WORKSTATION, municipality="tranemo", renewal_months=48),
+        RenewalPeriod(category=Category.WORKSTATION, municipality="ulricehamn", renewal_months=48),
+        RenewalPeriod(category=Category.STUDENT_COMPUTER, municipality="ulricehamn", renewal_months=36),
+    ]
+
+
+class FrameworkParameters(BaseModel):
+    """What the rest of Ramflow reads from the framework assignment in force; a decision changes
+    them from a date, without a code change."""
+
+    support_hours: list[OpeningHours] = Field(default_factory=_default_hours, description="rule TK-1")
+    availability_target_percent: Decimal = Field(Decimal("99.1"), ge=0, le=100, decimal_places=3,
+                                                 description="rule AV-1")
+    max_incidents_per_year: int = Field(5, ge=0, description="rule AV-3")
+    service_windows: list[ServiceWindowRule] = Field(default_factory=_default_windows, description="rule AV-2")
+    renewal_periods: list[RenewalPeriod] = Field(default_factory=_default_renewals, description="rule EQ-5")
+    price_list_year: int = Field(ge=2000, le=2100, description="the price list this version decides (AG-5)")
+
+    @model_validator(mode="after")
+    def _unique(self) -> "FrameworkParameters":
+        days = [h.weekday for h in self.support_hours]
+        if len(days) != len(set(days)):
+            raise ValueError("support_hours: one entry per weekday")
+        keys = [(r.category, r.municipality) for r in self.renewal_periods]
+        if len(keys) != len(set(keys)):
+            raise ValueError("renewal_periods: one entry per category and municipality")
+        if sorted(w.kind for w in self.service_windows) not in (["primary"], ["primary", "secondary"]):
+            raise ValueError("service_windows: one primary window and at most one secondary")
+        return self
+
+    def hours(self) -> dict[int, tuple[time, time]]:
+        """Support hours as `SupportCalendar(hours=...)` takes them (rule TK-1)."""
+        return {h.weekday: (h.opens, h.closes) for h in self.support_hours}
+
+    def renewal_months(self, category: Category, municipality: str) -> int | None:
+        for period in self.renewal_periods:
+            if period.category == category and period.municipality == municipality:
+                return period.renewal_months
+        return None
+
+
+class FrameworkVersion(BaseModel):
+    """A decided version of the framework assignment and its parameters (rules GV-1, GV-2)."""
+
+    id: str
+    title: str
+    kind: Literal["base", "yearly", "acute"]
+    effective_from: date
+    decided_on: date | None = None
+    minutes_ref: str | None = None
+    status: Literal["decided", "in_force"] = "decided"
+    parameters: FrameworkParameters
+    services: list[str] = Field(default_factory=list, description="service codes of the service catalogue")
+    activated_at: datetime | None = None
+
+
+def parameters_in_force(versions: list[FrameworkVersion], on_date: date) -> FrameworkVersion:
+    """The version whose parameters apply on `on_date`: the latest decided one that has taken
+    effect by then (rule GV-2). By date, so a late worker cannot delay a decision."""
+    candidates = [v for v in versions if v.effective_from <= on_date]
+    if not candidates:
+        raise LookupError(f"no framework version in force on {on_date.isoformat()}")
+    return max(candidates, key=lambda v: (v.effective_from, v.decided_on or date.min, v.id))
+
+
+# --- the change process (GV-1, GV-2) ----------------------------------------------------------
+IN_PREPARATION, AT_STEERING_GROUP, AT_BOARDS, AT_COMMITTEE = "in_preparation", "at_steering_group", "at_boards", "at_committee"
+DECIDED, IN_FORCE, WITHDRAWN = "decided", "in_force", "withdrawn"
+OPEN_STATES = (IN_PREPARATION, AT_STEERING_GROUP, AT_BOARDS, AT_COMMITTEE)
+
+FRAMEWORK_CHANGE = ProcessDefinition(
+    name="framework_change",
+    states=(IN_PREPARATION, AT_STEERING_GROUP, AT_BOARDS, AT_COMMITTEE, DECIDED, IN_FORCE, WITHDRAWN),
+    initial=IN_PREPARATION,
+    final=frozenset({IN_FORCE, WITHDRAWN}),
+    moves=(
+        Move("revise", (IN_PREPARATION,), IN_PREPARATION, "GV-2"),
+        Move("forum_prepare", (IN_PREPARATION,), AT_STEERING_GROUP, "GV-2"),
+        Move("steering_approve", (AT_STEERING_GROUP,), AT_BOARDS, "GV-2"),
+        Move("steering_reject", (AT_STEERING_GROUP,), IN_PREPARATION, "GV-2"),
+        Move("board_approve", (AT_BOARDS,), AT_COMMITTEE, "GV-2", conditions=("board_may_decide", "completes_boards")),
+        Move("board_approve", (AT_BOARDS,), AT_BOARDS, "GV-2", conditions=("board_may_decide", "leaves_board_pending")),
+        Move("board_reject", (AT_BOARDS,), IN_PREPARATION, "GV-2", conditions=("board_may_decide",)),
+        Move("committee_decide", (AT_COMMITTEE,), DECIDED, "GV-2"),
+        Move("committee_reject", (AT_COMMITTEE,), IN_PREPARATION, "GV-2"),
+        Move("take_effect", (DECIDED,), IN_FORCE, "GV-1", by_system=True),
+        Move("withdraw", OPEN_STATES, WITHDRAWN, "GV-1"),
+    ),
+)
+
+BODIES = {
+    "forum_prepare": "it-forum utveckling",
+    "steering_approve": "it-styrgrupp", "steering_reject": "it-styrgrupp",
+    "board_approve": "kommunstyrelsen", "board_reject": "kommunstyrelsen",
+    "committee_decide": "samverkansnämnd it", "committee_reject": "samverkansnämnd it",
+}
+
+
+def framework_workflow_id(proposal_id: str) -> str:
+    return f"framework-{proposal_id}"
+
+
+class FrameworkProposal(BaseModel):
+    """A change proposal: the yearly revision or an acute one (rule GV-1)."""
+
+    proposal_id: str = Field(pattern=KEY_PATTERN, description="yearly-2027, or e.g. acute-sfs-2026-123")
+    kind: Literal["yearly", "acute"]
+    title: str = Field(min_length=1, max_length=200)
+    summary: str | None = Field(None, max_length=4000)
+    law_reference: str | None = Field(None, max_length=120, description="acute: the change in law (GV-1)")
+    effective_from: date
+    parameters: FrameworkParameters
+    services: list[ServiceCode] = Field(default_factory=list, description="service codes entering the catalogue (AG-7)")
+    prices: list[PriceItem] = Field(default_factory=list, description="price list of parameters.price_list_year")
+
+    @model_validator(mode="after")
+    def _gv1(self) -> "FrameworkProposal":
+        if self.kind == "acute" and not self.law_reference:
+            raise ValueError("law_reference: rule GV-1 allows a change outside the yearly revision only at "
+                             "acute need (a change in law)")
+        if self.kind == "yearly" and (self.effective_from.month, self.effective_from.day) != (1, 1):
+            raise ValueError("effective_from: rule GV-1/AG-5: the yearly revision takes effect on 1 January")
+        wrong = [p.item for p in self.prices if p.year != self.parameters.price_list_year]
+        if wrong:
+            raise ValueError(f"prices: {wrong} are not for price_list_year {self.parameters.price_list_year}")
+        return self
+
+
+class DecisionRecord(BaseModel):
+    """Each step records the decision, its date and the minutes reference (rule GV-2)."""
+
+    body: str
+    municipality: Municipality | None = None
+    decision: Literal["prepared", "approved", "rejected", "decided"]
+    decided_on: date
+    minutes_ref: str
+    reason: str | None = None
+    actor: str
+    at: datetime
+
+
+class _Decision(BaseModel):
+    decided_on: date
+    minutes_ref: str = Field(min_length=1, max_length=80, description="protokoll, e.g. 'KS 2026-10-12 § 123'")
+
+
+class _Rejection(_Decision):
+    reason: str = Field(min_length=3, max_length=500, description="sent back to it-forum utveckling with it")
+
+
+class ReviseProposal(BaseModel):
+    event: Literal["revise"] = "revise"
+    title: str | None = Field(None, min_length=1, max_length=200)
+    summary: str | None = Field(None, max_length=4000)
+    law_reference: str | None = Field(None, max_length=120)
+    effective_from: date | None = None
+    parameters: FrameworkParameters | None = None
+    services: list[ServiceCode] | None = None
+    prices: list[PriceItem] | None = None
+
+    def applied_to(self, proposal: FrameworkProposal) -> FrameworkProposal:
+        changes = self.model_dump(exclude={"event"}, exclude_unset=True, exclude_none=True)
+        return FrameworkProposal.model_validate(proposal.model_dump() | changes)
+
+
+class ForumPrepare(_Decision):
+    event: Literal["forum_prepare"] = "forum_prepare"
+
+
+class SteeringApprove(_Decision):
+    event: Literal["steering_approve"] = "steering_approve"
+
+
+class SteeringReject(_Rejection):
+    event: Literal["steering_reject"] = "steering_reject"
+
+
+class BoardApprove(_Decision):
+    event: Literal["board_approve"] = "board_approve"
+    municipality: Municipality
+
+
+class BoardReject(_Rejection):
+    event: Literal["board_reject"] = "board_reject"
+    municipality: Municipality
+
+
+class CommitteeDecide(_Decision):
+    event: Literal["committee_decide"] = "committee_decide"
+
+
+class CommitteeReject(_Rejection):
+    event: Literal["committee_reject"] = "committee_reject"
+
+
+class WithdrawProposal(BaseModel):
+    event: Literal["withdraw"] = "withdraw"
+    reason: str = Field(min_length=3, max_length=500)
+
+
+FrameworkAction = Annotated[
+    Union[ReviseProposal, ForumPrepare, SteeringApprove, SteeringReject, BoardApprove, BoardReject, CommitteeDecide,
+          CommitteeReject, WithdrawProposal],
+    Field(discriminator="event"),
+]
+
+
+class FrameworkCommand(BaseModel):
+    actor: str = Field(min_length=1, max_length=80)
+    reason: str | None = Field(None, max_length=500)
+    action: FrameworkAction
+
+
+class FrameworkSnapshot(BaseModel):
+    proposal: FrameworkProposal
+    state: str = IN_PREPARATION
+    round: int = 1
+    board_approvals: dict[str, DecisionRecord] = Field(default_factory=dict)
+    decisions: list[DecisionRecord] = Field(default_factory=list)
+    last_rejection: str | None = None
+    log: list[TransitionRecord] = Field(default_factory=list)
+
+    def takes_effect_at(self) -> datetime | None:
+        from domain.agreements import LOCAL_TZ
+
+        if self.state != DECIDED:
+            return None
+        return datetime.combine(self.proposal.effective_from, time(0, 0), tzinfo=LOCAL_TZ)
+
+
+FRAMEWORK_MESSAGES = {
+    "board_may_decide": "rule GV-2: that municipality's kommunstyrelse has already approved this round",
+    "completes_boards": "rule GV-2: both kommunstyrelser approve",
+    "leaves_board_pending": "rule GV-2: both kommunstyrelser approve",
+}
+
+
+class FrameworkProcess(GuardedProcess):
+    definition = FRAMEWORK_CHANGE
+    condition_messages = FRAMEWORK_MESSAGES
+
+    def board_may_decide(self, command: Any = None) -> bool:
+        action = action_of(command)
+        return action is None or action.municipality not in self.snapshot.board_approvals
+
+    def completes_boards(self, command: Any = None) -> bool:
+        action = action_of(command)
+        return action is not None and set(self.snapshot.board_approvals) | {action.municipality} == set(MUNICIPALITIES)
+
+    def leaves_board_pending(self, command: Any = None) -> bool:
+        return not self.completes_boards(command)
+
+    def record_data(self, trigger: str, command: Any, now: datetime, context: dict[str, Any]) -> dict[str, str]:
+        snap, action = self.snapshot, action_of(command)
+        if "renewal_policies" in context:
+            return {"renewal_policies": ", ".join(context["renewal_policies"])}
+        if isinstance(action, ReviseProposal):
+            snap.proposal = action.applied_to(snap.proposal)
+            return {"changed": ", ".join(sorted(action.model_dump(exclude={"event"}, exclude_unset=True)))}
+        if action is None or trigger == "withdraw":
+            return {}
+        rejected = trigger.endswith("_reject")
+        record = DecisionRecord(
+            body=BODIES[trigger] + (f" {action.municipality}" if hasattr(action, "municipality") else ""),
+            municipality=getattr(action, "municipality", None),
+            decision="rejected" if rejected else {"forum_prepare": "prepared", "committee_decide": "decided"}.get(
+                trigger, "approved"),
+            decided_on=action.decided_on, minutes_ref=action.minutes_ref, reason=getattr(action, "reason", None),
+            actor=command.actor, at=now,
+        )
+        snap.decisions.append(record)
+        if trigger == "board_approve":
+            snap.board_approvals[action.municipality] = record
+        if rejected:  # rule GV-2: back to it-forum utveckling with the reason; the chain runs again
+            snap.board_approvals, snap.last_rejection, snap.round = {}, action.reason, snap.round + 1
+        return {"body": record.body, "decision": record.decision, "decided_on": action.decided_on.isoformat(),
+                "minutes_ref": action.minutes_ref}
+
+
+class FrameworkStart(BaseModel):
+    proposal: FrameworkProposal
+    started_by: str = SYSTEM_ACTOR
+    snapshot: FrameworkSnapshot | None = None
+
+
+class FrameworkView(FrameworkSnapshot):
+    workflow_id: str
+    allowed_events: list[str]
+    effective_at: datetime | None
+
+
+class RecordDecision(BaseModel):
+    workflow_id: str
+    proposal_id: str
+    seq: int
+    record: DecisionRecord
+
+
+class RecordFrameworkVersion(BaseModel):
+    version: FrameworkVersion
+    prices: list[PriceItem]
+    workflow_id: str
+    at: datetime
+
+
+class ActivateFrameworkVersion(BaseModel):
+    version_id: str
+    at: datetime
+
+
+class YearlyDraftRequest(BaseModel):
+    year: int
+
+
+class RoundStart(BaseModel):
+    """Input of the scheduled rounds; `year` defaults to the local year of the run."""
+
+    year: int | None = Field(None, ge=2000, le=2100)
+    reminder_weeks: int = Field(4, ge=1, le=52, description="rule AG-4: revision meeting reminders")
+
+
+# --- development cases (GV-3, GV-4) -----------------------------------------------------------
+class CaseKind(str, Enum):
+    CHANGE = "change"  # a change to the IT environments outside agreements and the framework
+    NEW_SYSTEM_SETUP = "new_system_setup"
+    ADDITION_TO_EXISTING = "addition_to_existing"
+    PILOT = "pilot"  # evaluating new technology (GV-4)
+
+
+class DevelopmentCaseRequest(BaseModel):
+    case_id: str = Field(pattern=KEY_PATTERN, description="e.g. DEV-2026-14")
+    title: str = Field(min_length=1, max_length=200)
+    description: str | None = Field(None, max_length=4000)
+    kind: CaseKind
+    unit_id: str = Field(pattern=REF_PATTERN, description="the requesting unit, or IT itself")
+    estimated_cost: Decimal = Field(ge=0, max_digits=12, decimal_places=2, description="SEK")
+    callable_off_within_procured_agreements: bool = Field(
+        False, description="pilot only: the product can be evaluated by call-off (GV-4)")
+    covered_by_agreement_id: str | None = Field(None, pattern=KEY_PATTERN)
+    within_framework_assignment: bool = False
+
+    @model_validator(mode="after")
+    def _is_a_development_case(self) -> "DevelopmentCaseRequest":
+        if self.kind is CaseKind.PILOT and self.callable_off_within_procured_agreements:
+            raise ValueError("kind: rule GV-4: evaluating a product that can be called off within procured "
+                             "agreements is part of the ordinary assignment, not a development case")
+        if self.covered_by_agreement_id:
+            raise ValueError(f"covered_by_agreement_id: rule GV-3: the change fits application agreement "
+                             f"{self.covered_by_agreement_id} and is handled in its yearly revision (AG-4)")
+        if self.within_framework_assignment:
+            raise ValueError("within_framework_assignment: rule GV-3: the change fits the framework assignment")
+        return self
+
+
+def is_large(request: DevelopmentCaseRequest, threshold: Decimal) -> bool:
+    """Rule GV-3: at or above the threshold (configurable) a case is large."""
+    return request.estimated_cost >= threshold
+
+
+def initial_route(request: DevelopmentCaseRequest, threshold: Decimal) -> str:
+    """Rules GV-3, GV-4: pilots pass it-forum utveckling; additions to existing solutions can be
+    decided by the IT strategist; otherwise small cases go to the strategist, large ones to
+    it-styrgrupp. New system setups are development cases, routed by size."""
+    if request.kind is CaseKind.PILOT:
+        return "to_forum"
+    if request.kind is CaseKind.ADDITION_TO_EXISTING:
+        return "to_strategist"
+    return "to_steering_group" if is_large(request, threshold) else "to_strategist"
+
+
+REGISTERED, AT_FORUM, WITH_STRATEGIST, D_AT_STEERING_GROUP = "registered", "at_forum", "with_strategist", "at_steering_group"
+D_APPROVED, REJECTED, IN_PROGRESS, COMPLETED, D_WITHDRAWN = "approved", "rejected", "in_progress", "completed", "withdrawn"
+
+DEVELOPMENT_CASE = ProcessDefinition(
+    name="development_case",
+    states=(REGISTERED, AT_FORUM, WITH_STRATEGIST, D_AT_STEERING_GROUP, D_APPROVED, REJECTED, IN_PROGRESS, COMPLETED,
+            D_WITHDRAWN),
+    initial=REGISTERED,
+    final=frozenset({REJECTED, COMPLETED, D_WITHDRAWN}),
+    moves=(
+        Move("to_forum", (REGISTERED,), AT_FORUM, "GV-4", by_system=True),
+        Move("to_strategist", (REGISTERED,), WITH_STRATEGIST, "GV-3", by_system=True),
+        Move("to_steering_group", (REGISTERED,), D_AT_STEERING_GROUP, "GV-3", by_system=True),
+        Move("forum_pass", (AT_FORUM,), WITH_STRATEGIST, "GV-4", conditions=("is_small",)),
+        Move("forum_pass", (AT_FORUM,), D_AT_STEERING_GROUP, "GV-4", conditions=("is_large",)),
+        Move("forum_reject", (AT_FORUM,), REJECTED, "GV-4"),
+        Move("strategist_approve", (WITH_STRATEGIST,), D_APPROVED, "GV-3"),
+        Move("strategist_reject", (WITH_STRATEGIST,), REJECTED, "GV-3"),
+        Move("escalate", (WITH_STRATEGIST,), D_AT_STEERING_GROUP, "GV-3"),
+        Move("prioritise", (D_AT_STEERING_GROUP,), D_APPROVED, "GV-3"),
+        Move("steering_reject", (D_AT_STEERING_GROUP,), REJECTED, "GV-3"),
+        Move("start_work", (D_APPROVED,), IN_PROGRESS, "GV-3"),
+        Move("complete", (IN_PROGRESS,), COMPLETED, "GV-3"),
+        Move("withdraw", (AT_FORUM, WITH_STRATEGIST, D_AT_STEERING_GROUP, D_APPROVED), D_WITHDRAWN, "GV-3"),
+    ),
+)
+
+
+def development_case_workflow_id(case_id: str) -> str:
+    return f"devcase-{case_id}"
+
+
+class _CaseDecision(BaseModel):
+    decided_on: date
+    minutes_ref: str | None = Field(None, max_length=80)
+
+
+class ForumPass(_CaseDecision):
+    event: Literal["forum_pass"] = "forum_pass"
+    minutes_ref: str = Field(min_length=1, max_length=80)
+
+
+class ForumReject(_CaseDecision):
+    event: Literal["forum_reject"] = "forum_reject"
+    reason: str = Field(min_length=3, max_length=500)
+
+
+class StrategistApprove(_CaseDecision):
+    event: Literal["strategist_approve"] = "strategist_approve"
+
+
+class StrategistReject(_CaseDecision):
+    event: Literal["strategist_reject"] = "strategist_reject"
+    reason: str = Field(min_length=3, max_length=500)
+
+
+class Escalate(BaseModel):
+    event: Literal["escalate"] = "escalate"
+    reason: str = Field(min_length=3, max_length=500, description="why it exceeds the strategist's mandate")
+
+
+class Prioritise(_CaseDecision):
+    event: Literal["prioritise"] = "prioritise"
+    minutes_ref: str = Field(min_length=1, max_length=80)
+    priority: int = Field(ge=1, le=999, description="it-styrgrupp's priority, 1 = first")
+
+
+class CaseSteeringReject(_CaseDecision):
+    event: Literal["steering_reject"] = "steering_reject"
+    minutes_ref: str = Field(min_length=1, max_length=80)
+    reason: str = Field(min_length=3, max_length=500)
+
+
+class StartWork(BaseModel):
+    event: Literal["start_work"] = "start_work"
+
+
+class CompleteCase(BaseModel):
+    event: Literal["complete"] = "complete"
+
+
+class WithdrawCase(BaseModel):
+    event: Literal["withdraw"] = "withdraw"
+    reason: str = Field(min_length=3, max_length=500)
+
+
+CaseAction = Annotated[
+    Union[ForumPass, ForumReject, StrategistApprove, StrategistReject, Escalate, Prioritise, CaseSteeringReject,
+          StartWork, CompleteCase, WithdrawCase],
+    Field(discriminator="event"),
+]
+
+
+class DevelopmentCaseCommand(BaseModel):
+    actor: str = Field(min_length=1, max_length=80)
+    reason: str | None = Field(None, max_length=500)
+    action: CaseAction
+
+
+class DevelopmentCaseSnapshot(BaseModel):
+    request: DevelopmentCaseRequest
+    threshold: Decimal
+    large: bool
+    state: str = REGISTERED
+    priority: int | None = None
+    decided_by: str | None = None
+    decided_on: date | None = None
+    log: list[TransitionRecord] = Field(default_factory=list)
+
+
+class DevelopmentCaseProcess(GuardedProcess):
+    definition = DEVELOPMENT_CASE
+    condition_messages = {"is_small": "rule GV-3: below the threshold", "is_large": "rule GV-3: at or above the threshold"}
+
+    def is_small(self, command: Any = None) -> bool:
+        return not self.snapshot.large
+
+    def is_large(self, command: Any = None) -> bool:
+        return self.snapshot.large
+
+    def record_data(self, trigger: str, command: Any, now: datetime, context: dict[str, Any]) -> dict[str, str]:
+        snap, action = self.snapshot, action_of(command)
+        details: dict[str, str] = {}
+        if trigger.startswith("to_"):
+            details = {"estimated_cost": str(snap.request.estimated_cost), "threshold": str(snap.threshold),
+                       "size": "large" if snap.large else "small"}
+        if isinstance(action, _CaseDecision):
+            snap.decided_on = action.decided_on
+            snap.decided_by = {"forum": "it-forum utveckling", "strategist": "it-strateg",
+                               "prioritise": "it-styrgrupp", "steering": "it-styrgrupp"}[trigger.split("_")[0]]
+            details.update(decided_on=action.decided_on.isoformat(), decided_by=snap.decided_by)
+            if action.minutes_ref:
+                details["minutes_ref"] = action.minutes_ref
+        if isinstance(action, Prioritise):
+            snap.priority = action.priority
+            details["priority"] = str(action.priority)
+        return details
+
+
+class DevelopmentCaseStart(BaseModel):
+    request: DevelopmentCaseRequest
+    threshold: Decimal = Field(ge=0, description="GV-3 size threshold in SEK, fixed when the case is registered")
+    started_by: str = SYSTEM_ACTOR
+    snapshot: DevelopmentCaseSnapshot | None = None
+
+
+class DevelopmentCaseView(DevelopmentCaseSnapshot):
+    workflow_id: str
+    allowed_events: list[str]
+

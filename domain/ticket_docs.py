@@ -1,0 +1,47 @@
+"""The generated parts of docs/tickets.md: the state diagrams and the TK-7 responsibility table.
+
+`python -m domain.ticket_docs` rewrites them in place; tests/tickets/test_ticket_docs.py fails when
+the document and the code disagree.
+"""
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from domain.service_requests import SERVICE_REQUEST
+from domain.support_matters import responsibility_table_markdown
+from domain.tickets import TICKET
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "tickets.md"
+
+
+def generated_blocks() -> dict[str, str]:
+    return {
+        "ticket-states": f"```mermaid\n{TICKET.mermaid()}\n```",
+        "service-request-states": f"```mermaid\n{SERVICE_REQUEST.mermaid()}\n```",
+        "tk7-table": responsibility_table_markdown(),
+    }
+
+
+def render(text: str) -> str:
+    """`text` with every `<!-- generated:NAME -->…<!-- /generated:NAME -->` block refreshed."""
+    for name, body in generated_blocks().items():
+        pattern = re.compile(rf"(<!-- generated:{name} -->\n)(?:.*?\n)?(<!-- /generated:{name} -->)", re.S)
+        if not pattern.search(text):
+            raise ValueError(f"docs/tickets.md has no generated block {name!r}")
+        text = pattern.sub(lambda m: m.group(1) + body + "\n" + m.group(2), text)
+    return text
+
+
+def main() -> int:
+    before = DOC.read_text(encoding="utf-8")
+    after = render(before)
+    if after != before:
+        DOC.write_text(after, encoding="utf-8")
+        print(f"updated {DOC}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

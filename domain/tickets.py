@@ -1,0 +1,568 @@
+"""Support tickets (rules TK-1 … TK-8): lines, states, moves, the deadline clock and the ticket snapshot."""
+from __future__ import annotations
+
+import math
+import random
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from enum import Enum
+from typing import Annotated, Literal, Union
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+from domain.process import Move, ProcessDefinition, TransitionRecord, illegal_move_message
+from domain.support_calendar import SupportCalendar
+from domain.support_matters import Matter, Owner, SupportLevel, hand_back_reason, owner_of
+
+TICKET_NUMBER_PATTERN = r"^[A-Z0-9][A-Z0-9-]{2,39}$"
+REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$"
+
+
+def ticket_workflow_id(number: str) -> str:
+    """Workflow ID from the ticket number: one workflow per ticket."""
+    return f"ticket-{number}"
+
+
+class IntefunktionFunction(str, Enum):
+    """Rule TK-4: the 14 functions whose failure is "intefunktion"."""
+
+    WORKSTATION_LOGIN = "workstation_login"  # 1 the workstation starts and you can log in
+    ACCESS_RIGHTS = "access_rights"  # 2 access to the right information for your role
+    NETWORK_PRINTING = "network_printing"  # 3 printing to network printers
+    STORAGE_SAVE = "storage_save"  # 4 saving to P and G
+    STORAGE_RESTORE = "storage_restore"  # 5 restoring information from P and G
+    CLIENT_PROTECTION = "client_protection"  # 6 client and spam protection up to date
+    WEB_FILTER = "web_filter"  # 7 web filter up to date
+    WIRELESS_NETWORK = "wireless_network"  # 8
+    TELEPHONY = "telephony"  # 9 fixed telephony and call routing
+    EMAIL_CALENDAR = "email_calendar"  # 10
+    INFOCAPTION = "infocaption"  # 11 the guides platform
+    OFFICE = "office"  # 12 Office programs start
+    REMOTE_ACCESS = "remote_access"  # 13 mobile remote access
+    SOFTWARE_DISTRIBUTION = "software_distribution"  # 14 software distribution platform
+
+
+class Line(str, Enum):
+    """Rule TK-2: the support lines; the first two are användarstöd."""
+
+    FIRST = "first_line"
+    SECOND = "second_line"
+    VERKSAMHETSSTOD = "verksamhetsstod"
+    INFRASTRUKTUR = "infrastruktur"
+
+
+ANVANDARSTOD = (Line.FIRST, Line.SECOND)  # rule TK-3: solved within användarstöd
+LINE_TITLES = {
+    Line.FIRST: "1st line (användarstöd)",
+    Line.SECOND: "2nd line (användarstöd, technicians)",
+    Line.VERKSAMHETSSTOD: "3rd line verksamhetsstöd",
+    Line.INFRASTRUKTUR: "3rd line infrastruktur",
+}
+# Rule TK-2: where each line may send a ticket it cannot solve.
+ESCALATION: dict[Line, tuple[Line, ...]] = {
+    Line.FIRST: (Line.SECOND,),
+    Line.SECOND: (Line.VERKSAMHETSSTOD, Line.INFRASTRUKTUR),
+}
+THIRD_LINE = (Line.VERKSAMHETSSTOD, Line.INFRASTRUKTUR)
+
+
+def line_lead(line: Line | str) -> str:
+    """Outbox recipient of a line's lead."""
+    return f"lead:{Line(line).value}"
+
+
+# --- states -------------------------------------------------------------------------------------
+FIRST_LINE, SECOND_LINE = Line.FIRST.value, Line.SECOND.value
+VERKSAMHETSSTOD, INFRASTRUKTUR = Line.VERKSAMHETSSTOD.value, Line.INFRASTRUKTUR.value
+ASSIGNED, WAITING, RESOLVED = "assigned", "waiting_for_customer", "resolved"
+CLOSED, REOPENED, HANDED_BACK = "closed", "reopened", "handed_back"
+
+LINE_STATES = (FIRST_LINE, SECOND_LINE, VERKSAMHETSSTOD, INFRASTRUKTUR)  # in a line's queue, unassigned
+WORKING_STATES = (*LINE_STATES, ASSIGNED, REOPENED)  # the deadline clock runs (rule TK-5)
+OPEN_STATES = (*WORKING_STATES, WAITING)
+FINAL_STATES = frozenset({CLOSED, HANDED_BACK})
+
+TICKET = ProcessDefinition(
+    name="ticket",
+    states=(*LINE_STATES, ASSIGNED, WAITING, RESOLVED, CLOSED, REOPENED, HANDED_BACK),
+    initial=FIRST_LINE,
+    final=FINAL_STATES,
+    moves=(
+        Move("assign", (*LINE_STATES, ASSIGNED, REOPENED), ASSIGNED, "TK-2"),
+        Move("escalate", (FIRST_LINE, ASSIGNED, REOPENED), SECOND_LINE, "TK-2",
+             conditions=("it_owns_matter", "targets_second_line")),
+        Move("escalate", (SECOND_LINE, ASSIGNED, REOPENED), VERKSAMHETSSTOD, "TK-2",
+             conditions=("it_owns_matter", "targets_verksamhetsstod")),
+        Move("escalate", (SECOND_LINE, ASSIGNED, REOPENED), INFRASTRUKTUR, "TK-2",
+             conditions=("it_owns_matter", "targets_infrastruktur")),
+        Move("transfer", (VERKSAMHETSSTOD, ASSIGNED, REOPENED), INFRASTRUKTUR, "TK-2",
+             conditions=("transfers_to_infrastruktur",)),
+        Move("transfer", (INFRASTRUKTUR, ASSIGNED, REOPENED), VERKSAMHETSSTOD, "TK-2",
+             conditions=("transfers_to_verksamhetsstod",)),
+        Move("wait_for_customer", (ASSIGNED,), WAITING, "TK-5"),
+        Move("resume", (WAITING,), ASSIGNED, "TK-5"),
+        Move("resolve", WORKING_STATES, RESOLVED, "TK-3", conditions=("on_call_time_given",)),
+        Move("reopen", (RESOLVED,), REOPENED, "TK-2"),
+        Move("close", (RESOLVED,), CLOSED, "TK-6"),
+        Move("hand_back", WORKING_STATES, HANDED_BACK, "TK-7", conditions=("unit_owns_matter",)),
+    ),
+)
+
+
+# --- the deadline clock (rule TK-5), pure ------------------------------------------------------
+class DeadlineClock(BaseModel):
+    """The intefunktion fix deadline in support time. Running: `deadline` is set. Paused (waiting for
+    the customer) or stopped (resolved): `remaining_seconds` of support time are kept instead."""
+
+    budget_seconds: float = Field(description="support seconds between report and the first deadline")
+    deadline: datetime | None = None
+    running_since: datetime | None = None
+    remaining_seconds: float | None = None
+    warned_at: datetime | None = None
+    breached_at: datetime | None = None
+    last_deadline: datetime | None = Field(None, description="the deadline in force when the clock last stopped")
+
+    @classmethod
+    def start(cls, reported_at: datetime, cal: SupportCalendar) -> "DeadlineClock":
+        """Rule TK-5: one working day from the report (outside hours: that opening day's close)."""
+        deadline = cal.deadline(reported_at)
+        return cls(budget_seconds=cal.support_seconds_between(reported_at, deadline), deadline=deadline,
+                   running_since=reported_at)
+
+    @property
+    def running(self) -> bool:
+        return self.deadline is not None
+
+    @property
+    def breached(self) -> bool:
+        return self.breached_at is not None
+
+    def pause(self, now: datetime, cal: SupportCalendar) -> None:
+        """Waiting for the customer (or resolved): keep the support time that was left."""
+        if self.deadline is None:
+            return
+        self.remaining_seconds = cal.support_seconds_between(now, self.deadline)
+        self.last_deadline, self.deadline, self.running_since = self.deadline, None, None
+
+    def resume(self, now: datetime, cal: SupportCalendar) -> None:
+        """The clock restarts with the support time that was left: a new deadline."""
+        if self.deadline is not None:
+            return
+        self.deadline = cal.add_support_time(now, self.remaining_seconds or 0.0)
+        self.running_since, self.remaining_seconds = now, None
+
+    def remaining(self, now: datetime, cal: SupportCalendar) -> float:
+        if self.deadline is None:
+            return self.remaining_seconds or 0.0
+        return cal.support_seconds_between(now, self.deadline)
+
+    def warn_at(self, cal: SupportCalendar, share: float) -> datetime | None:
+        """When `share` of the support time is used: the instant with (1 - share) of the budget left."""
+        if self.deadline is None or self.running_since is None:
+            return None
+        left_at_start = cal.support_seconds_between(self.running_since, self.deadline)
+        return cal.add_support_time(self.running_since, max(0.0, left_at_start - (1 - share) * self.budget_seconds))
+
+    def next_due(self, cal: SupportCalendar, share: float) -> tuple[str, datetime] | None:
+        """The clock's next timer: the warning, then the breach; None when paused or done."""
+        if self.deadline is None or self.breached:
+            return None
+        if self.warned_at is None:
+            warn = self.warn_at(cal, share)
+            if warn is not None and warn < self.deadline:
+                return "deadline_warning", warn
+        return "deadline_breached", self.deadline
+
+
+# --- on call (rule TK-8) and survey (rule TK-6), pure ------------------------------------------
+def is_on_call(reported_at: datetime, affects_operations: bool, cannot_wait: bool, cal: SupportCalendar) -> bool:
+    """Rule TK-8: outside support hours, affecting operations and unable to wait until support opens."""
+    return affects_operations and cannot_wait and not cal.is_open(reported_at)
+
+
+def chargeable_minutes(minutes_worked: int, minimum: int, increment: int) -> int:
+    """Rule TK-8: at least `minimum` minutes, in started `increment`s (both configurable)."""
+    if minutes_worked < 0:
+        raise ValueError("minutes worked must not be negative")
+    started = math.ceil(minutes_worked / increment) * increment if increment > 0 else minutes_worked
+    return max(minimum, started)
+
+
+def hours_of(minutes: int) -> Decimal:
+    return (Decimal(minutes) / Decimal(60)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def selected_for_survey(rng: random.Random, share: float) -> bool:
+    """Rule TK-6: one draw from the workflow's deterministic random (`workflow.random()`)."""
+    return rng.random() < share
+
+
+SURVEY_QUESTIONS = (
+    "Did IT solve your ticket/problem satisfactorily? (Anser du att it löste ditt ärende/problem tillfredsställande?)",
+    "How did you find the IT staff's treatment of you in this ticket? "
+    "(Hur upplevde du it-personalens bemötande i samband med ditt ärende?)",
+)
+
+
+# --- the report and the commands ---------------------------------------------------------------
+class TicketReport(BaseModel):
+    """A ticket as reported to the 1st line (rule TK-2)."""
+
+    number: str = Field(pattern=TICKET_NUMBER_PATTERN, description="business key, e.g. T2026-00042")
+    unit_id: str = Field(pattern=REF_PATTERN, description="the reporting unit (cost bearer of on-call work)")
+    reporter_ref: str = Field(pattern=REF_PATTERN, description="employee number of the reporter")
+    title: str = Field(min_length=1, max_length=200)
+    description: str | None = Field(None, max_length=4000)
+    device_order_number: str | None = Field(None, pattern=TICKET_NUMBER_PATTERN,
+                                            description="the device in the inventory register (rule TK-7)")
+    support_level: SupportLevel | None = Field(None, description="stated when there is no device (rule TK-7)")
+    matter: Matter | None = Field(None, description="what the ticket is about (rule TK-7)")
+    function: IntefunktionFunction | None = Field(None, description="the failing function: intefunktion (TK-4)")
+    affects_operations: bool = Field(False, description="rule TK-8")
+    cannot_wait: bool = Field(False, description="rule TK-8: cannot wait until support opens")
+    unit_started_troubleshooting: bool = Field(False, description="rule TK-7: the unit has started troubleshooting")
+    reported_at: AwareDatetime | None = Field(None, description="default: now; a phone call recorded after the fact")
+
+
+class _Event(BaseModel):
+    pass
+
+
+class Assign(_Event):
+    event: Literal["assign"] = "assign"
+    assignee: str = Field(pattern=REF_PATTERN, description="the technician the customer can contact (TK-2)")
+
+
+class Escalate(_Event):
+    event: Literal["escalate"] = "escalate"
+    to: Line = Field(description="2nd line from the 1st; verksamhetsstod or infrastruktur from the 2nd (TK-2)")
+
+
+class Transfer(_Event):
+    event: Literal["transfer"] = "transfer"
+    to: Literal["verksamhetsstod", "infrastruktur"]
+
+
+class WaitForCustomer(_Event):
+    event: Literal["wait_for_customer"] = "wait_for_customer"
+    question: str | None = Field(None, max_length=1000)
+
+
+class Resume(_Event):
+    event: Literal["resume"] = "resume"
+
+
+class Resolve(_Event):
+    event: Literal["resolve"] = "resolve"
+    resolution: str | None = Field(None, max_length=2000)
+    minutes_worked: int | None = Field(None, ge=0, le=24 * 60, description="on-call tickets: time worked (TK-8)")
+
+
+class Reopen(_Event):
+    event: Literal["reopen"] = "reopen"
+
+
+class Close(_Event):
+    event: Literal["close"] = "close"
+
+
+class HandBack(_Event):
+    event: Literal["hand_back"] = "hand_back"
+
+
+TicketAction = Annotated[
+    Union[Assign, Escalate, Transfer, WaitForCustomer, Resume, Resolve, Reopen, Close, HandBack],
+    Field(discriminator="event"),
+]
+
+
+class TicketCommand(BaseModel):
+    actor: str = Field(min_length=1, max_length=80)
+    reason: str | None = Field(None, max_length=500)
+    action: TicketAction
+
+
+class Classification(BaseModel):
+    """The 1st line's triage: what the matter is and whether a function fails (TK-4, TK-7)."""
+
+    actor: str = Field(min_length=1, max_length=80)
+    reason: str | None = Field(None, max_length=500)
+    matter: Matter | None = None
+    function: IntefunktionFunction | None = None
+    unit_started_troubleshooting: bool = False
+
+
+# --- the snapshot and the process ----------------------------------------------------------------
+class TicketTerms(BaseModel):
+    """What the registers say about a ticket, fixed at registration."""
+
+    municipality: str
+    device_category: str | None = None
+    support_level: SupportLevel | None = None
+
+
+class TicketSnapshot(BaseModel):
+    """Everything the ticket workflow knows; carried across continue-as-new."""
+
+    report: TicketReport
+    terms: TicketTerms | None = None
+    state: str = FIRST_LINE
+    line: Line = Line.FIRST
+    assignee: str | None = None
+    reported_at: datetime
+    matter: Matter | None = None
+    function: IntefunktionFunction | None = None
+    unit_started_troubleshooting: bool = False
+    on_call: bool = False
+    clock: DeadlineClock | None = None
+    resolved_at: datetime | None = None
+    resolved_line: Line | None = None
+    resolution: str | None = None
+    on_call_minutes: int | None = None
+    closed_at: datetime | None = None
+    handed_back_reason: str | None = None
+    survey_selected: bool | None = None
+    log: list[TransitionRecord] = Field(default_factory=list)
+
+    @property
+    def support_level(self) -> SupportLevel | None:
+        return self.terms.support_level if self.terms else self.report.support_level
+
+    @property
+    def breached(self) -> bool:
+        return self.clock is not None and self.clock.breached
+
+    def shown_deadline(self) -> datetime | None:
+        """Rule TK-5: the current deadline; paused (waiting for the customer): none; resolved or closed:
+        the deadline the fix was held to."""
+        if self.clock is None:
+            return None
+        if self.clock.deadline is not None:
+            return self.clock.deadline
+        return self.clock.last_deadline if self.state in (RESOLVED, CLOSED) else None
+
+    def deadline_met(self) -> bool | None:
+        """For a resolved or closed intefunktion ticket: fixed within its deadline (rule TK-4)."""
+        if self.clock is None or self.state not in (RESOLVED, CLOSED):
+            return None
+        return not self.clock.breached
+
+
+class TicketProcess:
+    """The model the `transitions` machine drives: the ticket's state plus the moves' conditions."""
+
+    state: str
+
+    def __init__(self, snapshot: TicketSnapshot) -> None:
+        self.snapshot = snapshot
+        self.machine = TICKET.attach(self, snapshot.state)
+
+    # conditions (each receives the event's action)
+    def it_owns_matter(self, action: object = None) -> bool:
+        return self.hand_back_reason() is None
+
+    def unit_owns_matter(self, action: object = None) -> bool:
+        return not self.it_owns_matter()
+
+    def targets_second_line(self, action: object = None) -> bool:
+        return self.snapshot.line is Line.FIRST and getattr(action, "to", None) is Line.SECOND
+
+    def targets_verksamhetsstod(self, action: object = None) -> bool:
+        return self.snapshot.line is Line.SECOND and getattr(action, "to", None) is Line.VERKSAMHETSSTOD
+
+    def targets_infrastruktur(self, action: object = None) -> bool:
+        return self.snapshot.line is Line.SECOND and getattr(action, "to", None) is Line.INFRASTRUKTUR
+
+    def transfers_to_infrastruktur(self, action: object = None) -> bool:
+        return self.snapshot.line is Line.VERKSAMHETSSTOD and getattr(action, "to", None) == INFRASTRUKTUR
+
+    def transfers_to_verksamhetsstod(self, action: object = None) -> bool:
+        return self.snapshot.line is Line.INFRASTRUKTUR and getattr(action, "to", None) == VERKSAMHETSSTOD
+
+    def on_call_time_given(self, action: object = None) -> bool:
+        snap = self.snapshot
+        return not snap.on_call or snap.on_call_minutes is not None or getattr(action, "minutes_worked", None) is not None
+
+    def hand_back_reason(self) -> str | None:
+        snap = self.snapshot
+        return hand_back_reason(snap.matter, snap.support_level, snap.unit_started_troubleshooting)
+
+    def owner(self) -> Owner:
+        return owner_of(self.snapshot.matter, self.snapshot.support_level)
+
+    def refusal(self, trigger: str, action: object = None) -> str | None:
+        """None if `trigger` may fire now; otherwise why not, naming the state or the rule."""
+        if trigger == "escalate" and self.state in THIRD_LINE:
+            return (f"event 'escalate' refused in state {self.state!r}: rule TK-2: the 3rd line is the last line; "
+                    "transfer the ticket to the other 3rd-line team instead")
+        if trigger not in TICKET.triggers() or self.state not in TICKET.sources_of(trigger):
+            return illegal_move_message(TICKET, self.state, trigger)
+        if getattr(self, f"may_{trigger}")(action):
+            return None
+        line = self.snapshot.line
+        prefix = f"event {trigger!r} refused in state {self.state!r}"
+        if trigger == "escalate":
+            reason = self.hand_back_reason()
+            if reason is not None:
+                return f"{prefix}: {reason}; hand the ticket back to the unit instead of escalating"
+            targets = ESCALATION.get(line, ())
+            if not targets:
+                return f"{prefix}: rule TK-2: the ticket is already in the 3rd line ({line.value}); transfer it"
+            return (f"{prefix}: rule TK-2: from the {LINE_TITLES[line]} a ticket escalates to "
+                    f"{' or '.join(t.value for t in targets)}")
+        if trigger == "transfer":
+            return f"{prefix}: rule TK-2: only the 3rd line transfers, to the other 3rd-line team"
+        if trigger == "resolve":
+            return f"{prefix}: rule TK-8: an on-call ticket needs minutes_worked for the unit's charge"
+        if trigger == "hand_back":
+            return f"{prefix}: rule TK-7: IT owns this matter under the device's support level"
+        return prefix
+
+    def allowed_events(self) -> list[str]:
+        """Events the API may send now (escalate and transfer listed if any target is possible)."""
+        allowed = []
+        probes = {"escalate": [Escalate(to=t) for t in Line], "transfer": [Transfer(to=t) for t in
+                                                                          ("verksamhetsstod", "infrastruktur")],
+                  "resolve": [Resolve(minutes_worked=0)]}
+        for trigger in TICKET.user_triggers():
+            candidates = probes.get(trigger, [None])
+            if any(self.refusal(trigger, c) is None for c in candidates):
+                allowed.append(trigger)
+        return allowed
+
+    def apply(self, trigger: str, action: object, now: datetime, cal: SupportCalendar) -> dict[str, str]:
+        """Fire `trigger` and record the event's data on the snapshot; returns the details for the log."""
+        snap = self.snapshot
+        details: dict[str, str] = {}
+        if not getattr(self, trigger)(action):
+            raise AssertionError(f"{trigger} refused after validation")  # refusal() is asked first
+        snap.state = self.state
+        if snap.state in LINE_STATES:  # rule TK-2: a new line's queue, nobody assigned yet
+            details["line"] = f"{snap.line.value} -> {snap.state}"
+            snap.line, snap.assignee = Line(snap.state), None
+        match action:
+            case Assign():
+                details["assignee"] = f"{snap.assignee} -> {action.assignee}"
+                snap.assignee = action.assignee
+            case Resolve():
+                snap.resolved_at, snap.resolved_line = now, snap.line
+                details["resolved_line"] = snap.line.value
+                if action.resolution:
+                    snap.resolution = details["resolution"] = action.resolution
+                if action.minutes_worked is not None and snap.on_call and snap.on_call_minutes is None:
+                    snap.on_call_minutes = action.minutes_worked
+                    details["minutes_worked"] = str(action.minutes_worked)
+            case WaitForCustomer() if action.question:
+                details["question"] = action.question
+        if trigger == "reopen":
+            snap.resolved_at = snap.resolved_line = None
+        elif trigger == "close":
+            snap.closed_at = now
+        elif trigger == "hand_back":
+            snap.handed_back_reason = self.hand_back_reason()
+            details["handed_back_reason"] = snap.handed_back_reason or ""
+        # rule TK-5: the clock runs while IT works, pauses while waiting for the customer or resolved
+        if snap.clock is not None:
+            if snap.state in WORKING_STATES:
+                snap.clock.resume(now, cal)
+            else:
+                snap.clock.pause(now, cal)
+        return details
+
+
+# --- workflow input, view and activity contracts ----------------------------------------------
+class TicketStart(BaseModel):
+    """Workflow input: a new report, or the snapshot carried across continue-as-new."""
+
+    report: TicketReport
+    snapshot: TicketSnapshot | None = None
+    reported_by: str = "support"
+    warning_share: float = Field(0.75, gt=0, lt=1)
+    survey_share: float = Field(0.25, ge=0, le=1)
+    on_call_minimum_minutes: int = 30
+    on_call_increment_minutes: int = 30
+    on_call_hourly_rate: Decimal = Decimal("950.00")  # the defaults are config.Settings' defaults
+    extra_closed_days: list[date] = Field(default_factory=list, description="rule TK-1 (configurable)")
+
+
+class TicketView(BaseModel):
+    """What a Query answers: state, line, assignee, the current deadline and the transition log."""
+
+    number: str
+    workflow_id: str
+    state: str
+    line: Line
+    assignee: str | None
+    unit_id: str
+    reporter_ref: str
+    title: str
+    device_order_number: str | None
+    support_level: SupportLevel | None
+    matter: Matter | None
+    owner: Owner
+    function: IntefunktionFunction | None
+    intefunktion: bool
+    on_call: bool
+    reported_at: datetime
+    deadline: datetime | None = Field(description="the current deadline (TK-5); null while waiting for the customer; "
+                                      "resolved or closed: the deadline the fix was held to")
+    deadline_met: bool | None = Field(description="resolved or closed intefunktion ticket: fixed in time (TK-4)")
+    clock_paused: bool = Field(description="the clock is not running: waiting for the customer, resolved or done")
+    remaining_support_seconds: float | None
+    warning_at: datetime | None
+    breached: bool
+    breached_at: datetime | None
+    resolved_at: datetime | None
+    resolved_line: Line | None
+    handed_back_reason: str | None
+    survey_selected: bool | None
+    allowed_events: list[str]
+    log: list[TransitionRecord]
+
+
+class RegisterTicketInput(BaseModel):
+    workflow_id: str
+    report: TicketReport
+    reported_at: datetime
+
+
+class TicketMirror(BaseModel):
+    """The ticket register row after a transition, plus the transition itself."""
+
+    number: str
+    record: TransitionRecord
+    state: str
+    line: Line
+    assignee: str | None
+    matter: Matter | None
+    function: IntefunktionFunction | None
+    on_call: bool
+    deadline: datetime | None
+    warned_at: datetime | None
+    breached_at: datetime | None
+    resolved_at: datetime | None
+    resolved_line: Line | None
+    closed_at: datetime | None
+    handed_back_reason: str | None
+    survey_selected: bool | None
+
+
+class ChargeRequest(BaseModel):
+    """A billing line for the unit (rules TK-8, TK-12)."""
+
+    key: str
+    source: Literal["on_call", "physical_move"]
+    reference: str
+    unit_id: str
+    minutes_worked: int
+    minutes_charged: int
+    hourly_rate: Decimal
+    at: datetime
+
+
+def clock_timer_reason(kind: str) -> str:
+    return {
+        "deadline_warning": "the warning share of the intefunktion fix time is used (rule TK-5)",
+        "deadline_breached": "the intefunktion fix deadline passed (rule TK-5)",
+    }[kind]
+

@@ -1,0 +1,189 @@
+"""The agreement and governance API through FastAPI to a real Temporal server and database
+(rules AG-1 … AG-8, GV-1 … GV-4)."""
+from __future__ import annotations
+
+from datetime import date
+
+from domain.agreements import agreement_workflow_id, cloud_move_workflow_id
+from domain.governance import development_case_workflow_id, framework_workflow_id
+from tests.agreements.helpers import coming_year_with_room, content, local_now, sleep_to_new_year, until
+from tests.conftest import remember
+from workflows.agreements import AgreementWorkflow
+from workflows.governance import FrameworkChangeWorkflow
+
+
+def new_agreement(agreement_id: str, **extra) -> dict:
+    remember(agreement_workflow_id(agreement_id))
+    return content(agreement_id, **extra).model_dump(mode="json")
+
+
+async def test_ag1_ag2_draw_up_through_the_api_both_approve(api, env):
+    created = await api.post("/agreements", json=new_agreement("APP-API-1"))
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert body["state"] == "proposed" and body["proposal"]["total"] == "24650.00"
+    assert body["allowed_events"] == ["approve", "reject", "revise", "cancel"]
+    assert body["sketch_mermaid"].startswith("flowchart LR")
+    again = await api.post("/agreements", json=new_agreement("APP-API-1"))
+    assert again.status_code == 200 and again.json()["workflow_id"] == "agreement-APP-API-1"
+
+    approve = {"action": {"event": "approve", "party": "system_owner"}}
+    refused = await api.post("/agreements/APP-API-1/drawing-up/events", json=approve)  # X-Actor it.anna
+    assert refused.status_code == 409 and "system owner" in refused.json()["detail"]
+    owner = await api.post("/agreements/APP-API-1/drawing-up/events", json=approve, headers={"X-Actor": "E1003"})
+    assert owner.status_code == 200 and owner.json()["state"] == "proposed"
+    done = await api.post("/agreements/APP-API-1/drawing-up/events",
+                          json={"action": {"event": "approve", "party": "it"}})
+    assert done.json()["state"] == "approved"
+    year = (await local_now(env)).year + 1  # rule AG-6: from the coming year
+    assert done.json()["effective_at"].startswith(f"{year}-01-01T00:00:00")
+
+
+async def test_ag1_ag2_incomplete_agreements_are_422_naming_the_rule(api):
+    light = new_agreement("APP-API-2", variant="light", description=None, sketch=None,
+                          application_kind="integration", it_responsibilities=[], unit_responsibilities=[])
+    light["application_kind"] = "application"
+    response = await api.post("/agreements", json=light)
+    assert response.status_code == 422 and "AG-1" in response.text
+    full = new_agreement("APP-API-3")
+    full["sketch"] = None
+    response = await api.post("/agreements", json=full)
+    assert response.status_code == 422 and "AG-2" in response.text
+    unknown = new_agreement("APP-API-4", cost_lines=[dict(component="communication", quantity="1",
+                                                          service_code="svc-nope")])
+    response = await api.post("/agreements", json=unknown)
+    assert response.status_code == 422 and "svc-nope" in response.json()["detail"]
+    assert (await api.post("/agreements", json=new_agreement("APP-TRESERVA"))).status_code == 409
+
+
+async def test_ag4_revision_through_the_api_then_versions_compared(api, env):
+    year = coming_year_with_room(await local_now(env))
+    remember(agreement_workflow_id("APP-TRESERVA", "revision", year))
+    started = await api.post("/agreements/APP-TRESERVA/revisions", json={"for_year": year})
+    assert started.status_code == 201 and started.json()["state"] == "convened"
+    events = f"/agreements/APP-TRESERVA/revisions/{year}/events"
+    meeting = {"event": "record_meeting", "held_on": str(date(year - 1, 9, 15)), "participants": ["it.anna", "E2003"],
+               "changes": {"cost_lines": [{"component": "server", "quantity": "3"},
+                                          {"component": "database", "quantity": "1"},
+                                          {"component": "storage", "quantity": "250"},
+                                          {"component": "backup", "quantity": "250"},
+                                          {"component": "support", "quantity": "40"}]}}
+    proposed = await api.post(events, json={"action": meeting})
+    assert proposed.status_code == 200, proposed.text
+    assert proposed.json()["proposal"]["total"] == "70312.50"  # one more server: 60712.50 + 9600
+    await api.post(events, json={"action": {"event": "approve", "party": "it"}})
+    await api.post(events, json={"action": {"event": "approve", "party": "system_owner"}}, headers={"X-Actor": "E2003"})
+    await sleep_to_new_year(env, year)
+    handle = env.client.get_workflow_handle(agreement_workflow_id("APP-TRESERVA", "revision", year))
+    assert (await until(handle, AgreementWorkflow.view, lambda v: v.state == "effective")).state == "effective"
+
+    versions = (await api.get("/agreements/APP-TRESERVA/versions")).json()
+    assert [(v["version"], v["effective_from"]) for v in versions] == [(1, "2026-01-01"), (2, f"{year}-01-01")]
+    diff = (await api.get("/agreements/APP-TRESERVA/versions/compare", params={"base": 1, "other": 2})).json()
+    assert [(line["item"], line["quantity_before"], line["quantity_after"]) for line in diff["lines"]
+            if line["change"] != "unchanged"] == [("server", "2.000", "3.000")]
+    assert diff["total_delta"] == "9600.00"
+    assert (await api.get("/agreements/APP-TRESERVA/versions/compare", params={"base": 1, "other": 9})).status_code == 404
+    sketch = await api.get("/agreements/APP-TRESERVA/versions/2/sketch")
+    assert sketch.status_code == 200 and "klient -->|HTTPS| app" in sketch.text
+    rows = (await api.get("/agreement-revisions", params={"for_year": year})).json()
+    assert [(r["subject"], r["state"]) for r in rows] == [("APP-TRESERVA", "effective")]
+
+
+async def test_ag3_ag5_ag6_price_list_and_what_a_unit_pays(api, env, sessions):
+    seed = await api.get("/application-prices/2026")
+    assert seed.json()["items"]["storage"]["unit_price"] == "12.50"
+    assert (await api.put("/application-prices/2020", json=[])).status_code == 409  # rule AG-5: a closed year
+    year = (await local_now(env)).year + 1
+    updated = await api.put(f"/application-prices/{year}", json=[
+        {"item": "support", "component": "support", "unit": "hour", "unit_price": "800.00"}])
+    assert updated.status_code == 200 and updated.json()["items"]["support"]["year"] == year
+    assert updated.json()["items"]["server"]["year"] == 2026  # carried forward until decided
+
+    paid = (await api.get("/units/UL-VOF/application-charges/2026")).json()
+    assert [(c["agreement_id"], c["cost"]["total"]) for c in paid["charges"]] == [("APP-TRESERVA", "60712.50")]
+    # rule AG-3 with the new year's support price: 60712.50 − 40×780 + 40×800
+    assert (await api.get(f"/units/UL-VOF/application-charges/{year}")).json()["total"] == "61512.50"
+    assert (await api.get("/units/UL-VOF/application-charges/2025")).json()["charges"] == []
+    # rule AG-6: terminated this year → not charged from the coming year
+    terminated = await api.post("/agreements/APP-TRESERVA/terminate",
+                                json={"terminated_on": str(date(year - 1, 12, 1)), "reason": "replaced"})
+    assert terminated.status_code == 200 and terminated.json()["status"] == "terminated"
+    assert (await api.get(f"/units/UL-VOF/application-charges/{year}")).json()["charges"] == []
+    assert (await api.get(f"/units/UL-VOF/application-charges/{year - 1}")).json()["total"] == "60712.50"
+    again = await api.post("/agreements/APP-TRESERVA/revisions", json={"for_year": year})
+    assert again.status_code == 409 and "AG-6" in again.json()["detail"]
+
+
+async def test_ag7_service_and_ag8_cloud_move_through_the_api(api, env):
+    remember("service-svc-print-follow")
+    delivery = {"service_code": "svc-print-follow", "name": "Follow me print",
+                "agreement": new_agreement("APP-FOLLOW", cost_lines=[
+                    {"component": "support_tools", "quantity": "12", "service_code": "svc-print-follow"}])}
+    created = await api.post("/services", json=delivery)
+    assert created.status_code == 201 and created.json()["state"] == "awaiting_description"
+    described = await api.post("/services/svc-print-follow/events", json={"action": {
+        "event": "describe", "description": "Utskrift på valfri skrivare med passerkort", "component": "support_tools",
+        "unit": "printer"}})
+    assert described.json()["state"] == "awaiting_price"
+    listed = (await api.get("/services")).json()
+    assert [(s["code"], s["status"]) for s in listed] == [("svc-print-follow", "awaiting_price")]
+
+    remember(cloud_move_workflow_id("CM-API"))
+    move = await api.post("/cloud-moves", json={"case_id": "CM-API", "application": "Bokningssystem",
+                                                 "unit_id": "UL-SBF", "system_owner_ref": "E2004",
+                                                 "supplier": "Moln AB"})
+    assert move.status_code == 201 and move.json()["missing"] == [
+        "classification", "security_analysis", "legal_review", "cost_analysis"]
+    early = await api.post("/cloud-moves/CM-API/events", json={"action": {
+        "event": "approve_move", "decided_on": "2026-12-01"}})
+    assert early.status_code == 409 and "approve_move" in early.json()["detail"]
+    assert (await api.get("/cloud-moves/CM-NONE")).status_code == 404
+
+
+async def test_gv1_gv2_framework_proposal_through_the_api(api, env, sessions):
+    current = (await api.get("/framework/parameters")).json()
+    assert current["id"] == "ramuppdrag-2022" and current["parameters"]["availability_target_percent"] == "99.1"
+    today = (await local_now(env)).date()
+    acute = {"kind": "acute", "proposal_id": "acute-api", "title": "Lagändring", "effective_from": str(today)}
+    refused = await api.post("/framework/proposals", json=acute)
+    assert refused.status_code == 422 and "GV-1" in refused.json()["detail"]
+    remember(framework_workflow_id("acute-api"))
+    created = await api.post("/framework/proposals", json={**acute, "law_reference": "SFS 2026:1"})
+    assert created.status_code == 201 and created.json()["state"] == "in_preparation"
+    events = "/framework/proposals/acute-api/events"
+    for action in ({"event": "forum_prepare", "decided_on": str(today), "minutes_ref": "IFU"},
+                   {"event": "steering_approve", "decided_on": str(today), "minutes_ref": "ISG"},
+                   {"event": "board_approve", "municipality": "ulricehamn", "decided_on": str(today),
+                    "minutes_ref": "KS-U"},
+                   {"event": "board_approve", "municipality": "tranemo", "decided_on": str(today), "minutes_ref": "KS-T"},
+                   {"event": "committee_decide", "decided_on": str(today), "minutes_ref": "SN"}):
+        response = await api.post(events, json={"action": action})
+        assert response.status_code == 200, response.text
+    handle = env.client.get_workflow_handle(framework_workflow_id("acute-api"))
+    state = await until(handle, FrameworkChangeWorkflow.view, lambda v: v.state == "in_force")
+    assert state.state == "in_force"  # effective today: in force at once (GV-1)
+    decisions = (await api.get("/framework/proposals/acute-api/decisions")).json()
+    assert [(d["body"], d["minutes_ref"]) for d in decisions] == [
+        ("it-forum utveckling", "IFU"), ("it-styrgrupp", "ISG"), ("kommunstyrelsen ulricehamn", "KS-U"),
+        ("kommunstyrelsen tranemo", "KS-T"), ("samverkansnämnd it", "SN")]
+    history = (await api.get(f"/governance-processes/{framework_workflow_id('acute-api')}/history")).json()
+    assert history[0]["event"] == "open" and history[-1]["event"] == "take_effect"
+    assert {h["rule"] for h in history} == {"GV-1", "GV-2"}
+
+
+async def test_gv3_gv4_development_cases_through_the_api(api):
+    pilot = {"case_id": "DEV-API-1", "title": "Ny smartphone-modell", "kind": "pilot", "unit_id": "TR-KS",
+             "estimated_cost": "0", "callable_off_within_procured_agreements": True}
+    response = await api.post("/development-cases", json=pilot)
+    assert response.status_code == 422 and "GV-4" in response.text and "ordinary assignment" in response.text
+    remember(development_case_workflow_id("DEV-API-2"))
+    large = {"case_id": "DEV-API-2", "title": "Nytt ekonomisystem", "kind": "new_system_setup", "unit_id": "UL-KS",
+             "estimated_cost": "2500000.00"}
+    created = await api.post("/development-cases", json=large)
+    assert created.status_code == 201 and created.json()["state"] == "at_steering_group"
+    decided = await api.post("/development-cases/DEV-API-2/events", json={"action": {
+        "event": "prioritise", "decided_on": "2026-12-01", "minutes_ref": "ISG § 3", "priority": 1}})
+    assert decided.json()["state"] == "approved" and decided.json()["priority"] == 1
+    rows = (await api.get("/development-cases", params={"state": "approved"})).json()
+    assert [r["subject"] for r in rows] == ["DEV-API-2"]

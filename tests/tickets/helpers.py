@@ -1,0 +1,146 @@
+"""Helpers the ticket tests share: report a ticket, move it, and find instants on the shared test clock."""
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime, time, timedelta
+from typing import Callable
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from domain.support_calendar import default_calendar
+from domain.tickets import TicketCommand, TicketReport, TicketStart, TicketView, ticket_workflow_id
+from workflows.tickets import TicketWorkflow
+
+CAL = default_calendar()
+TZ = CAL.tz
+
+
+async def report_ticket(client: Client, task_queue: str, number: str, unit_id: str = "TR-KS",
+                        reporter_ref: str = "E5001", title: str = "It does not work", start_options: dict | None = None,
+                        **fields) -> WorkflowHandle:
+    from tests.conftest import remember
+
+    report = TicketReport(number=number, unit_id=unit_id, reporter_ref=reporter_ref, title=title, **fields)
+    remember(ticket_workflow_id(number))
+    handle = await client.start_workflow(
+        TicketWorkflow.run, TicketStart(report=report, **(start_options or {})), id=ticket_workflow_id(number),
+        task_queue=task_queue, execution_timeout=timedelta(days=3650),
+    )
+    await handle.execute_update(TicketWorkflow.registered)
+    return handle
+
+
+async def act(handle: WorkflowHandle, action, actor: str = "it.anna", reason: str | None = None) -> TicketView:
+    return await handle.execute_update(TicketWorkflow.apply, TicketCommand(actor=actor, reason=reason, action=action))
+
+
+async def view(handle: WorkflowHandle) -> TicketView:
+    return await handle.query(TicketWorkflow.view)
+
+
+async def until(handle: WorkflowHandle, predicate: Callable[[TicketView], bool], seconds: float = 15.0) -> TicketView:
+    """Query until `predicate(view)` holds: a fired timer's work lands a moment after the clock moved."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + seconds
+    while True:
+        current = await view(handle)
+        if predicate(current) or loop.time() > end:
+            return current
+        await asyncio.sleep(0.05)
+
+
+def local(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=TZ)
+
+
+async def now_local(env: WorkflowEnvironment) -> datetime:
+    return (await env.get_current_time()).astimezone(TZ)
+
+
+async def jump_to(env: WorkflowEnvironment, at: datetime) -> None:
+    """Move the shared time-skipping clock forward to `at` (never backwards)."""
+    delta = at - await env.get_current_time()
+    assert delta > timedelta(0), f"the test clock is already past {at}"
+    await env.sleep(delta)
+
+
+def next_day(after: datetime, predicate: Callable[[date], bool], skip_days: int = 2) -> date:
+    """The first day at least `skip_days` after `after` for which `predicate` holds."""
+    day = after.astimezone(TZ).date() + timedelta(days=skip_days)
+    while not predicate(day):
+        day += timedelta(days=1)
+    return day
+
+
+def easter_sunday(year: int) -> date:
+    """Anonymous Gregorian algorithm."""
+    a, b, c = year % 19, year // 100, year % 100
+    d, e = b // 4, b % 4
+    f = (b + 8) // 25
+    g = (b - f + 1) // 3
+    h = (19 * a + b - d - g + 15) % 30
+    i, k = c // 4, c % 4
+    l = (32 + 2 * e + 2 * i - h - k) % 7
+    m = (a + 11 * h + 22 * l) // 451
+    month, day = divmod(h + l - 7 * m + 114, 31)
+    return date(year, month, day + 1)
+
+
+def maundy_thursday_after(after: datetime) -> date:
+    year = after.astimezone(TZ).year
+    while True:
+        thursday = easter_sunday(year) - timedelta(days=3)
+        if thursday > after.astimezone(TZ).date() + timedelta(days=1):
+            return thursday
+        year += 1
+
+
+def plain_working_day(day: date) -> bool:
+    """A working day whose next working day is the next calendar day (no holiday or weekend between)."""
+    return CAL.is_working_day(day) and CAL.is_working_day(day + timedelta(days=1))
+
+
+def add_device(sessions, order_number: str, model_code: str, unit_id: str = "TR-BUF") -> None:
+    """A device in the inventory register (rule TK-7 reads its category), without running its lifecycle."""
+    from datetime import timezone
+
+    from db.models import CatalogueModelRow, Device, Unit
+
+    with sessions.begin() as s:
+        model = s.get(CatalogueModelRow, model_code)
+        unit = s.get(Unit, unit_id)
+        at = datetime.now(timezone.utc)
+        s.add(Device(order_number=order_number, workflow_id=f"device-{order_number}", model_code=model_code,
+                     category=model.category, agreement_ref=model.agreement_ref, municipality=unit.municipality,
+                     unit_id=unit_id, cost_bearer_unit_id=unit_id, state="in_use", ordered_at=at, delivered_at=at,
+                     updated_at=at))
+
+
+async def outbox(sessions, workflow_id: str | None = None, topic: str | None = None) -> list:
+    from sqlalchemy import select
+
+    from db.models import OutboxMessage
+
+    with sessions() as s:
+        query = select(OutboxMessage).order_by(OutboxMessage.id)
+        if workflow_id is not None:
+            query = query.where(OutboxMessage.workflow_id == workflow_id)
+        if topic is not None:
+            query = query.where(OutboxMessage.topic == topic)
+        return list(s.scalars(query))
+
+
+def close_to(actual: datetime | None, expected: datetime, seconds: float = 5.0) -> bool:
+    return actual is not None and abs(actual - expected) <= timedelta(seconds=seconds)
+
+
+async def until_outbox(sessions, workflow_id: str, topic: str, count: int, seconds: float = 15.0) -> list:
+    """Poll the outbox: a timer's notifications land just after its audit record."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + seconds
+    while True:
+        messages = await outbox(sessions, workflow_id, topic)
+        if len(messages) >= count or loop.time() > end:
+            return messages
+        await asyncio.sleep(0.05)

@@ -1,0 +1,524 @@
+"""Application agreements: drawing up and the yearly revision (AG-1 … AG-6), the scheduled revision
+round, new services (AG-7) and cloud moves (AG-8). `ProcessWorkflow` holds the mechanics the AG/GV
+workflows share (the DeviceLifecycle pattern: a lock, validators asking the machine, timers
+recomputed in the main loop, activities called by name, continue-as-new)."""
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Any, Callable, ClassVar
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
+
+with workflow.unsafe.imports_passed_through():
+    from domain.agreements import (
+        AGREEMENT,
+        APPROVED,
+        CLOUD_MOVE,
+        CONVENED,
+        PRICED,
+        SERVICE,
+        STARTED,
+        SYSTEM_ACTOR,
+        ActivateVersion,
+        AgreementCommand,
+        AgreementContent,
+        AgreementProcess,
+        AgreementProcessSnapshot,
+        AgreementProcessView,
+        AgreementStart,
+        ApplicationKind,
+        CloudMoveCommand,
+        CloudMoveProcess,
+        CloudMoveSnapshot,
+        CloudMoveStart,
+        CloudMoveView,
+        CostBreakdown,
+        CostLine,
+        CurrentAgreement,
+        CurrentAgreementRequest,
+        Describe,
+        MissingPrice,
+        PriceList,
+        PriceListRequest,
+        ProcessMirror,
+        RegisterAgreement,
+        RevisionCandidates,
+        ServiceCommand,
+        ServiceDefinition,
+        ServiceDefinitionUpsert,
+        ServiceProcess,
+        ServiceSnapshot,
+        ServiceStart,
+        ServiceView,
+        SetPrice,
+        Variant,
+        action_of,
+        agreement_workflow_id,
+        compute_cost,
+        local_year,
+        start_of_year,
+    )
+    from domain.equipment import Notification
+    from domain.governance import RoundStart
+    from domain.process import ProcessDefinition, TransitionRecord
+
+# Transient failures are retried with backoff; business refusals ("InvalidCommand") are not.
+RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=5),
+    non_retryable_error_types=["InvalidCommand"],
+)
+ACTIVITY_TIMEOUT = timedelta(seconds=60)
+
+
+async def run_activity(name: str, arg: Any, result_type: type | None = None) -> Any:
+    """Run an activity by name; a business refusal surfaces as its own ApplicationError (type, message)."""
+    try:
+        return await workflow.execute_activity(
+            name, arg, result_type=result_type, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY
+        )
+    except ActivityError as error:
+        cause = error.cause
+        if isinstance(cause, ApplicationError) and cause.type in RETRY.non_retryable_error_types:
+            raise ApplicationError(cause.message, type=cause.type, non_retryable=True) from error
+        raise
+
+
+def refuse(message: str) -> ApplicationError:
+    return ApplicationError(message, type="InvalidCommand", non_retryable=True)
+
+
+class ProcessWorkflow:
+    """Shared mechanics; subclasses set `definition`, build `self.snap`/`self.process` in their
+    @workflow.init, and override `_subject`, `_next_timer`, `_before`, `_after`."""
+
+    definition: ClassVar[ProcessDefinition]
+    timer_reasons: ClassVar[dict[str, str]] = {}
+
+    def _setup(self, snap: Any, process: Any) -> None:
+        self.snap, self.process = snap, process
+        self.lock = asyncio.Lock()  # one transition at a time: handlers await activities
+        self.rearm = False
+
+    def _subject(self) -> str:
+        raise NotImplementedError
+
+    def _next_timer(self) -> tuple[str, datetime] | None:
+        return None
+
+    async def _before(self, trigger: str, command: Any) -> dict[str, Any]:
+        """Side effects that can refuse: run before the move, the state is unchanged if they do."""
+        return {}
+
+    async def _after(self, previous: str, trigger: str, current: str) -> None:
+        """The dispatcher over (previous, trigger, next)."""
+
+    # --- main loop: durable timers -------------------------------------------------------------
+    async def _loop(self, carry: Callable[[], Any]) -> None:
+        while self.snap.state not in self.definition.final:
+            due = self._next_timer()
+            self.rearm = False
+            if due is not None and due[1] <= workflow.now():
+                await self._fire_timer(due)
+                continue
+            timeout = None if due is None else due[1] - workflow.now()
+            try:
+                await workflow.wait_condition(
+                    lambda: self.rearm or workflow.info().is_continue_as_new_suggested(), timeout=timeout
+                )
+            except asyncio.TimeoutError:
+                await self._fire_timer(due)
+            if workflow.info().is_continue_as_new_suggested() and not self.lock.locked():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(carry())
+        await workflow.wait_condition(workflow.all_handlers_finished)
+
+    async def _fire_timer(self, due: tuple[str, datetime] | None) -> None:
+        async with self.lock:
+            if due is None or self._next_timer() != due:  # a handler moved the process meanwhile
+                return
+            await self._fire(due[0], SYSTEM_ACTOR, self.timer_reasons.get(due[0]))
+
+    # --- commands ---------------------------------------------------------------------------------
+    def _check(self, command: Any) -> None:
+        refusal = self.process.refusal(command.action.event, command)
+        if refusal is not None:
+            raise ApplicationError(refusal, type="IllegalTransition", non_retryable=True)
+
+    async def _command(self, command: Any) -> None:
+        async with self.lock:
+            self._check(command)  # the state may have moved while this update waited for the lock
+            action = command.action
+            await self._fire(action.event, command.actor, command.reason or getattr(action, "reason", None), command)
+
+    async def _fire(self, trigger: str, actor: str, reason: str | None, command: Any = None) -> None:
+        previous = self.snap.state
+        context = await self._before(trigger, command)
+        details = self.process.apply(trigger, command, workflow.now(), context)
+        await self._record(trigger, previous, actor, reason, self.definition.rule_for(trigger, previous), details)
+        await self._after(previous, trigger, self.snap.state)
+        self.rearm = True  # the next timer depends on the new state
+
+    async def _record(self, event: str, previous: str, actor: str, reason: str | None, rule: str,
+                      details: dict[str, str]) -> None:
+        snap = self.snap
+        record = TransitionRecord(seq=len(snap.log) + 1, at=workflow.now(), event=event, from_state=previous,
+                                  to_state=snap.state, actor=actor, reason=reason, rule=rule, details=details)
+        snap.log.append(record)
+        await run_activity("governance.mirror", ProcessMirror(
+            workflow_id=workflow.info().workflow_id, process=self.definition.name, subject=self._subject(),
+            state=snap.state, record=record, data=snap.model_dump(mode="json", exclude={"log"})))
+
+    def _key(self, step: str) -> str:
+        return f"{workflow.info().workflow_id}:{len(self.snap.log)}:{step}"
+
+    async def _notify(self, topic: str, recipient: str, subject: str, body: str) -> None:
+        # the outbox activity the equipment process registered: one notifier for all processes
+        await run_activity("equipment.notify", Notification(
+            key=self._key(f"notify:{topic}:{recipient}"), topic=topic, recipient=recipient, subject=subject[:200],
+            body=body, workflow_id=workflow.info().workflow_id, at=workflow.now()))
+
+    async def _start_agreement(self, content: AgreementContent, started_by: str) -> str:
+        """Rules AG-7, AG-8: an agreement is drawn up as a child that outlives this process."""
+        workflow_id = agreement_workflow_id(content.agreement_id)
+        try:
+            await workflow.start_child_workflow(
+                AgreementWorkflow.run, AgreementStart(agreement_id=content.agreement_id, content=content,
+                                                      started_by=started_by),
+                id=workflow_id, parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            )
+        except WorkflowAlreadyStartedError:
+            workflow.logger.info("agreement %s already being drawn up", content.agreement_id)
+        return workflow_id
+
+
+async def costed(lines: list[CostLine], year: int) -> CostBreakdown:
+    """Rule AG-3 with the price list of `year` (AG-5); a missing price refuses the command."""
+    prices = await run_activity("agreements.price_list", PriceListRequest(year=year), PriceList)
+    try:
+        return compute_cost(lines, prices)
+    except MissingPrice as error:
+        raise refuse(str(error)) from error
+
+
+# --- the agreement: drawing up (AG-1) and the yearly revision (AG-4) -------------------------
+@workflow.defn(name="ApplicationAgreement")
+class AgreementWorkflow(ProcessWorkflow):
+    definition = AGREEMENT
+    timer_reasons = {
+        "remind": "the revision meeting has not been recorded yet",
+        "take_effect": "1 January: the approved version takes effect",
+    }
+
+    @workflow.init
+    def __init__(self, start: AgreementStart) -> None:
+        self.start = start
+        snap = start.snapshot or AgreementProcessSnapshot(
+            agreement_id=start.agreement_id, purpose=start.purpose, for_year=start.for_year, content=start.content)
+        self._setup(snap, AgreementProcess(snap))
+
+    @workflow.run
+    async def run(self, start: AgreementStart) -> AgreementProcessView:
+        if self.snap.state == STARTED:
+            async with self.lock:
+                await self._begin()
+        await self._loop(lambda: self.start.model_copy(update={"snapshot": self.snap}))
+        return self.view()
+
+    async def _begin(self) -> None:
+        snap, now = self.snap, workflow.now()
+        if snap.for_year is None:  # rule AG-6: a new application is charged from the coming year
+            snap.for_year = local_year(now) + 1
+        if snap.purpose == "new":
+            if snap.content is None:
+                raise refuse("content: a new agreement needs its content (rule AG-2)")
+            await run_activity("agreements.register", RegisterAgreement(
+                content=snap.content, workflow_id=workflow.info().workflow_id, at=now))
+            await self._fire("draw_up", self.start.started_by, "IT draws up the agreement with the system owner")
+        else:
+            current = await run_activity("agreements.current", CurrentAgreementRequest(agreement_id=snap.agreement_id),
+                                         CurrentAgreement)
+            snap.content, snap.base_version = current.content, current.version
+            await self._fire("convene", SYSTEM_ACTOR, f"yearly revision for {snap.for_year}")
+
+    def _subject(self) -> str:
+        return self.snap.agreement_id
+
+    def _next_timer(self) -> tuple[str, datetime] | None:
+        snap = self.snap
+        if snap.state == CONVENED:
+            due = snap.next_reminder_at(self.start.reminder_weeks)
+            return ("remind", due) if due else None  # rule AG-4
+        if snap.state == APPROVED:
+            return ("take_effect", start_of_year(snap.for_year))  # rules AG-4, AG-6
+        return None
+
+    # --- API ------------------------------------------------------------------------------------
+    @workflow.update
+    async def apply(self, command: AgreementCommand) -> AgreementProcessView:
+        await self._command(command)
+        return self.view()
+
+    @apply.validator
+    def _validate_apply(self, command: AgreementCommand) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def ready(self) -> AgreementProcessView:
+        """Answers once the process is drawn up or convened, so the API can return its state."""
+        await workflow.wait_condition(lambda: self.snap.state != STARTED and not self.lock.locked())
+        return self.view()
+
+    @workflow.query
+    def view(self) -> AgreementProcessView:
+        snap = self.snap
+        return AgreementProcessView.model_validate({
+            **snap.model_dump(), "workflow_id": workflow.info().workflow_id,
+            "allowed_events": self.process.allowed_events(),
+            "reminder_due_at": snap.next_reminder_at(self.start.reminder_weeks),
+            "effective_at": snap.takes_effect_at(),
+            "sketch_mermaid": snap.content.sketch.mermaid() if snap.content and snap.content.sketch else None,
+        })
+
+    # --- transitions and their side effects ---------------------------------------------------------
+    async def _before(self, trigger: str, command: Any) -> dict[str, Any]:
+        snap, action = self.snap, action_of(command)
+        assert snap.content is not None and snap.for_year is not None
+        if trigger in ("draw_up", "record_meeting", "revise"):
+            content = snap.content
+            changes = getattr(action, "changes", None)
+            if changes is not None:
+                try:
+                    content = changes.applied_to(content)
+                except ValueError as error:
+                    raise refuse(f"changes: {error}") from error
+            # rules AG-3, AG-5: costs recomputed for the coming year
+            return {"content": content, "proposal": await costed(content.cost_lines, snap.for_year)}
+        if trigger == "take_effect":
+            final = await costed(snap.content.cost_lines, snap.for_year)  # that year's prices, now decided (AG-5)
+            version = await run_activity("agreements.activate_version", ActivateVersion(
+                agreement_id=snap.agreement_id, workflow_id=workflow.info().workflow_id, for_year=snap.for_year,
+                content=snap.content, cost=final, approvals=snap.approvals, at=workflow.now()), int)
+            return {"final": final, "version": version}
+        return {}
+
+    async def _after(self, previous: str, trigger: str, current: str) -> None:
+        snap = self.snap
+        assert snap.content is not None
+        name, year = snap.content.application, snap.for_year
+        owner, it = f"employee:{snap.content.system_owner_ref}", "it:agreements"
+        if trigger == "convene":  # rule AG-4: IT convenes the unit
+            for recipient in (owner, f"unit:{snap.content.unit_id}"):
+                await self._notify("agreement_meeting", recipient, f"Yearly revision of {name}",
+                                   f"IT convenes the yearly revision meeting of the agreement for {name} "
+                                   f"(costs for {year}). Propose a time to IT.")
+        elif trigger == "remind":
+            for recipient in (it, owner):
+                await self._notify("agreement_reminder", recipient, f"Reminder: revision meeting for {name}",
+                                   f"The revision meeting for {name} ({year}) has not been recorded yet "
+                                   f"(reminder {snap.reminders_sent}).")
+        elif current == "proposed" and trigger != "approve":
+            assert snap.proposal is not None
+            await self._notify("agreement_proposal", owner, f"Approve the agreement for {name} ({year})",
+                               f"Cost for {year}: SEK {snap.proposal.total}"
+                               f"{' (provisional prices)' if snap.proposal.provisional else ''}. "
+                               f"IT and the system owner both approve.")
+        elif trigger == "reject":
+            await self._notify("agreement_rejected", it, f"Agreement for {name} sent back",
+                               f"Reason: {snap.last_rejection}")
+        elif current == APPROVED:
+            await self._notify("agreement_approved", owner, f"Agreement for {name} approved",
+                               f"Takes effect on {start_of_year(year).date().isoformat()}.")
+        elif trigger == "take_effect":
+            await self._notify("agreement_effective", f"unit:{snap.content.unit_id}", f"{name}: version in force",
+                               f"Version {snap.effective_version} is in force from "
+                               f"{start_of_year(year).date().isoformat()}: SEK {snap.proposal.total} per year.")
+
+
+# --- the yearly round: one schedule, fanned out per agreement (AG-4) --------------------------
+@workflow.defn(name="AgreementRevisionRound")
+class AgreementRevisionRoundWorkflow:
+    """Started by the yearly Schedule: one revision child per active agreement, with an ID per
+    agreement and year, so a repeated round starts nothing twice."""
+
+    @workflow.run
+    async def run(self, start: RoundStart) -> list[str]:
+        for_year = (start.year or local_year(workflow.now())) + 1
+        ids = await run_activity("agreements.revision_candidates", RevisionCandidates(for_year=for_year), list[str])
+        started = []
+        for agreement_id in ids:
+            workflow_id = agreement_workflow_id(agreement_id, "revision", for_year)
+            try:
+                await workflow.start_child_workflow(
+                    AgreementWorkflow.run,
+                    AgreementStart(agreement_id=agreement_id, purpose="revision", for_year=for_year,
+                                   reminder_weeks=start.reminder_weeks),
+                    id=workflow_id, parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                )
+                started.append(workflow_id)
+            except WorkflowAlreadyStartedError:
+                continue
+        return started
+
+
+# --- new or changed services (AG-7) -----------------------------------------------------------
+@workflow.defn(name="ServiceIntroduction")
+class ServiceIntroductionWorkflow(ProcessWorkflow):
+    definition = SERVICE
+
+    @workflow.init
+    def __init__(self, start: ServiceStart) -> None:
+        self.start = start
+        snap = start.snapshot or ServiceSnapshot(delivery=start.delivery)
+        self._setup(snap, ServiceProcess(snap))
+
+    @workflow.run
+    async def run(self, start: ServiceStart) -> ServiceView:
+        if self.snap.state == "started":
+            async with self.lock:
+                known = await run_activity("agreements.service_definition", self.snap.delivery.service_code,
+                                           ServiceDefinition | None)
+                if known is not None and known.status in ("priced", "in_force"):
+                    self.snap.definition = known
+                    await self._fire("draw_up_agreement", self.start.started_by, "the service is already defined")
+                else:
+                    await self._fire("needs_definition", SYSTEM_ACTOR, "no definition of the service yet")
+        await self._loop(lambda: self.start.model_copy(update={"snapshot": self.snap}))
+        return self.view()
+
+    def _subject(self) -> str:
+        return self.snap.delivery.service_code
+
+    @workflow.update
+    async def apply(self, command: ServiceCommand) -> ServiceView:
+        await self._command(command)
+        return self.view()
+
+    @apply.validator
+    def _validate_apply(self, command: ServiceCommand) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def ready(self) -> ServiceView:
+        await workflow.wait_condition(lambda: self.snap.state != "started" and not self.lock.locked())
+        return self.view()
+
+    @workflow.query
+    def view(self) -> ServiceView:
+        return ServiceView.model_validate({**self.snap.model_dump(), "workflow_id": workflow.info().workflow_id,
+                                           "allowed_events": self.process.allowed_events()})
+
+    async def _before(self, trigger: str, command: Any) -> dict[str, Any]:
+        snap, action = self.snap, action_of(command)
+        delivery = snap.delivery
+        definition = snap.definition or ServiceDefinition(code=delivery.service_code, name=delivery.name)
+        if trigger == "needs_definition":
+            definition = definition.model_copy(update={"status": "awaiting_description"})
+        elif isinstance(action, Describe):
+            definition = definition.model_copy(update={
+                "description": action.description, "component": action.component, "unit": action.unit,
+                "status": "awaiting_price"})
+        elif isinstance(action, SetPrice):
+            # rule AG-7: priced by tjänstefieringsgruppen for the coming year's framework and price list
+            definition = definition.model_copy(update={
+                "unit_price": action.unit_price, "for_year": local_year(workflow.now()) + 1, "status": "priced"})
+        elif trigger == "draw_up_agreement":
+            return {"agreement_workflow_id": await self._start_agreement(delivery.agreement, self.start.started_by)}
+        else:
+            return {}
+        await run_activity("agreements.upsert_service_definition", ServiceDefinitionUpsert(
+            definition=definition, workflow_id=workflow.info().workflow_id,
+            actor=command.actor if command else SYSTEM_ACTOR, at=workflow.now()))
+        return {"definition": definition}
+
+    async def _after(self, previous: str, trigger: str, current: str) -> None:
+        name = self.snap.delivery.name
+        if trigger == "needs_definition":
+            await self._notify("service_description", "it:service-definitions", f"Describe the service {name}",
+                               "Write its description for the framework assignment (rule AG-7).")
+        elif trigger == "describe":
+            await self._notify("service_pricing", "group:tjanstefieringsgruppen", f"Price the service {name}",
+                               "Tjänstefieringsgruppen sets its price for the coming year (rule AG-7).")
+        elif current == PRICED:
+            await self._fire("draw_up_agreement", SYSTEM_ACTOR, "priced: the agreement is drawn up")
+
+
+# --- cloud move / SaaS (AG-8) -----------------------------------------------------------------
+@workflow.defn(name="CloudMove")
+class CloudMoveWorkflow(ProcessWorkflow):
+    definition = CLOUD_MOVE
+
+    @workflow.init
+    def __init__(self, start: CloudMoveStart) -> None:
+        self.start = start
+        snap = start.snapshot or CloudMoveSnapshot(request=start.request)
+        self._setup(snap, CloudMoveProcess(snap))
+
+    @workflow.run
+    async def run(self, start: CloudMoveStart) -> CloudMoveView:
+        if not self.snap.log:
+            async with self.lock:
+                request = self.snap.request
+                await self._record("open", self.snap.state, self.start.started_by,
+                                   f"move of {request.application} to {request.supplier}", "AG-8", {})
+                await self._notify("cloud_move", f"unit:{request.unit_id}", f"Cloud move of {request.application}",
+                                   "IT and the unit consult: KLASSA classification, security analysis, legal "
+                                   "review and economic cost analysis come before the decision (rule AG-8).")
+        await self._loop(lambda: self.start.model_copy(update={"snapshot": self.snap}))
+        return self.view()
+
+    def _subject(self) -> str:
+        return self.snap.request.case_id
+
+    @workflow.update
+    async def apply(self, command: CloudMoveCommand) -> CloudMoveView:
+        await self._command(command)
+        return self.view()
+
+    @apply.validator
+    def _validate_apply(self, command: CloudMoveCommand) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def ready(self) -> CloudMoveView:
+        await workflow.wait_condition(lambda: bool(self.snap.log) and not self.lock.locked())
+        return self.view()
+
+    @workflow.query
+    def view(self) -> CloudMoveView:
+        return CloudMoveView.model_validate({
+            **self.snap.model_dump(), "workflow_id": workflow.info().workflow_id,
+            "allowed_events": self.process.allowed_events(), "missing": self.snap.missing_assessments()})
+
+    def _agreement_content(self) -> AgreementContent:
+        """Rule AG-8 (with AG-1): the internal costs of a cloud service, as a cost description."""
+        request, analysis = self.snap.request, self.snap.cost_analysis
+        assert analysis is not None
+        return AgreementContent(
+            agreement_id=request.agreement_id or f"AGR-{request.case_id}"[:40], application=request.application,
+            application_kind=ApplicationKind.CLOUD_SERVICE, variant=Variant.LIGHT,
+            description=f"Cloud service from {request.supplier}; internal costs after the move",
+            unit_id=request.unit_id, system_owner_ref=request.system_owner_ref,
+            cost_lines=analysis.internal_cost_lines)
+
+    async def _before(self, trigger: str, command: Any) -> dict[str, Any]:
+        action = action_of(command)
+        if trigger == "record_cost_analysis" and action.internal_cost_lines:
+            # rule AG-8: an externally hosted application can still cost internally (AG-3 prices)
+            return {"internal": await costed(action.internal_cost_lines, local_year(workflow.now()) + 1)}
+        if trigger == "draw_up_agreement":
+            return {"agreement_workflow_id": await self._start_agreement(self._agreement_content(), SYSTEM_ACTOR)}
+        return {}
+
+    async def _after(self, previous: str, trigger: str, current: str) -> None:
+        if trigger == "approve_move":
+            if self.process.has_internal_costs():
+                await self._fire("draw_up_agreement", SYSTEM_ACTOR, "internal costs remain (rule AG-8)")
+            else:
+                await self._fire("complete", SYSTEM_ACTOR, "no internal costs remain")

@@ -1,0 +1,246 @@
+"""The framework's change process (GV-1, GV-2), its scheduled yearly opening, and development
+cases (GV-3, GV-4). Same mechanics as the agreement workflows (`ProcessWorkflow`)."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+with workflow.unsafe.imports_passed_through():
+    from domain.agreements import action_of, local_year
+    from domain.governance import (
+        AT_BOARDS,
+        AT_COMMITTEE,
+        AT_FORUM,
+        AT_STEERING_GROUP,
+        D_APPROVED,
+        D_AT_STEERING_GROUP,
+        DECIDED,
+        DEVELOPMENT_CASE,
+        FRAMEWORK_CHANGE,
+        IN_PREPARATION,
+        MUNICIPALITIES,
+        REGISTERED,
+        REJECTED,
+        WITH_STRATEGIST,
+        ActivateFrameworkVersion,
+        CommitteeDecide,
+        DevelopmentCaseCommand,
+        DevelopmentCaseProcess,
+        DevelopmentCaseSnapshot,
+        DevelopmentCaseStart,
+        DevelopmentCaseView,
+        FrameworkCommand,
+        FrameworkProcess,
+        FrameworkProposal,
+        FrameworkSnapshot,
+        FrameworkStart,
+        FrameworkVersion,
+        FrameworkView,
+        RecordDecision,
+        RecordFrameworkVersion,
+        RoundStart,
+        YearlyDraftRequest,
+        framework_workflow_id,
+        initial_route,
+        is_large,
+    )
+
+from workflows.agreements import ProcessWorkflow, run_activity
+
+BODY_INBOX = {
+    IN_PREPARATION: ["group:it-forum-utveckling"],
+    AT_STEERING_GROUP: ["group:it-styrgrupp"],
+    AT_BOARDS: [f"board:kommunstyrelsen-{m}" for m in MUNICIPALITIES],
+    AT_COMMITTEE: ["board:samverkansnamnd-it"],
+}
+
+
+@workflow.defn(name="FrameworkChange")
+class FrameworkChangeWorkflow(ProcessWorkflow):
+    """A change proposal from it-forum utveckling to samverkansnämnd it; the decided version takes
+    effect on its date (rules GV-1, GV-2)."""
+
+    definition = FRAMEWORK_CHANGE
+    timer_reasons = {"take_effect": "the decided version's effective date"}
+
+    @workflow.init
+    def __init__(self, start: FrameworkStart) -> None:
+        self.start = start
+        snap = start.snapshot or FrameworkSnapshot(proposal=start.proposal)
+        self._setup(snap, FrameworkProcess(snap))
+
+    @workflow.run
+    async def run(self, start: FrameworkStart) -> FrameworkView:
+        if not self.snap.log:
+            async with self.lock:
+                proposal = self.snap.proposal
+                reason = (f"acute change: {proposal.law_reference}" if proposal.kind == "acute"
+                          else "the yearly revision of the framework assignment")
+                await self._record("open", self.snap.state, self.start.started_by, reason, "GV-1",
+                                   {"kind": proposal.kind, "effective_from": proposal.effective_from.isoformat()})
+                await self._tell_bodies(f"Prepare the framework proposal {proposal.title}")
+        await self._loop(lambda: self.start.model_copy(update={"snapshot": self.snap}))
+        return self.view()
+
+    def _subject(self) -> str:
+        return self.snap.proposal.proposal_id
+
+    def _next_timer(self) -> tuple[str, datetime] | None:
+        due = self.snap.takes_effect_at()
+        return ("take_effect", due) if due else None  # rule GV-1: from the decided date
+
+    @workflow.update
+    async def apply(self, command: FrameworkCommand) -> FrameworkView:
+        await self._command(command)
+        return self.view()
+
+    @apply.validator
+    def _validate_apply(self, command: FrameworkCommand) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def ready(self) -> FrameworkView:
+        await workflow.wait_condition(lambda: bool(self.snap.log) and not self.lock.locked())
+        return self.view()
+
+    @workflow.query
+    def view(self) -> FrameworkView:
+        return FrameworkView.model_validate({
+            **self.snap.model_dump(), "workflow_id": workflow.info().workflow_id,
+            "allowed_events": self.process.allowed_events(), "effective_at": self.snap.takes_effect_at()})
+
+    async def _before(self, trigger: str, command: Any) -> dict[str, Any]:
+        proposal, action = self.snap.proposal, action_of(command)
+        if isinstance(action, CommitteeDecide):
+            # rule GV-2: samverkansnämnd it decides the assignment, its service catalogue and prices
+            version = FrameworkVersion(
+                id=proposal.proposal_id, title=proposal.title, kind=proposal.kind,
+                effective_from=proposal.effective_from, decided_on=action.decided_on,
+                minutes_ref=action.minutes_ref, parameters=proposal.parameters, services=proposal.services)
+            await run_activity("governance.record_framework_version", RecordFrameworkVersion(
+                version=version, prices=proposal.prices, workflow_id=workflow.info().workflow_id,
+                at=workflow.now()))
+        elif trigger == "take_effect":
+            written = await run_activity("governance.activate_framework_version", ActivateFrameworkVersion(
+                version_id=proposal.proposal_id, at=workflow.now()), list[str])
+            return {"renewal_policies": written}
+        return {}
+
+    async def _after(self, previous: str, trigger: str, current: str) -> None:
+        snap = self.snap
+        if trigger in ("revise", "withdraw", "take_effect"):
+            if trigger == "take_effect":
+                await self._notify("framework_in_force", "it:all", f"{snap.proposal.title} in force",
+                                   f"From {snap.proposal.effective_from.isoformat()} (rule GV-1).")
+            return
+        decision = snap.decisions[-1]
+        await run_activity("governance.record_decision", RecordDecision(
+            workflow_id=workflow.info().workflow_id, proposal_id=snap.proposal.proposal_id, seq=len(snap.log),
+            record=decision))
+        if current == previous:  # one kommunstyrelse approved, the other has yet to decide
+            return
+        if current == IN_PREPARATION:
+            await self._tell_bodies(f"{snap.proposal.title} sent back by {decision.body}",
+                                    f"Reason: {decision.reason}. Revise and prepare it again (rule GV-2).")
+        elif current == DECIDED:
+            await self._notify("framework_decided", "it:all", f"{snap.proposal.title} decided",
+                               f"Samverkansnämnd it decided it ({decision.minutes_ref}); in force from "
+                               f"{snap.proposal.effective_from.isoformat()}.")
+        else:
+            await self._tell_bodies(f"Framework proposal {snap.proposal.title} for decision")
+
+    async def _tell_bodies(self, subject: str, body: str | None = None) -> None:
+        for recipient in BODY_INBOX.get(self.snap.state, []):
+            await self._notify("framework_proposal", recipient, subject,
+                               body or "Decide and record the date and the minutes reference (rule GV-2).")
+
+
+@workflow.defn(name="FrameworkYearlyRound")
+class FrameworkYearlyRoundWorkflow:
+    """Started by the yearly Schedule: opens the coming year's revision of the framework (GV-1)."""
+
+    @workflow.run
+    async def run(self, start: RoundStart) -> str:
+        year = (start.year or local_year(workflow.now())) + 1
+        proposal = await run_activity("governance.draft_yearly_proposal", YearlyDraftRequest(year=year),
+                                      FrameworkProposal)
+        workflow_id = framework_workflow_id(proposal.proposal_id)
+        try:
+            await workflow.start_child_workflow(
+                FrameworkChangeWorkflow.run, FrameworkStart(proposal=proposal), id=workflow_id,
+                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            )
+        except WorkflowAlreadyStartedError:
+            pass
+        return workflow_id
+
+
+CASE_INBOX = {
+    AT_FORUM: "group:it-forum-utveckling",
+    WITH_STRATEGIST: "role:it-strateg",
+    D_AT_STEERING_GROUP: "group:it-styrgrupp",
+}
+
+
+@workflow.defn(name="DevelopmentCase")
+class DevelopmentCaseWorkflow(ProcessWorkflow):
+    """A development case routed by kind and size (rules GV-3, GV-4)."""
+
+    definition = DEVELOPMENT_CASE
+
+    @workflow.init
+    def __init__(self, start: DevelopmentCaseStart) -> None:
+        self.start = start
+        snap = start.snapshot or DevelopmentCaseSnapshot(
+            request=start.request, threshold=start.threshold, large=is_large(start.request, start.threshold))
+        self._setup(snap, DevelopmentCaseProcess(snap))
+
+    @workflow.run
+    async def run(self, start: DevelopmentCaseStart) -> DevelopmentCaseView:
+        if self.snap.state == REGISTERED:
+            async with self.lock:
+                route = initial_route(self.snap.request, self.snap.threshold)
+                await self._fire(route, self.start.started_by, f"{self.snap.request.kind.value}, "
+                                 f"{'large' if self.snap.large else 'small'}")
+        await self._loop(lambda: self.start.model_copy(update={"snapshot": self.snap}))
+        return self.view()
+
+    def _subject(self) -> str:
+        return self.snap.request.case_id
+
+    @workflow.update
+    async def apply(self, command: DevelopmentCaseCommand) -> DevelopmentCaseView:
+        await self._command(command)
+        return self.view()
+
+    @apply.validator
+    def _validate_apply(self, command: DevelopmentCaseCommand) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def ready(self) -> DevelopmentCaseView:
+        await workflow.wait_condition(lambda: self.snap.state != REGISTERED and not self.lock.locked())
+        return self.view()
+
+    @workflow.query
+    def view(self) -> DevelopmentCaseView:
+        return DevelopmentCaseView.model_validate({**self.snap.model_dump(), "workflow_id": workflow.info().workflow_id,
+                                                   "allowed_events": self.process.allowed_events()})
+
+    async def _after(self, previous: str, trigger: str, current: str) -> None:
+        request = self.snap.request
+        if current in CASE_INBOX:
+            await self._notify("development_case", CASE_INBOX[current], f"Development case {request.case_id}",
+                               f"{request.title}: estimated SEK {request.estimated_cost}; decide (rule "
+                               f"{self.definition.rule_for(trigger, previous)}).")
+        elif current in (D_APPROVED, REJECTED):
+            await self._notify("development_case", f"unit:{request.unit_id}",
+                               f"Development case {request.case_id} {current}",
+                               f"{request.title}: {current} by {self.snap.decided_by}"
+                               + (f", priority {self.snap.priority}" if self.snap.priority else "") + ".")
+

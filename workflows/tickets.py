@@ -1,0 +1,468 @@
+"""One workflow per support ticket, with its own deadline clock in support hours (rules TK-1 … TK-8),
+and one per service request (rules TK-9 … TK-12)."""
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from domain.equipment import Notification
+    from domain.process import TransitionRecord
+    from domain.service_requests import (
+        REQUEST_FINAL,
+        RegisterRequestInput,
+        RequestCommand,
+        RequestKind,
+        RequestMirror,
+        RequestProcess,
+        RequestSnapshot,
+        RequestStart,
+        RequestTerms,
+        RequestView,
+    )
+    from domain.support_calendar import SupportCalendar, default_calendar
+    from domain.tickets import (
+        FINAL_STATES,
+        OPEN_STATES,
+        SURVEY_QUESTIONS,
+        TICKET,
+        WORKING_STATES,
+        ChargeRequest,
+        Classification,
+        LINE_TITLES,
+        DeadlineClock,
+        RegisterTicketInput,
+        TicketCommand,
+        TicketMirror,
+        TicketProcess,
+        TicketSnapshot,
+        TicketStart,
+        TicketTerms,
+        TicketView,
+        chargeable_minutes,
+        clock_timer_reason,
+        is_on_call,
+        line_lead,
+        selected_for_survey,
+    )
+
+SYSTEM_ACTOR = "ramflow"
+RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=5),
+    non_retryable_error_types=["InvalidCommand", "Forbidden"],
+)
+ACTIVITY_TIMEOUT = timedelta(seconds=60)
+IT_MANAGEMENT = "lead:it"  # escalation of a breached deadline (rule TK-5)
+ON_CALL_DUTY = "it:beredskap"  # rule TK-8
+
+
+async def run_activity(name: str, arg: Any, result_type: type | None = None) -> Any:
+    """Run an activity by name; a business refusal surfaces as the activity's own ApplicationError."""
+    try:
+        return await workflow.execute_activity(
+            name, arg, result_type=result_type, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY
+        )
+    except ActivityError as error:
+        cause = error.cause
+        if isinstance(cause, ApplicationError) and cause.type in RETRY.non_retryable_error_types:
+            raise ApplicationError(cause.message, type=cause.type, non_retryable=True) from error
+        raise
+
+
+def calendar_for(extra_closed_days: list) -> SupportCalendar:
+    """The shared calendar (warmed outside the sandbox) plus the configured extra closed days (TK-1)."""
+    base = default_calendar()
+    if not extra_closed_days:
+        return base
+    return SupportCalendar(tz=base.tz, closed_days=base.closed_days | frozenset(extra_closed_days), hours=base.hours)
+
+
+def illegal(message: str) -> ApplicationError:
+    return ApplicationError(message, type="IllegalTransition", non_retryable=True)
+
+
+@workflow.defn(name="SupportTicket")
+class TicketWorkflow:
+    @workflow.init
+    def __init__(self, start: TicketStart) -> None:
+        self.start = start
+        report = start.report
+        self.snap = start.snapshot or TicketSnapshot(
+            report=report, reported_at=report.reported_at or workflow.now(), matter=report.matter,
+            function=report.function, unit_started_troubleshooting=report.unit_started_troubleshooting,
+        )
+        self.process = TicketProcess(self.snap)
+        self.cal = calendar_for(start.extra_closed_days)
+        self.lock = asyncio.Lock()  # one transition at a time: handlers await activities
+        self.rearm = False
+        self.ready = self.snap.terms is not None
+
+    # --- main loop: the deadline clock's durable timers ---------------------------------------------
+    @workflow.run
+    async def run(self, start: TicketStart) -> TicketView:
+        if self.snap.terms is None:
+            async with self.lock:
+                await self._register()
+        while self.snap.state not in FINAL_STATES:
+            due = self._next_timer()
+            self.rearm = False
+            if due is not None and due[1] <= workflow.now():
+                await self._fire_timer(due)
+                continue
+            timeout = None if due is None else due[1] - workflow.now()
+            try:
+                await workflow.wait_condition(
+                    lambda: self.rearm or workflow.info().is_continue_as_new_suggested(), timeout=timeout
+                )
+            except asyncio.TimeoutError:
+                await self._fire_timer(due)
+            if workflow.info().is_continue_as_new_suggested() and not self.lock.locked():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(self.start.model_copy(update={"snapshot": self.snap}))
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.view()
+
+    def _next_timer(self) -> tuple[str, datetime] | None:
+        """Recomputed from the clock on every loop: a pause or a resume re-arms it (rule TK-5)."""
+        clock = self.snap.clock
+        if clock is None or self.snap.state not in WORKING_STATES:
+            return None
+        return clock.next_due(self.cal, self.start.warning_share)
+
+    async def _fire_timer(self, due: tuple[str, datetime] | None) -> None:
+        async with self.lock:
+            if due is None or self._next_timer() != due:  # a handler moved the ticket meanwhile
+                return
+            await self._clock_event(due[0])
+
+    async def _catch_up(self) -> None:
+        """Before a move, record a warning or breach whose time has come but whose timer has not run."""
+        while (due := self._next_timer()) is not None and due[1] <= workflow.now():
+            await self._clock_event(due[0])
+
+    async def _clock_event(self, kind: str) -> None:
+        snap, clock, now = self.snap, self.snap.clock, workflow.now()
+        assert clock is not None and clock.deadline is not None
+        deadline = clock.deadline.astimezone(self.cal.tz)
+        recipients = [line_lead(snap.line)] + ([f"staff:{snap.assignee}"] if snap.assignee else [])
+        if kind == "deadline_warning":
+            clock.warned_at = now
+            if now >= clock.deadline:  # reported after the fact: the breach follows at once
+                return
+            await self._record(kind, snap.state, SYSTEM_ACTOR, clock_timer_reason(kind), "TK-5",
+                               {"deadline": deadline.isoformat(), "share": str(self.start.warning_share)})
+            for recipient in recipients:
+                await self._notify("deadline_warning", recipient, f"Ticket {snap.report.number}: deadline {deadline:%a %d %b %H:%M}",
+                                   f"{int(self.start.warning_share * 100)} % of the intefunktion fix time is used "
+                                   f"({snap.function.value if snap.function else '-'}); fix it by {deadline.isoformat()}.")
+            return
+        clock.breached_at = now
+        await self._record(kind, snap.state, SYSTEM_ACTOR, clock_timer_reason(kind), "TK-5",
+                           {"deadline": deadline.isoformat(), "line": snap.line.value})
+        for recipient in [*recipients, IT_MANAGEMENT]:  # escalated to the line's lead and IT management
+            await self._notify("deadline_breached", recipient, f"Ticket {snap.report.number} breached its deadline",
+                               f"The intefunktion fix deadline {deadline.isoformat()} has passed; the ticket is in "
+                               f"the {LINE_TITLES[snap.line]} ({snap.state}), assignee {snap.assignee or 'none'}.")
+
+    # --- API: updates and queries ---------------------------------------------------------------------
+    @workflow.update
+    async def apply(self, command: TicketCommand) -> TicketView:
+        async with self.lock:
+            await self._catch_up()
+            self._check(command)  # the state may have moved while this update waited for the lock
+            await self._fire(command.action.event, command.actor, command.reason, command.action)
+        return self.view()
+
+    @apply.validator
+    def _validate_apply(self, command: TicketCommand) -> None:
+        if not self.ready:
+            raise illegal("the ticket is still being registered")
+        self._check(command)
+
+    def _check(self, command: TicketCommand) -> None:
+        refusal = self.process.refusal(command.action.event, command.action)
+        if refusal is not None:
+            raise illegal(refusal)
+
+    @workflow.update
+    async def classify(self, change: Classification) -> TicketView:
+        """Rules TK-4/TK-7: the 1st line's triage; a matter the unit owns is handed back at once."""
+        async with self.lock:
+            await self._catch_up()
+            self._check_classify()
+            snap, now = self.snap, workflow.now()
+            details = {}
+            for name in ("matter", "function", "unit_started_troubleshooting"):
+                before, after = getattr(snap, name), getattr(change, name)
+                if before != after:
+                    details[name] = f"{getattr(before, 'value', before)} -> {getattr(after, 'value', after)}"
+                    setattr(snap, name, after)
+            if snap.function is None:
+                snap.clock = None  # not intefunktion after all: no fix deadline
+            elif snap.clock is None:
+                snap.clock = DeadlineClock.start(snap.reported_at, self.cal)  # rule TK-5: from the report
+                if snap.state not in WORKING_STATES:
+                    snap.clock.pause(now, self.cal)
+            await self._record("classify", snap.state, change.actor, change.reason,
+                               "TK-4" if "function" in details else "TK-7", details)
+            reason = self.process.hand_back_reason()
+            if reason is not None and self.process.refusal("hand_back") is None:
+                await self._fire("hand_back", SYSTEM_ACTOR, reason)
+            self.rearm = True
+        return self.view()
+
+    @classify.validator
+    def _validate_classify(self, change: Classification) -> None:
+        if not self.ready:
+            raise illegal("the ticket is still being registered")
+        self._check_classify()
+
+    def _check_classify(self) -> None:
+        if self.snap.state not in OPEN_STATES:
+            raise illegal(f"a ticket in state {self.snap.state!r} cannot be classified (rules TK-4, TK-7)")
+
+    @workflow.update
+    async def registered(self) -> TicketView:
+        """Answers once the ticket is registered, so the API can return it."""
+        await workflow.wait_condition(lambda: self.ready)
+        return self.view()
+
+    @workflow.query
+    def view(self) -> TicketView:
+        snap, clock = self.snap, self.snap.clock
+        report = snap.report
+        warning_at, shown = None, snap.shown_deadline()
+        if clock is not None:
+            warning_at = clock.warned_at or clock.warn_at(self.cal, self.start.warning_share)
+        return TicketView(
+            number=report.number, workflow_id=workflow.info().workflow_id, state=snap.state, line=snap.line,
+            assignee=snap.assignee, unit_id=report.unit_id, reporter_ref=report.reporter_ref, title=report.title,
+            device_order_number=report.device_order_number, support_level=snap.support_level, matter=snap.matter,
+            owner=self.process.owner(), function=snap.function, intefunktion=snap.function is not None,
+            on_call=snap.on_call, reported_at=snap.reported_at.astimezone(self.cal.tz),
+            deadline=shown.astimezone(self.cal.tz) if shown else None, deadline_met=snap.deadline_met(),
+            clock_paused=clock is not None and clock.deadline is None,
+            remaining_support_seconds=clock.remaining(workflow.now(), self.cal) if clock else None,
+            warning_at=warning_at.astimezone(self.cal.tz) if warning_at else None,
+            breached=snap.breached, breached_at=self._local(clock.breached_at if clock else None),
+            resolved_at=self._local(snap.resolved_at), resolved_line=snap.resolved_line,
+            handed_back_reason=snap.handed_back_reason, survey_selected=snap.survey_selected,
+            allowed_events=self.process.allowed_events() if self.ready else [], log=snap.log,
+        )
+
+    def _local(self, at: datetime | None) -> datetime | None:
+        return None if at is None else at.astimezone(self.cal.tz)
+
+    # --- transitions and their side effects -----------------------------------------------------------
+    async def _register(self) -> None:
+        snap = self.snap
+        report = snap.report
+        snap.terms = await run_activity("tickets.register", RegisterTicketInput(
+            workflow_id=workflow.info().workflow_id, report=report, reported_at=snap.reported_at), TicketTerms)
+        snap.on_call = is_on_call(snap.reported_at, report.affects_operations, report.cannot_wait, self.cal)
+        if snap.function is not None:
+            snap.clock = DeadlineClock.start(snap.reported_at, self.cal)  # rule TK-5
+        details = {"unit_id": report.unit_id}
+        if snap.support_level is not None:
+            details["support_level"] = snap.support_level.value
+        if snap.function is not None:
+            details["function"] = snap.function.value
+        if snap.on_call:
+            details["on_call"] = "true"
+        await self._record("report", snap.state, self.start.reported_by, None, "TK-2", details)
+        if snap.on_call:  # rule TK-8
+            await self._notify("on_call", ON_CALL_DUTY, f"On call: ticket {report.number}",
+                               f"Reported {snap.reported_at.astimezone(self.cal.tz).isoformat()} outside support hours, "
+                               f"affects operations and cannot wait: {report.title}. Time worked is charged to "
+                               f"unit {report.unit_id}.")
+        reason = self.process.hand_back_reason()
+        if reason is not None:  # rule TK-7: handed back instead of escalated
+            await self._fire("hand_back", SYSTEM_ACTOR, reason)
+        self.ready = True
+
+    async def _fire(self, trigger: str, actor: str, reason: str | None, action: Any = None) -> None:
+        previous = self.snap.state
+        if trigger == "close":  # rule TK-6: a random share, reproducible from the workflow's history
+            self.snap.survey_selected = selected_for_survey(workflow.random(), self.start.survey_share)
+        details = self.process.apply(trigger, action, workflow.now(), self.cal)
+        if trigger == "close":
+            details["survey_selected"] = str(self.snap.survey_selected).lower()
+        await self._record(trigger, previous, actor, reason, TICKET.rule_for(trigger, previous), details)
+        await self._after(trigger)
+        self.rearm = True  # the next timer depends on the new state
+
+    async def _record(self, event: str, previous: str, actor: str, reason: str | None, rule: str,
+                      details: dict[str, str]) -> None:
+        snap, clock = self.snap, self.snap.clock
+        record = TransitionRecord(
+            seq=len(snap.log) + 1, at=workflow.now(), event=event, from_state=previous, to_state=snap.state,
+            actor=actor, reason=reason, rule=rule, details=details,
+        )
+        snap.log.append(record)
+        await run_activity("tickets.mirror_transition", TicketMirror(
+            number=snap.report.number, record=record, state=snap.state, line=snap.line, assignee=snap.assignee,
+            matter=snap.matter, function=snap.function, on_call=snap.on_call,
+            deadline=snap.shown_deadline(), warned_at=clock.warned_at if clock else None,
+            breached_at=clock.breached_at if clock else None, resolved_at=snap.resolved_at,
+            resolved_line=snap.resolved_line, closed_at=snap.closed_at, handed_back_reason=snap.handed_back_reason,
+            survey_selected=snap.survey_selected,
+        ))
+
+    def _key(self, step: str) -> str:
+        return f"{workflow.info().workflow_id}:{len(self.snap.log)}:{step}"
+
+    async def _after(self, trigger: str) -> None:
+        """The side-effect dispatcher: who is told what, and what is charged."""
+        snap = self.snap
+        report = snap.report
+        number, reporter = report.number, f"employee:{report.reporter_ref}"
+        if trigger == "assign":  # rule TK-2: the customer can reach the technician directly
+            await self._notify("assigned", f"staff:{snap.assignee}", f"Ticket {number} is assigned to you",
+                               f"{report.title} ({LINE_TITLES[snap.line]}).")
+            await self._notify("assigned", reporter, f"Your ticket {number}: your technician is {snap.assignee}",
+                               f"While the ticket is open you can contact {snap.assignee} directly.")
+        elif trigger in ("escalate", "transfer"):  # rule TK-2
+            await self._notify("escalated", line_lead(snap.line), f"Ticket {number} escalated to {snap.line.value}",
+                               f"{report.title}: the previous line could not solve it.")
+        elif trigger == "wait_for_customer":  # rule TK-5: the clock pauses
+            question = snap.log[-1].details.get("question") or "IT needs more information from you."
+            await self._notify("waiting_for_customer", reporter, f"Your ticket {number}: IT needs your answer",
+                               question)
+        elif trigger == "resolve":
+            if snap.on_call and snap.on_call_minutes is not None:  # rule TK-8
+                await run_activity("tickets.charge", ChargeRequest(
+                    key=f"{workflow.info().workflow_id}:on_call", source="on_call", reference=number,
+                    unit_id=report.unit_id, minutes_worked=snap.on_call_minutes,
+                    minutes_charged=chargeable_minutes(snap.on_call_minutes, self.start.on_call_minimum_minutes,
+                                                       self.start.on_call_increment_minutes),
+                    hourly_rate=self.start.on_call_hourly_rate, at=workflow.now()))
+            await self._notify("resolved", reporter, f"Your ticket {number} is resolved",
+                               snap.resolution or "Tell us if it is not solved; the ticket is reopened.")
+        elif trigger == "reopen" and snap.assignee:
+            await self._notify("reopened", f"staff:{snap.assignee}", f"Ticket {number} was reopened",
+                               report.title)
+        elif trigger == "close" and snap.survey_selected:  # rule TK-6
+            await self._notify("survey", reporter, f"Ticket {number}: two questions about IT's help",
+                               "\n".join(f"{i}. {q}" for i, q in enumerate(SURVEY_QUESTIONS, 1))
+                               + f"\nAnswer: POST /api/v1/tickets/{number}/survey")
+        elif trigger == "hand_back":  # rule TK-7
+            for recipient in (f"unit:{report.unit_id}", reporter):
+                await self._notify("handed_back", recipient, f"Ticket {number} is handed back to the unit",
+                                   snap.handed_back_reason or "")
+
+    async def _notify(self, topic: str, recipient: str, subject: str, body: str) -> None:
+        await run_activity("tickets.notify", Notification(
+            key=self._key(f"notify:{topic}:{recipient}"), topic=topic, recipient=recipient, subject=subject,
+            body=body, workflow_id=workflow.info().workflow_id, at=workflow.now()))
+
+
+@workflow.defn(name="ServiceRequest")
+class ServiceRequestWorkflow:
+    """Rules TK-9 … TK-12: submitted, worked on, delivered (a move is charged), rejected or handed back."""
+
+    @workflow.init
+    def __init__(self, start: RequestStart) -> None:
+        self.start = start
+        self.snap = start.snapshot or RequestSnapshot(order=start.order)
+        self.process = RequestProcess(self.snap)
+        self.lock = asyncio.Lock()
+        self.ready = self.snap.terms is not None
+
+    @workflow.run
+    async def run(self, start: RequestStart) -> RequestView:
+        if self.snap.terms is None:
+            async with self.lock:
+                await self._register()
+        await workflow.wait_condition(lambda: self.snap.state in REQUEST_FINAL and not self.lock.locked())
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.view()
+
+    @workflow.update
+    async def apply(self, command: RequestCommand) -> RequestView:
+        async with self.lock:
+            self._check(command)
+            await self._fire(command.action.event, command.actor, command.reason, command.action)
+        return self.view()
+
+    @apply.validator
+    def _validate_apply(self, command: RequestCommand) -> None:
+        if not self.ready:
+            raise illegal("the request is still being registered")
+        self._check(command)
+
+    def _check(self, command: RequestCommand) -> None:
+        refusal = self.process.refusal(command.action.event, command.action)
+        if refusal is not None:
+            raise illegal(refusal)
+
+    @workflow.update
+    async def registered(self) -> RequestView:
+        await workflow.wait_condition(lambda: self.ready)
+        return self.view()
+
+    @workflow.query
+    def view(self) -> RequestView:
+        snap = self.snap
+        order = snap.order
+        return RequestView(
+            number=order.number, workflow_id=workflow.info().workflow_id, kind=snap.kind,
+            rule=self.process.rule("deliver"), state=snap.state, unit_id=order.unit_id,
+            applicant_ref=order.applicant_ref, assignee=snap.assignee, details=order.details, result=snap.result,
+            minutes_worked=snap.minutes_worked,
+            handed_back_reason=self.process.hand_back_reason() if snap.state == "handed_back" else None,
+            allowed_events=self.process.allowed_events() if self.ready else [], log=snap.log,
+        )
+
+    async def _register(self) -> None:
+        snap = self.snap
+        snap.terms = await run_activity("service_requests.register", RegisterRequestInput(
+            workflow_id=workflow.info().workflow_id, order=snap.order, submitted_at=workflow.now()), RequestTerms)
+        await self._record("submit", snap.state, self.start.submitted_by, None, self.process.rule("submit"),
+                           {"kind": snap.kind.value, "applicant_ref": snap.order.applicant_ref})
+        reason = self.process.hand_back_reason()
+        if reason is not None:  # rules TK-7, TK-11: the unit installs programs on this device
+            await self._fire("hand_back", SYSTEM_ACTOR, reason)
+        self.ready = True
+
+    async def _fire(self, trigger: str, actor: str, reason: str | None, action: Any = None) -> None:
+        previous = self.snap.state
+        details = self.process.apply(trigger, action)
+        await self._record(trigger, previous, actor, reason, self.process.rule(trigger), details)
+        await self._after(trigger)
+
+    async def _record(self, event: str, previous: str, actor: str, reason: str | None, rule: str,
+                      details: dict[str, str]) -> None:
+        snap = self.snap
+        record = TransitionRecord(seq=len(snap.log) + 1, at=workflow.now(), event=event, from_state=previous,
+                                  to_state=snap.state, actor=actor, reason=reason, rule=rule, details=details)
+        snap.log.append(record)
+        await run_activity("service_requests.mirror_transition", RequestMirror(
+            number=snap.order.number, record=record, state=snap.state, assignee=snap.assignee, result=snap.result,
+            minutes_worked=snap.minutes_worked))
+
+    async def _after(self, trigger: str) -> None:
+        snap = self.snap
+        order = snap.order
+        applicant = f"employee:{order.applicant_ref}"
+        key = f"{workflow.info().workflow_id}:{len(snap.log)}"
+        if trigger == "deliver" and snap.kind is RequestKind.PHYSICAL_MOVE and snap.minutes_worked:  # rule TK-12
+            await run_activity("tickets.charge", ChargeRequest(
+                key=f"{workflow.info().workflow_id}:physical_move", source="physical_move", reference=order.number,
+                unit_id=order.unit_id, minutes_worked=snap.minutes_worked,
+                minutes_charged=chargeable_minutes(snap.minutes_worked, 0, self.start.move_increment_minutes),
+                hourly_rate=self.start.move_hourly_rate, at=workflow.now()))
+        if trigger in ("deliver", "reject", "hand_back"):
+            outcome = {"deliver": "delivered", "reject": "rejected", "hand_back": "handed back to the unit"}[trigger]
+            body = snap.result or snap.log[-1].reason or self.process.hand_back_reason() or ""
+            await run_activity("tickets.notify", Notification(
+                key=f"{key}:notify", topic=f"request_{trigger}", recipient=applicant,
+                subject=f"Service request {order.number} ({snap.kind.value}) {outcome}", body=body,
+                workflow_id=workflow.info().workflow_id, at=workflow.now()))
+
