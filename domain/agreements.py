@@ -10,7 +10,7 @@ from typing import Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import BaseModel, Field, model_validator
 
-from domain.process import Move, ProcessDefinition, TransitionRecord, illegal_move_message
+from domain.process import GuardedProcess, Move, ProcessDefinition, TransitionRecord, action_of
 from domain.support_calendar import LOCAL_TIMEZONE
 
 # Built at import (outside the workflow sandbox, which refuses to construct a ZoneInfo).
@@ -33,52 +33,6 @@ def local_year(at: datetime) -> int:
 
 def local_date(at: datetime) -> date:
     return at.astimezone(LOCAL_TZ).date()
-
-
-# --- the guarded-process pattern shared by every AG/GV process ------------------------------
-class GuardedProcess:
-    """A `transitions` machine over a pydantic snapshot with a `state` field (the DeviceProcess
-    pattern, generalised): conditions receive the command, `refusal()` names the state or the
-    rule, `apply()` fires the move and records the command's data on the snapshot."""
-
-    definition: ClassVar[ProcessDefinition]
-    condition_messages: ClassVar[dict[str, str]] = {}
-
-    def __init__(self, snapshot: Any) -> None:
-        self.snapshot = snapshot
-        self.definition.attach(self, snapshot.state)
-
-    def refusal(self, trigger: str, command: Any = None) -> str | None:
-        """None if `trigger` may fire now; otherwise why not."""
-        definition = self.definition
-        if trigger not in definition.triggers() or self.state not in definition.sources_of(trigger):
-            return illegal_move_message(definition, self.state, trigger)
-        if getattr(self, f"may_{trigger}")(command):
-            return None
-        for move in definition.moves:
-            if move.trigger == trigger and self.state in move.sources:
-                for condition in move.conditions:
-                    if not getattr(self, condition)(command):
-                        return (f"event {trigger!r} refused in state {self.state!r}: "
-                                f"{self.condition_messages[condition]}")
-        return f"event {trigger!r} refused in state {self.state!r}"
-
-    def allowed_events(self) -> list[str]:
-        return [t for t in self.definition.user_triggers() if self.refusal(t) is None]
-
-    def apply(self, trigger: str, command: Any, now: datetime, context: dict[str, Any]) -> dict[str, str]:
-        """Fire `trigger` (asked with refusal() first) and record its data; returns details for the log."""
-        if not getattr(self, trigger)(command):
-            raise AssertionError(f"{trigger} refused after validation")
-        self.snapshot.state = self.state
-        return self.record_data(trigger, command, now, context)
-
-    def record_data(self, trigger: str, command: Any, now: datetime, context: dict[str, Any]) -> dict[str, str]:
-        return {}
-
-
-def action_of(command: Any) -> Any:
-    return getattr(command, "action", None)
 
 
 class ProcessMirror(BaseModel):

@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Union
 from pydantic import BaseModel, Field, model_validator
 
 from domain.catalogue import Category, Charging, Price, add_months, rules_of
-from domain.process import Move, ProcessDefinition, TransitionRecord
+from domain.process import GuardedProcess, Move, ProcessDefinition, TransitionRecord, action_of
 
 ORDER_NUMBER_PATTERN = r"^[A-Z0-9][A-Z0-9-]{2,39}$"
 # Employee and unit references are opaque IDs (employee numbers, unit codes), never names.
@@ -303,73 +303,48 @@ class DeviceSnapshot(BaseModel):
         return datetime.combine(due, self.delivered_at.timetz())
 
 
-class DeviceProcess:
-    """The model the `transitions` machine drives: state plus the conditions of the moves."""
+class DeviceProcess(GuardedProcess):
+    """The model the `transitions` machine drives: state plus the conditions of the moves.
+    Conditions receive the DeviceCommand being asked about (None when listing allowed events)."""
 
-    state: str
-
-    def __init__(self, snapshot: DeviceSnapshot) -> None:
-        self.snapshot = snapshot
-        self.machine = EQUIPMENT.attach(self, snapshot.state)
+    definition = EQUIPMENT
+    condition_messages = CONDITION_MESSAGES
+    snapshot: DeviceSnapshot
 
     def _rules(self):
         assert self.snapshot.terms is not None, "terms are set when the order is registered"
         return rules_of(self.snapshot.terms.category)
 
-    # conditions (each receives the event's action, if any)
-    def is_rented(self, action: object = None) -> bool:
+    def is_rented(self, command: object = None) -> bool:
         return self._rules().charging in (Charging.RENT, Charging.PRICE_LIST, Charging.PER_WEEK)
 
-    def is_computer(self, action: object = None) -> bool:
+    def is_computer(self, command: object = None) -> bool:
         return self._rules().computer
 
-    def is_recyclable(self, action: object = None) -> bool:
+    def is_recyclable(self, command: object = None) -> bool:
         return self._rules().recyclable
 
-    def buyer_may_buy(self, action: object = None) -> bool:
-        buyer = getattr(action, "buyer_ref", None) or self.snapshot.user_ref
+    def buyer_may_buy(self, command: object = None) -> bool:
+        buyer = getattr(action_of(command), "buyer_ref", None) or self.snapshot.user_ref
         if buyer is None:
             return False
         if self.state == RETURNED:  # rule EQ-11: first its own user
             return buyer == self.snapshot.user_ref
         return True
 
-    def has_buyer(self, action: object = None) -> bool:
+    def has_buyer(self, command: object = None) -> bool:
         return self.snapshot.buyout is not None and self.snapshot.buyout.accepted
 
-    def has_no_buyer(self, action: object = None) -> bool:
+    def has_no_buyer(self, command: object = None) -> bool:
         return not self.has_buyer()
 
-    def has_police_report(self, action: object = None) -> bool:
+    def has_police_report(self, command: object = None) -> bool:
         return self.snapshot.police_report_ref is not None
 
-    def refusal(self, trigger: str, action: object = None) -> str | None:
-        """None if `trigger` may fire now; otherwise why not, naming the state or the rule."""
-        from domain.process import illegal_move_message
-
-        if trigger not in EQUIPMENT.triggers() or self.state not in EQUIPMENT.sources_of(trigger):
-            return illegal_move_message(EQUIPMENT, self.state, trigger)
-        if getattr(self, f"may_{trigger}")(action):
-            return None
-        for move in EQUIPMENT.moves:
-            if move.trigger == trigger and self.state in move.sources:
-                for condition in move.conditions:
-                    if not getattr(self, condition)(action):
-                        return f"event {trigger!r} refused in state {self.state!r}: {CONDITION_MESSAGES[condition]}"
-        return f"event {trigger!r} refused in state {self.state!r}"
-
-    def allowed_events(self) -> list[str]:
-        return [t for t in EQUIPMENT.user_triggers() if self.refusal(t) is None]
-
-    def apply(self, trigger: str, action: object, now: datetime, buyout_answer_days: int) -> dict[str, str]:
-        """Fire `trigger` and record the event's data on the snapshot; returns the details for the log."""
-        snap = self.snapshot
+    def record_data(self, trigger: str, command: object, now: datetime, context: dict) -> dict[str, str]:
+        """Record the event's data on the snapshot; returns the details for the log."""
+        snap, action = self.snapshot, action_of(command)
         details: dict[str, str] = {}
-        if isinstance(action, OfferBuyout):  # read before firing: the condition looks at the current user
-            buyer = action.buyer_ref or snap.user_ref or ""
-        if not getattr(self, trigger)(action):
-            raise AssertionError(f"{trigger} refused after validation")  # refusal() is asked first
-        snap.state = self.state
         match action:
             case Deliver():
                 snap.serial_number, snap.delivered_at = action.serial_number, now
@@ -386,7 +361,8 @@ class DeviceProcess:
             case WithdrawNotice():
                 snap.notice_given_at = None
             case OfferBuyout():
-                days = action.answer_days or buyout_answer_days
+                buyer = action.buyer_ref or snap.user_ref or ""
+                days = action.answer_days or context["buyout_answer_days"]
                 snap.buyout = Buyout(buyer_ref=buyer, price=action.price, deadline=now + timedelta(days=days))
                 details.update(buyer_ref=buyer, price=str(action.price), deadline=snap.buyout.deadline.isoformat())
             case AcceptBuyout():

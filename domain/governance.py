@@ -14,12 +14,10 @@ from domain.agreements import (
     REF_PATTERN,
     SERVICE_CODE_PATTERN,
     SYSTEM_ACTOR,
-    GuardedProcess,
     PriceItem,
-    action_of,
 )
 from domain.catalogue import Category
-from domain.process import Move, ProcessDefinition, TransitionRecord
+from domain.process import GuardedProcess, Move, ProcessDefinition, TransitionRecord, action_of
 from domain.support_calendar import DEFAULT_HOURS, PRIMARY_WINDOW, SECONDARY_WINDOW, TUESDAY
 
 MUNICIPALITIES = ("tranemo", "ulricehamn")

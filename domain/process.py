@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
 from transitions import Machine
@@ -120,5 +120,47 @@ def illegal_move_message(definition: ProcessDefinition, state: str, trigger: str
     )
 
 
-def summarise(records: Sequence[TransitionRecord]) -> list[str]:
-    return [f"{r.seq}: {r.from_state} -[{r.event}/{r.rule}]-> {r.to_state} by {r.actor}" for r in records]
+# --- the guarded-process pattern shared by every process ------------------------------
+class GuardedProcess:
+    """A `transitions` machine over a pydantic snapshot with a `state` field (the DeviceProcess
+    pattern, generalised): conditions receive the command, `refusal()` names the state or the
+    rule, `apply()` fires the move and records the command's data on the snapshot."""
+
+    definition: ClassVar[ProcessDefinition]
+    condition_messages: ClassVar[dict[str, str]] = {}
+
+    def __init__(self, snapshot: Any) -> None:
+        self.snapshot = snapshot
+        self.definition.attach(self, snapshot.state)
+
+    def refusal(self, trigger: str, command: Any = None) -> str | None:
+        """None if `trigger` may fire now; otherwise why not."""
+        definition = self.definition
+        if trigger not in definition.triggers() or self.state not in definition.sources_of(trigger):
+            return illegal_move_message(definition, self.state, trigger)
+        if getattr(self, f"may_{trigger}")(command):
+            return None
+        for move in definition.moves:
+            if move.trigger == trigger and self.state in move.sources:
+                for condition in move.conditions:
+                    if not getattr(self, condition)(command):
+                        return (f"event {trigger!r} refused in state {self.state!r}: "
+                                f"{self.condition_messages[condition]}")
+        return f"event {trigger!r} refused in state {self.state!r}"
+
+    def allowed_events(self) -> list[str]:
+        return [t for t in self.definition.user_triggers() if self.refusal(t) is None]
+
+    def apply(self, trigger: str, command: Any, now: datetime, context: dict[str, Any]) -> dict[str, str]:
+        """Fire `trigger` (asked with refusal() first) and record its data; returns details for the log."""
+        if not getattr(self, trigger)(command):
+            raise AssertionError(f"{trigger} refused after validation")
+        self.snapshot.state = self.state
+        return self.record_data(trigger, command, now, context)
+
+    def record_data(self, trigger: str, command: Any, now: datetime, context: dict[str, Any]) -> dict[str, str]:
+        return {}
+
+
+def action_of(command: Any) -> Any:
+    return getattr(command, "action", None)

@@ -12,6 +12,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
 
+from workflows.base import SYSTEM_ACTOR, ProcessWorkflow, refuse, run_activity
+
 with workflow.unsafe.imports_passed_through():
     from domain.agreements import (
         AGREEMENT,
@@ -63,124 +65,23 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.equipment import Notification
     from domain.governance import RoundStart
-    from domain.process import ProcessDefinition, TransitionRecord
+    from domain.process import TransitionRecord
 
-# Transient failures are retried with backoff; business refusals ("InvalidCommand") are not.
-RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=5),
-    non_retryable_error_types=["InvalidCommand"],
-)
-ACTIVITY_TIMEOUT = timedelta(seconds=60)
-
-
-async def run_activity(name: str, arg: Any, result_type: type | None = None) -> Any:
-    """Run an activity by name; a business refusal surfaces as its own ApplicationError (type, message)."""
-    try:
-        return await workflow.execute_activity(
-            name, arg, result_type=result_type, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY
-        )
-    except ActivityError as error:
-        cause = error.cause
-        if isinstance(cause, ApplicationError) and cause.type in RETRY.non_retryable_error_types:
-            raise ApplicationError(cause.message, type=cause.type, non_retryable=True) from error
-        raise
-
-
-def refuse(message: str) -> ApplicationError:
-    return ApplicationError(message, type="InvalidCommand", non_retryable=True)
-
-
-class ProcessWorkflow:
-    """Shared mechanics; subclasses set `definition`, build `self.snap`/`self.process` in their
-    @workflow.init, and override `_subject`, `_next_timer`, `_before`, `_after`."""
-
-    definition: ClassVar[ProcessDefinition]
-    timer_reasons: ClassVar[dict[str, str]] = {}
-
-    def _setup(self, snap: Any, process: Any) -> None:
-        self.snap, self.process = snap, process
-        self.lock = asyncio.Lock()  # one transition at a time: handlers await activities
-        self.rearm = False
+class RecordedProcess(ProcessWorkflow):
+    """AG/GV processes keep one generic row per process (state, subject, data) plus the audit log."""
 
     def _subject(self) -> str:
         raise NotImplementedError
 
-    def _next_timer(self) -> tuple[str, datetime] | None:
-        return None
-
-    async def _before(self, trigger: str, command: Any) -> dict[str, Any]:
-        """Side effects that can refuse: run before the move, the state is unchanged if they do."""
-        return {}
-
-    async def _after(self, previous: str, trigger: str, current: str) -> None:
-        """The dispatcher over (previous, trigger, next)."""
-
-    # --- main loop: durable timers -------------------------------------------------------------
-    async def _loop(self, carry: Callable[[], Any]) -> None:
-        while self.snap.state not in self.definition.final:
-            due = self._next_timer()
-            self.rearm = False
-            if due is not None and due[1] <= workflow.now():
-                await self._fire_timer(due)
-                continue
-            timeout = None if due is None else due[1] - workflow.now()
-            try:
-                await workflow.wait_condition(
-                    lambda: self.rearm or workflow.info().is_continue_as_new_suggested(), timeout=timeout
-                )
-            except asyncio.TimeoutError:
-                await self._fire_timer(due)
-            if workflow.info().is_continue_as_new_suggested() and not self.lock.locked():
-                await workflow.wait_condition(workflow.all_handlers_finished)
-                workflow.continue_as_new(carry())
-        await workflow.wait_condition(workflow.all_handlers_finished)
-
-    async def _fire_timer(self, due: tuple[str, datetime] | None) -> None:
-        async with self.lock:
-            if due is None or self._next_timer() != due:  # a handler moved the process meanwhile
-                return
-            await self._fire(due[0], SYSTEM_ACTOR, self.timer_reasons.get(due[0]))
-
-    # --- commands ---------------------------------------------------------------------------------
-    def _check(self, command: Any) -> None:
-        refusal = self.process.refusal(command.action.event, command)
-        if refusal is not None:
-            raise ApplicationError(refusal, type="IllegalTransition", non_retryable=True)
-
-    async def _command(self, command: Any) -> None:
-        async with self.lock:
-            self._check(command)  # the state may have moved while this update waited for the lock
-            action = command.action
-            await self._fire(action.event, command.actor, command.reason or getattr(action, "reason", None), command)
-
-    async def _fire(self, trigger: str, actor: str, reason: str | None, command: Any = None) -> None:
-        previous = self.snap.state
-        context = await self._before(trigger, command)
-        details = self.process.apply(trigger, command, workflow.now(), context)
-        await self._record(trigger, previous, actor, reason, self.definition.rule_for(trigger, previous), details)
-        await self._after(previous, trigger, self.snap.state)
-        self.rearm = True  # the next timer depends on the new state
-
-    async def _record(self, event: str, previous: str, actor: str, reason: str | None, rule: str,
-                      details: dict[str, str]) -> None:
+    async def _mirror(self, record: TransitionRecord) -> None:
         snap = self.snap
-        record = TransitionRecord(seq=len(snap.log) + 1, at=workflow.now(), event=event, from_state=previous,
-                                  to_state=snap.state, actor=actor, reason=reason, rule=rule, details=details)
-        snap.log.append(record)
         await run_activity("governance.mirror", ProcessMirror(
             workflow_id=workflow.info().workflow_id, process=self.definition.name, subject=self._subject(),
             state=snap.state, record=record, data=snap.model_dump(mode="json", exclude={"log"})))
 
-    def _key(self, step: str) -> str:
-        return f"{workflow.info().workflow_id}:{len(self.snap.log)}:{step}"
 
-    async def _notify(self, topic: str, recipient: str, subject: str, body: str) -> None:
-        # the outbox activity the equipment process registered: one notifier for all processes
-        await run_activity("equipment.notify", Notification(
-            key=self._key(f"notify:{topic}:{recipient}"), topic=topic, recipient=recipient, subject=subject[:200],
-            body=body, workflow_id=workflow.info().workflow_id, at=workflow.now()))
+class AgreementStarter(RecordedProcess):
+    """Processes that draw up an agreement as a child (AG-7, AG-8)."""
 
     async def _start_agreement(self, content: AgreementContent, started_by: str) -> str:
         """Rules AG-7, AG-8: an agreement is drawn up as a child that outlives this process."""
@@ -208,7 +109,7 @@ async def costed(lines: list[CostLine], year: int) -> CostBreakdown:
 
 # --- the agreement: drawing up (AG-1) and the yearly revision (AG-4) -------------------------
 @workflow.defn(name="ApplicationAgreement")
-class AgreementWorkflow(ProcessWorkflow):
+class AgreementWorkflow(RecordedProcess):
     definition = AGREEMENT
     timer_reasons = {
         "remind": "the revision meeting has not been recorded yet",
@@ -369,7 +270,7 @@ class AgreementRevisionRoundWorkflow:
 
 # --- new or changed services (AG-7) -----------------------------------------------------------
 @workflow.defn(name="ServiceIntroduction")
-class ServiceIntroductionWorkflow(ProcessWorkflow):
+class ServiceIntroductionWorkflow(AgreementStarter):
     definition = SERVICE
 
     @workflow.init
@@ -451,7 +352,7 @@ class ServiceIntroductionWorkflow(ProcessWorkflow):
 
 # --- cloud move / SaaS (AG-8) -----------------------------------------------------------------
 @workflow.defn(name="CloudMove")
-class CloudMoveWorkflow(ProcessWorkflow):
+class CloudMoveWorkflow(AgreementStarter):
     definition = CLOUD_MOVE
 
     @workflow.init

@@ -1,13 +1,13 @@
 """One long-running workflow per device, from order to certified erasure (rules EQ-1 … EQ-14)."""
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ApplicationError
+
+from workflows.base import SYSTEM_ACTOR, ProcessWorkflow, run_activity
 
 with workflow.unsafe.imports_passed_through():
     from domain.catalogue import rules_of
@@ -38,55 +38,23 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.process import TransitionRecord
 
-SYSTEM_ACTOR = "ramflow"
-# Transient failures (database busy, vendor down) are retried with backoff; business errors are not.
-RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=5),
-    non_retryable_error_types=["InvalidOrder", "NotCertified", "NoModel"],
-)
-ACTIVITY_TIMEOUT = timedelta(seconds=60)
-
-
-# Steps that only write Ramflow's own database run as local activities: no round trip through the
-# server per step (see bench/). Calls to external systems (procurement, MDM, payroll, erasure vendor)
-# stay ordinary activities, with their own timeouts and server-side retries.
-LOCAL_STEPS = frozenset({
-    "equipment.register_order", "equipment.mirror_transition", "equipment.change_cost_bearer",
-    "equipment.notify", "equipment.replacement_model",
-})
-
-
-async def run_activity(name: str, arg: Any, result_type: type | None = None) -> Any:
-    """Run an activity; a business refusal surfaces as the activity's own ApplicationError (type, message)."""
-    try:
-        if name in LOCAL_STEPS:
-            return await workflow.execute_local_activity(
-                name, arg, result_type=result_type, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY
-            )
-        return await workflow.execute_activity(
-            name, arg, result_type=result_type, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY
-        )
-    except ActivityError as error:
-        cause = error.cause
-        if isinstance(cause, ApplicationError) and cause.type in RETRY.non_retryable_error_types:
-            raise ApplicationError(cause.message, type=cause.type, non_retryable=True) from error
-        raise
-
-
 @workflow.defn(name="DeviceLifecycle")
-class DeviceLifecycleWorkflow:
+class DeviceLifecycleWorkflow(ProcessWorkflow):
+    definition = EQUIPMENT
+    timer_reasons = {
+        "renewal_due": "renewal period reached (less the lead time)",
+        "end_rental": "rental term ended",
+        "buyout_expired": "buyout offer not answered by its deadline",
+    }
+
     @workflow.init
     def __init__(self, start: DeviceStart) -> None:
         self.start = start
         order = start.order
-        self.snap = start.snapshot or DeviceSnapshot(
+        snap = start.snapshot or DeviceSnapshot(
             order=order, unit_id=order.unit_id, user_ref=order.user_ref, location=order.location
         )
-        self.process = DeviceProcess(self.snap)
-        self.lock = asyncio.Lock()  # one transition at a time: handlers await activities
-        self.rearm = False
+        self._setup(snap, DeviceProcess(snap))
         self.ready = False  # registered and called off, register row written
 
     # --- main loop: durable timers ------------------------------------------------------------
@@ -96,23 +64,7 @@ class DeviceLifecycleWorkflow:
             async with self.lock:
                 await self._register()
         self.ready = True
-        while self.snap.state not in FINAL_STATES:
-            due = self._next_timer()
-            self.rearm = False
-            if due is not None and due[1] <= workflow.now():
-                await self._fire_timer(due)
-                continue
-            timeout = None if due is None else due[1] - workflow.now()
-            try:
-                await workflow.wait_condition(
-                    lambda: self.rearm or workflow.info().is_continue_as_new_suggested(), timeout=timeout
-                )
-            except asyncio.TimeoutError:
-                await self._fire_timer(due)
-            if workflow.info().is_continue_as_new_suggested() and not self.lock.locked():
-                await workflow.wait_condition(workflow.all_handlers_finished)
-                workflow.continue_as_new(self.start.model_copy(update={"snapshot": self.snap}))
-        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._loop(lambda: self.start.model_copy(update={"snapshot": self.snap}))
         return self.view()
 
     def _next_timer(self) -> tuple[str, datetime] | None:
@@ -133,34 +85,15 @@ class DeviceLifecycleWorkflow:
             return ("buyout_expired", snap.buyout.deadline)  # rule EQ-11
         return None
 
-    async def _fire_timer(self, due: tuple[str, datetime] | None) -> None:
-        async with self.lock:
-            # a handler may have moved the device while the timer was running out
-            if due is None or self._next_timer() != due:
-                return
-            reasons = {
-                "renewal_due": "renewal period reached (less the lead time)",
-                "end_rental": "rental term ended",
-                "buyout_expired": "buyout offer not answered by its deadline",
-            }
-            await self._fire(due[0], SYSTEM_ACTOR, reasons[due[0]])
-
     # --- API: updates, signals, queries -------------------------------------------------------
     @workflow.update
     async def apply(self, command: DeviceCommand) -> DeviceView:
-        async with self.lock:
-            self._check(command)  # the state may have moved while this update waited for the lock
-            await self._fire(command.action.event, command.actor, command.reason, command.action)
+        await self._command(command)
         return self.view()
 
     @apply.validator
     def _validate_apply(self, command: DeviceCommand) -> None:
         self._check(command)
-
-    def _check(self, command: DeviceCommand) -> None:
-        refusal = self.process.refusal(command.action.event, command.action)
-        if refusal is not None:
-            raise ApplicationError(refusal, type="IllegalTransition", non_retryable=True)
 
     @workflow.update
     async def change_renewal_period(self, change: RenewalPeriodChange) -> DeviceView:
@@ -236,25 +169,8 @@ class DeviceLifecycleWorkflow:
                            {"model_code": order.model_code, "agreement_ref": self.snap.terms.agreement_ref})
         await self._fire("call_off", SYSTEM_ACTOR, f"call-off under agreement {self.snap.terms.agreement_ref}")
 
-    async def _fire(self, trigger: str, actor: str, reason: str | None, action: Any = None,
-                    details: dict[str, str] | None = None) -> None:
-        """Side effects that can refuse run first (state unchanged); then the move; then the rest."""
-        previous = self.snap.state
-        await self._before(trigger, action)
-        extra = self.process.apply(trigger, action, workflow.now(), self.start.buyout_answer_days)
-        await self._record(trigger, previous, actor, reason, EQUIPMENT.rule_for(trigger, previous),
-                           {**extra, **(details or {})})
-        await self._after(previous, trigger, self.snap.state)
-        self.rearm = True  # the next timer depends on the new state
-
-    async def _record(self, event: str, previous: str, actor: str, reason: str | None, rule: str,
-                      details: dict[str, str]) -> None:
+    async def _mirror(self, record: TransitionRecord) -> None:
         snap = self.snap
-        record = TransitionRecord(
-            seq=len(snap.log) + 1, at=workflow.now(), event=event, from_state=previous, to_state=snap.state,
-            actor=actor, reason=reason, rule=rule, details=details,
-        )
-        snap.log.append(record)
         await run_activity("equipment.mirror_transition", RegisterMirror(
             order_number=snap.order.order_number, record=record, unit_id=snap.unit_id,
             cost_bearer_unit_id=self.process.cost_bearer(), user_ref=snap.user_ref, location=snap.location,
@@ -262,11 +178,8 @@ class DeviceLifecycleWorkflow:
             replaced_by=snap.replacement_order,
         ))
 
-    def _key(self, step: str) -> str:
-        return f"{workflow.info().workflow_id}:{len(self.snap.log)}:{step}"
-
-    async def _before(self, trigger: str, action: Any) -> None:
-        snap, now = self.snap, workflow.now()
+    async def _before(self, trigger: str, command: Any) -> dict[str, Any]:
+        snap, now, action = self.snap, workflow.now(), getattr(command, "action", None)
         number = snap.order.order_number
         if trigger == "send_to_erasure":  # rule EQ-12
             await run_activity("equipment.order_erasure", ErasureRequest(order_number=number, vendor=action.vendor, at=now))
@@ -282,6 +195,7 @@ class DeviceLifecycleWorkflow:
             await run_activity("equipment.complete_buyout", BuyoutCompletion(
                 order_number=number, employee_ref=snap.buyout.buyer_ref, amount=snap.buyout.price,
                 original_os=snap.terms.original_os or "original OS", at=now))
+        return {"buyout_answer_days": self.start.buyout_answer_days}
 
     async def _after(self, previous: str, trigger: str, current: str) -> None:
         """The dispatcher over (previous, next): charging, MDM, renewal, notifications."""
@@ -319,11 +233,6 @@ class DeviceLifecycleWorkflow:
         elif trigger in ("report_stolen", "report_damaged"):  # rule EQ-9
             await self._notify("incident", f"unit:{snap.unit_id}", f"{number}: {trigger.removeprefix('report_')}",
                                "File a police report and send its reference to IT; then IT and the unit settle.")
-
-    async def _notify(self, topic: str, recipient: str, subject: str, body: str) -> None:
-        await run_activity("equipment.notify", Notification(
-            key=self._key(f"notify:{topic}"), topic=topic, recipient=recipient, subject=subject, body=body,
-            workflow_id=workflow.info().workflow_id, at=workflow.now()))
 
     async def _order_replacement(self) -> None:
         """Rule EQ-5: the replacement's order starts automatically as a child workflow that outlives this one."""

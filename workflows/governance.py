@@ -49,7 +49,8 @@ with workflow.unsafe.imports_passed_through():
         is_large,
     )
 
-from workflows.agreements import ProcessWorkflow, run_activity
+from workflows.agreements import RecordedProcess
+from workflows.base import run_activity
 
 BODY_INBOX = {
     IN_PREPARATION: ["group:it-forum-utveckling"],
@@ -60,7 +61,7 @@ BODY_INBOX = {
 
 
 @workflow.defn(name="FrameworkChange")
-class FrameworkChangeWorkflow(ProcessWorkflow):
+class FrameworkChangeWorkflow(RecordedProcess):
     """A change proposal from it-forum utveckling to samverkansnämnd it; the decided version takes
     effect on its date (rules GV-1, GV-2)."""
 
@@ -188,7 +189,7 @@ CASE_INBOX = {
 
 
 @workflow.defn(name="DevelopmentCase")
-class DevelopmentCaseWorkflow(ProcessWorkflow):
+class DevelopmentCaseWorkflow(RecordedProcess):
     """A development case routed by kind and size (rules GV-3, GV-4)."""
 
     definition = DEVELOPMENT_CASE
