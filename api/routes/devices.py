@@ -15,7 +15,7 @@ from temporalio.service import RPCError
 from activities.equipment import InvalidOrder, resolve_terms
 from api.deps import ActorDep, ClientDep, SessionDep, SettingsDep
 from api.errors import http_error
-from db.models import Device, DeviceTransition, ErasureVendor
+from db.models import Device, DeviceTransition, ErasureVendor, Unit
 from domain.catalogue import Category
 from domain.equipment import (
     DeviceAction,
@@ -140,11 +140,9 @@ async def post_event(order_number: str, request: EventRequest, actor: ActorDep, 
         vendor = session.get(ErasureVendor, action.vendor)
         if vendor is None or not vendor.certified:
             raise HTTPException(422, f"action.vendor: {action.vendor!r} is not a certified erasure vendor (rule EQ-12)")
-    if getattr(action, "unit_id", None) is not None and session.get(Device, order_number) is not None:
-        from db.models import Unit
-
-        if session.get(Unit, action.unit_id) is None:
-            raise HTTPException(422, f"action.unit_id: unknown unit {action.unit_id!r}")
+    unit_id = getattr(action, "unit_id", None)
+    if unit_id is not None and session.get(Unit, unit_id) is None:
+        raise HTTPException(422, f"action.unit_id: unknown unit {unit_id!r}")
     handle = client.get_workflow_handle(device_workflow_id(order_number))
     command = DeviceCommand(actor=actor, reason=request.reason, action=action)
     try:

@@ -100,3 +100,30 @@ async def test_eq5_renewal_policy_change_rearms_running_timers(api, env):
     assert device["renewal_due_at"][:4] == str(int(delivered["delivered_at"][:4]) + 5)
     await env.sleep(timedelta(days=49 * 31))
     assert (await api.get("/devices/ORD-API-7")).json()["state"] == "in_use"  # the old 48-month timer is gone
+
+
+async def test_eq7_reassign_to_unknown_unit_is_422_and_changes_nothing(api):
+    await api.post("/orders", json=order("ORD-API-8"))
+    await api.post("/devices/ORD-API-8/events", json={"action": {"event": "deliver", "serial_number": "S8"}})
+    response = await api.post("/devices/ORD-API-8/events", json={"action": {"event": "reassign", "unit_id": "XX-NO"}})
+    assert response.status_code == 422 and "action.unit_id" in response.json()["detail"]
+    assert (await api.get("/devices/ORD-API-8")).json()["unit_id"] == "UL-KS"
+
+
+async def test_event_with_missing_field_is_422_naming_it(api):
+    await api.post("/orders", json=order("ORD-API-9"))
+    response = await api.post("/devices/ORD-API-9/events", json={"action": {"event": "deliver"}})
+    assert response.status_code == 422 and "serial_number" in response.text
+
+
+def test_openapi_documents_every_equipment_resource():
+    from api.main import create_app
+
+    paths = create_app().openapi()["paths"]
+    for path in ["/api/v1/orders", "/api/v1/devices", "/api/v1/devices/{order_number}",
+                 "/api/v1/devices/{order_number}/events", "/api/v1/devices/{order_number}/history",
+                 "/api/v1/devices/{order_number}/renewal-period", "/api/v1/catalogue/models",
+                 "/api/v1/catalogue/categories", "/api/v1/price-list", "/api/v1/outbox", "/api/v1/units"]:
+        assert path in paths, path
+    events = paths["/api/v1/devices/{order_number}/events"]["post"]
+    assert {"404", "409", "422"} <= set(events["responses"])
