@@ -146,14 +146,15 @@ class TicketActivities:
             if exists is not None:
                 return
             s.add(TicketTransition(
-                number=mirror.number, seq=record.seq, at=utc(record.at), event=record.event, from_state=record.from_state,
-                to_state=record.to_state, actor=record.actor, reason=record.reason, rule=record.rule,
-                details=record.details,
+                number=mirror.number, seq=record.seq, at=utc(record.at), event=record.event,
+                from_state=record.from_state, to_state=record.to_state, actor=record.actor, reason=record.reason,
+                rule=record.rule, details=record.details,
             ))
             ticket.state, ticket.line, ticket.assignee = mirror.state, mirror.line.value, mirror.assignee
             ticket.matter = mirror.matter.value if mirror.matter else None
             ticket.function = mirror.function.value if mirror.function else None
-            ticket.on_call, ticket.deadline, ticket.warned_at = mirror.on_call, utc(mirror.deadline), utc(mirror.warned_at)
+            ticket.on_call, ticket.deadline = mirror.on_call, utc(mirror.deadline)
+            ticket.warned_at = utc(mirror.warned_at)
             ticket.breached, ticket.breached_at = mirror.breached_at is not None, utc(mirror.breached_at)
             ticket.resolved_at = utc(mirror.resolved_at)
             ticket.resolved_line = mirror.resolved_line.value if mirror.resolved_line else None

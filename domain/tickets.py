@@ -381,7 +381,8 @@ class TicketProcess:
 
     def on_call_time_given(self, action: object = None) -> bool:
         snap = self.snapshot
-        return not snap.on_call or snap.on_call_minutes is not None or getattr(action, "minutes_worked", None) is not None
+        given = getattr(action, "minutes_worked", None) is not None
+        return not snap.on_call or snap.on_call_minutes is not None or given
 
     def hand_back_reason(self) -> str | None:
         snap = self.snapshot

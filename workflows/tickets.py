@@ -158,10 +158,12 @@ class TicketWorkflow:
                 return
             await self._record(kind, snap.state, SYSTEM_ACTOR, clock_timer_reason(kind), "TK-5",
                                {"deadline": deadline.isoformat(), "share": str(self.start.warning_share)})
+            function = snap.function.value if snap.function else "-"
             for recipient in recipients:
-                await self._notify("deadline_warning", recipient, f"Ticket {snap.report.number}: deadline {deadline:%a %d %b %H:%M}",
+                await self._notify("deadline_warning", recipient,
+                                   f"Ticket {snap.report.number}: deadline {deadline:%a %d %b %H:%M}",
                                    f"{int(self.start.warning_share * 100)} % of the intefunktion fix time is used "
-                                   f"({snap.function.value if snap.function else '-'}); fix it by {deadline.isoformat()}.")
+                                   f"({function}); fix it by {deadline.isoformat()}.")
             return
         clock.breached_at = now
         await self._record(kind, snap.state, SYSTEM_ACTOR, clock_timer_reason(kind), "TK-5",
@@ -278,8 +280,9 @@ class TicketWorkflow:
             details["on_call"] = "true"
         await self._record("report", snap.state, self.start.reported_by, None, "TK-2", details)
         if snap.on_call:  # rule TK-8
+            reported = snap.reported_at.astimezone(self.cal.tz).isoformat()
             await self._notify("on_call", ON_CALL_DUTY, f"On call: ticket {report.number}",
-                               f"Reported {snap.reported_at.astimezone(self.cal.tz).isoformat()} outside support hours, "
+                               f"Reported {reported} outside support hours, "
                                f"affects operations and cannot wait: {report.title}. Time worked is charged to "
                                f"unit {report.unit_id}.")
         reason = self.process.hand_back_reason()

@@ -1,7 +1,8 @@
 """The support calendar: "when will it be fixed?" and the planned service windows (rules TK-1, TK-5, AV-2)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from functools import lru_cache
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query
@@ -16,11 +17,15 @@ router = APIRouter(tags=["support calendar"])
 
 def support_calendar(settings: Settings) -> SupportCalendar:
     """The default calendar plus the configured extra closed days (rule TK-1)."""
+    return _calendar_with(tuple(sorted(settings.extra_closed_days)))
+
+
+@lru_cache(maxsize=8)
+def _calendar_with(extra_closed_days: tuple[date, ...]) -> SupportCalendar:
     base = default_calendar()
-    if not settings.extra_closed_days:
+    if not extra_closed_days:
         return base
-    return SupportCalendar(tz=base.tz, closed_days=base.closed_days | frozenset(settings.extra_closed_days),
-                           hours=base.hours)
+    return SupportCalendar(tz=base.tz, closed_days=base.closed_days | frozenset(extra_closed_days), hours=base.hours)
 
 
 def parse_instant(text: str, field: str, cal: SupportCalendar) -> datetime:

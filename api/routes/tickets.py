@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, TypeAdapter, model_validator
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -45,6 +45,7 @@ from domain.service_requests import (
     RequestDetails,
     RequestKind,
     RequestStart,
+    RULE_OF_KIND,
     RequestView,
     ServiceRequestOrder,
     request_workflow_id,
@@ -148,7 +149,8 @@ class MatterRow(BaseModel):
 
 
 class NewServiceRequest(BaseModel):
-    number: str | None = Field(None, pattern=TICKET_NUMBER_PATTERN, description="allocated (SR<year>-00001) if left out")
+    number: str | None = Field(None, pattern=TICKET_NUMBER_PATTERN,
+                               description="allocated (SR<year>-00001) if left out")
     unit_id: str
     applicant_ref: str | None = Field(None, description="default: the acting user (X-Actor)")
     details: RequestDetails
@@ -294,7 +296,8 @@ def view_from_register(session: Session, row: Ticket, settings: Settings) -> Tic
         deadline_met=(not row.breached) if row.function is not None and row.state == "closed" else None,
         clock_paused=row.function is not None, remaining_support_seconds=None,
         warning_at=local(row.warned_at, cal.tz), breached=row.breached, breached_at=local(row.breached_at, cal.tz),
-        resolved_at=local(row.resolved_at, cal.tz), resolved_line=Line(row.resolved_line) if row.resolved_line else None,
+        resolved_at=local(row.resolved_at, cal.tz),
+        resolved_line=Line(row.resolved_line) if row.resolved_line else None,
         handed_back_reason=row.handed_back_reason, survey_selected=row.survey_selected, allowed_events=[], log=log,
     )
 
@@ -315,7 +318,8 @@ async def ticket_view(client: Client, session: Session, settings: Settings, numb
 def publish(session: Session, subject: str, body: str, municipality: str | None, topic: str,
             at: datetime) -> list[str]:
     """Rule AV-4: a message on each (or one) municipality's intranet, through the outbox."""
-    codes = [municipality] if municipality else list(session.scalars(select(Municipality.code).order_by(Municipality.code)))
+    codes = [municipality] if municipality else list(
+        session.scalars(select(Municipality.code).order_by(Municipality.code)))
     for code in codes:
         session.add(OutboxMessage(created_at=utc(at), topic=topic, recipient=f"intranet:{code}", subject=subject,
                                   body=body))
@@ -386,7 +390,7 @@ def list_tickets(
     intefunktion: bool | None = Query(None, description="true: tickets naming a failing function (TK-4)"),
     function: IntefunktionFunction | None = None,
     on_call: bool | None = None,
-    open: bool | None = Query(None, description="true: not closed or handed back"),
+    is_open: bool | None = Query(None, alias="open", description="true: not closed or handed back"),
     reported_from: datetime | None = None,
     reported_to: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
@@ -402,9 +406,9 @@ def list_tickets(
             query = query.where(getattr(Ticket, name) == value)
     if intefunktion is not None:
         query = query.where(Ticket.function.is_not(None) if intefunktion else Ticket.function.is_(None))
-    if open is not None:
+    if is_open is not None:
         finished = Ticket.state.in_(("closed", "handed_back"))
-        query = query.where(~finished if open else finished)
+        query = query.where(~finished if is_open else finished)
     if reported_from is not None:
         query = query.where(Ticket.reported_at >= utc(reported_from))
     if reported_to is not None:
@@ -498,7 +502,7 @@ async def submit_request(request: NewServiceRequest, actor: ActorDep, client: Cl
     """A non-employee account (TK-9), a functional address (TK-10), a program install (TK-11), a move (TK-12)."""
     if request.number is not None and session.get(ServiceRequest, request.number) is not None:
         response.status_code = status.HTTP_200_OK
-        return await _request_view(client.get_workflow_handle(request_workflow_id(request.number)), request.number)
+        return await get_request(request.number, client, session)
     applicant = request.applicant_ref or actor
     check = ServiceRequestOrder(number="CHECK", unit_id=request.unit_id, applicant_ref=applicant,
                                 details=request.details)
@@ -539,8 +543,30 @@ def list_requests(session: SessionDep, kind: RequestKind | None = None, state: s
 
 
 @router.get("/service-requests/{number}", response_model=RequestView)
-async def get_request(number: str, client: ClientDep) -> RequestView:
-    return await _request_view(client.get_workflow_handle(request_workflow_id(number)), number)
+async def get_request(number: str, client: ClientDep, session: SessionDep) -> RequestView:
+    """The request's live state; a finished request (its workflow has ended) from the register."""
+    row = session.get(ServiceRequest, number)
+    if row is not None and row.state in ("delivered", "rejected", "handed_back"):
+        return request_view_from_register(session, row)
+    try:
+        return await client.get_workflow_handle(request_workflow_id(number)).query(ServiceRequestWorkflow.view)
+    except RPCError as error:
+        if row is not None:
+            return request_view_from_register(session, row)
+        raise http_error(error, f"number: no service request {number!r}") from error
+
+
+def request_view_from_register(session: Session, row: ServiceRequest) -> RequestView:
+    log = [record_of(r) for r in session.scalars(select(ServiceRequestTransition).where(
+        ServiceRequestTransition.number == row.number).order_by(ServiceRequestTransition.seq))]
+    kind = RequestKind(row.kind)
+    hand_back = next((r.reason for r in reversed(log) if r.event == "hand_back"), None)
+    return RequestView(
+        number=row.number, workflow_id=row.workflow_id, kind=kind, rule=RULE_OF_KIND[kind], state=row.state,
+        unit_id=row.unit_id, applicant_ref=row.applicant_ref, assignee=row.assignee,
+        details=TypeAdapter(RequestDetails).validate_python(row.details), result=row.result,
+        minutes_worked=row.minutes_worked, handed_back_reason=hand_back if row.state == "handed_back" else None,
+        allowed_events=[], log=log)
 
 
 @router.get("/service-requests/{number}/history", response_model=list[TransitionRecord])
@@ -562,13 +588,6 @@ async def post_request_event(number: str, request: RequestEventRequest, actor: A
         return await handle.execute_update(ServiceRequestWorkflow.apply, command)
     except (WorkflowUpdateFailedError, RPCError) as error:
         raise ended_or_missing(error, session, ServiceRequest, number, "service request") from error
-
-
-async def _request_view(handle: WorkflowHandle, number: str) -> RequestView:
-    try:
-        return await handle.query(ServiceRequestWorkflow.view)
-    except RPCError as error:
-        raise http_error(error, f"number: no service request {number!r}") from error
 
 
 @router.get("/units/{unit_id}/designated-applicants", response_model=list[DesignatedView])

@@ -277,6 +277,9 @@ async def test_tk11_program_missing_from_software_center(api, sessions):
     student = await submit(api, {"unit_id": "TR-BUF", "details": {**program, "device_order_number": "ORD-API-CB11"}})
     assert student.status_code == 201
     assert student.json()["state"] == "handed_back" and "TK-7" in student.json()["handed_back_reason"]
+    again = (await api.get(f"/service-requests/{student.json()['number']}")).json()  # from the register
+    assert again["state"] == "handed_back" and again["details"]["program"] == "QGIS"
+    assert "TK-7" in again["handed_back_reason"] and again["log"][-1]["actor"] == "ramflow"
 
 
 async def test_tk12_physical_move_is_charged_per_hour(api, sessions):
@@ -293,6 +296,9 @@ async def test_tk12_physical_move_is_charged_per_hour(api, sessions):
         charge = s.scalars(select(SupportCharge).where(SupportCharge.reference == number)).one()
     assert (charge.source, charge.unit_id, charge.minutes_charged) == ("physical_move", "UL-VOF", 90)
     assert (str(charge.hours), str(charge.amount)) == ("1.50", "975.00")
+    again = await api.post("/service-requests", json={"number": number, "unit_id": "UL-VOF", "details": {
+        "kind": "physical_move", "from_location": "Hus A plan 2", "to_location": "Hus B plan 1"}})
+    assert again.status_code == 200 and again.json()["state"] == "delivered"  # a repeated call, not a new move
     history = (await api.get(f"/service-requests/{number}/history")).json()
     assert [(h["event"], h["rule"]) for h in history] == [("submit", "TK-12"), ("start_work", "TK-12"),
                                                           ("deliver", "TK-12")]
