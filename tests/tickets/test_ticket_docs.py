@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from domain.ticket_docs import DOC, generated_blocks, render
+from scripts.render_docs import DOC, generated_blocks, render
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = [f"TK-{n}" for n in range(1, 13)] + [f"AV-{n}" for n in range(1, 5)]
@@ -12,7 +12,7 @@ RULES = [f"TK-{n}" for n in range(1, 13)] + [f"AV-{n}" for n in range(1, 5)]
 
 def test_docs_hold_the_generated_state_diagrams_and_tk7_table():
     text = DOC.read_text(encoding="utf-8")
-    assert render(text) == text, "run `python -m domain.ticket_docs` to refresh docs/tickets.md"
+    assert render(text) == text, "run `make docs` to refresh docs/tickets.md"
     for body in generated_blocks().values():
         assert body in text
 

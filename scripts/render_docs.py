@@ -1,6 +1,6 @@
-"""The generated parts of docs/tickets.md: the state diagrams and the TK-7 responsibility table.
+"""`make docs`: the generated parts of docs/tickets.md: the state diagrams and the TK-7 responsibility table.
 
-`python -m domain.ticket_docs` rewrites them in place; tests/tickets/test_ticket_docs.py fails when
+`make docs` rewrites them in place; tests/tickets/test_ticket_docs.py fails when
 the document and the code disagree.
 """
 from __future__ import annotations
