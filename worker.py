@@ -14,6 +14,7 @@ from temporalio.worker import Worker
 from activities.agreements import AgreementActivities
 from activities.equipment import EquipmentActivities
 from activities.governance import GovernanceActivities
+from activities.renewals import RenewalActivities
 from activities.tickets import TicketActivities
 from config import Settings, get_settings
 from db.session import make_sessionmaker
@@ -33,9 +34,9 @@ WORKFLOWS: list[type] = [DeviceLifecycleWorkflow, TicketWorkflow, ServiceRequest
                          DevelopmentCaseWorkflow]
 
 
-def all_activities(sessions: sessionmaker[Session], settings: Settings) -> list:
+def all_activities(client: Client, sessions: sessionmaker[Session], settings: Settings) -> list:
     """Every activity, bound to its dependencies."""
-    return [*EquipmentActivities(sessions).all(), *TicketActivities(sessions).all(),
+    return [*EquipmentActivities(sessions).all(), RenewalActivities(client, sessions).rearm_renewals, *TicketActivities(sessions).all(),
             *AgreementActivities(sessions).all(), *GovernanceActivities(sessions).all()]
 
 
@@ -51,7 +52,7 @@ def build_worker(client: Client, sessions: sessionmaker[Session], settings: Sett
         client,
         task_queue=task_queue or settings.temporal_task_queue,
         workflows=WORKFLOWS,
-        activities=all_activities(sessions, settings),
+        activities=all_activities(client, sessions, settings),
         activity_executor=executor or ThreadPoolExecutor(max_workers=16),
     )
 

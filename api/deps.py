@@ -25,6 +25,10 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+def get_session_factory(request: Request) -> sessionmaker[Session]:
+    return request.app.state.sessions
+
+
 def get_actor(
     x_actor: Annotated[str, Header(min_length=1, max_length=80, description="who acts: the staff member's user id")],
 ) -> str:
@@ -34,4 +38,5 @@ def get_actor(
 ClientDep = Annotated[Client, Depends(get_client)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 SessionDep = Annotated[Session, Depends(get_session)]
+SessionFactoryDep = Annotated[sessionmaker[Session], Depends(get_session_factory)]
 ActorDep = Annotated[str, Depends(get_actor)]

@@ -256,6 +256,22 @@ class RenewalPeriodChange(BaseModel):
     renewal_months: int | None = Field(None, ge=1, le=120, description="None: no automatic renewal")
 
 
+class RenewalPeriodUpdate(BaseModel):
+    """A renewal period that changed (a policy or a framework version): running devices re-arm (EQ-5)."""
+
+    category: Category
+    municipality: str
+    renewal_months: int | None = Field(None, ge=1, le=120)
+
+
+class RearmRequest(BaseModel):
+    """What `equipment.rearm_renewals` sends to running devices."""
+
+    periods: list[RenewalPeriodUpdate]
+    actor: str
+    reason: str
+
+
 # --- the device snapshot --------------------------------------------------------------------
 class Buyout(BaseModel):
     buyer_ref: str

@@ -10,6 +10,7 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
+    from domain.equipment import RearmRequest, RenewalPeriodUpdate
     from domain.agreements import action_of, local_year
     from domain.governance import (
         AT_BOARDS,
@@ -50,7 +51,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 from workflows.agreements import RecordedProcess
-from workflows.base import run_activity
+from workflows.base import SYSTEM_ACTOR, run_activity
 
 BODY_INBOX = {
     IN_PREPARATION: ["group:it-forum-utveckling"],
@@ -137,6 +138,12 @@ class FrameworkChangeWorkflow(RecordedProcess):
             if trigger == "take_effect":
                 await self._notify("framework_in_force", "it:all", f"{snap.proposal.title} in force",
                                    f"From {snap.proposal.effective_from.isoformat()} (rule GV-1).")
+                # rule EQ-5: devices already running take the new renewal periods and re-arm their timers
+                await run_activity("equipment.rearm_renewals", RearmRequest(
+                    periods=[RenewalPeriodUpdate(category=p.category, municipality=p.municipality,
+                                                 renewal_months=p.renewal_months)
+                             for p in snap.proposal.parameters.renewal_periods],
+                    actor=SYSTEM_ACTOR, reason=f"framework version {snap.proposal.proposal_id} in force"))
             return
         decision = snap.decisions[-1]
         await run_activity("governance.record_decision", RecordDecision(

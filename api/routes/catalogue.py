@@ -6,15 +6,12 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
-from temporalio.client import WorkflowUpdateFailedError
-from temporalio.service import RPCError
 
 from activities.equipment import price_for
-from api.deps import ActorDep, ClientDep, SessionDep
-from db.models import CatalogueModelRow, Device, Municipality, PriceRow, RenewalPolicy
+from activities.renewals import RenewalPeriodUpdate, rearm_running_devices
+from api.deps import ActorDep, ClientDep, SessionDep, SessionFactoryDep
+from db.models import CatalogueModelRow, Municipality, PriceRow, RenewalPolicy
 from domain.catalogue import CATEGORY_RULES, CatalogueModel, Category, Charging, Price, check_price
-from domain.equipment import ACTIVE_STATES, RenewalPeriodChange
-from workflows.equipment import DeviceLifecycleWorkflow
 
 router = APIRouter(tags=["catalogue"])
 
@@ -111,7 +108,8 @@ def renewal_policies(session: SessionDep) -> list[RenewalPolicyView]:
 
 @router.put("/renewal-policies/{category}/{municipality}", response_model=RenewalPolicyResult)
 async def set_renewal_policy(category: Category, municipality: str, request: RenewalPolicyRequest,
-                             session: SessionDep, actor: ActorDep, client: ClientDep) -> RenewalPolicyResult:
+                             session: SessionDep, actor: ActorDep, client: ClientDep,
+                             sessions: SessionFactoryDep) -> RenewalPolicyResult:
     """Rule EQ-5: a new period (e.g. from a new price-list year) applies to new orders and, by default,
     re-arms the renewal timer of every running device of that category in that municipality."""
     if session.get(Municipality, municipality) is None:
@@ -123,17 +121,9 @@ async def set_renewal_policy(category: Category, municipality: str, request: Ren
     session.commit()
     updated: list[str] = []
     if request.apply_to_running:
-        running = session.scalars(select(Device).where(
-            Device.category == category.value, Device.municipality == municipality,
-            Device.state.in_(("ordered", "called_off", "delivered", *ACTIVE_STATES))))
-        change = RenewalPeriodChange(actor=actor, reason=request.reason or "renewal policy changed",
+        period = RenewalPeriodUpdate(category=category, municipality=municipality,
                                      renewal_months=request.renewal_months)
-        for device in running:
-            try:
-                await client.get_workflow_handle(device.workflow_id).execute_update(
-                    DeviceLifecycleWorkflow.change_renewal_period, change)
-                updated.append(device.order_number)
-            except (WorkflowUpdateFailedError, RPCError):
-                continue  # moved on meanwhile (e.g. returned): nothing to re-arm
+        updated = await rearm_running_devices(client, sessions, period, actor,
+                                              request.reason or "renewal policy changed")
     return RenewalPolicyResult(category=category, municipality=municipality,
                                renewal_months=request.renewal_months, devices_updated=updated)

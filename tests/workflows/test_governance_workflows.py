@@ -191,3 +191,35 @@ async def test_gv4_pilot_passes_it_forum_utveckling_then_is_routed_by_size(clien
     with pytest.raises(ValueError, match="GV-4"):
         DevelopmentCaseRequest(case_id="PILOT-2", title="Ny smartphone", kind=CaseKind.PILOT, unit_id="TR-KS",
                                estimated_cost=D("0"), callable_off_within_procured_agreements=True)
+
+
+async def test_gv1_eq5_version_in_force_rearms_running_devices(client, worker, env, sessions):
+    """A decided renewal period reaches devices already in use: their timers re-arm from its date."""
+    from domain.equipment import Deliver
+    from tests.equipment_helpers import act as device_act
+    from tests.equipment_helpers import order_device
+    from tests.equipment_helpers import until as device_until
+
+    device = await order_device(client, worker.task_queue, "ORD-GV1-RUN", unit_id="UL-KS")
+    delivered = await device_act(device, Deliver(serial_number="SN-GV1"))
+    assert delivered.renewal_months == 48
+    today = (await local_now(env)).date()
+    effective = today + timedelta(days=10)
+    proposal = acute_proposal(
+        "acute-gv1-run", effective,
+        renewal_periods=[RenewalPeriod(category=Category.WORKSTATION, municipality="ulricehamn", renewal_months=60)])
+    handle = await start(client, FrameworkChangeWorkflow.run, FrameworkStart(proposal=proposal),
+                         framework_workflow_id("acute-gv1-run"), worker.task_queue)
+    await handle.execute_update(FrameworkChangeWorkflow.ready)
+    for action in (ForumPrepare(decided_on=today, minutes_ref="IFU"), SteeringApprove(decided_on=today, minutes_ref="ISG"),
+                   BoardApprove(municipality="tranemo", decided_on=today, minutes_ref="KS-T"),
+                   BoardApprove(municipality="ulricehamn", decided_on=today, minutes_ref="KS-U"),
+                   CommitteeDecide(decided_on=today, minutes_ref="SN")):
+        state = await decide(handle, action)
+    assert (await device_until(device, lambda v: True)).renewal_months == 48  # decided is not in force
+    await sleep_until(env, state.effective_at)
+    await until(handle, FrameworkChangeWorkflow.view, lambda v: v.state == "in_force")
+    rearmed = await device_until(device, lambda v: v.renewal_months == 60)
+    assert rearmed.renewal_months == 60 and rearmed.log[-1].event == "change_renewal_period"
+    assert rearmed.log[-1].reason == "framework version acute-gv1-run in force"
+    assert rearmed.renewal_due_at.year == delivered.renewal_due_at.year + 1

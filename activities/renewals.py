@@ -1,0 +1,54 @@
+"""Re-arm the renewal timers of running devices when a renewal period changes (rule EQ-5): from the
+API (`PUT /renewal-policies/...`) and when a framework version takes effect (GV-1, GV-2)."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio import activity
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.service import RPCError
+
+from db.models import Device
+from domain.equipment import ACTIVE_STATES, RearmRequest, RenewalPeriodChange, RenewalPeriodUpdate
+
+# A renewal period can still change before delivery and while the device is in use.
+REARMABLE_STATES = ("ordered", "called_off", "delivered", *ACTIVE_STATES)
+
+
+async def rearm_running_devices(client: Client, sessions: sessionmaker[Session], period: RenewalPeriodUpdate,
+                                actor: str, reason: str) -> list[str]:
+    """Send the new period to every running device of the category in the municipality whose period
+    differs; returns the order numbers that took it. A device that moved on meanwhile is skipped."""
+    from workflows.equipment import DeviceLifecycleWorkflow
+
+    with sessions() as s:
+        devices = s.execute(select(Device.order_number, Device.workflow_id).where(
+            Device.category == period.category.value, Device.municipality == period.municipality,
+            Device.state.in_(REARMABLE_STATES),
+            Device.renewal_months.is_distinct_from(period.renewal_months))).all()
+    change = RenewalPeriodChange(actor=actor, reason=reason, renewal_months=period.renewal_months)
+    updated = []
+    for order_number, workflow_id in devices:
+        try:
+            await client.get_workflow_handle(workflow_id).execute_update(
+                DeviceLifecycleWorkflow.change_renewal_period, change)
+            updated.append(order_number)
+        except (WorkflowUpdateFailedError, RPCError):
+            continue
+    return updated
+
+
+class RenewalActivities:
+    """Holds the Temporal client: this activity talks to other workflows."""
+
+    def __init__(self, client: Client, sessions: sessionmaker[Session]) -> None:
+        self.client = client
+        self.sessions = sessions
+
+    @activity.defn(name="equipment.rearm_renewals")
+    async def rearm_renewals(self, request: RearmRequest) -> list[str]:
+        """Idempotent: a retry finds the devices already updated (their period no longer differs)."""
+        updated: list[str] = []
+        for period in request.periods:
+            updated += await rearm_running_devices(self.client, self.sessions, period, request.actor, request.reason)
+        return updated
