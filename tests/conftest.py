@@ -1,13 +1,12 @@
 """One Temporal environment for the whole run; each test gets its own database and task queue."""
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest

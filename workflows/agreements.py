@@ -4,13 +4,12 @@ workflows share (the DeviceLifecycle pattern: a lock, validators asking the mach
 recomputed in the main loop, activities called by name, continue-as-new)."""
 from __future__ import annotations
 
-import asyncio
-from datetime import datetime, timedelta
-from typing import Any, Callable, ClassVar
+from datetime import datetime
+from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from workflows.base import SYSTEM_ACTOR, ProcessWorkflow, refuse, run_activity
 
@@ -63,7 +62,6 @@ with workflow.unsafe.imports_passed_through():
         local_year,
         start_of_year,
     )
-    from domain.equipment import Notification
     from domain.governance import RoundStart
     from domain.process import TransitionRecord
 

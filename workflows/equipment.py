@@ -14,7 +14,6 @@ with workflow.unsafe.imports_passed_through():
     from domain.equipment import (
         ACTIVE_STATES,
         EQUIPMENT,
-        FINAL_STATES,
         BuyoutCompletion,
         CallOffRequest,
         CostBearerChange,
@@ -26,7 +25,6 @@ with workflow.unsafe.imports_passed_through():
         DeviceView,
         ErasureRequest,
         MdmRequest,
-        Notification,
         OrderTerms,
         RegisterMirror,
         RegisterOrderInput,
