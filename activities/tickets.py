@@ -9,7 +9,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.adapters import OutboxNotifier
 from db.models import Device, Unit
 from db.ticket_models import (
     DesignatedApplicant,
@@ -20,7 +19,6 @@ from db.ticket_models import (
     TicketTransition,
     utc,
 )
-from domain.equipment import Notification
 from domain.service_requests import (
     ProgramInstallation,
     RegisterRequestInput,
@@ -103,11 +101,11 @@ def _non_retryable(error: Exception, kind: str) -> ApplicationError:
 
 
 class TicketActivities:
-    """Holds the session factory and the outbox; warms the support calendar outside the sandbox."""
+    """Holds the session factory; warms the support calendar outside the sandbox. Notifications go
+    through `equipment.notify`, the one outbox write every process uses (workflows/base.py)."""
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self.sessions = sessions
-        self.notifier = OutboxNotifier(sessions)
         default_calendar()  # rule TK-1: holidays and time zone load here, never inside a workflow
 
     # --- tickets ---------------------------------------------------------------------------------
@@ -177,10 +175,6 @@ class TicketActivities:
                 charged_on=request.at.astimezone(default_calendar().tz).date(), at=utc(request.at),
             ))
 
-    @activity.defn(name="tickets.notify")
-    def notify(self, note: Notification) -> None:
-        self.notifier.send(note.key, note.topic, note.recipient, note.subject, note.body, note.workflow_id, note.at)
-
     # --- service requests ------------------------------------------------------------------------
     @activity.defn(name="service_requests.register")
     def register_request(self, request: RegisterRequestInput) -> RequestTerms:
@@ -222,5 +216,5 @@ class TicketActivities:
             row.minutes_worked, row.updated_at = mirror.minutes_worked, utc(record.at)
 
     def all(self) -> list:
-        return [self.register, self.mirror_transition, self.charge, self.notify, self.register_request,
+        return [self.register, self.mirror_transition, self.charge, self.register_request,
                 self.mirror_request_transition]

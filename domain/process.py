@@ -124,7 +124,10 @@ def illegal_move_message(definition: ProcessDefinition, state: str, trigger: str
 class GuardedProcess:
     """A `transitions` machine over a pydantic snapshot with a `state` field (the DeviceProcess
     pattern, generalised): conditions receive the command, `refusal()` names the state or the
-    rule, `apply()` fires the move and records the command's data on the snapshot."""
+    rule, `apply()` fires the move and records the command's data on the snapshot.
+
+    A condition that depends on the command gets None when the allowed events are listed: it then
+    answers whether some command could make the move possible."""
 
     definition: ClassVar[ProcessDefinition]
     condition_messages: ClassVar[dict[str, str]] = {}
@@ -145,8 +148,16 @@ class GuardedProcess:
                 for condition in move.conditions:
                     if not getattr(self, condition)(command):
                         return (f"event {trigger!r} refused in state {self.state!r}: "
-                                f"{self.condition_messages[condition]}")
+                                f"{self.condition_message(condition, command)}")
         return f"event {trigger!r} refused in state {self.state!r}"
+
+    def condition_message(self, condition: str, command: Any = None) -> str:
+        """Why `condition` failed, naming its rule; override for messages that depend on the snapshot."""
+        return self.condition_messages[condition]
+
+    def rule_for(self, trigger: str, source: str | None = None) -> str:
+        """The rule that decides `trigger` from `source` (default: the current state)."""
+        return self.definition.rule_for(trigger, self.state if source is None else source)
 
     def allowed_events(self) -> list[str]:
         return [t for t in self.definition.user_triggers() if self.refusal(t) is None]

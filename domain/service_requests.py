@@ -4,11 +4,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, Field
 
-from domain.process import Move, ProcessDefinition, TransitionRecord, illegal_move_message
+from domain.process import GuardedProcess, Move, ProcessDefinition, TransitionRecord, action_of
 from domain.support_matters import Matter, SupportLevel, hand_back_reason
 from domain.tickets import REF_PATTERN, TICKET_NUMBER_PATTERN
 
@@ -151,15 +151,20 @@ class RequestSnapshot(BaseModel):
         return RequestKind(self.order.details.kind)
 
 
-class RequestProcess:
-    state: str
+class RequestProcess(GuardedProcess):
+    """Conditions receive the RequestCommand (None when listing allowed events: could some command do it)."""
 
-    def __init__(self, snapshot: RequestSnapshot) -> None:
-        self.snapshot = snapshot
-        self.machine = SERVICE_REQUEST.attach(self, snapshot.state)
+    definition = SERVICE_REQUEST
+    condition_messages = {
+        "time_given_for_move": "rule TK-12: a physical move is charged per hour; give minutes_worked",
+        "unit_installs": "rule TK-7: IT owns this request under the device's support level",
+    }
+    snapshot: RequestSnapshot
 
-    def time_given_for_move(self, action: object = None) -> bool:
-        return self.snapshot.kind is not RequestKind.PHYSICAL_MOVE or bool(getattr(action, "minutes_worked", None))
+    def time_given_for_move(self, command: Any = None) -> bool:
+        action = action_of(command)
+        return (self.snapshot.kind is not RequestKind.PHYSICAL_MOVE or action is None
+                or bool(getattr(action, "minutes_worked", None)))
 
     def hand_back_reason(self) -> str | None:
         """Rules TK-7/TK-11: on a teacher or student computer the unit installs programs."""
@@ -167,34 +172,16 @@ class RequestProcess:
             return None
         return hand_back_reason(Matter.PROGRAM_INSTALLATION, self.snapshot.terms.support_level)
 
-    def unit_installs(self, action: object = None) -> bool:
+    def unit_installs(self, command: Any = None) -> bool:
         return self.hand_back_reason() is not None
 
-    def rule(self, trigger: str) -> str:
+    def rule_for(self, trigger: str, source: str | None = None) -> str:
+        """Each request kind has its own rule (TK-9 … TK-12); a hand-back is TK-7's."""
         return "TK-7" if trigger == "hand_back" else RULE_OF_KIND[self.snapshot.kind]
 
-    def refusal(self, trigger: str, action: object = None) -> str | None:
-        if trigger not in SERVICE_REQUEST.triggers() or self.state not in SERVICE_REQUEST.sources_of(trigger):
-            return illegal_move_message(SERVICE_REQUEST, self.state, trigger)
-        if getattr(self, f"may_{trigger}")(action):
-            return None
-        prefix = f"event {trigger!r} refused in state {self.state!r}"
-        if trigger == "deliver":
-            return f"{prefix}: rule TK-12: a physical move is charged per hour; give minutes_worked"
-        if trigger == "hand_back":
-            return f"{prefix}: rule TK-7: IT owns this request under the device's support level"
-        return prefix
-
-    def allowed_events(self) -> list[str]:
-        probes = {"deliver": DeliverRequest(minutes_worked=60)}
-        return [t for t in SERVICE_REQUEST.user_triggers() if self.refusal(t, probes.get(t)) is None]
-
-    def apply(self, trigger: str, action: object) -> dict[str, str]:
-        snap = self.snapshot
+    def record_data(self, trigger: str, command: Any, now: datetime, context: dict[str, Any]) -> dict[str, str]:
+        snap, action = self.snapshot, action_of(command)
         details: dict[str, str] = {}
-        if not getattr(self, trigger)(action):
-            raise AssertionError(f"{trigger} refused after validation")
-        snap.state = self.state
         match action:
             case StartWork():
                 details["assignee"] = f"{snap.assignee} -> {action.assignee}"

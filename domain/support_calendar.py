@@ -276,3 +276,22 @@ class SupportCalendar:
 def default_calendar() -> SupportCalendar:
     """The shared default calendar (rule TK-1); call outside the workflow sandbox."""
     return SupportCalendar.default()
+
+
+def calendar_with(extra_closed_days: Iterable[date] = (),
+                  hours: Mapping[int, tuple[time, time]] | None = None) -> SupportCalendar:
+    """The default calendar plus configured extra closed days, with the support hours of the framework
+    version in force (rules TK-1, GV-2). Safe inside the workflow sandbox once `default_calendar()` is
+    warmed: it reuses the default calendar's tzinfo and holidays."""
+    return _calendar_with(tuple(sorted(set(extra_closed_days))),
+                          None if hours is None else tuple(sorted(hours.items())))
+
+
+@lru_cache(maxsize=32)
+def _calendar_with(extra_closed_days: tuple[date, ...],
+                   hours: tuple[tuple[int, tuple[time, time]], ...] | None) -> SupportCalendar:
+    base = default_calendar()
+    if not extra_closed_days and (hours is None or dict(hours) == dict(base.hours)):
+        return base
+    return SupportCalendar(tz=base.tz, closed_days=base.closed_days | frozenset(extra_closed_days),
+                           hours=base.hours if hours is None else dict(hours))

@@ -1,7 +1,9 @@
 """Follow-up per tertial (rules TK-3, TK-4, TK-6, TK-8, AV-1 … AV-3), pure: facts in, figures out.
 
 Cohort: the tickets reported in the tertial (local time). A ticket handed back to the unit
-(rule TK-7) was not IT's to solve and is counted apart, not in the shares.
+(rule TK-7) was not IT's to solve and is counted apart, not in the shares. The availability target
+(AV-1) and the most incidents a year (AV-3) are the framework's parameters (GV-2): the caller passes
+those in force at the end of the tertial.
 """
 from __future__ import annotations
 
@@ -16,8 +18,6 @@ from pydantic import BaseModel
 from domain.support_calendar import SupportCalendar
 
 ANVANDARSTOD_GOAL = 0.5  # rule TK-3
-AVAILABILITY_TARGET_PERCENT = 99.1  # rule AV-1
-MAX_INCIDENTS_PER_YEAR = 5  # rule AV-3
 TERTIAL_MONTHS = {1: (1, 5), 2: (5, 9), 3: (9, 13)}  # start month, end month (exclusive)
 
 
@@ -103,7 +103,7 @@ class IncidentFigures(BaseModel):
     incidents: int
     total: int
     year_to_date: int
-    max_per_year: int = MAX_INCIDENTS_PER_YEAR
+    max_per_year: int
     within_limit: bool
 
 
@@ -115,7 +115,7 @@ class AvailabilityFigures(BaseModel):
     service_window_seconds_excluded: float
     downtime_seconds: float
     availability_percent: float
-    target_percent: float = AVAILABILITY_TARGET_PERCENT
+    target_percent: float
     target_met: bool
 
 
@@ -164,8 +164,9 @@ def merged_intervals(intervals: Iterable[tuple[datetime, datetime]]) -> list[tup
 
 def tertial_report(year: int, tertial: int, *, tickets: Iterable[TicketFact], charges: Iterable[ChargeFact],
                    incidents: Iterable[IncidentFact], surveys: Iterable[SurveyFact], cal: SupportCalendar,
-                   now: datetime) -> TertialReport:
-    """The figures of one tertial. `incidents` may span the whole year (AV-3 counts year to date)."""
+                   now: datetime, availability_target_percent: float, max_incidents_per_year: int) -> TertialReport:
+    """The figures of one tertial. `incidents` may span the whole year (AV-3 counts year to date); the
+    target (AV-1) and the limit (AV-3) come from the framework version in force (GV-2)."""
     start, end = tertial_bounds(year, tertial, cal.tz)
     start_u, end_u = _utc(start), _utc(end)
     cohort = [t for t in tickets if start_u <= _utc(t.reported_at) < end_u]
@@ -202,7 +203,8 @@ def tertial_report(year: int, tertial: int, *, tickets: Iterable[TicketFact], ch
     year_to_date = [i for i in incidents if year_start <= _utc(i.started_at) < end_u]
     incident_figures = IncidentFigures(
         outages=sum(i.kind == "outage" for i in in_tertial), incidents=sum(i.kind == "incident" for i in in_tertial),
-        total=len(in_tertial), year_to_date=len(year_to_date), within_limit=len(year_to_date) <= MAX_INCIDENTS_PER_YEAR)
+        total=len(in_tertial), year_to_date=len(year_to_date), max_per_year=max_incidents_per_year,
+        within_limit=len(year_to_date) <= max_incidents_per_year)
 
     horizon = min(end_u, max(start_u, _utc(now)))
     clipped = []
@@ -220,8 +222,8 @@ def tertial_report(year: int, tertial: int, *, tickets: Iterable[TicketFact], ch
     availability = round(100 * (1 - downtime / period), 4)
     availability_figures = AvailabilityFigures(
         period_seconds=period, outage_seconds=outage_seconds, service_window_seconds_excluded=windows,
-        downtime_seconds=downtime, availability_percent=availability,
-        target_met=availability >= AVAILABILITY_TARGET_PERCENT)
+        downtime_seconds=downtime, availability_percent=availability, target_percent=availability_target_percent,
+        target_met=availability >= availability_target_percent)
 
     closed = [t for t in cohort if t.state == "closed"]
     sent = {t.number for t in closed if t.survey_selected}

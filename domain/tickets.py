@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import math
 import random
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
-from domain.process import Move, ProcessDefinition, TransitionRecord, illegal_move_message
+from domain.process import GuardedProcess, Move, ProcessDefinition, TransitionRecord, action_of
 from domain.support_calendar import SupportCalendar
 from domain.support_matters import Matter, Owner, SupportLevel, hand_back_reason, owner_of
 
@@ -348,40 +348,50 @@ class TicketSnapshot(BaseModel):
         return not self.clock.breached
 
 
-class TicketProcess:
-    """The model the `transitions` machine drives: the ticket's state plus the moves' conditions."""
+TICKET_MESSAGES = {
+    "transfers_to_infrastruktur": "rule TK-2: only the 3rd line transfers, to the other 3rd-line team",
+    "transfers_to_verksamhetsstod": "rule TK-2: only the 3rd line transfers, to the other 3rd-line team",
+    "on_call_time_given": "rule TK-8: an on-call ticket needs minutes_worked for the unit's charge",
+    "unit_owns_matter": "rule TK-7: IT owns this matter under the device's support level",
+}
 
-    state: str
 
-    def __init__(self, snapshot: TicketSnapshot) -> None:
-        self.snapshot = snapshot
-        self.machine = TICKET.attach(self, snapshot.state)
+class TicketProcess(GuardedProcess):
+    """The model the `transitions` machine drives: the ticket's state plus the moves' conditions.
+    Conditions receive the TicketCommand (None when listing allowed events: could some command do it)."""
 
-    # conditions (each receives the event's action)
-    def it_owns_matter(self, action: object = None) -> bool:
+    definition = TICKET
+    condition_messages = TICKET_MESSAGES
+    snapshot: TicketSnapshot
+
+    def _target(self, command: Any, line: Line, target: Line | str) -> bool:
+        action = action_of(command)
+        return self.snapshot.line is line and (action is None or getattr(action, "to", None) == target)
+
+    def it_owns_matter(self, command: Any = None) -> bool:
         return self.hand_back_reason() is None
 
-    def unit_owns_matter(self, action: object = None) -> bool:
+    def unit_owns_matter(self, command: Any = None) -> bool:
         return not self.it_owns_matter()
 
-    def targets_second_line(self, action: object = None) -> bool:
-        return self.snapshot.line is Line.FIRST and getattr(action, "to", None) is Line.SECOND
+    def targets_second_line(self, command: Any = None) -> bool:
+        return self._target(command, Line.FIRST, Line.SECOND)
 
-    def targets_verksamhetsstod(self, action: object = None) -> bool:
-        return self.snapshot.line is Line.SECOND and getattr(action, "to", None) is Line.VERKSAMHETSSTOD
+    def targets_verksamhetsstod(self, command: Any = None) -> bool:
+        return self._target(command, Line.SECOND, Line.VERKSAMHETSSTOD)
 
-    def targets_infrastruktur(self, action: object = None) -> bool:
-        return self.snapshot.line is Line.SECOND and getattr(action, "to", None) is Line.INFRASTRUKTUR
+    def targets_infrastruktur(self, command: Any = None) -> bool:
+        return self._target(command, Line.SECOND, Line.INFRASTRUKTUR)
 
-    def transfers_to_infrastruktur(self, action: object = None) -> bool:
-        return self.snapshot.line is Line.VERKSAMHETSSTOD and getattr(action, "to", None) == INFRASTRUKTUR
+    def transfers_to_infrastruktur(self, command: Any = None) -> bool:
+        return self._target(command, Line.VERKSAMHETSSTOD, INFRASTRUKTUR)
 
-    def transfers_to_verksamhetsstod(self, action: object = None) -> bool:
-        return self.snapshot.line is Line.INFRASTRUKTUR and getattr(action, "to", None) == VERKSAMHETSSTOD
+    def transfers_to_verksamhetsstod(self, command: Any = None) -> bool:
+        return self._target(command, Line.INFRASTRUKTUR, VERKSAMHETSSTOD)
 
-    def on_call_time_given(self, action: object = None) -> bool:
-        snap = self.snapshot
-        given = getattr(action, "minutes_worked", None) is not None
+    def on_call_time_given(self, command: Any = None) -> bool:
+        snap, action = self.snapshot, action_of(command)
+        given = action is None or getattr(action, "minutes_worked", None) is not None
         return not snap.on_call or snap.on_call_minutes is not None or given
 
     def hand_back_reason(self) -> str | None:
@@ -391,53 +401,28 @@ class TicketProcess:
     def owner(self) -> Owner:
         return owner_of(self.snapshot.matter, self.snapshot.support_level)
 
-    def refusal(self, trigger: str, action: object = None) -> str | None:
-        """None if `trigger` may fire now; otherwise why not, naming the state or the rule."""
+    def refusal(self, trigger: str, command: Any = None) -> str | None:
         if trigger == "escalate" and self.state in THIRD_LINE:
             return (f"event 'escalate' refused in state {self.state!r}: rule TK-2: the 3rd line is the last line; "
                     "transfer the ticket to the other 3rd-line team instead")
-        if trigger not in TICKET.triggers() or self.state not in TICKET.sources_of(trigger):
-            return illegal_move_message(TICKET, self.state, trigger)
-        if getattr(self, f"may_{trigger}")(action):
-            return None
+        return super().refusal(trigger, command)
+
+    def condition_message(self, condition: str, command: Any = None) -> str:
         line = self.snapshot.line
-        prefix = f"event {trigger!r} refused in state {self.state!r}"
-        if trigger == "escalate":
-            reason = self.hand_back_reason()
-            if reason is not None:
-                return f"{prefix}: {reason}; hand the ticket back to the unit instead of escalating"
+        if condition == "it_owns_matter":
+            return f"{self.hand_back_reason()}; hand the ticket back to the unit instead of escalating"
+        if condition.startswith("targets_"):
             targets = ESCALATION.get(line, ())
             if not targets:
-                return f"{prefix}: rule TK-2: the ticket is already in the 3rd line ({line.value}); transfer it"
-            return (f"{prefix}: rule TK-2: from the {LINE_TITLES[line]} a ticket escalates to "
+                return f"rule TK-2: the ticket is already in the 3rd line ({line.value}); transfer it"
+            return (f"rule TK-2: from the {LINE_TITLES[line]} a ticket escalates to "
                     f"{' or '.join(t.value for t in targets)}")
-        if trigger == "transfer":
-            return f"{prefix}: rule TK-2: only the 3rd line transfers, to the other 3rd-line team"
-        if trigger == "resolve":
-            return f"{prefix}: rule TK-8: an on-call ticket needs minutes_worked for the unit's charge"
-        if trigger == "hand_back":
-            return f"{prefix}: rule TK-7: IT owns this matter under the device's support level"
-        return prefix
+        return super().condition_message(condition, command)
 
-    def allowed_events(self) -> list[str]:
-        """Events the API may send now (escalate and transfer listed if any target is possible)."""
-        allowed = []
-        probes = {"escalate": [Escalate(to=t) for t in Line], "transfer": [Transfer(to=t) for t in
-                                                                          ("verksamhetsstod", "infrastruktur")],
-                  "resolve": [Resolve(minutes_worked=0)]}
-        for trigger in TICKET.user_triggers():
-            candidates = probes.get(trigger, [None])
-            if any(self.refusal(trigger, c) is None for c in candidates):
-                allowed.append(trigger)
-        return allowed
-
-    def apply(self, trigger: str, action: object, now: datetime, cal: SupportCalendar) -> dict[str, str]:
-        """Fire `trigger` and record the event's data on the snapshot; returns the details for the log."""
-        snap = self.snapshot
+    def record_data(self, trigger: str, command: Any, now: datetime, context: dict[str, Any]) -> dict[str, str]:
+        """Record the event's data on the snapshot; `context["cal"]` is the ticket's support calendar."""
+        snap, action, cal = self.snapshot, action_of(command), context["cal"]
         details: dict[str, str] = {}
-        if not getattr(self, trigger)(action):
-            raise AssertionError(f"{trigger} refused after validation")  # refusal() is asked first
-        snap.state = self.state
         if snap.state in LINE_STATES:  # rule TK-2: a new line's queue, nobody assigned yet
             details["line"] = f"{snap.line.value} -> {snap.state}"
             snap.line, snap.assignee = Line(snap.state), None
@@ -459,6 +444,7 @@ class TicketProcess:
             snap.resolved_at = snap.resolved_line = None
         elif trigger == "close":
             snap.closed_at = now
+            details["survey_selected"] = str(snap.survey_selected).lower()  # drawn by the workflow (TK-6)
         elif trigger == "hand_back":
             snap.handed_back_reason = self.hand_back_reason()
             details["handed_back_reason"] = snap.handed_back_reason or ""
@@ -484,6 +470,17 @@ class TicketStart(BaseModel):
     on_call_increment_minutes: int = 30
     on_call_hourly_rate: Decimal = Decimal("950.00")  # the defaults are config.Settings' defaults
     extra_closed_days: list[date] = Field(default_factory=list, description="rule TK-1 (configurable)")
+    support_hours: dict[int, tuple[time, time]] | None = Field(
+        None, description="rule TK-1: weekday (Mon=0) -> opening, closing of the framework version in force on "
+                          "the report date (GV-2); None: the document's hours")
+
+    @field_validator("support_hours")
+    @classmethod
+    def _opening_hours(cls, hours: dict[int, tuple[time, time]] | None) -> dict[int, tuple[time, time]] | None:
+        for weekday, (opens, closes) in (hours or {}).items():
+            if weekday not in range(7) or not opens < closes:
+                raise ValueError(f"support_hours: weekday {weekday} must be 0..6 and open before it closes")
+        return hours
 
 
 class TicketView(BaseModel):
@@ -561,9 +558,8 @@ class ChargeRequest(BaseModel):
     at: datetime
 
 
-def clock_timer_reason(kind: str) -> str:
-    return {
-        "deadline_warning": "the warning share of the intefunktion fix time is used (rule TK-5)",
-        "deadline_breached": "the intefunktion fix deadline passed (rule TK-5)",
-    }[kind]
+CLOCK_TIMER_REASONS = {
+    "deadline_warning": "the warning share of the intefunktion fix time is used (rule TK-5)",
+    "deadline_breached": "the intefunktion fix deadline passed (rule TK-5)",
+}
 

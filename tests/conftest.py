@@ -26,7 +26,9 @@ from db.seed import load_reference_data  # noqa: E402
 from db.session import make_sessionmaker  # noqa: E402
 from worker import build_worker  # noqa: E402
 
-SEED_YEAR = 2026
+SEED_YEAR = 2026  # the price-list year of the seeded reference data
+# Data-layer fixtures (`backend_url`, `backend_sessions`): SQLite and PostgreSQL, for every test folder.
+pytest_plugins = ["tests.db_backends"]
 
 
 def binary(name: str) -> str:

@@ -32,6 +32,8 @@ ACTIVITY_TIMEOUT = timedelta(seconds=60)
 LOCAL_STEPS = frozenset({
     "equipment.register_order", "equipment.mirror_transition", "equipment.change_cost_bearer",
     "equipment.notify", "equipment.replacement_model",
+    "tickets.register", "tickets.mirror_transition", "tickets.charge",
+    "service_requests.register", "service_requests.mirror_transition",
 })
 
 
@@ -52,9 +54,16 @@ def refuse(message: str) -> ApplicationError:
     return ApplicationError(message, type="InvalidCommand", non_retryable=True)
 
 
+def illegal(message: str) -> ApplicationError:
+    """The current state does not allow the command (the API answers 409)."""
+    return ApplicationError(message, type="IllegalTransition", non_retryable=True)
+
+
 class ProcessWorkflow:
     """Shared mechanics. Subclasses set `definition`, call `_setup(snapshot, process)` in their
-    @workflow.init, and override `_mirror`, `_next_timer`, `_before`, `_after`."""
+    @workflow.init, and override `_mirror`, `_next_timer`, `_before`, `_after` (and, where timers
+    are not moves of the machine, `_timer_fired`; where due timers must be caught up before a
+    command, `_catch_up`)."""
 
     definition: ClassVar[ProcessDefinition]
     timer_reasons: ClassVar[dict[str, str]] = {}
@@ -103,16 +112,24 @@ class ProcessWorkflow:
         async with self.lock:
             if due is None or self._next_timer() != due:  # a handler moved the process meanwhile
                 return
-            await self._fire(due[0], SYSTEM_ACTOR, self.timer_reasons.get(due[0]))
+            await self._timer_fired(due[0])
+
+    async def _timer_fired(self, kind: str) -> None:
+        """A due timer, under the lock: by default the machine's system move of that name."""
+        await self._fire(kind, SYSTEM_ACTOR, self.timer_reasons.get(kind))
 
     # --- commands ---------------------------------------------------------------------------------
     def _check(self, command: Any) -> None:
         refusal = self.process.refusal(command.action.event, command)
         if refusal is not None:
-            raise ApplicationError(refusal, type="IllegalTransition", non_retryable=True)
+            raise illegal(refusal)
+
+    async def _catch_up(self) -> None:
+        """Before a command, under the lock: work whose time has come but whose timer has not run yet."""
 
     async def _command(self, command: Any) -> None:
         async with self.lock:
+            await self._catch_up()
             self._check(command)  # the state may have moved while this update waited for the lock
             action = command.action
             await self._fire(action.event, command.actor, command.reason or getattr(action, "reason", None), command)
@@ -122,7 +139,7 @@ class ProcessWorkflow:
         previous = self.snap.state
         context = await self._before(trigger, command)
         recorded = self.process.apply(trigger, command, workflow.now(), context)
-        await self._record(trigger, previous, actor, reason, self.definition.rule_for(trigger, previous),
+        await self._record(trigger, previous, actor, reason, self.process.rule_for(trigger, previous),
                            {**recorded, **(details or {})})
         await self._after(previous, trigger, self.snap.state)
         self.rearm = True  # the next timer depends on the new state

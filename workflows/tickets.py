@@ -1,20 +1,19 @@
 """One workflow per support ticket, with its own deadline clock in support hours (rules TK-1 … TK-8),
-and one per service request (rules TK-9 … TK-12)."""
+and one per service request (rules TK-9 … TK-12). Both are `ProcessWorkflow`s (workflows/base.py):
+the ticket adds its deadline clock, whose timers are audit events rather than moves."""
 from __future__ import annotations
 
-import asyncio
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+
+from workflows.base import SYSTEM_ACTOR, ProcessWorkflow, illegal, run_activity
 
 with workflow.unsafe.imports_passed_through():
-    from domain.equipment import Notification
     from domain.process import TransitionRecord
     from domain.service_requests import (
-        REQUEST_FINAL,
+        SERVICE_REQUEST,
         RegisterRequestInput,
         RequestCommand,
         RequestKind,
@@ -25,16 +24,16 @@ with workflow.unsafe.imports_passed_through():
         RequestTerms,
         RequestView,
     )
-    from domain.support_calendar import SupportCalendar, default_calendar
+    from domain.support_calendar import calendar_with
     from domain.tickets import (
-        FINAL_STATES,
+        CLOCK_TIMER_REASONS,
+        LINE_TITLES,
         OPEN_STATES,
         SURVEY_QUESTIONS,
         TICKET,
         WORKING_STATES,
         ChargeRequest,
         Classification,
-        LINE_TITLES,
         DeadlineClock,
         RegisterTicketInput,
         TicketCommand,
@@ -45,64 +44,32 @@ with workflow.unsafe.imports_passed_through():
         TicketTerms,
         TicketView,
         chargeable_minutes,
-        clock_timer_reason,
         is_on_call,
         line_lead,
         selected_for_survey,
     )
 
-SYSTEM_ACTOR = "ramflow"
-RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=5),
-    non_retryable_error_types=["InvalidCommand", "Forbidden"],
-)
-ACTIVITY_TIMEOUT = timedelta(seconds=60)
 IT_MANAGEMENT = "lead:it"  # escalation of a breached deadline (rule TK-5)
 ON_CALL_DUTY = "it:beredskap"  # rule TK-8
 
 
-async def run_activity(name: str, arg: Any, result_type: type | None = None) -> Any:
-    """Run an activity by name; a business refusal surfaces as the activity's own ApplicationError."""
-    try:
-        return await workflow.execute_activity(
-            name, arg, result_type=result_type, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY
-        )
-    except ActivityError as error:
-        cause = error.cause
-        if isinstance(cause, ApplicationError) and cause.type in RETRY.non_retryable_error_types:
-            raise ApplicationError(cause.message, type=cause.type, non_retryable=True) from error
-        raise
-
-
-def calendar_for(extra_closed_days: list) -> SupportCalendar:
-    """The shared calendar (warmed outside the sandbox) plus the configured extra closed days (TK-1)."""
-    base = default_calendar()
-    if not extra_closed_days:
-        return base
-    return SupportCalendar(tz=base.tz, closed_days=base.closed_days | frozenset(extra_closed_days), hours=base.hours)
-
-
-def illegal(message: str) -> ApplicationError:
-    return ApplicationError(message, type="IllegalTransition", non_retryable=True)
-
-
 @workflow.defn(name="SupportTicket")
-class TicketWorkflow:
+class TicketWorkflow(ProcessWorkflow):
+    definition = TICKET
+    timer_reasons = CLOCK_TIMER_REASONS
+
     @workflow.init
     def __init__(self, start: TicketStart) -> None:
         self.start = start
         report = start.report
-        self.snap = start.snapshot or TicketSnapshot(
+        snap = start.snapshot or TicketSnapshot(
             report=report, reported_at=report.reported_at or workflow.now(), matter=report.matter,
             function=report.function, unit_started_troubleshooting=report.unit_started_troubleshooting,
         )
-        self.process = TicketProcess(self.snap)
-        self.cal = calendar_for(start.extra_closed_days)
-        self.lock = asyncio.Lock()  # one transition at a time: handlers await activities
-        self.rearm = False
-        self.ready = self.snap.terms is not None
+        self._setup(snap, TicketProcess(snap))
+        # rule TK-1: the support hours of the framework version in force on the report date (GV-2)
+        self.cal = calendar_with(start.extra_closed_days, start.support_hours)
+        self.ready = snap.terms is not None
 
     # --- main loop: the deadline clock's durable timers ---------------------------------------------
     @workflow.run
@@ -110,23 +77,7 @@ class TicketWorkflow:
         if self.snap.terms is None:
             async with self.lock:
                 await self._register()
-        while self.snap.state not in FINAL_STATES:
-            due = self._next_timer()
-            self.rearm = False
-            if due is not None and due[1] <= workflow.now():
-                await self._fire_timer(due)
-                continue
-            timeout = None if due is None else due[1] - workflow.now()
-            try:
-                await workflow.wait_condition(
-                    lambda: self.rearm or workflow.info().is_continue_as_new_suggested(), timeout=timeout
-                )
-            except asyncio.TimeoutError:
-                await self._fire_timer(due)
-            if workflow.info().is_continue_as_new_suggested() and not self.lock.locked():
-                await workflow.wait_condition(workflow.all_handlers_finished)
-                workflow.continue_as_new(self.start.model_copy(update={"snapshot": self.snap}))
-        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._loop(lambda: self.start.model_copy(update={"snapshot": self.snap}))
         return self.view()
 
     def _next_timer(self) -> tuple[str, datetime] | None:
@@ -136,14 +87,11 @@ class TicketWorkflow:
             return None
         return clock.next_due(self.cal, self.start.warning_share)
 
-    async def _fire_timer(self, due: tuple[str, datetime] | None) -> None:
-        async with self.lock:
-            if due is None or self._next_timer() != due:  # a handler moved the ticket meanwhile
-                return
-            await self._clock_event(due[0])
+    async def _timer_fired(self, kind: str) -> None:
+        await self._clock_event(kind)  # the clock's timers are audit events, not moves
 
     async def _catch_up(self) -> None:
-        """Before a move, record a warning or breach whose time has come but whose timer has not run."""
+        """Before a command, record a warning or breach whose time has come but whose timer has not run."""
         while (due := self._next_timer()) is not None and due[1] <= workflow.now():
             await self._clock_event(due[0])
 
@@ -156,7 +104,7 @@ class TicketWorkflow:
             clock.warned_at = now
             if now >= clock.deadline:  # reported after the fact: the breach follows at once
                 return
-            await self._record(kind, snap.state, SYSTEM_ACTOR, clock_timer_reason(kind), "TK-5",
+            await self._record(kind, snap.state, SYSTEM_ACTOR, self.timer_reasons[kind], "TK-5",
                                {"deadline": deadline.isoformat(), "share": str(self.start.warning_share)})
             function = snap.function.value if snap.function else "-"
             for recipient in recipients:
@@ -166,7 +114,7 @@ class TicketWorkflow:
                                    f"({function}); fix it by {deadline.isoformat()}.")
             return
         clock.breached_at = now
-        await self._record(kind, snap.state, SYSTEM_ACTOR, clock_timer_reason(kind), "TK-5",
+        await self._record(kind, snap.state, SYSTEM_ACTOR, self.timer_reasons[kind], "TK-5",
                            {"deadline": deadline.isoformat(), "line": snap.line.value})
         for recipient in [*recipients, IT_MANAGEMENT]:  # escalated to the line's lead and IT management
             await self._notify("deadline_breached", recipient, f"Ticket {snap.report.number} breached its deadline",
@@ -176,10 +124,7 @@ class TicketWorkflow:
     # --- API: updates and queries ---------------------------------------------------------------------
     @workflow.update
     async def apply(self, command: TicketCommand) -> TicketView:
-        async with self.lock:
-            await self._catch_up()
-            self._check(command)  # the state may have moved while this update waited for the lock
-            await self._fire(command.action.event, command.actor, command.reason, command.action)
+        await self._command(command)
         return self.view()
 
     @apply.validator
@@ -187,11 +132,6 @@ class TicketWorkflow:
         if not self.ready:
             raise illegal("the ticket is still being registered")
         self._check(command)
-
-    def _check(self, command: TicketCommand) -> None:
-        refusal = self.process.refusal(command.action.event, command.action)
-        if refusal is not None:
-            raise illegal(refusal)
 
     @workflow.update
     async def classify(self, change: Classification) -> TicketView:
@@ -290,25 +230,13 @@ class TicketWorkflow:
             await self._fire("hand_back", SYSTEM_ACTOR, reason)
         self.ready = True
 
-    async def _fire(self, trigger: str, actor: str, reason: str | None, action: Any = None) -> None:
-        previous = self.snap.state
+    async def _before(self, trigger: str, command: Any) -> dict[str, Any]:
         if trigger == "close":  # rule TK-6: a random share, reproducible from the workflow's history
             self.snap.survey_selected = selected_for_survey(workflow.random(), self.start.survey_share)
-        details = self.process.apply(trigger, action, workflow.now(), self.cal)
-        if trigger == "close":
-            details["survey_selected"] = str(self.snap.survey_selected).lower()
-        await self._record(trigger, previous, actor, reason, TICKET.rule_for(trigger, previous), details)
-        await self._after(trigger)
-        self.rearm = True  # the next timer depends on the new state
+        return {"cal": self.cal}
 
-    async def _record(self, event: str, previous: str, actor: str, reason: str | None, rule: str,
-                      details: dict[str, str]) -> None:
+    async def _mirror(self, record: TransitionRecord) -> None:
         snap, clock = self.snap, self.snap.clock
-        record = TransitionRecord(
-            seq=len(snap.log) + 1, at=workflow.now(), event=event, from_state=previous, to_state=snap.state,
-            actor=actor, reason=reason, rule=rule, details=details,
-        )
-        snap.log.append(record)
         await run_activity("tickets.mirror_transition", TicketMirror(
             number=snap.report.number, record=record, state=snap.state, line=snap.line, assignee=snap.assignee,
             matter=snap.matter, function=snap.function, on_call=snap.on_call,
@@ -318,10 +246,7 @@ class TicketWorkflow:
             survey_selected=snap.survey_selected,
         ))
 
-    def _key(self, step: str) -> str:
-        return f"{workflow.info().workflow_id}:{len(self.snap.log)}:{step}"
-
-    async def _after(self, trigger: str) -> None:
+    async def _after(self, previous: str, trigger: str, current: str) -> None:
         """The side-effect dispatcher: who is told what, and what is charged."""
         snap = self.snap
         report = snap.report
@@ -360,38 +285,31 @@ class TicketWorkflow:
                 await self._notify("handed_back", recipient, f"Ticket {number} is handed back to the unit",
                                    snap.handed_back_reason or "")
 
-    async def _notify(self, topic: str, recipient: str, subject: str, body: str) -> None:
-        await run_activity("tickets.notify", Notification(
-            key=self._key(f"notify:{topic}:{recipient}"), topic=topic, recipient=recipient, subject=subject,
-            body=body, workflow_id=workflow.info().workflow_id, at=workflow.now()))
-
 
 @workflow.defn(name="ServiceRequest")
-class ServiceRequestWorkflow:
+class ServiceRequestWorkflow(ProcessWorkflow):
     """Rules TK-9 … TK-12: submitted, worked on, delivered (a move is charged), rejected or handed back."""
+
+    definition = SERVICE_REQUEST
 
     @workflow.init
     def __init__(self, start: RequestStart) -> None:
         self.start = start
-        self.snap = start.snapshot or RequestSnapshot(order=start.order)
-        self.process = RequestProcess(self.snap)
-        self.lock = asyncio.Lock()
-        self.ready = self.snap.terms is not None
+        snap = start.snapshot or RequestSnapshot(order=start.order)
+        self._setup(snap, RequestProcess(snap))
+        self.ready = snap.terms is not None
 
     @workflow.run
     async def run(self, start: RequestStart) -> RequestView:
         if self.snap.terms is None:
             async with self.lock:
                 await self._register()
-        await workflow.wait_condition(lambda: self.snap.state in REQUEST_FINAL and not self.lock.locked())
-        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._loop(lambda: self.start.model_copy(update={"snapshot": self.snap}))
         return self.view()
 
     @workflow.update
     async def apply(self, command: RequestCommand) -> RequestView:
-        async with self.lock:
-            self._check(command)
-            await self._fire(command.action.event, command.actor, command.reason, command.action)
+        await self._command(command)
         return self.view()
 
     @apply.validator
@@ -399,11 +317,6 @@ class ServiceRequestWorkflow:
         if not self.ready:
             raise illegal("the request is still being registered")
         self._check(command)
-
-    def _check(self, command: RequestCommand) -> None:
-        refusal = self.process.refusal(command.action.event, command.action)
-        if refusal is not None:
-            raise illegal(refusal)
 
     @workflow.update
     async def registered(self) -> RequestView:
@@ -416,7 +329,7 @@ class ServiceRequestWorkflow:
         order = snap.order
         return RequestView(
             number=order.number, workflow_id=workflow.info().workflow_id, kind=snap.kind,
-            rule=self.process.rule("deliver"), state=snap.state, unit_id=order.unit_id,
+            rule=self.process.rule_for("deliver"), state=snap.state, unit_id=order.unit_id,
             applicant_ref=order.applicant_ref, assignee=snap.assignee, details=order.details, result=snap.result,
             minutes_worked=snap.minutes_worked,
             handed_back_reason=self.process.hand_back_reason() if snap.state == "handed_back" else None,
@@ -427,34 +340,22 @@ class ServiceRequestWorkflow:
         snap = self.snap
         snap.terms = await run_activity("service_requests.register", RegisterRequestInput(
             workflow_id=workflow.info().workflow_id, order=snap.order, submitted_at=workflow.now()), RequestTerms)
-        await self._record("submit", snap.state, self.start.submitted_by, None, self.process.rule("submit"),
+        await self._record("submit", snap.state, self.start.submitted_by, None, self.process.rule_for("submit"),
                            {"kind": snap.kind.value, "applicant_ref": snap.order.applicant_ref})
         reason = self.process.hand_back_reason()
         if reason is not None:  # rules TK-7, TK-11: the unit installs programs on this device
             await self._fire("hand_back", SYSTEM_ACTOR, reason)
         self.ready = True
 
-    async def _fire(self, trigger: str, actor: str, reason: str | None, action: Any = None) -> None:
-        previous = self.snap.state
-        details = self.process.apply(trigger, action)
-        await self._record(trigger, previous, actor, reason, self.process.rule(trigger), details)
-        await self._after(trigger)
-
-    async def _record(self, event: str, previous: str, actor: str, reason: str | None, rule: str,
-                      details: dict[str, str]) -> None:
+    async def _mirror(self, record: TransitionRecord) -> None:
         snap = self.snap
-        record = TransitionRecord(seq=len(snap.log) + 1, at=workflow.now(), event=event, from_state=previous,
-                                  to_state=snap.state, actor=actor, reason=reason, rule=rule, details=details)
-        snap.log.append(record)
         await run_activity("service_requests.mirror_transition", RequestMirror(
             number=snap.order.number, record=record, state=snap.state, assignee=snap.assignee, result=snap.result,
             minutes_worked=snap.minutes_worked))
 
-    async def _after(self, trigger: str) -> None:
+    async def _after(self, previous: str, trigger: str, current: str) -> None:
         snap = self.snap
         order = snap.order
-        applicant = f"employee:{order.applicant_ref}"
-        key = f"{workflow.info().workflow_id}:{len(snap.log)}"
         if trigger == "deliver" and snap.kind is RequestKind.PHYSICAL_MOVE and snap.minutes_worked:  # rule TK-12
             await run_activity("tickets.charge", ChargeRequest(
                 key=f"{workflow.info().workflow_id}:physical_move", source="physical_move", reference=order.number,
@@ -464,8 +365,5 @@ class ServiceRequestWorkflow:
         if trigger in ("deliver", "reject", "hand_back"):
             outcome = {"deliver": "delivered", "reject": "rejected", "hand_back": "handed back to the unit"}[trigger]
             body = snap.result or snap.log[-1].reason or self.process.hand_back_reason() or ""
-            await run_activity("tickets.notify", Notification(
-                key=f"{key}:notify", topic=f"request_{trigger}", recipient=applicant,
-                subject=f"Service request {order.number} ({snap.kind.value}) {outcome}", body=body,
-                workflow_id=workflow.info().workflow_id, at=workflow.now()))
-
+            await self._notify(f"request_{trigger}", f"employee:{order.applicant_ref}",
+                               f"Service request {order.number} ({snap.kind.value}) {outcome}", body)

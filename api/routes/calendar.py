@@ -1,31 +1,39 @@
 """The support calendar: "when will it be fixed?" and the planned service windows (rules TK-1, TK-5, AV-2)."""
 from __future__ import annotations
 
-from datetime import date, datetime
-from functools import lru_cache
-from typing import Annotated, Literal
+from datetime import date, datetime, time
+from typing import Annotated, Literal, Mapping
 
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
-from api.deps import SettingsDep
+from activities.governance import framework_in_force
+from api.deps import SessionDep, SettingsDep
 from config import Settings
-from domain.support_calendar import SupportCalendar, default_calendar
+from domain.governance import FrameworkParameters
+from domain.support_calendar import SupportCalendar, calendar_with
 
 router = APIRouter(tags=["support calendar"])
 
 
-def support_calendar(settings: Settings) -> SupportCalendar:
-    """The default calendar plus the configured extra closed days (rule TK-1)."""
-    return _calendar_with(tuple(sorted(settings.extra_closed_days)))
+def support_calendar(settings: Settings, hours: Mapping[int, tuple[time, time]] | None = None) -> SupportCalendar:
+    """The default calendar plus the configured extra closed days (rule TK-1), with `hours` if given."""
+    return calendar_with(settings.extra_closed_days, hours)
 
 
-@lru_cache(maxsize=8)
-def _calendar_with(extra_closed_days: tuple[date, ...]) -> SupportCalendar:
-    base = default_calendar()
-    if not extra_closed_days:
-        return base
-    return SupportCalendar(tz=base.tz, closed_days=base.closed_days | frozenset(extra_closed_days), hours=base.hours)
+def framework_parameters(session: Session, on: date) -> FrameworkParameters:
+    """The parameters of the framework version in force on `on` (rule GV-2); before the first
+    version (an empty register) the document's own values."""
+    try:
+        return framework_in_force(session, on).parameters
+    except LookupError:
+        return FrameworkParameters(price_list_year=on.year)
+
+
+def calendar_on(session: Session, settings: Settings, on: date) -> SupportCalendar:
+    """The support calendar with the support hours in force on `on` (rules TK-1, GV-2)."""
+    return support_calendar(settings, framework_parameters(session, on).hours())
 
 
 def parse_instant(text: str, field: str, cal: SupportCalendar) -> datetime:
@@ -59,10 +67,11 @@ class ServiceWindowsAnswer(BaseModel):
 
 @router.get("/calendar/deadline", response_model=DeadlineAnswer)
 def deadline(reported_at: Annotated[str, Query(description="ISO 8601, e.g. 2026-03-12T16:15:00+01:00")],
-             settings: SettingsDep) -> DeadlineAnswer:
-    """Rule TK-5: the intefunktion fix deadline of a ticket reported at `reported_at` (one working day)."""
-    cal = support_calendar(settings)
-    at = parse_instant(reported_at, "reported_at", cal)
+             settings: SettingsDep, session: SessionDep) -> DeadlineAnswer:
+    """Rule TK-5: the intefunktion fix deadline of a ticket reported at `reported_at` (one working day),
+    in the support hours in force on that date (rules TK-1, GV-2)."""
+    at = parse_instant(reported_at, "reported_at", support_calendar(settings))
+    cal = calendar_on(session, settings, at.date())
     return DeadlineAnswer(reported_at=at, deadline=cal.deadline(at), support_open_at_report=cal.is_open(at))
 
 

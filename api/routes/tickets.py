@@ -22,7 +22,7 @@ from activities.tickets import (
 )
 from api.deps import ActorDep, ClientDep, SessionDep, SettingsDep
 from api.errors import http_error
-from api.routes.calendar import support_calendar
+from api.routes.calendar import framework_parameters, support_calendar
 from config import Settings
 from db.models import Municipality, OutboxMessage, Unit
 from db.ticket_models import (
@@ -358,6 +358,8 @@ async def report_ticket(ticket: NewTicket, actor: ActorDep, client: ClientDep, s
         raise HTTPException(422, str(error)) from error
     session.rollback()
     year = now_utc().astimezone(cal.tz).year
+    # rules TK-1, GV-2: the support hours of the framework version in force on the report date
+    hours = framework_parameters(session, (reported_at or now_utc()).astimezone(cal.tz).date()).hours()
     for _ in range(ALLOCATION_ATTEMPTS):
         number = ticket.number or next_number(session, "T", year)
         start = TicketStart(
@@ -366,6 +368,7 @@ async def report_ticket(ticket: NewTicket, actor: ActorDep, client: ClientDep, s
             on_call_minimum_minutes=settings.on_call_minimum_minutes,
             on_call_increment_minutes=settings.on_call_increment_minutes,
             on_call_hourly_rate=settings.on_call_hourly_rate, extra_closed_days=settings.extra_closed_days,
+            support_hours=hours,
         )
         handle = await start_once(client, TicketWorkflow.run, start, ticket_workflow_id(number), settings)
         if handle is not None:
@@ -719,6 +722,8 @@ def publish_operational_message(message: OperationalMessage, session: SessionDep
 def build_report(session: Session, settings: Settings, year: int, tertial: int) -> TertialReport:
     cal = support_calendar(settings)
     start, end = tertial_bounds(year, tertial, cal.tz)
+    # rules AV-1, AV-3, GV-2: the targets of the framework version in force at the end of the tertial
+    parameters = framework_parameters(session, (end - timedelta(days=1)).date())
     year_start = datetime(year, 1, 1, tzinfo=cal.tz)
     rows = list(session.scalars(select(Ticket).where(Ticket.reported_at >= utc(start), Ticket.reported_at < utc(end))))
     numbers = [r.number for r in rows]
@@ -736,7 +741,9 @@ def build_report(session: Session, settings: Settings, year: int, tertial: int) 
                           treatment=a.treatment)
                for a in session.scalars(select(SurveyAnswer).where(SurveyAnswer.ticket_number.in_(numbers)))]
     return tertial_report(year, tertial, tickets=tickets, charges=charges, incidents=incidents, surveys=surveys,
-                          cal=cal, now=now_utc())
+                          cal=cal, now=now_utc(),
+                          availability_target_percent=float(parameters.availability_target_percent),
+                          max_incidents_per_year=parameters.max_incidents_per_year)
 
 
 @router.get("/reports/tertial", response_model=TertialReport)

@@ -144,3 +144,20 @@ async def until_outbox(sessions, workflow_id: str, topic: str, count: int, secon
         if len(messages) >= count or loop.time() > end:
             return messages
         await asyncio.sleep(0.05)
+
+
+def decide_framework_version(sessions, version_id: str, effective_from: date, **parameter_changes) -> None:
+    """A framework version samverkansnämnd it decided (rule GV-2), recorded as its change process records
+    it (`governance.record_framework_version`); its parameters apply from `effective_from`."""
+    from datetime import timezone
+
+    from activities.governance import GovernanceActivities
+    from domain.governance import FrameworkParameters, FrameworkVersion, RecordFrameworkVersion
+
+    parameters = FrameworkParameters.model_validate(
+        FrameworkParameters(price_list_year=effective_from.year).model_dump() | parameter_changes)
+    version = FrameworkVersion(id=version_id, title=f"Ramuppdrag IT, {version_id}", kind="acute",
+                               effective_from=effective_from, decided_on=effective_from - timedelta(days=30),
+                               minutes_ref="SN-IT § 12", parameters=parameters)
+    GovernanceActivities(sessions).record_framework_version(RecordFrameworkVersion(
+        version=version, prices=[], workflow_id=f"framework-{version_id}", at=datetime.now(timezone.utc)))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from decimal import Decimal
 
 import pytest
@@ -11,9 +11,11 @@ import pytest
 from db.ticket_models import Incident, SupportCharge, SurveyAnswer, Ticket, utc
 from domain.support_calendar import default_calendar
 from domain.tertial_report import IncidentFact, merged_intervals, tertial_bounds, tertial_of, tertial_report
+from tests.tickets.helpers import decide_framework_version
 
 TZ = default_calendar().tz
 NOW = datetime(2026, 1, 15, tzinfo=timezone.utc)
+DOCUMENT_TARGETS = {"availability_target_percent": 99.1, "max_incidents_per_year": 5}  # AV-1, AV-3 as decided in 2022
 
 
 def at(y, mo, d, h=0, mi=0) -> datetime:
@@ -120,6 +122,28 @@ async def test_tertial_report_validates_its_period(api):
     assert empty["tickets"]["share_within_anvandarstod"] is None and empty["availability"]["availability_percent"] == 100
 
 
+async def test_gv2_av1_av3_tertial_report_uses_the_targets_in_force_at_the_end_of_the_tertial(api, fixture_set,
+                                                                                           sessions):
+    """A version decided mid-tertial (from 1 August 2025) raises the availability target to 99.9 % and
+    allows eight incidents a year: T2 is judged by it. A later one (from 1 September) is not T2's."""
+    decide_framework_version(sessions, "acute-2025-av", date(2025, 8, 1),
+                             availability_target_percent=Decimal("99.9"), max_incidents_per_year=8)
+    decide_framework_version(sessions, "acute-2025-t3", date(2025, 9, 1),
+                             availability_target_percent=Decimal("99.0"), max_incidents_per_year=3)
+    report = (await api.get("/reports/tertial", params={"year": 2025, "tertial": 2})).json()
+    assert report["availability"] == {**AVAILABILITY, "target_percent": 99.9, "target_met": False}
+    assert report["incidents"] == {**EXPECTED["incidents"], "max_per_year": 8, "within_limit": True}
+    rows = {r["metric"]: r for r in csv.DictReader(io.StringIO(
+        (await api.get("/reports/tertial.csv", params={"year": 2025, "tertial": 2})).text))}
+    assert (rows["availability_percent"]["goal"], rows["availability_percent"]["met"]) == ("99.9", "no")
+    assert (rows["outages_and_incidents_year_to_date"]["goal"], rows["outages_and_incidents_year_to_date"]["met"]) \
+        == ("8", "yes")
+    t3 = (await api.get("/reports/tertial", params={"year": 2025, "tertial": 3})).json()
+    assert (t3["availability"]["target_percent"], t3["incidents"]["max_per_year"]) == (99.0, 3)
+    t1 = (await api.get("/reports/tertial", params={"year": 2025, "tertial": 1})).json()
+    assert (t1["availability"]["target_percent"], t1["incidents"]["max_per_year"]) == (99.1, 5)  # the base version
+
+
 def test_av1_tertials_and_overlapping_outages():
     assert tertial_bounds(2026, 3, TZ) == (at(2026, 9, 1), at(2027, 1, 1))
     assert [tertial_of(at(2026, m, 1).date()) for m in (1, 4, 5, 8, 9, 12)] == [1, 1, 2, 2, 3, 3]
@@ -130,7 +154,7 @@ def test_av1_tertials_and_overlapping_outages():
 def test_av1_ongoing_outage_counts_until_now():
     outage = IncidentFact(kind="outage", started_at=at(2026, 3, 2, 8))
     report = tertial_report(2026, 1, tickets=[], charges=[], incidents=[outage], surveys=[],
-                            cal=default_calendar(), now=at(2026, 3, 2, 20))
+                            cal=default_calendar(), now=at(2026, 3, 2, 20), **DOCUMENT_TARGETS)
     assert report.availability.outage_seconds == 12 * 3600
 
 
@@ -138,9 +162,11 @@ def test_av3_more_than_five_a_year_is_flagged():
     cal = default_calendar()
     five = [IncidentFact(kind="incident", started_at=at(2026, m, 10, 9), ended_at=at(2026, m, 10, 10))
             for m in (1, 2, 3, 5, 6)]
-    t2 = tertial_report(2026, 2, tickets=[], charges=[], incidents=five, surveys=[], cal=cal, now=NOW)
+    t2 = tertial_report(2026, 2, tickets=[], charges=[], incidents=five, surveys=[], cal=cal, now=NOW,
+                        **DOCUMENT_TARGETS)
     assert (t2.incidents.total, t2.incidents.year_to_date, t2.incidents.within_limit) == (2, 5, True)
     sixth = IncidentFact(kind="outage", started_at=at(2026, 9, 1, 9), ended_at=at(2026, 9, 1, 10))
-    t3 = tertial_report(2026, 3, tickets=[], charges=[], incidents=[*five, sixth], surveys=[], cal=cal, now=NOW)
+    t3 = tertial_report(2026, 3, tickets=[], charges=[], incidents=[*five, sixth], surveys=[], cal=cal, now=NOW,
+                        **DOCUMENT_TARGETS)
     assert (t3.incidents.total, t3.incidents.year_to_date, t3.incidents.within_limit) == (1, 6, False)
     assert t3.availability.downtime_seconds == 3600 and t2.availability.downtime_seconds == 0

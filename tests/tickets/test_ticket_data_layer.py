@@ -15,7 +15,6 @@ from db.ticket_models import SupportCharge, Ticket, TicketTransition, aware
 from domain.process import TransitionRecord
 from domain.support_calendar import default_calendar
 from domain.tickets import ChargeRequest, Line, RegisterTicketInput, TicketMirror, TicketReport
-from tests.db.conftest import backend_sessions, backend_url  # noqa: F401  (fixtures)
 
 TZ = default_calendar().tz
 REPORTED = datetime(2026, 3, 10, 10, 0, tzinfo=TZ)

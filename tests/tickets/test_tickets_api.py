@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import select
 
 from db.models import OutboxMessage
 from db.ticket_models import SupportCharge, Ticket
+from db.ticket_models import aware as aware_utc
 from tests.conftest import remember
-from tests.tickets.helpers import TZ, add_device
+from tests.tickets.helpers import CAL, TZ, add_device, decide_framework_version, local
 
 WALKTHROUGH = {"unit_id": "TR-KS", "reporter_ref": "E5001", "title": "Outlook does not start",
                "function": "email_calendar"}
@@ -203,6 +204,44 @@ async def test_av2_service_windows_of_a_month(api):
         {"kind": "secondary", "start": "2026-03-24T18:00:00+01:00", "end": "2026-03-24T21:00:00+01:00"},
     ]
     assert (await api.get("/calendar/service-windows", params={"year": 2026, "month": 13})).status_code == 422
+
+
+SHORTER_HOURS = [{"weekday": d, "opens": "08:00", "closes": "14:00"} for d in range(5)]
+
+
+def hours_change_day() -> date:
+    """A Tuesday at least a week ago (tickets may be reported after the fact, never ahead) with working
+    days on the Monday before and the Wednesday after."""
+    day = datetime.now(TZ).date() - timedelta(days=8)
+    while not (day.weekday() == 1 and all(CAL.is_working_day(day + timedelta(days=i)) for i in (-1, 0, 1))):
+        day -= timedelta(days=1)
+    return day
+
+
+async def test_gv2_tk1_tk5_support_hours_in_force_on_the_report_date_set_the_deadline(api, sessions):
+    """A decided version with shorter support hours (08:00–14:00) from Tuesday: a ticket reported on the
+    Monday before keeps the document's hours even though its deadline falls on Tuesday; one reported on
+    Tuesday at 15:00 is outside the new hours and is due at Wednesday's new closing time (TK-5)."""
+    tuesday = hours_change_day()
+    monday, wednesday = tuesday - timedelta(days=1), tuesday + timedelta(days=1)
+    decide_framework_version(sessions, "acute-gv2-hours", tuesday, support_hours=SHORTER_HOURS)
+    before = await create(api, **WALKTHROUGH, reported_at=local(monday, 15).isoformat())
+    after = await create(api, **WALKTHROUGH, reported_at=local(tuesday, 15).isoformat())
+    assert datetime.fromisoformat(before["deadline"]) == local(tuesday, 15)  # open until 16:30: the same time
+    assert datetime.fromisoformat(after["deadline"]) == local(wednesday, 14)  # closed at 15:00: next closing
+    with sessions() as s:  # the register holds the deadlines the workflows computed
+        assert aware_utc(s.get(Ticket, after["number"]).deadline) == local(wednesday, 14)
+
+
+async def test_gv2_tk1_calendar_deadline_uses_the_hours_in_force_on_the_asked_date(api, sessions):
+    tuesday = hours_change_day()
+    monday, wednesday = tuesday - timedelta(days=1), tuesday + timedelta(days=1)
+    decide_framework_version(sessions, "acute-gv2-calendar", tuesday, support_hours=SHORTER_HOURS)
+    for reported, expected, open_then in ((local(monday, 15), local(tuesday, 15), True),
+                                          (local(tuesday, 15), local(wednesday, 14), False),
+                                          (local(tuesday, 7, 45), local(tuesday, 14), False)):  # before 08:00
+        body = (await api.get("/calendar/deadline", params={"reported_at": reported.isoformat()})).json()
+        assert datetime.fromisoformat(body["deadline"]) == expected and body["support_open_at_report"] is open_then
 
 
 # --- service requests ------------------------------------------------------------------------------

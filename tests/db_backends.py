@@ -1,4 +1,4 @@
-"""Data-layer tests run on SQLite and on PostgreSQL (127.0.0.1:5432, user postgres, trust auth)."""
+"""Fixtures for data-layer tests on SQLite and on PostgreSQL (127.0.0.1:5432, user postgres, trust auth)."""
 from __future__ import annotations
 
 import os
