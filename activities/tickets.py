@@ -101,12 +101,11 @@ def _non_retryable(error: Exception, kind: str) -> ApplicationError:
 
 
 class TicketActivities:
-    """Holds the session factory; warms the support calendar outside the sandbox. Notifications go
+    """Holds the session factory. Notifications go
     through `equipment.notify`, the one outbox write every process uses (workflows/base.py)."""
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self.sessions = sessions
-        default_calendar()  # rule TK-1: holidays and time zone load here, never inside a workflow
 
     # --- tickets ---------------------------------------------------------------------------------
     @activity.defn(name="tickets.register")

@@ -1,8 +1,9 @@
-"""Record a device lifecycle's event history as JSON for the replay test.
+"""Record event histories as JSON for the replay test (tests/workflows/test_replay.py).
 
-Run only when a deliberate, versioned (workflow.patched) change is made:
-    .venv/bin/python -m scripts.record_history tests/workflows/histories/device_renewal_buyout.json
-The replay test then proves that today's workflow code still replays yesterday's histories."""
+    .venv/bin/python -m scripts.record_history device tests/workflows/histories/device_renewal_buyout.json
+    .venv/bin/python -m scripts.record_history ticket tests/workflows/histories/ticket_escalated_breached.json
+Record anew only with a deliberate change that no running workflow can meet (otherwise guard the change
+with workflow.patched): the replay test proves today's code still replays yesterday's histories."""
 from __future__ import annotations
 
 import asyncio
@@ -12,6 +13,7 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from temporalio.client import Client, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
@@ -23,50 +25,93 @@ from domain.equipment import (
     AcceptBuyout, DeviceCommand, DeviceOrder, DeviceStart, Deliver, GiveNotice, OfferBuyout, RecordErasure,
     SendToErasure, WithdrawNotice, device_workflow_id,
 )
+from domain.tickets import (
+    Assign, Close, Escalate, Line, Resolve, Resume, TicketCommand, TicketReport, TicketStart, WaitForCustomer,
+    ticket_workflow_id,
+)
 from worker import build_worker
 from workflows.equipment import DeviceLifecycleWorkflow
+from workflows.tickets import TicketWorkflow
+
+QUEUE = "record-history"
 
 
-async def record(target: Path) -> None:
+async def wait_for(handle: WorkflowHandle, query, predicate) -> None:
+    while not predicate(await handle.query(query)):
+        await asyncio.sleep(0.05)
+
+
+async def device_renewal_buyout(client: Client, env: WorkflowEnvironment) -> WorkflowHandle:
+    """Order, delivery, notice withdrawn, renewal at 47 months, buyout with erasure (EQ-5, EQ-8, EQ-11, EQ-12)."""
+    order = DeviceOrder(order_number="ORD-HIST-1", model_code="LAT-5450", unit_id="TR-KS", user_ref="E5001")
+    handle = await client.start_workflow(DeviceLifecycleWorkflow.run, DeviceStart(order=order),
+                                         id=device_workflow_id("ORD-HIST-1"), task_queue=QUEUE)
+    await handle.execute_update(DeviceLifecycleWorkflow.registered)
+
+    async def act(target: WorkflowHandle, action) -> None:
+        await target.execute_update(DeviceLifecycleWorkflow.apply, DeviceCommand(actor="it.anna", action=action))
+
+    await act(handle, Deliver(serial_number="SN-H"))
+    await act(handle, GiveNotice())
+    await act(handle, WithdrawNotice())
+    await env.sleep(timedelta(days=48 * 31))
+    await wait_for(handle, DeviceLifecycleWorkflow.view, lambda v: v.replacement_order is not None)
+    child = client.get_workflow_handle(device_workflow_id("ORD-HIST-1-R1"))
+    await act(child, Deliver(serial_number="SN-H2"))
+    await wait_for(handle, DeviceLifecycleWorkflow.view, lambda v: v.state == "returned")
+    for action in (OfferBuyout(price=Decimal("1200.00")), AcceptBuyout(), SendToErasure(vendor="Inrego AB"),
+                   RecordErasure(vendor="Inrego AB", certificate_id="CERT-H")):
+        await act(handle, action)
+    await handle.result()
+    await child.terminate("recorded")
+    return handle
+
+
+async def ticket_escalated_breached(client: Client, env: WorkflowEnvironment) -> WorkflowHandle:
+    """Intefunktion ticket: 1st → 2nd line, paused and resumed, to infrastruktur, warned, breached, closed
+    (TK-2, TK-4, TK-5, TK-6)."""
+    report = TicketReport(number="T-HIST-1", unit_id="TR-KS", reporter_ref="E5001", title="Outlook does not start",
+                          function="email_calendar")
+    handle = await client.start_workflow(TicketWorkflow.run, TicketStart(report=report),
+                                         id=ticket_workflow_id("T-HIST-1"), task_queue=QUEUE)
+    await handle.execute_update(TicketWorkflow.registered)
+
+    async def act(action) -> None:
+        await handle.execute_update(TicketWorkflow.apply, TicketCommand(actor="it.anna", action=action))
+
+    await act(Assign(assignee="it.first"))
+    await act(Escalate(to=Line.SECOND))
+    await act(Assign(assignee="it.tech"))
+    await act(WaitForCustomer(question="Does webmail work?"))
+    await env.sleep(timedelta(hours=20))
+    await act(Resume())
+    await act(Escalate(to=Line.INFRASTRUKTUR))
+    await act(Assign(assignee="it.infra"))
+    await env.sleep(timedelta(days=6))
+    await wait_for(handle, TicketWorkflow.view, lambda v: v.breached)
+    await act(Resolve(resolution="connector restarted"))
+    await act(Close())
+    await handle.result()
+    return handle
+
+
+SCENARIOS = {"device": device_renewal_buyout, "ticket": ticket_escalated_breached}
+
+
+async def record(scenario: str, target: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/ramflow.db"
         upgrade(url)
         sessions = make_sessionmaker(url)
         load_reference_data(sessions, 2026)
-        settings = Settings(database_url=url, temporal_task_queue="record-history")
         env = await WorkflowEnvironment.start_time_skipping(
-            data_converter=pydantic_data_converter, test_server_existing_path=str(Path(sys.executable).parent / "temporal-test-server"))
-        async with env, build_worker(env.client, sessions, settings):
-            client = env.client
-            order = DeviceOrder(order_number="ORD-HIST-1", model_code="LAT-5450", unit_id="TR-KS", user_ref="E5001")
-            handle = await client.start_workflow(DeviceLifecycleWorkflow.run, DeviceStart(order=order),
-                                                 id=device_workflow_id("ORD-HIST-1"), task_queue="record-history")
-            await handle.execute_update(DeviceLifecycleWorkflow.registered)
-
-            async def act(action) -> None:
-                await handle.execute_update(DeviceLifecycleWorkflow.apply, DeviceCommand(actor="it.anna", action=action))
-
-            await act(Deliver(serial_number="SN-H"))
-            await act(GiveNotice())
-            await act(WithdrawNotice())
-            await env.sleep(timedelta(days=48 * 31))
-            while (await handle.query(DeviceLifecycleWorkflow.view)).replacement_order is None:
-                await asyncio.sleep(0.05)
-            child = client.get_workflow_handle(device_workflow_id("ORD-HIST-1-R1"))
-            await child.execute_update(DeviceLifecycleWorkflow.apply,
-                                       DeviceCommand(actor="it.anna", action=Deliver(serial_number="SN-H2")))
-            while (await handle.query(DeviceLifecycleWorkflow.view)).state != "returned":
-                await asyncio.sleep(0.05)
-            await act(OfferBuyout(price=Decimal("1200.00")))
-            await act(AcceptBuyout())
-            await act(SendToErasure(vendor="Inrego AB"))
-            await act(RecordErasure(vendor="Inrego AB", certificate_id="CERT-H"))
-            await handle.result()
-            history = await handle.fetch_history()
-            target.write_text(history.to_json())
-            await child.terminate("recorded")
+            data_converter=pydantic_data_converter,
+            test_server_existing_path=str(Path(sys.executable).parent / "temporal-test-server"))
+        async with env, build_worker(env.client, sessions, Settings(database_url=url, temporal_task_queue=QUEUE)):
+            handle = await SCENARIOS[scenario](env.client, env)
+            target.write_text((await handle.fetch_history()).to_json())
         sessions.kw["bind"].dispose()
 
 
 if __name__ == "__main__":
-    asyncio.run(record(Path(sys.argv[1])))
+    asyncio.run(record(sys.argv[1], Path(sys.argv[2])))

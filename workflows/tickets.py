@@ -24,7 +24,7 @@ with workflow.unsafe.imports_passed_through():
         RequestTerms,
         RequestView,
     )
-    from domain.support_calendar import calendar_with
+    from domain.support_calendar import calendar_with, default_calendar
     from domain.tickets import (
         CLOCK_TIMER_REASONS,
         LINE_TITLES,
@@ -48,6 +48,10 @@ with workflow.unsafe.imports_passed_through():
         line_lead,
         selected_for_survey,
     )
+
+# The holidays and the time zone load here, when the worker or a Replayer first imports this module;
+# inside the sandbox (which re-runs this line) the cached calendar comes back without loading anything.
+default_calendar()
 
 IT_MANAGEMENT = "lead:it"  # escalation of a breached deadline (rule TK-5)
 ON_CALL_DUTY = "it:beredskap"  # rule TK-8
