@@ -18,7 +18,7 @@ from domain.agreements import (
 )
 from domain.catalogue import Category
 from domain.process import GuardedProcess, Move, ProcessDefinition, TransitionRecord, action_of
-from domain.support_calendar import DEFAULT_HOURS, PRIMARY_WINDOW, SECONDARY_WINDOW, TUESDAY
+from domain.support_calendar import DEFAULT_HOURS, DEFAULT_WINDOW_RULES, ServiceWindowRule
 
 MUNICIPALITIES = ("tranemo", "ulricehamn")
 ServiceCode = Annotated[str, Field(pattern=SERVICE_CODE_PATTERN)]
@@ -40,26 +40,6 @@ class OpeningHours(BaseModel):
         return self
 
 
-class ServiceWindowRule(BaseModel):
-    """Rule AV-2: the primary window is the n-th given weekday of the month; the secondary one a
-    number of days after it."""
-
-    kind: Literal["primary", "secondary"]
-    weekday: int = Field(TUESDAY, ge=0, le=6)
-    week_of_month: int | None = Field(None, ge=1, le=5)
-    days_after_primary: int | None = Field(None, ge=1, le=27)
-    starts: time
-    ends: time
-
-    @model_validator(mode="after")
-    def _anchored(self) -> "ServiceWindowRule":
-        if (self.week_of_month is None) == (self.days_after_primary is None):
-            raise ValueError("service_windows: give week_of_month (primary) or days_after_primary (secondary)")
-        if not self.starts < self.ends:
-            raise ValueError("service_windows: a window must end after it starts")
-        return self
-
-
 class RenewalPeriod(BaseModel):
     """Rule EQ-5: renewal period per category and municipality (None: no automatic renewal)."""
 
@@ -73,10 +53,7 @@ def _default_hours() -> list[OpeningHours]:
 
 
 def _default_windows() -> list[ServiceWindowRule]:
-    return [
-        ServiceWindowRule(kind="primary", week_of_month=3, starts=PRIMARY_WINDOW[0], ends=PRIMARY_WINDOW[1]),
-        ServiceWindowRule(kind="secondary", days_after_primary=7, starts=SECONDARY_WINDOW[0], ends=SECONDARY_WINDOW[1]),
-    ]
+    return list(DEFAULT_WINDOW_RULES)
 
 
 def _default_renewals() -> list[RenewalPeriod]:
@@ -114,6 +91,10 @@ class FrameworkParameters(BaseModel):
     def hours(self) -> dict[int, tuple[time, time]]:
         """Support hours as `SupportCalendar(hours=...)` takes them (rule TK-1)."""
         return {h.weekday: (h.opens, h.closes) for h in self.support_hours}
+
+    def window_rules(self) -> tuple[ServiceWindowRule, ...]:
+        """Service-window rules as `SupportCalendar(window_rules=...)` takes them (rule AV-2)."""
+        return tuple(self.service_windows)
 
     def renewal_months(self, category: Category, municipality: str) -> int | None:
         for period in self.renewal_periods:

@@ -13,7 +13,7 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Iterable, Iterator, Literal, Mapping
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 LOCAL_TIMEZONE = "Europe/Stockholm"
 HOLIDAY_YEARS = range(2000, 2101)
@@ -60,10 +60,32 @@ class ServiceWindow(BaseModel):
         return self
 
 
-def third_tuesday(year: int, month: int) -> date:
-    """The third Tuesday of the month (rule AV-2)."""
-    first = date(year, month, 1)
-    return first + timedelta(days=(TUESDAY - first.weekday()) % 7 + 14)
+class ServiceWindowRule(BaseModel):
+    """Rule AV-2: the primary window is the n-th given weekday of the month; the secondary one a
+    number of days after it."""
+
+    model_config = ConfigDict(frozen=True)  # hashable: calendars are cached by their rules
+
+    kind: Literal["primary", "secondary"]
+    weekday: int = Field(TUESDAY, ge=0, le=6)
+    week_of_month: int | None = Field(None, ge=1, le=5)
+    days_after_primary: int | None = Field(None, ge=1, le=27)
+    starts: time
+    ends: time
+
+    @model_validator(mode="after")
+    def _anchored(self) -> "ServiceWindowRule":
+        if (self.week_of_month is None) == (self.days_after_primary is None):
+            raise ValueError("service_windows: give week_of_month (primary) or days_after_primary (secondary)")
+        if not self.starts < self.ends:
+            raise ValueError("service_windows: a window must end after it starts")
+        return self
+
+
+DEFAULT_WINDOW_RULES = (  # rule AV-2 as the 2022 document states it
+    ServiceWindowRule(kind="primary", week_of_month=3, starts=PRIMARY_WINDOW[0], ends=PRIMARY_WINDOW[1]),
+    ServiceWindowRule(kind="secondary", days_after_primary=7, starts=SECONDARY_WINDOW[0], ends=SECONDARY_WINDOW[1]),
+)
 
 
 @dataclass(frozen=True)
@@ -74,6 +96,7 @@ class SupportCalendar:
     closed_days: frozenset[date] = frozenset()
     # weekday (Mon=0) -> (opening, closing), naive local wall-clock times.
     hours: Mapping[int, tuple[time, time]] = field(default_factory=lambda: DEFAULT_HOURS, hash=False)
+    window_rules: tuple[ServiceWindowRule, ...] = DEFAULT_WINDOW_RULES
 
     def __post_init__(self) -> None:
         for weekday, (opens, closes) in self.hours.items():
@@ -236,23 +259,21 @@ class SupportCalendar:
     # --- service windows (rule AV-2) ------------------------------------------------------
 
     def service_windows(self, year: int, month: int) -> list[ServiceWindow]:
-        """The month's primary window and its secondary window (rule AV-2), local times."""
-        primary_day = third_tuesday(year, month)
-        # The secondary belongs to this month's primary even if it were to fall in the next
-        # month (it cannot: the third Tuesday is at most the 21st, the secondary the 28th).
-        secondary_day = primary_day + timedelta(days=7)
-        return [
-            ServiceWindow(
-                kind="primary",
-                start=datetime.combine(primary_day, PRIMARY_WINDOW[0], tzinfo=self.tz),
-                end=datetime.combine(primary_day, PRIMARY_WINDOW[1], tzinfo=self.tz),
-            ),
-            ServiceWindow(
-                kind="secondary",
-                start=datetime.combine(secondary_day, SECONDARY_WINDOW[0], tzinfo=self.tz),
-                end=datetime.combine(secondary_day, SECONDARY_WINDOW[1], tzinfo=self.tz),
-            ),
-        ]
+        """The month's primary window and the windows anchored on it (rule AV-2), local times. A secondary
+        belongs to its month's primary even where it falls in the next month."""
+        primary = next((r for r in self.window_rules if r.kind == "primary"), None)
+        if primary is None or primary.week_of_month is None:
+            return []
+        first = date(year, month, 1)
+        primary_day = first + timedelta(days=(primary.weekday - first.weekday()) % 7 + 7 * (primary.week_of_month - 1))
+        if primary_day.month != month:  # a fifth weekday this month does not have
+            return []
+        windows = []
+        for rule in sorted(self.window_rules, key=lambda r: r.kind != "primary"):
+            day = primary_day if rule is primary else primary_day + timedelta(days=rule.days_after_primary or 0)
+            windows.append(ServiceWindow(kind=rule.kind, start=datetime.combine(day, rule.starts, tzinfo=self.tz),
+                                         end=datetime.combine(day, rule.ends, tzinfo=self.tz)))
+        return windows
 
     def service_window_seconds_between(self, start: datetime, end: datetime) -> float:
         """Seconds of planned service windows (primary and secondary) in [start, end)."""
@@ -279,19 +300,24 @@ def default_calendar() -> SupportCalendar:
 
 
 def calendar_with(extra_closed_days: Iterable[date] = (),
-                  hours: Mapping[int, tuple[time, time]] | None = None) -> SupportCalendar:
-    """The default calendar plus configured extra closed days, with the support hours of the framework
-    version in force (rules TK-1, GV-2). Safe inside the workflow sandbox once `default_calendar()` is
-    warmed: it reuses the default calendar's tzinfo and holidays."""
+                  hours: Mapping[int, tuple[time, time]] | None = None,
+                  window_rules: tuple[ServiceWindowRule, ...] | None = None) -> SupportCalendar:
+    """The default calendar plus configured extra closed days, with the support hours and service windows
+    of the framework version in force (rules TK-1, AV-2, GV-2). Safe inside the workflow sandbox once
+    `default_calendar()` is warmed: it reuses the default calendar's tzinfo and holidays."""
     return _calendar_with(tuple(sorted(set(extra_closed_days))),
-                          None if hours is None else tuple(sorted(hours.items())))
+                          None if hours is None else tuple(sorted(hours.items())),
+                          None if window_rules is None else tuple(window_rules))
 
 
 @lru_cache(maxsize=32)
 def _calendar_with(extra_closed_days: tuple[date, ...],
-                   hours: tuple[tuple[int, tuple[time, time]], ...] | None) -> SupportCalendar:
+                   hours: tuple[tuple[int, tuple[time, time]], ...] | None,
+                   window_rules: tuple[ServiceWindowRule, ...] | None) -> SupportCalendar:
     base = default_calendar()
-    if not extra_closed_days and (hours is None or dict(hours) == dict(base.hours)):
+    hours_map = base.hours if hours is None else dict(hours)
+    rules = base.window_rules if window_rules is None else window_rules
+    if not extra_closed_days and dict(hours_map) == dict(base.hours) and rules == base.window_rules:
         return base
     return SupportCalendar(tz=base.tz, closed_days=base.closed_days | frozenset(extra_closed_days),
-                           hours=base.hours if hours is None else dict(hours))
+                           hours=hours_map, window_rules=rules)

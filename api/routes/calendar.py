@@ -1,8 +1,8 @@
 """The support calendar: "when will it be fixed?" and the planned service windows (rules TK-1, TK-5, AV-2)."""
 from __future__ import annotations
 
-from datetime import date, datetime, time
-from typing import Annotated, Literal, Mapping
+from datetime import date, datetime
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
@@ -17,9 +17,12 @@ from domain.support_calendar import SupportCalendar, calendar_with
 router = APIRouter(tags=["support calendar"])
 
 
-def support_calendar(settings: Settings, hours: Mapping[int, tuple[time, time]] | None = None) -> SupportCalendar:
-    """The default calendar plus the configured extra closed days (rule TK-1), with `hours` if given."""
-    return calendar_with(settings.extra_closed_days, hours)
+def support_calendar(settings: Settings, parameters: FrameworkParameters | None = None) -> SupportCalendar:
+    """The default calendar plus the configured extra closed days (rule TK-1); with the support hours and
+    service windows of `parameters` if given (rules TK-1, AV-2, GV-2)."""
+    if parameters is None:
+        return calendar_with(settings.extra_closed_days)
+    return calendar_with(settings.extra_closed_days, parameters.hours(), parameters.window_rules())
 
 
 def framework_parameters(session: Session, on: date) -> FrameworkParameters:
@@ -32,8 +35,8 @@ def framework_parameters(session: Session, on: date) -> FrameworkParameters:
 
 
 def calendar_on(session: Session, settings: Settings, on: date) -> SupportCalendar:
-    """The support calendar with the support hours in force on `on` (rules TK-1, GV-2)."""
-    return support_calendar(settings, framework_parameters(session, on).hours())
+    """The support calendar with the support hours and service windows in force on `on` (rule GV-2)."""
+    return support_calendar(settings, framework_parameters(session, on))
 
 
 def parse_instant(text: str, field: str, cal: SupportCalendar) -> datetime:
@@ -77,8 +80,9 @@ def deadline(reported_at: Annotated[str, Query(description="ISO 8601, e.g. 2026-
 
 @router.get("/calendar/service-windows", response_model=ServiceWindowsAnswer)
 def service_windows(year: Annotated[int, Query(ge=2000, le=2100)], month: Annotated[int, Query(ge=1, le=12)],
-                    settings: SettingsDep) -> ServiceWindowsAnswer:
-    """Rule AV-2: the primary window (third Tuesday 18–22) and the secondary one (the Tuesday after, 18–21)."""
-    cal = support_calendar(settings)
+                    settings: SettingsDep, session: SessionDep) -> ServiceWindowsAnswer:
+    """Rule AV-2: the primary window (third Tuesday 18–22) and the secondary one (the Tuesday after, 18–21),
+    as the framework version in force on the month's first day sets them (GV-2)."""
+    cal = calendar_on(session, settings, date(year, month, 1))
     return ServiceWindowsAnswer(year=year, month=month, windows=[
         WindowView(kind=w.kind, start=w.start, end=w.end) for w in cal.service_windows(year, month)])

@@ -720,10 +720,10 @@ def publish_operational_message(message: OperationalMessage, session: SessionDep
 
 # --- the tertial follow-up (TK-3, TK-4, TK-6, TK-8, AV-1 … AV-3) -----------------------------------------
 def build_report(session: Session, settings: Settings, year: int, tertial: int) -> TertialReport:
-    cal = support_calendar(settings)
-    start, end = tertial_bounds(year, tertial, cal.tz)
-    # rules AV-1, AV-3, GV-2: the targets of the framework version in force at the end of the tertial
+    start, end = tertial_bounds(year, tertial, support_calendar(settings).tz)
+    # rules AV-1, AV-2, AV-3, GV-2: targets and service windows of the version in force at the tertial's end
     parameters = framework_parameters(session, (end - timedelta(days=1)).date())
+    cal = support_calendar(settings, parameters)
     year_start = datetime(year, 1, 1, tzinfo=cal.tz)
     rows = list(session.scalars(select(Ticket).where(Ticket.reported_at >= utc(start), Ticket.reported_at < utc(end))))
     numbers = [r.number for r in rows]

@@ -13,7 +13,6 @@ from domain.support_calendar import (
     ServiceWindow,
     SupportCalendar,
     default_calendar,
-    third_tuesday,
 )
 
 STHLM = zoneinfo.ZoneInfo("Europe/Stockholm")
@@ -282,9 +281,9 @@ def test_av2_service_windows_summer_time():
 
 def test_av2_third_tuesday_when_month_starts_on_tuesday():
     # September 2026 starts on a Tuesday: 1, 8, 15.
-    assert third_tuesday(2026, 9) == date(2026, 9, 15)
+    assert CAL.service_windows(2026, 9)[0].start.date() == date(2026, 9, 15)
     # A month starting on a Wednesday has its latest third Tuesday: July 2026 → 21st.
-    assert third_tuesday(2026, 7) == date(2026, 7, 21)
+    assert CAL.service_windows(2026, 7)[0].start.date() == date(2026, 7, 21)
     assert CAL.service_windows(2026, 7)[1].start.date() == date(2026, 7, 28)
 
 
@@ -398,3 +397,16 @@ def test_tk5_support_seconds_between_is_additive(a, b, c):
         b = min(b, c)
     total = CAL.support_seconds_between(a, c)
     assert total == pytest.approx(CAL.support_seconds_between(a, b) + CAL.support_seconds_between(b, c), abs=1e-6)
+
+
+def test_av2_gv2_window_rules_are_data_a_decision_can_change():
+    """Rule AV-2 as data: e.g. a primary window on the second Wednesday 19–23 and no secondary."""
+    from domain.support_calendar import ServiceWindowRule, calendar_with
+
+    rules = (ServiceWindowRule(kind="primary", weekday=2, week_of_month=2, starts=time(19), ends=time(23)),)
+    windows = calendar_with(window_rules=rules).service_windows(2026, 11)
+    assert [(w.kind, w.start.isoformat(), w.end.isoformat()) for w in windows] == [
+        ("primary", "2026-11-11T19:00:00+01:00", "2026-11-11T23:00:00+01:00")]
+    fifth = (ServiceWindowRule(kind="primary", weekday=1, week_of_month=5, starts=time(18), ends=time(22)),)
+    assert calendar_with(window_rules=fifth).service_windows(2026, 11) == []  # November 2026 has four Tuesdays
+    assert len(calendar_with(window_rules=fifth).service_windows(2026, 12)) == 1  # December has five

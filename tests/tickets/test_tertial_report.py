@@ -170,3 +170,13 @@ def test_av3_more_than_five_a_year_is_flagged():
                         **DOCUMENT_TARGETS)
     assert (t3.incidents.total, t3.incidents.year_to_date, t3.incidents.within_limit) == (1, 6, False)
     assert t3.availability.downtime_seconds == 3600 and t2.availability.downtime_seconds == 0
+
+
+async def test_gv2_av2_tertial_availability_uses_the_service_windows_in_force(api, fixture_set, sessions):
+    """From 1 August 2025 the primary window moves to the first Monday (no secondary): the 20 May outage
+    no longer overlaps a planned window, so all 9 h count as downtime: 100 * (1 - 32400 / 10627200)."""
+    decide_framework_version(sessions, "acute-2025-windows", date(2025, 8, 1), service_windows=[
+        {"kind": "primary", "weekday": 0, "week_of_month": 1, "starts": "18:00", "ends": "22:00"}])
+    report = (await api.get("/reports/tertial", params={"year": 2025, "tertial": 2})).json()
+    assert report["availability"] == {**AVAILABILITY, "service_window_seconds_excluded": 0.0,
+                                      "downtime_seconds": 9 * 3600.0, "availability_percent": 99.6951}

@@ -244,6 +244,18 @@ async def test_gv2_tk1_calendar_deadline_uses_the_hours_in_force_on_the_asked_da
         assert datetime.fromisoformat(body["deadline"]) == expected and body["support_open_at_report"] is open_then
 
 
+async def test_gv2_av2_service_windows_follow_the_version_in_force_on_the_month(api, sessions):
+    """From 2027-03-01 a decision moves the primary window to the second Wednesday 19–23, without a secondary."""
+    decide_framework_version(sessions, "acute-gv2-windows", date(2027, 3, 1), service_windows=[
+        {"kind": "primary", "weekday": 2, "week_of_month": 2, "starts": "19:00", "ends": "23:00"}])
+    february = (await api.get("/calendar/service-windows", params={"year": 2027, "month": 2})).json()["windows"]
+    march = (await api.get("/calendar/service-windows", params={"year": 2027, "month": 3})).json()["windows"]
+    assert [(w["kind"], w["start"]) for w in february] == [
+        ("primary", "2027-02-16T18:00:00+01:00"), ("secondary", "2027-02-23T18:00:00+01:00")]
+    assert [(w["kind"], w["start"], w["end"]) for w in march] == [
+        ("primary", "2027-03-10T19:00:00+01:00", "2027-03-10T23:00:00+01:00")]
+
+
 # --- service requests ------------------------------------------------------------------------------
 
 REQUEST_NUMBERS = itertools.count(1)
