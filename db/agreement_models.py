@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.models import Base
+from db.models import AuditLogColumns, Base
 
 UnitPrice = Numeric(12, 2)
 Quantity = Numeric(12, 3)
@@ -150,19 +150,9 @@ class GovernanceProcessRow(Base):
     data: Mapped[dict] = mapped_column(JSON)
 
 
-class GovernanceTransitionRow(Base):
+class GovernanceTransitionRow(AuditLogColumns, Base):
     """The audit log of the AG/GV processes, mirrored from their workflows."""
 
     __tablename__ = "governance_transitions"
     __table_args__ = (UniqueConstraint("workflow_id", "seq"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     workflow_id: Mapped[str] = mapped_column(String(80), index=True)
-    seq: Mapped[int] = mapped_column(Integer)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    event: Mapped[str] = mapped_column(String(40))
-    from_state: Mapped[str] = mapped_column(String(40))
-    to_state: Mapped[str] = mapped_column(String(40))
-    actor: Mapped[str] = mapped_column(String(80))
-    reason: Mapped[str | None] = mapped_column(Text)
-    rule: Mapped[str] = mapped_column(String(20))
-    details: Mapped[dict] = mapped_column(JSON, default=dict)

@@ -14,6 +14,22 @@ class Base(DeclarativeBase):
     pass
 
 
+class AuditLogColumns:
+    """One line of a process's audit log as every register mirrors it: who, when, why, which rule
+    (domain.process.TransitionRecord). Each table adds the key of its process and (key, seq) unique."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    event: Mapped[str] = mapped_column(String(40))
+    from_state: Mapped[str] = mapped_column(String(40))
+    to_state: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(80))
+    reason: Mapped[str | None] = mapped_column(Text)
+    rule: Mapped[str] = mapped_column(String(20))
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
 # --- reference data -------------------------------------------------------------------------
 class Municipality(Base):
     __tablename__ = "municipalities"
@@ -97,22 +113,12 @@ class Device(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-class DeviceTransition(Base):
+class DeviceTransition(AuditLogColumns, Base):
     """The register's mirror of the workflow's audit log."""
 
     __tablename__ = "device_transitions"
     __table_args__ = (UniqueConstraint("order_number", "seq"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     order_number: Mapped[str] = mapped_column(ForeignKey("devices.order_number"), index=True)
-    seq: Mapped[int] = mapped_column(Integer)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    event: Mapped[str] = mapped_column(String(40))
-    from_state: Mapped[str] = mapped_column(String(40))
-    to_state: Mapped[str] = mapped_column(String(40))
-    actor: Mapped[str] = mapped_column(String(80))
-    reason: Mapped[str | None] = mapped_column(Text)
-    rule: Mapped[str] = mapped_column(String(20))
-    details: Mapped[dict] = mapped_column(JSON, default=dict)
 
 
 class Charge(Base):

@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.models import Base, Money
+from db.models import AuditLogColumns, Base, Money
 
 
 def utc(at: datetime | None) -> datetime | None:
@@ -54,22 +54,12 @@ class Ticket(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-class TicketTransition(Base):
+class TicketTransition(AuditLogColumns, Base):
     """The register's mirror of a ticket's audit log: who, when, why, under which rule."""
 
     __tablename__ = "ticket_transitions"
     __table_args__ = (UniqueConstraint("number", "seq"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     number: Mapped[str] = mapped_column(ForeignKey("tickets.number"), index=True)
-    seq: Mapped[int] = mapped_column(Integer)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    event: Mapped[str] = mapped_column(String(40))
-    from_state: Mapped[str] = mapped_column(String(40))
-    to_state: Mapped[str] = mapped_column(String(40))
-    actor: Mapped[str] = mapped_column(String(80))
-    reason: Mapped[str | None] = mapped_column(Text)
-    rule: Mapped[str] = mapped_column(String(20))
-    details: Mapped[dict] = mapped_column(JSON, default=dict)
 
 
 class SupportCharge(Base):
@@ -129,20 +119,10 @@ class ServiceRequest(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-class ServiceRequestTransition(Base):
+class ServiceRequestTransition(AuditLogColumns, Base):
     __tablename__ = "service_request_transitions"
     __table_args__ = (UniqueConstraint("number", "seq"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     number: Mapped[str] = mapped_column(ForeignKey("service_requests.number"), index=True)
-    seq: Mapped[int] = mapped_column(Integer)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    event: Mapped[str] = mapped_column(String(40))
-    from_state: Mapped[str] = mapped_column(String(40))
-    to_state: Mapped[str] = mapped_column(String(40))
-    actor: Mapped[str] = mapped_column(String(80))
-    reason: Mapped[str | None] = mapped_column(Text)
-    rule: Mapped[str] = mapped_column(String(20))
-    details: Mapped[dict] = mapped_column(JSON, default=dict)
 
 
 class DesignatedApplicant(Base):
