@@ -1,9 +1,10 @@
 """Record event histories as JSON for the replay test (tests/workflows/test_replay.py).
 
-    .venv/bin/python -m scripts.record_history device tests/workflows/histories/device_renewal_buyout.json
+    .venv/bin/python -m scripts.record_history device tests/workflows/histories/device_renewal_buyout_<change>.json
     .venv/bin/python -m scripts.record_history ticket tests/workflows/histories/ticket_escalated_breached.json
-Record anew only with a deliberate change that no running workflow can meet (otherwise guard the change
-with workflow.patched): the replay test proves today's code still replays yesterday's histories."""
+Keep the old files: each is a history a running workflow may have. Guard a change with workflow.patched
+(e.g. "eq11-employee-answers-buyout" in workflows/equipment.py), record a new file that takes the new
+path, and the replay test proves today's code replays both."""
 from __future__ import annotations
 
 import asyncio
@@ -48,8 +49,8 @@ async def device_renewal_buyout(client: Client, env: WorkflowEnvironment) -> Wor
                                          id=device_workflow_id("ORD-HIST-1"), task_queue=QUEUE)
     await handle.execute_update(DeviceLifecycleWorkflow.registered)
 
-    async def act(target: WorkflowHandle, action) -> None:
-        await target.execute_update(DeviceLifecycleWorkflow.apply, DeviceCommand(actor="it.anna", action=action))
+    async def act(target: WorkflowHandle, action, actor: str = "it.anna") -> None:
+        await target.execute_update(DeviceLifecycleWorkflow.apply, DeviceCommand(actor=actor, action=action))
 
     await act(handle, Deliver(serial_number="SN-H"))
     await act(handle, GiveNotice())
@@ -59,9 +60,10 @@ async def device_renewal_buyout(client: Client, env: WorkflowEnvironment) -> Wor
     child = client.get_workflow_handle(device_workflow_id("ORD-HIST-1-R1"))
     await act(child, Deliver(serial_number="SN-H2"))
     await wait_for(handle, DeviceLifecycleWorkflow.view, lambda v: v.state == "returned")
-    for action in (OfferBuyout(price=Decimal("1200.00")), AcceptBuyout(), SendToErasure(vendor="Inrego AB"),
-                   RecordErasure(vendor="Inrego AB", certificate_id="CERT-H")):
-        await act(handle, action)
+    await act(handle, OfferBuyout(price=Decimal("1200.00")))
+    await act(handle, AcceptBuyout(), actor="E5001")  # rule EQ-11: the employee answers
+    await act(handle, SendToErasure(vendor="Inrego AB"))
+    await act(handle, RecordErasure(vendor="Inrego AB", certificate_id="CERT-H"))
     await handle.result()
     await child.terminate("recorded")
     return handle

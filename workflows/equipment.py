@@ -86,12 +86,23 @@ class DeviceLifecycleWorkflow(ProcessWorkflow):
     # --- API: updates, signals, queries -------------------------------------------------------
     @workflow.update
     async def apply(self, command: DeviceCommand) -> DeviceView:
+        # Added after devices were running: histories from before it replay without the check.
+        if workflow.patched("eq11-employee-answers-buyout"):
+            self._check_answerer(command)
         await self._command(command)
         return self.view()
 
     @apply.validator
     def _validate_apply(self, command: DeviceCommand) -> None:
         self._check(command)
+        self._check_answerer(command)
+
+    def _check_answerer(self, command: DeviceCommand) -> None:
+        buyout = self.snap.buyout
+        if command.action.event in ("accept_buyout", "decline_buyout") and buyout and command.actor != buyout.buyer_ref:
+            # rule EQ-11: the employee answers the offer themself (IT sets the price, the employee decides)
+            raise ApplicationError(f"X-Actor: only employee {buyout.buyer_ref} may answer this buyout offer (rule EQ-11)",
+                                   type="Forbidden", non_retryable=True)
 
     @workflow.update
     async def change_renewal_period(self, change: RenewalPeriodChange) -> DeviceView:

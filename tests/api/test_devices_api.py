@@ -127,3 +127,17 @@ def test_openapi_documents_every_equipment_resource():
         assert path in paths, path
     events = paths["/api/v1/devices/{order_number}/events"]["post"]
     assert {"404", "409", "422"} <= set(events["responses"])
+
+
+async def test_eq11_only_the_offered_employee_answers_a_buyout_403(api):
+    await api.post("/orders", json=order("ORD-API-10"))
+    await api.post("/devices/ORD-API-10/events", json={"action": {"event": "deliver", "serial_number": "S10"}})
+    await api.post("/devices/ORD-API-10/events", json={"action": {"event": "return_device"}})
+    offered = await api.post("/devices/ORD-API-10/events", json={"action": {"event": "offer_buyout", "price": "900.00"}})
+    assert offered.json()["buyout"]["buyer_ref"] == "E2101"
+    refused = await api.post("/devices/ORD-API-10/events", json={"action": {"event": "accept_buyout"}},
+                             headers={"X-Actor": "E9999"})
+    assert refused.status_code == 403 and "E2101" in refused.json()["detail"] and "EQ-11" in refused.json()["detail"]
+    accepted = await api.post("/devices/ORD-API-10/events", json={"action": {"event": "accept_buyout"}},
+                              headers={"X-Actor": "E2101"})
+    assert accepted.status_code == 200 and accepted.json()["state"] == "buyout_accepted"

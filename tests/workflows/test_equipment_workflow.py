@@ -101,7 +101,10 @@ async def test_eq11_buyout_by_own_user_with_erasure_reinstall_and_salary_deducti
     assert "first offered to its own user" in str(refused.value.cause)
     state = await act(handle, OfferBuyout(price=Decimal("1500.00")))
     assert state.state == "buyout_offered" and state.buyout.buyer_ref == "E5011"
-    await act(handle, AcceptBuyout())
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await act(handle, AcceptBuyout(), actor="it.anna")
+    assert refused.value.cause.type == "Forbidden" and "E5011" in str(refused.value.cause)
+    await act(handle, AcceptBuyout(), actor="E5011")
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await act(handle, SendToErasure(vendor="Billig Skrot HB"))
     assert "not a certified erasure vendor" in str(refused.value.cause)
@@ -123,7 +126,7 @@ async def test_eq11_declined_buyout_opens_it_to_other_employees_and_times_out(cl
     await act(client.get_workflow_handle(device_workflow_id("ORD-EQ11-2-R1")), Deliver(serial_number="X"))
     await until(handle, lambda v: v.state == "returned")
     await act(handle, OfferBuyout(price=Decimal("900.00")))
-    assert (await act(handle, DeclineBuyout())).state == "available_for_buyout"
+    assert (await act(handle, DeclineBuyout(), actor="E5012")).state == "available_for_buyout"
     state = await act(handle, OfferBuyout(price=Decimal("900.00"), buyer_ref="E6000", answer_days=7))
     assert state.buyout.buyer_ref == "E6000"
     await env.sleep(timedelta(days=8))
