@@ -87,10 +87,6 @@ def executor() -> Iterator[ThreadPoolExecutor]:
         yield pool
 
 
-def remember(workflow_id: str) -> None:
-    """No-op kept for call sites written before each test got its own test server."""
-
-
 @pytest_asyncio.fixture
 async def worker(env: WorkflowEnvironment, sessions: sessionmaker[Session], settings: Settings,
                  executor: ThreadPoolExecutor) -> AsyncIterator[Worker]:

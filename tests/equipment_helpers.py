@@ -12,9 +12,7 @@ from workflows.equipment import DeviceLifecycleWorkflow
 async def order_device(client: Client, task_queue: str, order_number: str, model_code: str = "LAT-5450",
                        unit_id: str = "TR-KS", user_ref: str | None = "E5001", **extra) -> WorkflowHandle:
     order = DeviceOrder(order_number=order_number, model_code=model_code, unit_id=unit_id, user_ref=user_ref, **extra)
-    from tests.conftest import remember
 
-    remember(device_workflow_id(order_number))
     handle = await client.start_workflow(
         DeviceLifecycleWorkflow.run, DeviceStart(order=order), id=device_workflow_id(order_number),
         task_queue=task_queue, execution_timeout=timedelta(days=3650),

@@ -11,7 +11,6 @@ from temporalio.client import Client, WorkflowHandle
 
 from db.agreement_models import ApplicationPriceRow
 from domain.agreements import LOCAL_TZ, AgreementContent, start_of_year
-from tests.conftest import remember
 
 D = Decimal
 
@@ -32,7 +31,6 @@ def content(agreement_id: str = "APP-TEST", unit_id: str = "TR-SOC", owner: str 
 
 
 async def start(client: Client, run: Any, arg: Any, workflow_id: str, task_queue: str) -> WorkflowHandle:
-    remember(workflow_id)
     return await client.start_workflow(run, arg, id=workflow_id, task_queue=task_queue,
                                        execution_timeout=timedelta(days=3650))
 

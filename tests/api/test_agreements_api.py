@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from domain.agreements import agreement_workflow_id, cloud_move_workflow_id
-from domain.governance import development_case_workflow_id, framework_workflow_id
+from domain.agreements import agreement_workflow_id
+from domain.governance import framework_workflow_id
 from tests.agreements.helpers import coming_year_with_room, content, local_now, sleep_to_new_year, until
-from tests.conftest import remember
 from workflows.agreements import AgreementWorkflow
 from workflows.governance import FrameworkChangeWorkflow
 
 
 def new_agreement(agreement_id: str, **extra) -> dict:
-    remember(agreement_workflow_id(agreement_id))
     return content(agreement_id, **extra).model_dump(mode="json")
 
 
@@ -58,7 +56,6 @@ async def test_ag1_ag2_incomplete_agreements_are_422_naming_the_rule(api):
 
 async def test_ag4_revision_through_the_api_then_versions_compared(api, env):
     year = coming_year_with_room(await local_now(env))
-    remember(agreement_workflow_id("APP-TRESERVA", "revision", year))
     started = await api.post("/agreements/APP-TRESERVA/revisions", json={"for_year": year})
     assert started.status_code == 201 and started.json()["state"] == "convened"
     events = f"/agreements/APP-TRESERVA/revisions/{year}/events"
@@ -116,7 +113,6 @@ async def test_ag3_ag5_ag6_price_list_and_what_a_unit_pays(api, env, sessions):
 
 
 async def test_ag7_service_and_ag8_cloud_move_through_the_api(api, env):
-    remember("service-svc-print-follow")
     delivery = {"service_code": "svc-print-follow", "name": "Follow me print",
                 "agreement": new_agreement("APP-FOLLOW", cost_lines=[
                     {"component": "support_tools", "quantity": "12", "service_code": "svc-print-follow"}])}
@@ -129,7 +125,6 @@ async def test_ag7_service_and_ag8_cloud_move_through_the_api(api, env):
     listed = (await api.get("/services")).json()
     assert [(s["code"], s["status"]) for s in listed] == [("svc-print-follow", "awaiting_price")]
 
-    remember(cloud_move_workflow_id("CM-API"))
     move = await api.post("/cloud-moves", json={"case_id": "CM-API", "application": "Bokningssystem",
                                                  "unit_id": "UL-SBF", "system_owner_ref": "E2004",
                                                  "supplier": "Moln AB"})
@@ -148,7 +143,6 @@ async def test_gv1_gv2_framework_proposal_through_the_api(api, env, sessions):
     acute = {"kind": "acute", "proposal_id": "acute-api", "title": "Lagändring", "effective_from": str(today)}
     refused = await api.post("/framework/proposals", json=acute)
     assert refused.status_code == 422 and "GV-1" in refused.json()["detail"]
-    remember(framework_workflow_id("acute-api"))
     created = await api.post("/framework/proposals", json={**acute, "law_reference": "SFS 2026:1"})
     assert created.status_code == 201 and created.json()["state"] == "in_preparation"
     events = "/framework/proposals/acute-api/events"
@@ -177,7 +171,6 @@ async def test_gv3_gv4_development_cases_through_the_api(api):
              "estimated_cost": "0", "callable_off_within_procured_agreements": True}
     response = await api.post("/development-cases", json=pilot)
     assert response.status_code == 422 and "GV-4" in response.text and "ordinary assignment" in response.text
-    remember(development_case_workflow_id("DEV-API-2"))
     large = {"case_id": "DEV-API-2", "title": "Nytt ekonomisystem", "kind": "new_system_setup", "unit_id": "UL-KS",
              "estimated_cost": "2500000.00"}
     created = await api.post("/development-cases", json=large)

@@ -6,12 +6,9 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from db.models import Device
-from tests.conftest import remember
-from domain.equipment import device_workflow_id
 
 
 def order(number: str, **extra) -> dict:
-    remember(device_workflow_id(number))
     return {"order_number": number, "model_code": "LAT-5450", "unit_id": "UL-KS", "user_ref": "E2101", **extra}
 
 

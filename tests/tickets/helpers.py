@@ -19,10 +19,8 @@ TZ = CAL.tz
 async def report_ticket(client: Client, task_queue: str, number: str, unit_id: str = "TR-KS",
                         reporter_ref: str = "E5001", title: str = "It does not work", start_options: dict | None = None,
                         **fields) -> WorkflowHandle:
-    from tests.conftest import remember
 
     report = TicketReport(number=number, unit_id=unit_id, reporter_ref=reporter_ref, title=title, **fields)
-    remember(ticket_workflow_id(number))
     handle = await client.start_workflow(
         TicketWorkflow.run, TicketStart(report=report, **(start_options or {})), id=ticket_workflow_id(number),
         task_queue=task_queue, execution_timeout=timedelta(days=3650),

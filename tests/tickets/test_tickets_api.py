@@ -10,7 +10,6 @@ from sqlalchemy import select
 from db.models import OutboxMessage
 from db.ticket_models import SupportCharge, Ticket
 from db.ticket_models import aware as aware_utc
-from tests.conftest import remember
 from tests.tickets.helpers import CAL, TZ, add_device, decide_framework_version, local
 
 WALKTHROUGH = {"unit_id": "TR-KS", "reporter_ref": "E5001", "title": "Outlook does not start",
@@ -20,7 +19,6 @@ WALKTHROUGH = {"unit_id": "TR-KS", "reporter_ref": "E5001", "title": "Outlook do
 async def create(api, **body):
     response = await api.post("/tickets", json=body)
     assert response.status_code in (200, 201), response.text
-    remember(response.json()["workflow_id"])
     return response.json()
 
 
@@ -265,10 +263,7 @@ async def submit(api, body: dict, actor: str = "it.anna", allocate: bool = False
     """Explicit numbers: every test has a fresh database but all share one Temporal server."""
     if not allocate:
         body = {"number": f"SR-TEST-{next(REQUEST_NUMBERS):04d}", **body}
-    response = await api.post("/service-requests", json=body, headers={"X-Actor": actor})
-    if response.status_code in (200, 201):
-        remember(response.json()["workflow_id"])
-    return response
+    return await api.post("/service-requests", json=body, headers={"X-Actor": actor})
 
 
 ACCOUNT = {"kind": "non_employee_account", "holder": "Consultant K", "organisation": "Konsult AB",

@@ -57,7 +57,6 @@ from tests.agreements.helpers import (
     start,
     until,
 )
-from tests.conftest import remember
 from workflows.agreements import (
     AgreementRevisionRoundWorkflow,
     AgreementWorkflow,
@@ -187,8 +186,6 @@ async def test_ag4_yearly_round_starts_one_revision_per_active_agreement_once(cl
     started = await client.execute_workflow(
         AgreementRevisionRoundWorkflow.run, RoundStart(year=year, reminder_weeks=3),
         id=f"round-test-{year}", task_queue=worker.task_queue)
-    for workflow_id in started:
-        remember(workflow_id)
     assert started == [agreement_workflow_id("APP-TRESERVA", "revision", year + 1),
                        agreement_workflow_id("INT-LON-EKONOMI", "revision", year + 1)]
     view = await client.get_workflow_handle(started[0]).execute_update(AgreementWorkflow.ready)
@@ -208,7 +205,6 @@ async def test_ag7_undefined_service_is_described_priced_and_flows_into_next_yea
     delivery = ServiceDelivery(service_code="svc-teams-rooms", name="Teams Rooms", agreement=agreement)
     handle = await start(client, ServiceIntroductionWorkflow.run, ServiceStart(delivery=delivery),
                          service_workflow_id("svc-teams-rooms"), worker.task_queue)
-    remember(agreement_workflow_id("APP-ROOMS"))
     state = await handle.execute_update(ServiceIntroductionWorkflow.ready)
     assert state.state == "awaiting_description"
 
@@ -235,7 +231,6 @@ async def test_ag7_undefined_service_is_described_priced_and_flows_into_next_yea
     # rule AG-7: both flow into next year's framework proposal and price list
     proposal_id = await client.execute_workflow(FrameworkYearlyRoundWorkflow.run, RoundStart(year=year - 1),
                                                 id=f"fw-round-{year}", task_queue=worker.task_queue)
-    remember(proposal_id)
     proposal = (await client.get_workflow_handle(proposal_id).execute_update(FrameworkChangeWorkflow.ready)).proposal
     assert proposal.proposal_id == f"yearly-{year}" and proposal.services == ["svc-teams-rooms"]
     prices = {p.item: p.unit_price for p in proposal.prices}
@@ -249,7 +244,6 @@ async def test_ag8_cloud_move_decides_only_after_all_assessments_and_draws_up_ag
                                system_owner_ref="E1004", supplier="SaaS AB", agreement_id="APP-CM-1")
     handle = await start(client, CloudMoveWorkflow.run, CloudMoveStart(request=request), cloud_move_workflow_id("CM-1"),
                          worker.task_queue)
-    remember(agreement_workflow_id("APP-CM-1"))
     state = await handle.execute_update(CloudMoveWorkflow.ready)
     assert state.state == "consulting"
 
