@@ -10,7 +10,8 @@ from temporalio import activity
 
 from activities.agreements import invalid, price_list_for
 from db.agreement_models import ApplicationPriceRow, FrameworkDecisionRow, FrameworkVersionRow, ServiceDefinitionRow
-from db.models import Municipality, RenewalPolicy
+from db.models import CatalogueModelRow, Municipality, PriceRow, RenewalPolicy
+from domain.catalogue import Category, Price, check_price
 from domain.governance import (
     ActivateFrameworkVersion,
     FrameworkProposal,
@@ -20,6 +21,19 @@ from domain.governance import (
     YearlyDraftRequest,
     parameters_in_force,
 )
+
+
+def checked_equipment_price(s: Session, price: Price) -> Price:
+    """An equipment price a framework version may decide: a model in the assortment, with the price
+    fields its charging model needs (rule EQ-4). Raises InvalidCommand naming the field."""
+    model = s.get(CatalogueModelRow, price.model_code)
+    if model is None:
+        raise invalid(f"equipment_prices: no model {price.model_code!r} in the assortment (rule EQ-1)")
+    try:
+        check_price(Category(model.category), price)
+    except ValueError as error:
+        raise invalid(f"equipment_prices: {price.model_code}: {error}") from error
+    return price
 
 
 def framework_versions(s: Session) -> list[FrameworkVersion]:
@@ -63,6 +77,8 @@ class GovernanceActivities:
                 minutes_ref=v.minutes_ref, status="decided" if row is None else row.status,
                 parameters=v.parameters.model_dump(mode="json"), services=list(v.services),
                 workflow_id=request.workflow_id, activated_at=row.activated_at if row else None))
+            for equipment_price in request.equipment_prices:  # rules EQ-4, AG-5: the equipment price list
+                s.merge(PriceRow(**checked_equipment_price(s, equipment_price).model_dump()))
             for price in request.prices:
                 s.merge(ApplicationPriceRow(
                     year=price.year, item=price.item, component=price.component.value, unit=price.unit,

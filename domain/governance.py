@@ -16,7 +16,7 @@ from domain.agreements import (
     SYSTEM_ACTOR,
     PriceItem,
 )
-from domain.catalogue import Category
+from domain.catalogue import Category, Price
 from domain.process import GuardedProcess, Move, ProcessDefinition, TransitionRecord, action_of
 from domain.support_calendar import DEFAULT_HOURS, DEFAULT_WINDOW_RULES, ServiceWindowRule
 
@@ -176,6 +176,8 @@ class FrameworkProposal(BaseModel):
     parameters: FrameworkParameters
     services: list[ServiceCode] = Field(default_factory=list, description="service codes entering the catalogue (AG-7)")
     prices: list[PriceItem] = Field(default_factory=list, description="price list of parameters.price_list_year")
+    equipment_prices: list[Price] = Field(default_factory=list,
+                                          description="equipment prices of parameters.price_list_year (EQ-4, AG-5)")
 
     @model_validator(mode="after")
     def _gv1(self) -> "FrameworkProposal":
@@ -185,8 +187,10 @@ class FrameworkProposal(BaseModel):
         if self.kind == "yearly" and (self.effective_from.month, self.effective_from.day) != (1, 1):
             raise ValueError("effective_from: rule GV-1/AG-5: the yearly revision takes effect on 1 January")
         wrong = [p.item for p in self.prices if p.year != self.parameters.price_list_year]
+        wrong += [p.model_code for p in self.equipment_prices if p.year != self.parameters.price_list_year]
         if wrong:
-            raise ValueError(f"prices: {wrong} are not for price_list_year {self.parameters.price_list_year}")
+            raise ValueError(f"prices, equipment_prices: {wrong} are not for price_list_year "
+                             f"{self.parameters.price_list_year}")
         return self
 
 
@@ -363,6 +367,7 @@ class RecordDecision(BaseModel):
 class RecordFrameworkVersion(BaseModel):
     version: FrameworkVersion
     prices: list[PriceItem]
+    equipment_prices: list[Price] = Field(default_factory=list)
     workflow_id: str
     at: datetime
 

@@ -124,8 +124,8 @@ class FrameworkChangeWorkflow(RecordedProcess):
                 effective_from=proposal.effective_from, decided_on=action.decided_on,
                 minutes_ref=action.minutes_ref, parameters=proposal.parameters, services=proposal.services)
             await run_activity("governance.record_framework_version", RecordFrameworkVersion(
-                version=version, prices=proposal.prices, workflow_id=workflow.info().workflow_id,
-                at=workflow.now()))
+                version=version, prices=proposal.prices, equipment_prices=proposal.equipment_prices,
+                workflow_id=workflow.info().workflow_id, at=workflow.now()))
         elif trigger == "take_effect":
             written = await run_activity("governance.activate_framework_version", ActivateFrameworkVersion(
                 version_id=proposal.proposal_id, at=workflow.now()), list[str])

@@ -8,12 +8,31 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from temporalio.exceptions import ApplicationError
 
-from activities.governance import framework_in_force, framework_versions
+from activities.governance import (
+    checked_equipment_price,
+    framework_in_force,
+    framework_versions,
+)
 from api.deps import ActorDep, ClientDep, SessionDep, SettingsDep
-from api.routes.agreements import EventRequest, ProcessRow, RoundRequest, _apply, _query, _start, _unit, this_year
-from db.agreement_models import FrameworkDecisionRow, GovernanceProcessRow, GovernanceTransitionRow
+from api.routes.agreements import (
+    EventRequest,
+    ProcessRow,
+    RoundRequest,
+    _apply,
+    _query,
+    _start,
+    _unit,
+    this_year,
+)
+from db.agreement_models import (
+    FrameworkDecisionRow,
+    GovernanceProcessRow,
+    GovernanceTransitionRow,
+)
 from domain.agreements import PriceItem
+from domain.catalogue import Price
 from domain.governance import (
     CaseAction,
     DecisionRecord,
@@ -33,7 +52,11 @@ from domain.governance import (
     framework_workflow_id,
 )
 from domain.process import TransitionRecord
-from workflows.governance import DevelopmentCaseWorkflow, FrameworkChangeWorkflow, FrameworkYearlyRoundWorkflow
+from workflows.governance import (
+    DevelopmentCaseWorkflow,
+    FrameworkChangeWorkflow,
+    FrameworkYearlyRoundWorkflow,
+)
 
 router = APIRouter(tags=["governance"])
 
@@ -51,6 +74,7 @@ class ProposalRequest(BaseModel):
     parameters: FrameworkParameters | None = None
     services: list[str] = Field(default_factory=list)
     prices: list[PriceItem] = Field(default_factory=list)
+    equipment_prices: list[Price] = Field(default_factory=list, description="the equipment price list it decides")
 
 
 class FrameworkEvent(EventRequest):
@@ -96,9 +120,14 @@ async def propose(request: ProposalRequest, actor: ActorDep, client: ClientDep, 
         proposal = FrameworkProposal(proposal_id=proposal_id, kind=request.kind, title=request.title,
                                      summary=request.summary, law_reference=request.law_reference,
                                      effective_from=request.effective_from, parameters=parameters,
-                                     services=request.services, prices=request.prices)
+                                     services=request.services, prices=request.prices,
+                                     equipment_prices=request.equipment_prices)
+        for price in proposal.equipment_prices:  # refused now, not at the committee's decision
+            checked_equipment_price(session, price)
     except ValueError as error:
         raise HTTPException(422, str(error)) from error
+    except ApplicationError as error:
+        raise HTTPException(422, error.message) from error
     return await _start(client, FrameworkChangeWorkflow.run, FrameworkStart(proposal=proposal, started_by=actor),
                         framework_workflow_id(proposal_id), settings.temporal_task_queue,
                         FrameworkChangeWorkflow.ready, response)

@@ -180,3 +180,12 @@ async def test_gv3_gv4_development_cases_through_the_api(api):
     assert decided.json()["state"] == "approved" and decided.json()["priority"] == 1
     rows = (await api.get("/development-cases", params={"state": "approved"})).json()
     assert [r["subject"] for r in rows] == ["DEV-API-2"]
+
+
+async def test_gv2_eq1_proposal_with_price_for_unknown_model_is_422(api):
+    response = await api.post("/framework/proposals", json={
+        "proposal_id": "acute-bad-price", "kind": "acute", "title": "Nya priser", "law_reference": "SFS 2026:1",
+        "effective_from": "2027-03-01",
+        "equipment_prices": [{"year": 2027, "model_code": "NOPE-1", "monthly_rent": "1.00"}]})
+    assert response.status_code == 422 and "equipment_prices" in response.json()["detail"]
+    assert "NOPE-1" in response.json()["detail"]

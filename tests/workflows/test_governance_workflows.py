@@ -223,3 +223,34 @@ async def test_gv1_eq5_version_in_force_rearms_running_devices(client, worker, e
     assert rearmed.renewal_months == 60 and rearmed.log[-1].event == "change_renewal_period"
     assert rearmed.log[-1].reason == "framework version acute-gv1-run in force"
     assert rearmed.renewal_due_at.year == delivered.renewal_due_at.year + 1
+
+
+async def test_gv2_eq4_decided_equipment_prices_are_the_price_list_of_their_year(client, worker, env, sessions):
+    """Samverkansnämnd it decides the equipment price list with the framework (AG-5, EQ-4): the new
+    year's price applies to orders in that year, the old year's stays."""
+    from activities.equipment import price_for
+    from domain.catalogue import Price
+
+    today = (await local_now(env)).date()
+    effective = date(today.year + 1, 1, 1)
+    new_price = Price(year=effective.year, model_code="LAT-5450", monthly_rent=D("445.00"))
+    proposal = acute_proposal("acute-gv2-prices", effective).model_copy(update={"equipment_prices": [new_price]})
+    handle = await start(client, FrameworkChangeWorkflow.run, FrameworkStart(proposal=proposal),
+                         framework_workflow_id("acute-gv2-prices"), worker.task_queue)
+    await handle.execute_update(FrameworkChangeWorkflow.ready)
+    for action in (ForumPrepare(decided_on=today, minutes_ref="IFU"), SteeringApprove(decided_on=today, minutes_ref="ISG"),
+                   BoardApprove(municipality="tranemo", decided_on=today, minutes_ref="KS-T"),
+                   BoardApprove(municipality="ulricehamn", decided_on=today, minutes_ref="KS-U"),
+                   CommitteeDecide(decided_on=today, minutes_ref="SN")):
+        await decide(handle, action)
+    with sessions() as s:
+        assert price_for(s, "LAT-5450", effective.year).monthly_rent == D("445.00")
+        assert price_for(s, "LAT-5450", effective.year - 1).monthly_rent == D("420.00")
+
+
+def test_gv2_eq4_equipment_prices_must_be_for_the_price_list_year():
+    from domain.catalogue import Price
+
+    last_year = Price(year=2026, model_code="LAT-5450", monthly_rent=D("1.00"))
+    with pytest.raises(ValueError, match="equipment_prices"):
+        FrameworkProposal(**{**acute_proposal("acute-x", date(2027, 3, 1)).model_dump(), "equipment_prices": [last_year]})
