@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.effects import append_audit_line
 from db.agreement_models import (
     AgreementCostLineRow,
     AgreementRow,
@@ -207,13 +208,7 @@ class AgreementActivities:
                                            subject=mirror.subject, started_at=record.at)
                 s.add(row)
             row.state, row.updated_at, row.data = mirror.state, record.at, mirror.data
-            exists = s.scalar(select(GovernanceTransitionRow.id).where(
-                GovernanceTransitionRow.workflow_id == mirror.workflow_id, GovernanceTransitionRow.seq == record.seq))
-            if exists is None:
-                s.add(GovernanceTransitionRow(
-                    workflow_id=mirror.workflow_id, seq=record.seq, at=record.at, event=record.event,
-                    from_state=record.from_state, to_state=record.to_state, actor=record.actor,
-                    reason=record.reason, rule=record.rule, details=record.details))
+            append_audit_line(s, GovernanceTransitionRow, "workflow_id", mirror.workflow_id, record)
 
     def all(self) -> list:
         return [self.price_list, self.register, self.current, self.activate_version, self.revision_candidates,

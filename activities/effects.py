@@ -1,11 +1,13 @@
-"""Idempotency of side effects: one row per effect, keyed by workflow id + step."""
+"""Idempotency of side effects: one row per effect (key: workflow id + step), one audit line per seq."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.models import AppliedEffect
+from db.models import AppliedEffect, AuditLogColumns
+from domain.process import TransitionRecord
 
 
 def apply_once(session: Session, key: str, at: datetime) -> bool:
@@ -14,4 +16,15 @@ def apply_once(session: Session, key: str, at: datetime) -> bool:
         return False
     session.add(AppliedEffect(key=key, at=at))
     session.flush()
+    return True
+
+
+def append_audit_line(session: Session, table: type[AuditLogColumns], key_column: str, key: str,
+                      record: TransitionRecord) -> bool:
+    """Mirror one line of a process's audit log into `table`, once per (key, seq): a retried
+    activity adds nothing. True when the line was new."""
+    column = getattr(table, key_column)
+    if session.scalar(select(table.id).where(column == key, table.seq == record.seq)) is not None:
+        return False
+    session.add(table(**{key_column: key}, **record.model_dump(exclude={"at"}), at=record.at.astimezone(timezone.utc)))
     return True

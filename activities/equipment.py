@@ -17,7 +17,7 @@ from activities.adapters import (
     RecordingPayroll,
     RecordingProcurement,
 )
-from activities.effects import apply_once
+from activities.effects import append_audit_line, apply_once
 from db.models import CatalogueModelRow, Charge, Device, DeviceTransition, PriceRow, RenewalPolicy, Unit
 from domain.catalogue import CatalogueModel, Category, Price, delivery_charges, monthly_recurring, preferred_model, rules_of
 from domain.equipment import (
@@ -69,9 +69,7 @@ def resolve_terms(s: Session, order: DeviceOrder, on: datetime) -> OrderTerms:
         model_name=model.name,
         agreement_ref=model.agreement_ref,
         municipality=unit.municipality,
-        price=Price(year=price.year, model_code=model.code, monthly_rent=price.monthly_rent,
-                    purchase_price=price.purchase_price, monthly_service_fee=price.monthly_service_fee,
-                    weekly_rent=price.weekly_rent, installation_fee=price.installation_fee),
+        price=Price.model_validate(price, from_attributes=True),
         renewal_months=renewal,
         original_os=model.original_os,
     )
@@ -124,15 +122,8 @@ class EquipmentActivities:
             device = s.get(Device, mirror.order_number)
             if device is None:
                 raise ApplicationError(f"no register row for {mirror.order_number}", non_retryable=True)
-            exists = s.scalar(select(DeviceTransition.id).where(
-                DeviceTransition.order_number == mirror.order_number, DeviceTransition.seq == record.seq))
-            if exists is not None:
+            if not append_audit_line(s, DeviceTransition, "order_number", mirror.order_number, record):
                 return
-            s.add(DeviceTransition(
-                order_number=mirror.order_number, seq=record.seq, at=record.at, event=record.event,
-                from_state=record.from_state, to_state=record.to_state, actor=record.actor, reason=record.reason,
-                rule=record.rule, details=record.details,
-            ))
             device.state = record.to_state
             device.unit_id, device.cost_bearer_unit_id = mirror.unit_id, mirror.cost_bearer_unit_id
             device.user_ref, device.location = mirror.user_ref, mirror.location
@@ -159,9 +150,7 @@ class EquipmentActivities:
             row = price_for(s, device.model_code, change.on.year)
             if row is None:
                 raise ApplicationError(f"no price for {device.model_code} in {change.on.year}", non_retryable=True)
-            price = Price(year=row.year, model_code=row.model_code, monthly_rent=row.monthly_rent,
-                          purchase_price=row.purchase_price, monthly_service_fee=row.monthly_service_fee,
-                          weekly_rent=row.weekly_rent, installation_fee=row.installation_fee)
+            price = Price.model_validate(row, from_attributes=True)
             already_open = s.scalar(select(Charge.id).where(
                 Charge.order_number == change.order_number, Charge.recurring.is_(True), Charge.ends_on.is_(None),
                 Charge.unit_id == change.unit_id))

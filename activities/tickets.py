@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.effects import append_audit_line
 from db.models import Device, Unit
 from db.ticket_models import (
     DesignatedApplicant,
@@ -138,15 +139,8 @@ class TicketActivities:
             ticket = s.get(Ticket, mirror.number)
             if ticket is None:
                 raise ApplicationError(f"no register row for ticket {mirror.number}", non_retryable=True)
-            exists = s.scalar(select(TicketTransition.id).where(
-                TicketTransition.number == mirror.number, TicketTransition.seq == record.seq))
-            if exists is not None:
+            if not append_audit_line(s, TicketTransition, "number", mirror.number, record):
                 return
-            s.add(TicketTransition(
-                number=mirror.number, seq=record.seq, at=utc(record.at), event=record.event,
-                from_state=record.from_state, to_state=record.to_state, actor=record.actor, reason=record.reason,
-                rule=record.rule, details=record.details,
-            ))
             ticket.state, ticket.line, ticket.assignee = mirror.state, mirror.line.value, mirror.assignee
             ticket.matter = mirror.matter.value if mirror.matter else None
             ticket.function = mirror.function.value if mirror.function else None
@@ -202,15 +196,8 @@ class TicketActivities:
             row = s.get(ServiceRequest, mirror.number)
             if row is None:
                 raise ApplicationError(f"no register row for service request {mirror.number}", non_retryable=True)
-            exists = s.scalar(select(ServiceRequestTransition.id).where(
-                ServiceRequestTransition.number == mirror.number, ServiceRequestTransition.seq == record.seq))
-            if exists is not None:
+            if not append_audit_line(s, ServiceRequestTransition, "number", mirror.number, record):
                 return
-            s.add(ServiceRequestTransition(
-                number=mirror.number, seq=record.seq, at=utc(record.at), event=record.event,
-                from_state=record.from_state, to_state=record.to_state, actor=record.actor, reason=record.reason,
-                rule=record.rule, details=record.details,
-            ))
             row.state, row.assignee, row.result = mirror.state, mirror.assignee, mirror.result
             row.minutes_worked, row.updated_at = mirror.minutes_worked, utc(record.at)
 

@@ -31,10 +31,6 @@ def local_year(at: datetime) -> int:
     return at.astimezone(LOCAL_TZ).year
 
 
-def local_date(at: datetime) -> date:
-    return at.astimezone(LOCAL_TZ).date()
-
-
 class ProcessMirror(BaseModel):
     """A process's row in the database after a transition, and the transition itself."""
 

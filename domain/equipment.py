@@ -292,7 +292,6 @@ class DeviceSnapshot(BaseModel):
     serial_number: str | None = None
     delivered_at: datetime | None = None
     renewal_months: int | None = None
-    notice_given_at: datetime | None = None
     buyout: Buyout | None = None
     erasure_vendor: str | None = None
     erasure_certificate: str | None = None
@@ -371,11 +370,6 @@ class DeviceProcess(GuardedProcess):
                     if value is not None:
                         details[name] = f"{getattr(snap, name)} -> {value}"
                         setattr(snap, name, value)
-                snap.notice_given_at = None  # rule EQ-8: reassignment ends the notice
-            case GiveNotice():
-                snap.notice_given_at = now
-            case WithdrawNotice():
-                snap.notice_given_at = None
             case OfferBuyout():
                 buyer = action.buyer_ref or snap.user_ref or ""
                 days = action.answer_days or context["buyout_answer_days"]

@@ -74,9 +74,6 @@ class ProcessDefinition:
     def sources_of(self, trigger: str) -> list[str]:
         return sorted({s for m in self._by_trigger.get(trigger, ()) for s in m.sources})
 
-    def is_system_trigger(self, trigger: str) -> bool:
-        return all(m.by_system for m in self._by_trigger.get(trigger, ()))
-
     def mermaid(self) -> str:
         """State diagram for the docs (Mermaid stateDiagram-v2)."""
         lines = ["stateDiagram-v2", f"    [*] --> {self.initial}"]
