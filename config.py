@@ -38,6 +38,21 @@ class Settings(BaseSettings):
     framework_revision_day: int = Field(1, ge=1, le=28, description="rule GV-1: day of month the yearly framework proposal is opened")
     development_case_threshold: Decimal = Field(Decimal("100000.00"), ge=0, description="rule GV-3: estimated cost (SEK) from which it-styrgrupp prioritises a development case")
     schedules_enabled: bool = Field(True, description="create or update the yearly Temporal Schedules when the worker starts")
+    # --- identity (OpenID Connect bearer tokens; Microsoft Entra ID in production) -------------------------
+    oidc_issuer: str = Field("http://127.0.0.1:18900", description="the token issuer (`iss`); Entra ID: "
+                             "https://login.microsoftonline.com/<tenant-id>/v2.0")
+    oidc_audience: str = Field("api://ramflow", description="the API's audience (`aud`): the Application ID URI "
+                               "or client id of the app registration")
+    oidc_discovery_url: str | None = Field(None, description="default: <issuer>/.well-known/openid-configuration")
+    oidc_jwks_url: str | None = Field(None, description="default: `jwks_uri` of the discovery document")
+    oidc_jwks_refresh_seconds: int = Field(3600, ge=60, description="how long fetched signing keys are trusted; "
+                                           "an unknown `kid` refreshes them sooner")
+    oidc_unit_claim: str = Field("unit", description="claim naming a unit manager's unit (e.g. TR-KS)")
+    oidc_team_claim: str = Field("team", description="claim naming an IT staff member's team")
+    oidc_employee_claim: str = Field("employee_id", description="claim with the employee number; default: the subject")
+    rate_limit_per_minute: int = Field(600, ge=1, description="requests per identity (or per address without a "
+                                       "token) per minute, per API process; more answer 429")
+    api_docs_enabled: bool = Field(True, description="serve /docs, /redoc and /openapi.json (switch off in production)")
 
     @field_validator("database_url")
     @classmethod

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import shutil
+import socket
 import sys
+import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +27,7 @@ from config import Settings  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
 from db.seed import load_reference_data  # noqa: E402
 from db.session import make_sessionmaker  # noqa: E402
+from scripts.local_issuer import LocalIssuer  # noqa: E402
 from worker import build_worker  # noqa: E402
 
 SEED_YEAR = 2026  # the price-list year of the seeded reference data
@@ -76,9 +80,49 @@ def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
     maker.kw["bind"].dispose()
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def issuer() -> Iterator[LocalIssuer]:
+    """A real OpenID Connect issuer on a free port (discovery document, JWKS, token endpoint): the API
+    fetches its keys over HTTP and validates its tokens exactly as it does Entra ID's."""
+    import uvicorn
+
+    port = free_port()
+    local = LocalIssuer(f"http://127.0.0.1:{port}")
+    server = uvicorn.Server(uvicorn.Config(local.app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    yield local
+    server.should_exit = True
+    thread.join(5)
+
+
 @pytest.fixture
-def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, temporal_task_queue=f"test-{uuid.uuid4()}")
+def bearer(issuer: LocalIssuer):
+    """`bearer("E5001", "employee")` → the Authorization header of a token from the local issuer."""
+
+    def headers(user: str, *roles: str, unit: str | None = None, team: str | None = None,
+                **claims) -> dict[str, str]:
+        return {"Authorization": f"Bearer {issuer.mint(user, roles, unit=unit, team=team, **claims)}"}
+
+    return headers
+
+
+IT_ANNA = ("it.anna", "it-staff", "it-admin")  # the default caller of the `api` fixture
+
+
+@pytest.fixture
+def settings(database_url: str, issuer: LocalIssuer) -> Settings:
+    return Settings(database_url=database_url, temporal_task_queue=f"test-{uuid.uuid4()}", oidc_issuer=issuer.url,
+                    oidc_audience=issuer.audience)
 
 
 @pytest.fixture(scope="session")
@@ -106,8 +150,9 @@ def aware(text: str) -> datetime:
 
 
 @pytest_asyncio.fixture
-async def api(env: WorkflowEnvironment, worker: Worker, settings: Settings, sessions: sessionmaker[Session]):
-    """The FastAPI app over the real (time-skipping) Temporal server and this test's database."""
+async def api(env: WorkflowEnvironment, worker: Worker, settings: Settings, sessions: sessionmaker[Session], bearer):
+    """The FastAPI app over the real (time-skipping) Temporal server and this test's database; it calls as
+    it.anna (IT staff and IT admin) unless a request passes its own `bearer(...)` headers."""
     import httpx
 
     from api.main import create_app
@@ -115,6 +160,7 @@ async def api(env: WorkflowEnvironment, worker: Worker, settings: Settings, sess
     app = create_app(settings=settings, client=env.client, sessions=sessions)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://ramflow.test/api/v1",
-                                 headers={"X-Actor": "it.anna"}, timeout=30) as http:
+                                 headers=bearer(IT_ANNA[0], *IT_ANNA[1:], team="användarstöd"), timeout=30) as http:
+        http.bearer = bearer  # helpers that only get `api` mint other callers' tokens with it
         yield http
 

@@ -16,7 +16,9 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from activities.agreements import price_list_for, unit_application_charges, versions_of
-from api.deps import ActorDep, ClientDep, SessionDep, SettingsDep
+from api import access
+from api.deps import ActorDep, ClientDep, PrincipalDep, SessionDep, SettingsDep
+from api.security import record_reference_change, row_dict
 from api.errors import http_error
 from db.agreement_models import AgreementRow, ApplicationPriceRow, GovernanceProcessRow, ServiceDefinitionRow
 from db.models import Unit
@@ -289,11 +291,12 @@ async def drawing_up(agreement_id: str, client: ClientDep) -> AgreementProcessVi
 @router.post("/agreements/{agreement_id}/drawing-up/events", response_model=AgreementProcessView,
              responses={404: {}, 409: {}, 422: {}})
 async def drawing_up_event(agreement_id: str, request: AgreementEvent, actor: ActorDep,
-                           client: ClientDep) -> AgreementProcessView:
+                           client: ClientDep, principal: PrincipalDep) -> AgreementProcessView:
     """approve (party it/system_owner: both approve, AG-4), reject (with reason), revise, cancel."""
+    not_found = f"agreement_id: no agreement being drawn up {agreement_id!r}"
+    await access.agreement_event(client, principal, agreement_workflow_id(agreement_id), request.action, not_found)
     command = AgreementCommand(actor=actor, reason=request.reason, action=request.action)
-    return await _apply(client, agreement_workflow_id(agreement_id), AgreementWorkflow.apply, command,
-                        f"agreement_id: no agreement being drawn up {agreement_id!r}")
+    return await _apply(client, agreement_workflow_id(agreement_id), AgreementWorkflow.apply, command, not_found)
 
 
 # --- yearly revisions (AG-4) ------------------------------------------------------------------
@@ -325,11 +328,13 @@ async def get_revision(agreement_id: str, for_year: Year, client: ClientDep) -> 
 @router.post("/agreements/{agreement_id}/revisions/{for_year}/events", response_model=AgreementProcessView,
              responses={404: {}, 409: {}, 422: {}})
 async def revision_event(agreement_id: str, for_year: Year, request: AgreementEvent, actor: ActorDep,
-                         client: ClientDep) -> AgreementProcessView:
+                         client: ClientDep, principal: PrincipalDep) -> AgreementProcessView:
     """record_meeting (with agreed changes), approve, reject (with reason), revise, cancel (rule AG-4)."""
+    workflow_id, not_found = agreement_workflow_id(agreement_id, "revision", for_year), \
+        f"for_year: no revision of {agreement_id!r} for {for_year}"
+    await access.agreement_event(client, principal, workflow_id, request.action, not_found)
     command = AgreementCommand(actor=actor, reason=request.reason, action=request.action)
-    return await _apply(client, agreement_workflow_id(agreement_id, "revision", for_year), AgreementWorkflow.apply,
-                        command, f"for_year: no revision of {agreement_id!r} for {for_year}")
+    return await _apply(client, workflow_id, AgreementWorkflow.apply, command, not_found)
 
 
 @router.get("/agreement-revisions", response_model=list[ProcessRow])
@@ -348,7 +353,7 @@ async def start_round(request: RoundRequest, actor: ActorDep, client: ClientDep,
     year = request.year or this_year()
     return await client.execute_workflow(
         AgreementRevisionRoundWorkflow.run, RoundStart(year=year, reminder_weeks=settings.agreement_reminder_weeks),
-        id=f"agreement-revision-round-{year}-{actor}-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}",
+        id=f"agreement-revision-round-{year}-manual-{datetime.now(timezone.utc):%Y%m%dT%H%M%S%f}",  # no user id
         task_queue=settings.temporal_task_queue)
 
 
@@ -373,6 +378,9 @@ def set_application_prices(year: Year, entries: list[PriceListEntry], actor: Act
         except ValueError as error:
             raise HTTPException(422, f"{entry.item}: {error}") from error
     for item in items:
+        record_reference_change(session, actor, "application_price", f"{year}/{item.item}",
+                                row_dict(session.get(ApplicationPriceRow, (year, item.item))),
+                                item.model_dump(mode="json"))
         session.merge(ApplicationPriceRow(year=year, item=item.item, component=item.component.value, unit=item.unit,
                                           unit_price=item.unit_price, description=item.description, set_by=actor))
     session.commit()
@@ -380,9 +388,11 @@ def set_application_prices(year: Year, entries: list[PriceListEntry], actor: Act
 
 
 @router.get("/units/{unit_id}/application-charges/{year}", response_model=UnitApplicationCharges)
-def application_charges(unit_id: str, year: Year, session: SessionDep) -> UnitApplicationCharges:
+def application_charges(unit_id: str, year: Year, session: SessionDep,
+                        principal: PrincipalDep) -> UnitApplicationCharges:
     """What unit U pays for applications in year Y: each agreement charged that year (AG-6) at
     its quantities in force on 1 January × that year's prices (AG-3)."""
+    access.unit(principal, unit_id)
     if session.get(Unit, unit_id) is None:
         raise HTTPException(404, f"unit_id: no unit {unit_id!r}")
     return unit_application_charges(session, unit_id, year)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from activities.equipment import price_for
 from activities.renewals import RenewalPeriodUpdate, rearm_running_devices
 from api.deps import ActorDep, ClientDep, SessionDep, SessionFactoryDep
+from api.security import record_reference_change, row_dict
 from db.models import CatalogueModelRow, Municipality, PriceRow, RenewalPolicy
 from domain.catalogue import CATEGORY_RULES, CatalogueModel, Category, Charging, Price, check_price
 
@@ -66,6 +67,7 @@ def add_model(model: CatalogueModel, session: SessionDep, actor: ActorDep) -> Ca
     if session.get(CatalogueModelRow, model.code) is not None:
         raise HTTPException(409, f"code: model {model.code!r} already exists")
     session.add(CatalogueModelRow(**model.model_dump() | {"category": model.category.value}))
+    record_reference_change(session, actor, "catalogue_model", model.code, None, model.model_dump(mode="json"))
     session.commit()
     return model
 
@@ -93,7 +95,10 @@ def set_price(year: int, model_code: str, price: Price, session: SessionDep, act
         check_price(Category(model.category), price)
     except ValueError as error:
         raise HTTPException(422, str(error)) from error
+    before = row_dict(session.get(PriceRow, (year, model_code)))
     session.merge(PriceRow(**price.model_dump()))
+    record_reference_change(session, actor, "equipment_price", f"{year}/{model_code}", before,
+                            price.model_dump(mode="json"))
     session.commit()
     return price
 
@@ -116,8 +121,12 @@ async def set_renewal_policy(category: Category, municipality: str, request: Ren
         raise HTTPException(404, f"municipality: no municipality {municipality!r}")
     if category is Category.SHORT_TERM_LAPTOP:
         raise HTTPException(422, "category: short-term laptops are rented per week, not renewed (rule EQ-4)")
+    before = row_dict(session.get(RenewalPolicy, (category.value, municipality)))
     session.merge(RenewalPolicy(category=category.value, municipality=municipality,
                                 renewal_months=request.renewal_months))
+    record_reference_change(session, actor, "renewal_policy", f"{category.value}/{municipality}", before,
+                            {"category": category.value, "municipality": municipality,
+                             "renewal_months": request.renewal_months}, request.reason)
     session.commit()
     updated: list[str] = []
     if request.apply_to_running:

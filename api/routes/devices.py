@@ -13,7 +13,8 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from activities.equipment import InvalidOrder, resolve_terms
-from api.deps import ActorDep, ClientDep, SessionDep, SettingsDep
+from api import access
+from api.deps import ActorDep, ClientDep, PrincipalDep, SessionDep, SettingsDep
 from api.errors import http_error
 from db.models import Device, DeviceTransition, ErasureVendor, Unit
 from domain.catalogue import Category
@@ -69,8 +70,9 @@ class RenewalPeriodRequest(BaseModel):
 @router.post("/orders", status_code=status.HTTP_201_CREATED, response_model=DeviceView,
              responses={200: {"description": "the order already exists (repeated call)"}, 422: {}})
 async def place_order(order: DeviceOrder, actor: ActorDep, client: ClientDep, session: SessionDep,
-                      settings: SettingsDep, response: Response) -> DeviceView:
+                      settings: SettingsDep, response: Response, principal: PrincipalDep) -> DeviceView:
     """Rule EQ-1: equipment is ordered through support; the order number is the idempotency key."""
+    access.own_unit(principal, order.unit_id)
     handle = client.get_workflow_handle(device_workflow_id(order.order_number))
     if session.get(Device, order.order_number) is not None:
         response.status_code = status.HTTP_200_OK
@@ -94,6 +96,7 @@ async def place_order(order: DeviceOrder, actor: ActorDep, client: ClientDep, se
 @router.get("/devices", response_model=list[RegisterRow])
 def list_devices(
     session: SessionDep,
+    principal: PrincipalDep,
     unit_id: str | None = None,
     user_ref: str | None = None,
     category: Category | None = None,
@@ -105,6 +108,8 @@ def list_devices(
 ) -> list[Device]:
     """The inventory register, filtered (rule EQ-7: kept current by every transition)."""
     query = select(Device).order_by(Device.order_number)
+    if (seen := access.visible(principal, Device.unit_id, Device.user_ref)) is not None:
+        query = query.where(seen)
     filters = {"unit_id": unit_id, "user_ref": user_ref, "state": state,
                "cost_bearer_unit_id": cost_bearer_unit_id, "municipality": municipality,
                "category": category.value if category else None}
@@ -115,14 +120,16 @@ def list_devices(
 
 
 @router.get("/devices/{order_number}", response_model=DeviceView)
-async def get_device(order_number: str, client: ClientDep) -> DeviceView:
+async def get_device(order_number: str, client: ClientDep, session: SessionDep, principal: PrincipalDep) -> DeviceView:
     """The device's live state from its workflow, with allowed events, deadlines and transition log."""
+    access.device(session, principal, order_number)
     return await _view(client.get_workflow_handle(device_workflow_id(order_number)), order_number)
 
 
 @router.get("/devices/{order_number}/history", response_model=list[TransitionRecord])
-def device_history(order_number: str, session: SessionDep) -> list[TransitionRecord]:
+def device_history(order_number: str, session: SessionDep, principal: PrincipalDep) -> list[TransitionRecord]:
     """The audit log as mirrored in the register: who did what, when, why, under which rule."""
+    access.device(session, principal, order_number)
     if session.get(Device, order_number) is None:
         raise HTTPException(404, f"order_number: no device {order_number!r}")
     rows = session.scalars(select(DeviceTransition).where(DeviceTransition.order_number == order_number)
@@ -133,9 +140,10 @@ def device_history(order_number: str, session: SessionDep) -> list[TransitionRec
 @router.post("/devices/{order_number}/events", response_model=DeviceView,
              responses={404: {}, 409: {"description": "the current state does not allow the event"}, 422: {}})
 async def post_event(order_number: str, request: EventRequest, actor: ActorDep, client: ClientDep,
-                     session: SessionDep) -> DeviceView:
+                     session: SessionDep, principal: PrincipalDep) -> DeviceView:
     """A lifecycle event: deliver, give_notice, reassign, report_stolen, offer_buyout, record_erasure, …"""
     action = request.action
+    await access.device_event(session, client, principal, order_number, action)
     if isinstance(action, (SendToErasure, RecordErasure)):
         vendor = session.get(ErasureVendor, action.vendor)
         if vendor is None or not vendor.certified:

@@ -15,7 +15,8 @@ from activities.governance import (
     framework_in_force,
     framework_versions,
 )
-from api.deps import ActorDep, ClientDep, SessionDep, SettingsDep
+from api import access
+from api.deps import ActorDep, ClientDep, PrincipalDep, SessionDep, SettingsDep
 from api.routes.agreements import (
     EventRequest,
     ProcessRow,
@@ -146,12 +147,14 @@ async def get_proposal(proposal_id: str, client: ClientDep) -> FrameworkView:
 
 @router.post("/framework/proposals/{proposal_id}/events", response_model=FrameworkView,
              responses={404: {}, 409: {}, 422: {}})
-async def proposal_event(proposal_id: str, request: FrameworkEvent, actor: ActorDep, client: ClientDep) -> FrameworkView:
+async def proposal_event(proposal_id: str, request: FrameworkEvent, actor: ActorDep, client: ClientDep,
+                         principal: PrincipalDep) -> FrameworkView:
     """revise, forum_prepare, steering_approve/_reject, board_approve/_reject (per municipality, in
     parallel), committee_decide/_reject, withdraw: each with its date and minutes reference (GV-2)."""
+    not_found = f"proposal_id: no proposal {proposal_id!r}"
+    await access.framework_event(client, principal, framework_workflow_id(proposal_id), request.action, not_found)
     command = FrameworkCommand(actor=actor, reason=request.reason, action=request.action)
-    return await _apply(client, framework_workflow_id(proposal_id), FrameworkChangeWorkflow.apply, command,
-                        f"proposal_id: no proposal {proposal_id!r}")
+    return await _apply(client, framework_workflow_id(proposal_id), FrameworkChangeWorkflow.apply, command, not_found)
 
 
 @router.get("/framework/proposals/{proposal_id}/decisions", response_model=list[DecisionRecord])
@@ -169,7 +172,7 @@ async def yearly_round(request: RoundRequest, actor: ActorDep, client: ClientDep
     year = request.year or this_year()
     workflow_id = await client.execute_workflow(
         FrameworkYearlyRoundWorkflow.run, RoundStart(year=year),
-        id=f"framework-yearly-round-{year}-{actor}-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}",
+        id=f"framework-yearly-round-{year}-manual-{datetime.now(timezone.utc):%Y%m%dT%H%M%S%f}",  # no user id
         task_queue=settings.temporal_task_queue)
     return {"workflow_id": workflow_id}
 
@@ -179,9 +182,10 @@ async def yearly_round(request: RoundRequest, actor: ActorDep, client: ClientDep
              responses={200: {"description": "already registered"},
                         422: {"description": "not a development case (GV-3, GV-4) or invalid"}})
 async def register_case(request: DevelopmentCaseRequest, actor: ActorDep, client: ClientDep, session: SessionDep,
-                        settings: SettingsDep, response: Response) -> DevelopmentCaseView:
+                        settings: SettingsDep, response: Response, principal: PrincipalDep) -> DevelopmentCaseView:
     """Routed by kind and size: pilots to it-forum utveckling (GV-4), small cases and additions to
     the IT strategist, large ones to it-styrgrupp (GV-3; threshold configurable)."""
+    access.own_unit(principal, request.unit_id)
     _unit(session, request.unit_id)
     start = DevelopmentCaseStart(request=request, threshold=settings.development_case_threshold, started_by=actor)
     return await _start(client, DevelopmentCaseWorkflow.run, start, development_case_workflow_id(request.case_id),
@@ -201,7 +205,9 @@ async def get_case(case_id: str, client: ClientDep) -> DevelopmentCaseView:
 
 @router.post("/development-cases/{case_id}/events", response_model=DevelopmentCaseView,
              responses={404: {}, 409: {}, 422: {}})
-async def case_event(case_id: str, request: CaseEvent, actor: ActorDep, client: ClientDep) -> DevelopmentCaseView:
+async def case_event(case_id: str, request: CaseEvent, actor: ActorDep, client: ClientDep,
+                     principal: PrincipalDep) -> DevelopmentCaseView:
+    access.case_event(principal, request.action)
     command = DevelopmentCaseCommand(actor=actor, reason=request.reason, action=request.action)
     return await _apply(client, development_case_workflow_id(case_id), DevelopmentCaseWorkflow.apply, command,
                         f"case_id: no development case {case_id!r}")

@@ -20,7 +20,8 @@ from activities.tickets import (
     resolve_request_terms,
     resolve_ticket_terms,
 )
-from api.deps import ActorDep, ClientDep, SessionDep, SettingsDep
+from api import access
+from api.deps import ActorDep, ClientDep, PrincipalDep, SessionDep, SettingsDep
 from api.errors import http_error
 from api.routes.calendar import framework_parameters, support_calendar
 from config import Settings
@@ -152,7 +153,7 @@ class NewServiceRequest(BaseModel):
     number: str | None = Field(None, pattern=TICKET_NUMBER_PATTERN,
                                description="allocated (SR<year>-00001) if left out")
     unit_id: str
-    applicant_ref: str | None = Field(None, description="default: the acting user (X-Actor)")
+    applicant_ref: str | None = Field(None, description="default and only: the signed-in user (rule TK-9)")
     details: RequestDetails
 
 
@@ -340,8 +341,9 @@ def ended_or_missing(error: Exception, session: Session, model: type, number: st
 @router.post("/tickets", status_code=status.HTTP_201_CREATED, response_model=TicketView,
              responses={200: {"description": "the ticket already exists (repeated call)"}, 422: {}})
 async def report_ticket(ticket: NewTicket, actor: ActorDep, client: ClientDep, session: SessionDep,
-                        settings: SettingsDep, response: Response) -> TicketView:
+                        settings: SettingsDep, response: Response, principal: PrincipalDep) -> TicketView:
     """Rule TK-2: every request enters in the 1st line; its workflow keeps the deadline clock (TK-5)."""
+    access.new_ticket(principal, ticket.unit_id, ticket.reporter_ref)
     cal = support_calendar(settings)
     reported_at = ticket.reported_at
     if reported_at is not None:
@@ -384,6 +386,7 @@ async def report_ticket(ticket: NewTicket, actor: ActorDep, client: ClientDep, s
 def list_tickets(
     session: SessionDep,
     settings: SettingsDep,
+    principal: PrincipalDep,
     line: Line | None = None,
     state: str | None = None,
     unit_id: str | None = None,
@@ -401,6 +404,8 @@ def list_tickets(
 ) -> list[TicketRow]:
     """The ticket register, filtered."""
     query = select(Ticket).order_by(Ticket.reported_at, Ticket.number)
+    if (seen := access.visible(principal, Ticket.unit_id, Ticket.reporter_ref)) is not None:
+        query = query.where(seen)
     filters = {"line": line.value if line else None, "state": state, "unit_id": unit_id,
                "municipality": municipality, "assignee": assignee, "breached": breached, "on_call": on_call,
                "function": function.value if function else None}
@@ -421,13 +426,16 @@ def list_tickets(
 
 
 @router.get("/tickets/{number}", response_model=TicketView)
-async def get_ticket(number: str, client: ClientDep, session: SessionDep, settings: SettingsDep) -> TicketView:
+async def get_ticket(number: str, client: ClientDep, session: SessionDep, settings: SettingsDep,
+                     principal: PrincipalDep) -> TicketView:
     """The ticket with its assignee (TK-2), its current deadline (TK-5) and its transition log."""
+    access.ticket(session, principal, number)
     return await ticket_view(client, session, settings, number)
 
 
 @router.get("/tickets/{number}/history", response_model=list[TransitionRecord])
-def ticket_history(number: str, session: SessionDep) -> list[TransitionRecord]:
+def ticket_history(number: str, session: SessionDep, principal: PrincipalDep) -> list[TransitionRecord]:
+    access.ticket(session, principal, number)
     if session.get(Ticket, number) is None:
         raise HTTPException(404, f"number: no ticket {number!r}")
     rows = session.scalars(select(TicketTransition).where(TicketTransition.number == number)
@@ -463,8 +471,10 @@ async def classify_ticket(number: str, request: ClassificationRequest, actor: Ac
 
 @router.post("/tickets/{number}/survey", status_code=status.HTTP_201_CREATED, response_model=SurveyAnswerView,
              responses={404: {}, 409: {"description": "the ticket did not get the survey, or it is answered"}})
-def answer_survey(number: str, answer: SurveyAnswerRequest, session: SessionDep) -> SurveyAnswerView:
-    """Rule TK-6: the answer to the survey of a closed ticket that was drawn for it."""
+def answer_survey(number: str, answer: SurveyAnswerRequest, session: SessionDep,
+                  principal: PrincipalDep) -> SurveyAnswerView:
+    """Rule TK-6: the answer to the survey of a closed ticket that was drawn for it, by its reporter."""
+    access.survey(session, principal, number)
     ticket = session.get(Ticket, number)
     if ticket is None:
         raise HTTPException(404, f"number: no ticket {number!r}")
@@ -501,11 +511,12 @@ def intefunktion_functions() -> list[str]:
 @router.post("/service-requests", status_code=status.HTTP_201_CREATED, response_model=RequestView,
              responses={200: {}, 403: {"description": "rule TK-9: not the manager or a designated person"}, 422: {}})
 async def submit_request(request: NewServiceRequest, actor: ActorDep, client: ClientDep, session: SessionDep,
-                         settings: SettingsDep, response: Response) -> RequestView:
+                         settings: SettingsDep, response: Response, principal: PrincipalDep) -> RequestView:
     """A non-employee account (TK-9), a functional address (TK-10), a program install (TK-11), a move (TK-12)."""
+    access.applicant(session, principal, request.unit_id, request.details.kind, request.applicant_ref)
     if request.number is not None and session.get(ServiceRequest, request.number) is not None:
         response.status_code = status.HTTP_200_OK
-        return await get_request(request.number, client, session)
+        return await get_request(request.number, client, session, principal)
     applicant = request.applicant_ref or actor
     check = ServiceRequestOrder(number="CHECK", unit_id=request.unit_id, applicant_ref=applicant,
                                 details=request.details)
@@ -533,10 +544,13 @@ async def submit_request(request: NewServiceRequest, actor: ActorDep, client: Cl
 
 
 @router.get("/service-requests", response_model=list[RequestRow])
-def list_requests(session: SessionDep, kind: RequestKind | None = None, state: str | None = None,
+def list_requests(session: SessionDep, principal: PrincipalDep, kind: RequestKind | None = None,
+                  state: str | None = None,
                   unit_id: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 200,
                   offset: Annotated[int, Query(ge=0)] = 0) -> list[RequestRow]:
     query = select(ServiceRequest).order_by(ServiceRequest.submitted_at, ServiceRequest.number)
+    if (seen := access.visible(principal, ServiceRequest.unit_id)) is not None:
+        query = query.where(seen)
     for name, value in {"kind": kind.value if kind else None, "state": state, "unit_id": unit_id}.items():
         if value is not None:
             query = query.where(getattr(ServiceRequest, name) == value)
@@ -546,8 +560,9 @@ def list_requests(session: SessionDep, kind: RequestKind | None = None, state: s
 
 
 @router.get("/service-requests/{number}", response_model=RequestView)
-async def get_request(number: str, client: ClientDep, session: SessionDep) -> RequestView:
+async def get_request(number: str, client: ClientDep, session: SessionDep, principal: PrincipalDep) -> RequestView:
     """The request's live state; a finished request (its workflow has ended) from the register."""
+    access.service_request(session, principal, number)
     row = session.get(ServiceRequest, number)
     if row is not None and row.state in ("delivered", "rejected", "handed_back"):
         return request_view_from_register(session, row)
@@ -573,7 +588,8 @@ def request_view_from_register(session: Session, row: ServiceRequest) -> Request
 
 
 @router.get("/service-requests/{number}/history", response_model=list[TransitionRecord])
-def request_history(number: str, session: SessionDep) -> list[TransitionRecord]:
+def request_history(number: str, session: SessionDep, principal: PrincipalDep) -> list[TransitionRecord]:
+    access.service_request(session, principal, number)
     if session.get(ServiceRequest, number) is None:
         raise HTTPException(404, f"number: no service request {number!r}")
     rows = session.scalars(select(ServiceRequestTransition).where(ServiceRequestTransition.number == number)
@@ -594,8 +610,9 @@ async def post_request_event(number: str, request: RequestEventRequest, actor: A
 
 
 @router.get("/units/{unit_id}/designated-applicants", response_model=list[DesignatedView])
-def designated_applicants(unit_id: str, session: SessionDep) -> list[DesignatedView]:
+def designated_applicants(unit_id: str, session: SessionDep, principal: PrincipalDep) -> list[DesignatedView]:
     """Rule TK-9: who besides the manager may apply for non-employee accounts."""
+    access.unit(principal, unit_id)
     rows = session.scalars(select(DesignatedApplicant).where(DesignatedApplicant.unit_id == unit_id)
                            .order_by(DesignatedApplicant.person_ref))
     return [DesignatedView(unit_id=r.unit_id, person_ref=r.person_ref, designated_by=r.designated_by,
@@ -604,8 +621,10 @@ def designated_applicants(unit_id: str, session: SessionDep) -> list[DesignatedV
 
 @router.put("/units/{unit_id}/designated-applicants/{person_ref}", response_model=DesignatedView,
             responses={403: {"description": "only the unit's manager designates"}, 404: {}})
-def designate_applicant(unit_id: str, person_ref: str, actor: ActorDep, session: SessionDep) -> DesignatedView:
+def designate_applicant(unit_id: str, person_ref: str, actor: ActorDep, session: SessionDep,
+                        principal: PrincipalDep) -> DesignatedView:
     """Rule TK-9: the unit's manager designates a person who may apply."""
+    access.unit(principal, unit_id)
     unit = session.get(Unit, unit_id)
     if unit is None:
         raise HTTPException(404, f"unit_id: unknown unit {unit_id!r}")
@@ -622,7 +641,9 @@ def designate_applicant(unit_id: str, person_ref: str, actor: ActorDep, session:
 
 
 @router.delete("/units/{unit_id}/designated-applicants/{person_ref}", status_code=204, responses={403: {}})
-def remove_designation(unit_id: str, person_ref: str, actor: ActorDep, session: SessionDep) -> Response:
+def remove_designation(unit_id: str, person_ref: str, actor: ActorDep, session: SessionDep,
+                       principal: PrincipalDep) -> Response:
+    access.unit(principal, unit_id)
     unit = session.get(Unit, unit_id)
     if unit is None:
         raise HTTPException(404, f"unit_id: unknown unit {unit_id!r}")
@@ -644,8 +665,10 @@ def incident_view(row: Incident, tz) -> IncidentView:
 
 
 @router.post("/incidents", status_code=status.HTTP_201_CREATED, response_model=IncidentView, responses={422: {}})
-def record_incident(incident: NewIncident, actor: ActorDep, session: SessionDep, settings: SettingsDep) -> IncidentView:
+def record_incident(incident: NewIncident, actor: ActorDep, session: SessionDep, settings: SettingsDep,
+                    principal: PrincipalDep) -> IncidentView:
     """Rules AV-3/AV-4: IT reports IT incidents on its own (published on the intranets); units report theirs."""
+    access.incident(principal, incident.reported_by, incident.unit_id)
     if incident.unit_id is not None and session.get(Unit, incident.unit_id) is None:
         raise HTTPException(422, f"unit_id: unknown unit {incident.unit_id!r}")
     if incident.municipality is not None and session.get(Municipality, incident.municipality) is None:

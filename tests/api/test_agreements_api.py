@@ -15,7 +15,7 @@ def new_agreement(agreement_id: str, **extra) -> dict:
     return content(agreement_id, **extra).model_dump(mode="json")
 
 
-async def test_ag1_ag2_draw_up_through_the_api_both_approve(api, env):
+async def test_ag1_ag2_draw_up_through_the_api_both_approve(api, env, bearer):
     created = await api.post("/agreements", json=new_agreement("APP-API-1"))
     assert created.status_code == 201, created.text
     body = created.json()
@@ -26,9 +26,13 @@ async def test_ag1_ag2_draw_up_through_the_api_both_approve(api, env):
     assert again.status_code == 200 and again.json()["workflow_id"] == "agreement-APP-API-1"
 
     approve = {"action": {"event": "approve", "party": "system_owner"}}
-    refused = await api.post("/agreements/APP-API-1/drawing-up/events", json=approve)  # X-Actor it.anna
-    assert refused.status_code == 409 and "system owner" in refused.json()["detail"]
-    owner = await api.post("/agreements/APP-API-1/drawing-up/events", json=approve, headers={"X-Actor": "E1003"})
+    refused = await api.post("/agreements/APP-API-1/drawing-up/events", json=approve)  # it.anna: IT, not the owner
+    assert refused.status_code == 403 and "system-owner" in refused.json()["detail"]
+    not_theirs = await api.post("/agreements/APP-API-1/drawing-up/events", json=approve,
+                                headers=bearer("E2003", "system-owner"))
+    assert not_theirs.status_code == 403 and "own system owner" in not_theirs.json()["detail"]
+    owner = await api.post("/agreements/APP-API-1/drawing-up/events", json=approve,
+                           headers=bearer("E1003", "system-owner"))
     assert owner.status_code == 200 and owner.json()["state"] == "proposed"
     done = await api.post("/agreements/APP-API-1/drawing-up/events",
                           json={"action": {"event": "approve", "party": "it"}})
@@ -54,7 +58,7 @@ async def test_ag1_ag2_incomplete_agreements_are_422_naming_the_rule(api):
     assert (await api.post("/agreements", json=new_agreement("APP-TRESERVA"))).status_code == 409
 
 
-async def test_ag4_revision_through_the_api_then_versions_compared(api, env):
+async def test_ag4_revision_through_the_api_then_versions_compared(api, env, bearer):
     year = coming_year_with_room(await local_now(env))
     started = await api.post("/agreements/APP-TRESERVA/revisions", json={"for_year": year})
     assert started.status_code == 201 and started.json()["state"] == "convened"
@@ -69,7 +73,7 @@ async def test_ag4_revision_through_the_api_then_versions_compared(api, env):
     assert proposed.status_code == 200, proposed.text
     assert proposed.json()["proposal"]["total"] == "70312.50"  # one more server: 60712.50 + 9600
     await api.post(events, json={"action": {"event": "approve", "party": "it"}})
-    await api.post(events, json={"action": {"event": "approve", "party": "system_owner"}}, headers={"X-Actor": "E2003"})
+    await api.post(events, json={"action": {"event": "approve", "party": "system_owner"}}, headers=bearer("E2003", "system-owner"))
     await sleep_to_new_year(env, year)
     handle = env.client.get_workflow_handle(agreement_workflow_id("APP-TRESERVA", "revision", year))
     assert (await until(handle, AgreementWorkflow.view, lambda v: v.state == "effective")).state == "effective"
@@ -136,7 +140,7 @@ async def test_ag7_service_and_ag8_cloud_move_through_the_api(api, env):
     assert (await api.get("/cloud-moves/CM-NONE")).status_code == 404
 
 
-async def test_gv1_gv2_framework_proposal_through_the_api(api, env, sessions):
+async def test_gv1_gv2_framework_proposal_through_the_api(api, env, sessions, bearer):
     current = (await api.get("/framework/parameters")).json()
     assert current["id"] == "ramuppdrag-2022" and current["parameters"]["availability_target_percent"] == "99.1"
     today = (await local_now(env)).date()
@@ -146,13 +150,19 @@ async def test_gv1_gv2_framework_proposal_through_the_api(api, env, sessions):
     created = await api.post("/framework/proposals", json={**acute, "law_reference": "SFS 2026:1"})
     assert created.status_code == 201 and created.json()["state"] == "in_preparation"
     events = "/framework/proposals/acute-api/events"
-    for action in ({"event": "forum_prepare", "decided_on": str(today), "minutes_ref": "IFU"},
-                   {"event": "steering_approve", "decided_on": str(today), "minutes_ref": "ISG"},
-                   {"event": "board_approve", "municipality": "ulricehamn", "decided_on": str(today),
-                    "minutes_ref": "KS-U"},
-                   {"event": "board_approve", "municipality": "tranemo", "decided_on": str(today), "minutes_ref": "KS-T"},
-                   {"event": "committee_decide", "decided_on": str(today), "minutes_ref": "SN"}):
-        response = await api.post(events, json={"action": action})
+    # rule GV-2: each body's secretary records its own decision
+    for secretary, action in (
+            (bearer("sek.ifu", "it-forum-utveckling"),
+             {"event": "forum_prepare", "decided_on": str(today), "minutes_ref": "IFU"}),
+            (bearer("sek.isg", "it-styrgrupp"),
+             {"event": "steering_approve", "decided_on": str(today), "minutes_ref": "ISG"}),
+            (bearer("sek.ksu", "kommunstyrelsen-ulricehamn"),
+             {"event": "board_approve", "municipality": "ulricehamn", "decided_on": str(today), "minutes_ref": "KS-U"}),
+            (bearer("sek.kst", "kommunstyrelsen-tranemo"),
+             {"event": "board_approve", "municipality": "tranemo", "decided_on": str(today), "minutes_ref": "KS-T"}),
+            (bearer("sek.sn", "samverkansnamnd-it"),
+             {"event": "committee_decide", "decided_on": str(today), "minutes_ref": "SN"})):
+        response = await api.post(events, json={"action": action}, headers=secretary)
         assert response.status_code == 200, response.text
     handle = env.client.get_workflow_handle(framework_workflow_id("acute-api"))
     state = await until(handle, FrameworkChangeWorkflow.view, lambda v: v.state == "in_force")
@@ -166,7 +176,7 @@ async def test_gv1_gv2_framework_proposal_through_the_api(api, env, sessions):
     assert {h["rule"] for h in history} == {"GV-1", "GV-2"}
 
 
-async def test_gv3_gv4_development_cases_through_the_api(api):
+async def test_gv3_gv4_development_cases_through_the_api(api, bearer):
     pilot = {"case_id": "DEV-API-1", "title": "Ny smartphone-modell", "kind": "pilot", "unit_id": "TR-KS",
              "estimated_cost": "0", "callable_off_within_procured_agreements": True}
     response = await api.post("/development-cases", json=pilot)
@@ -175,8 +185,9 @@ async def test_gv3_gv4_development_cases_through_the_api(api):
              "estimated_cost": "2500000.00"}
     created = await api.post("/development-cases", json=large)
     assert created.status_code == 201 and created.json()["state"] == "at_steering_group"
-    decided = await api.post("/development-cases/DEV-API-2/events", json={"action": {
-        "event": "prioritise", "decided_on": "2026-12-01", "minutes_ref": "ISG § 3", "priority": 1}})
+    decided = await api.post("/development-cases/DEV-API-2/events", headers=bearer("sek.isg", "it-styrgrupp"),
+                             json={"action": {"event": "prioritise", "decided_on": "2026-12-01",
+                                              "minutes_ref": "ISG § 3", "priority": 1}})
     assert decided.json()["state"] == "approved" and decided.json()["priority"] == 1
     rows = (await api.get("/development-cases", params={"state": "approved"})).json()
     assert [r["subject"] for r in rows] == ["DEV-API-2"]

@@ -41,9 +41,11 @@ async def test_order_with_unknown_model_is_422_and_writes_nothing(api, sessions)
         assert s.get(Device, "ORD-API-2") is None
 
 
-async def test_order_without_actor_header_is_422(api):
-    response = await api.post("/orders", json=order("ORD-API-3"), headers={"X-Actor": ""})
-    assert response.status_code == 422
+async def test_order_without_token_is_401_and_changes_nothing(api, sessions):
+    response = await api.post("/orders", json=order("ORD-API-3"), headers={"Authorization": ""})
+    assert response.status_code == 401 and response.headers["WWW-Authenticate"].startswith("Bearer")
+    with sessions() as s:
+        assert s.get(Device, "ORD-API-3") is None
 
 
 async def test_illegal_event_is_409_naming_state_and_event(api):
@@ -61,10 +63,10 @@ async def test_unknown_device_is_404(api):
     assert (await api.get("/devices/ORD-NONE")).status_code == 404
 
 
-async def test_eq7_reassign_updates_register_and_actor_is_audited(api):
+async def test_eq7_reassign_updates_register_and_actor_is_audited(api, bearer):
     await api.post("/orders", json=order("ORD-API-5"))
     await api.post("/devices/ORD-API-5/events", json={"action": {"event": "deliver", "serial_number": "S5"}})
-    moved = await api.post("/devices/ORD-API-5/events", headers={"X-Actor": "unit.manager.bo"},
+    moved = await api.post("/devices/ORD-API-5/events", headers=bearer("it.bo", "it-staff"),
                            json={"reason": "staff moved", "action": {"event": "reassign", "unit_id": "UL-VOF",
                                                                      "user_ref": "E2999"}})
     assert moved.status_code == 200, moved.text
@@ -74,7 +76,7 @@ async def test_eq7_reassign_updates_register_and_actor_is_audited(api):
     history = (await api.get("/devices/ORD-API-5/history")).json()
     last = history[-1]
     assert (last["event"], last["actor"], last["reason"], last["rule"]) == (
-        "reassign", "unit.manager.bo", "staff moved", "EQ-7")
+        "reassign", "it.bo", "staff moved", "EQ-7")
 
 
 async def test_eq12_uncertified_vendor_is_422(api):
@@ -126,15 +128,18 @@ def test_openapi_documents_every_equipment_resource():
     assert {"404", "409", "422"} <= set(events["responses"])
 
 
-async def test_eq11_only_the_offered_employee_answers_a_buyout_403(api):
+async def test_eq11_only_the_offered_employee_answers_a_buyout_403(api, bearer):
     await api.post("/orders", json=order("ORD-API-10"))
     await api.post("/devices/ORD-API-10/events", json={"action": {"event": "deliver", "serial_number": "S10"}})
     await api.post("/devices/ORD-API-10/events", json={"action": {"event": "return_device"}})
     offered = await api.post("/devices/ORD-API-10/events", json={"action": {"event": "offer_buyout", "price": "900.00"}})
     assert offered.json()["buyout"]["buyer_ref"] == "E2101"
     refused = await api.post("/devices/ORD-API-10/events", json={"action": {"event": "accept_buyout"}},
-                             headers={"X-Actor": "E9999"})
-    assert refused.status_code == 403 and "E2101" in refused.json()["detail"] and "EQ-11" in refused.json()["detail"]
+                             headers=bearer("E9999", "employee"))
+    assert refused.status_code == 403 and "EQ-11" in refused.json()["detail"]
+    assert "E2101" not in refused.json()["detail"]  # another employee learns nothing of the offer
+    by_it = await api.post("/devices/ORD-API-10/events", json={"action": {"event": "accept_buyout"}})
+    assert by_it.status_code == 403  # IT sets the price, the employee decides
     accepted = await api.post("/devices/ORD-API-10/events", json={"action": {"event": "accept_buyout"}},
-                              headers={"X-Actor": "E2101"})
+                              headers=bearer("E2101", "employee"))
     assert accepted.status_code == 200 and accepted.json()["state"] == "buyout_accepted"

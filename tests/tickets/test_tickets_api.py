@@ -24,7 +24,7 @@ async def create(api, **body):
 
 async def event(api, number: str, action: dict, reason: str | None = None, actor: str = "it.anna"):
     return await api.post(f"/tickets/{number}/events", json={"action": action, "reason": reason},
-                          headers={"X-Actor": actor})
+                          headers=api.bearer(actor, "it-staff"))
 
 
 async def poll(api, path: str, predicate, seconds: float = 15.0) -> dict:
@@ -162,17 +162,27 @@ async def test_tk6_survey_answer_only_for_tickets_drawn_for_it(api, settings, se
     await event(api, "T-API-SV1", {"event": "resolve"})
     closed = (await event(api, "T-API-SV1", {"event": "close"})).json()
     assert closed["survey_selected"] is True
-    answer = await api.post("/tickets/T-API-SV1/survey", json={"solved_satisfactorily": True, "treatment": 5})
+    reporter = api.bearer(WALKTHROUGH["reporter_ref"], "employee")
+    by_it = await api.post("/tickets/T-API-SV1/survey", json={"solved_satisfactorily": True, "treatment": 5})
+    assert by_it.status_code == 403  # rule TK-6: the reporter answers
+    other = await api.post("/tickets/T-API-SV1/survey", json={"solved_satisfactorily": True, "treatment": 5},
+                           headers=api.bearer("E9876", "employee"))
+    assert other.status_code == 404
+    answer = await api.post("/tickets/T-API-SV1/survey", json={"solved_satisfactorily": True, "treatment": 5},
+                            headers=reporter)
     assert answer.status_code == 201 and answer.json()["treatment"] == 5
-    twice = await api.post("/tickets/T-API-SV1/survey", json={"solved_satisfactorily": False, "treatment": 1})
+    twice = await api.post("/tickets/T-API-SV1/survey", json={"solved_satisfactorily": False, "treatment": 1},
+                           headers=reporter)
     assert twice.status_code == 409
     settings.survey_share = 0.0  # nobody drawn
     await create(api, **WALKTHROUGH, number="T-API-SV2")
     await event(api, "T-API-SV2", {"event": "resolve"})
     assert (await event(api, "T-API-SV2", {"event": "close"})).json()["survey_selected"] is False
-    refused = await api.post("/tickets/T-API-SV2/survey", json={"solved_satisfactorily": True, "treatment": 4})
+    refused = await api.post("/tickets/T-API-SV2/survey", json={"solved_satisfactorily": True, "treatment": 4},
+                             headers=reporter)
     assert refused.status_code == 409 and "TK-6" in refused.json()["detail"]
-    bad = await api.post("/tickets/T-API-SV1/survey", json={"solved_satisfactorily": True, "treatment": 9})
+    bad = await api.post("/tickets/T-API-SV1/survey", json={"solved_satisfactorily": True, "treatment": 9},
+                         headers=reporter)
     assert bad.status_code == 422
     survey_mail = (await api.get("/outbox", params={"topic": "survey"})).json()
     assert [m["workflow_id"] for m in survey_mail] == ["ticket-T-API-SV1"]
@@ -259,11 +269,12 @@ async def test_gv2_av2_service_windows_follow_the_version_in_force_on_the_month(
 REQUEST_NUMBERS = itertools.count(1)
 
 
-async def submit(api, body: dict, actor: str = "it.anna", allocate: bool = False):
-    """Explicit numbers: every test has a fresh database but all share one Temporal server."""
+async def submit(api, body: dict, who: dict | None = None, allocate: bool = False):
+    """Explicit numbers: every test has a fresh database but all share one Temporal server. `who`: the
+    caller's headers (default: it.anna of IT)."""
     if not allocate:
         body = {"number": f"SR-TEST-{next(REQUEST_NUMBERS):04d}", **body}
-    return await api.post("/service-requests", json=body, headers={"X-Actor": actor})
+    return await api.post("/service-requests", json=body, headers=who or {})
 
 
 ACCOUNT = {"kind": "non_employee_account", "holder": "Consultant K", "organisation": "Konsult AB",
@@ -273,23 +284,28 @@ ACCOUNT = {"kind": "non_employee_account", "holder": "Consultant K", "organisati
 async def test_tk9_only_the_manager_or_a_designated_person_may_apply(api):
     refused = await submit(api, {"unit_id": "TR-KS", "applicant_ref": "E9999", "details": ACCOUNT})
     assert refused.status_code == 403 and "TK-9" in refused.json()["detail"]
-    by_manager = await submit(api, {"unit_id": "TR-KS", "details": ACCOUNT}, actor="E1001")
+    manager = api.bearer("E1001", "unit-manager", unit="TR-KS")
+    by_manager = await submit(api, {"unit_id": "TR-KS", "details": ACCOUNT}, manager)
     assert by_manager.status_code == 201 and by_manager.json()["state"] == "submitted"
     assert by_manager.json()["rule"] == "TK-9" and by_manager.json()["applicant_ref"] == "E1001"
-    not_manager = await api.put("/units/TR-KS/designated-applicants/E7777", headers={"X-Actor": "it.anna"})
+    by_it = await api.put("/units/TR-KS/designated-applicants/E7777")
+    assert by_it.status_code == 403
+    not_manager = await api.put("/units/TR-KS/designated-applicants/E7777",
+                                headers=api.bearer("E1009", "unit-manager", unit="TR-KS"))
     assert not_manager.status_code == 403 and "TK-9" in not_manager.json()["detail"]
-    assert (await api.put("/units/TR-KS/designated-applicants/E7777", headers={"X-Actor": "E1001"})).status_code == 200
-    designated = await submit(api, {"unit_id": "TR-KS", "applicant_ref": "E7777", "details": ACCOUNT})
-    assert designated.status_code == 201
-    other_unit = await submit(api, {"unit_id": "UL-KS", "applicant_ref": "E7777", "details": ACCOUNT})
+    assert (await api.put("/units/TR-KS/designated-applicants/E7777", headers=manager)).status_code == 200
+    designee = api.bearer("E7777", "employee")
+    designated = await submit(api, {"unit_id": "TR-KS", "details": ACCOUNT}, designee)
+    assert designated.status_code == 201 and designated.json()["applicant_ref"] == "E7777"
+    other_unit = await submit(api, {"unit_id": "UL-KS", "details": ACCOUNT}, designee)
     assert other_unit.status_code == 403
     number = designated.json()["number"]
     await api.post(f"/service-requests/{number}/events", json={"action": {"event": "start_work", "assignee": "it.acc"}})
     done = await api.post(f"/service-requests/{number}/events",
                           json={"action": {"event": "deliver", "result": "account ext-konsultk until 2027-06-30"}})
     assert done.status_code == 200 and done.json()["state"] == "delivered"
-    assert (await api.delete("/units/TR-KS/designated-applicants/E7777", headers={"X-Actor": "E1001"})).status_code == 204
-    assert (await submit(api, {"unit_id": "TR-KS", "applicant_ref": "E7777", "details": ACCOUNT})).status_code == 403
+    assert (await api.delete("/units/TR-KS/designated-applicants/E7777", headers=manager)).status_code == 204
+    assert (await submit(api, {"unit_id": "TR-KS", "details": ACCOUNT}, designee)).status_code == 403
 
 
 async def test_tk10_functional_mailbox_is_ordered_through_support(api):

@@ -1,0 +1,251 @@
+"""Object-level rules: whose device, which unit, which body. One call from each route that needs one.
+
+The role policy (api.policy) has already let the caller reach the route; these narrow it to the
+caller's own objects. Another unit's or another employee's object answers 404 (its existence is not
+disclosed); an act the caller may not perform on an object they may see answers 403.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from fastapi import HTTPException
+from sqlalchemy import ColumnElement, false, or_
+from sqlalchemy.orm import Session
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from api.auth import Principal
+from api.policy import (
+    AGREEMENT_EVENT_DEFAULT,
+    AGREEMENT_PARTY_ROLE,
+    AUDITOR,
+    CASE_EVENTS,
+    DEVICE_EVENT_DEFAULT,
+    DEVICE_EVENTS,
+    EMPLOYEE,
+    FRAMEWORK_EVENTS,
+    IT_ADMIN,
+    IT_STAFF,
+    IT_FORUM,
+    IT_STYRGRUPP,
+    KS_TRANEMO,
+    KS_ULRICEHAMN,
+    SAMVERKANSNAMND,
+    UNIT_MANAGER,
+    require,
+)
+
+QUERY_DEADLINE = timedelta(seconds=10)
+BROAD = (IT_STAFF, IT_ADMIN, AUDITOR)  # see every unit's objects
+
+
+def sees_everything(principal: Principal) -> bool:
+    return principal.has(*BROAD)
+
+
+def visible(principal: Principal, unit_column: Any, person_column: Any | None = None) -> ColumnElement[bool] | None:
+    """The filter a list applies: None (all) for IT and auditors; a unit manager their unit; an employee
+    their own rows (`person_column`)."""
+    if sees_everything(principal):
+        return None
+    conditions = []
+    if principal.has(UNIT_MANAGER) and principal.unit:
+        conditions.append(unit_column == principal.unit)
+    if principal.has(EMPLOYEE) and person_column is not None:
+        conditions.append(person_column == principal.employee_ref)
+    return or_(*conditions) if conditions else false()
+
+
+def may_see(principal: Principal, unit_ids: tuple[str | None, ...], person_ref: str | None = None) -> bool:
+    if sees_everything(principal):
+        return True
+    if principal.has(UNIT_MANAGER) and principal.unit and principal.unit in unit_ids:
+        return True
+    return principal.has(EMPLOYEE) and person_ref is not None and person_ref == principal.employee_ref
+
+
+def ensure_visible(principal: Principal, row: Any, what: str, unit_ids: tuple[str | None, ...],
+                   person_ref: str | None = None) -> None:
+    """404 for a missing object and, to callers who may not see it, for someone else's."""
+    if sees_everything(principal):
+        return
+    if row is None or not may_see(principal, unit_ids, person_ref):
+        raise HTTPException(404, what)
+
+
+def own_unit(principal: Principal, unit_id: str | None, field: str = "unit_id") -> None:
+    """A unit manager acts for their own unit only (403: it names the unit they asked for)."""
+    if principal.has(IT_STAFF, IT_ADMIN):
+        return
+    if principal.has(UNIT_MANAGER) and principal.unit is not None and unit_id == principal.unit:
+        return
+    raise HTTPException(403, f"{field}: you act for unit {principal.unit or '(none)'} only, not {unit_id!r}")
+
+
+def unit(principal: Principal, unit_id: str) -> None:
+    """Reading a unit's records: IT and auditors any unit, a manager their own (another unit: 404)."""
+    if not sees_everything(principal) and not (principal.has(UNIT_MANAGER) and principal.unit == unit_id):
+        raise HTTPException(404, f"unit_id: no unit {unit_id!r}")
+
+
+# --- equipment ------------------------------------------------------------------------------------
+def device(session: Session, principal: Principal, order_number: str) -> None:
+    """A device the caller may see: IT and auditors all; a manager their unit's; an employee their own."""
+    from db.models import Device
+
+    row = session.get(Device, order_number)
+    ensure_visible(principal, row, f"order_number: no device {order_number!r}",
+                   (row.unit_id, row.cost_bearer_unit_id) if row else (), row.user_ref if row else None)
+
+
+async def device_event(session: Session, client: Client, principal: Principal, order_number: str,
+                       action: Any) -> None:
+    """Rules EQ-8, EQ-9, EQ-11, EQ-12: who sends which event on which device (api.policy.DEVICE_EVENTS)."""
+    from domain.equipment import device_workflow_id
+    from workflows.equipment import DeviceLifecycleWorkflow
+
+    event = action.event
+    require(principal, DEVICE_EVENTS.get(event, DEVICE_EVENT_DEFAULT), f"event {event!r}")
+    if event in ("accept_buyout", "decline_buyout"):
+        view = await _query(client, device_workflow_id(order_number), DeviceLifecycleWorkflow.view,
+                            f"order_number: no device {order_number!r}")
+        buyer = view.buyout.buyer_ref if view.buyout else None
+        if buyer is None or buyer != principal.employee_ref:
+            raise HTTPException(403, f"rule EQ-11: only the offered employee answers this buyout offer")
+        return
+    if not principal.has(IT_STAFF):  # a manager: their unit's devices only
+        device(session, principal, order_number)
+    if event == "record_erasure":  # rule EQ-12: the certificate of the vendor the device was sent to
+        view = await _query(client, device_workflow_id(order_number), DeviceLifecycleWorkflow.view,
+                            f"order_number: no device {order_number!r}")
+        if view.erasure_vendor is not None and action.vendor != view.erasure_vendor:
+            raise HTTPException(422, f"action.vendor: the device was sent to {view.erasure_vendor!r} for erasure, "
+                                     f"not {action.vendor!r} (rule EQ-12)")
+
+
+# --- support ----------------------------------------------------------------------------------------
+def ticket(session: Session, principal: Principal, number: str) -> None:
+    from db.ticket_models import Ticket
+
+    row = session.get(Ticket, number)
+    ensure_visible(principal, row, f"number: no ticket {number!r}", (row.unit_id,) if row else (),
+                   row.reporter_ref if row else None)
+
+
+def new_ticket(principal: Principal, unit_id: str, reporter_ref: str) -> None:
+    """IT registers any ticket; a manager for their unit; an employee reports as themself."""
+    if principal.has(IT_STAFF):
+        return
+    if principal.has(UNIT_MANAGER) and principal.unit == unit_id:
+        return
+    if principal.has(EMPLOYEE) and reporter_ref == principal.employee_ref:
+        return
+    raise HTTPException(403, f"reporter_ref, unit_id: you report for yourself"
+                             f"{' or unit ' + principal.unit if principal.unit else ''} only")
+
+
+def survey(session: Session, principal: Principal, number: str) -> None:
+    """Rule TK-6: the reporter answers their own ticket's survey."""
+    from db.ticket_models import Ticket
+
+    row = session.get(Ticket, number)
+    if row is None or row.reporter_ref != principal.employee_ref:
+        raise HTTPException(404, f"number: no ticket {number!r}")
+
+
+def service_request(session: Session, principal: Principal, number: str) -> None:
+    from db.ticket_models import ServiceRequest
+
+    row = session.get(ServiceRequest, number)
+    ensure_visible(principal, row, f"number: no service request {number!r}", (row.unit_id,) if row else ())
+
+
+def applicant(session: Session, principal: Principal, unit_id: str, kind: str, applicant_ref: str | None) -> None:
+    """Rule TK-9: the applicant of a non-employee account is the caller (the unit's manager, or a person the
+    manager designated), never someone they name. IT registers other requests for whoever asked support."""
+    from db.ticket_models import DesignatedApplicant
+
+    if principal.has(IT_STAFF) and kind != "non_employee_account":
+        return
+    if applicant_ref is not None and applicant_ref != principal.subject:
+        raise HTTPException(403, "applicant_ref: the applicant is the signed-in user (rule TK-9)")
+    if principal.has(UNIT_MANAGER) and principal.unit == unit_id:
+        return
+    if principal.has(EMPLOYEE) and session.get(DesignatedApplicant, (unit_id, principal.subject)) is not None:
+        return
+    if principal.has(IT_STAFF):  # an account: the signed-in user applies, TK-9 decides (manager or designated)
+        return
+    raise HTTPException(403, f"unit_id: you are neither the manager of {unit_id!r} nor designated by them (rule TK-9)")
+
+
+def incident(principal: Principal, reported_by: str, unit_id: str | None) -> None:
+    """Rule AV-4: IT records IT incidents; a manager records their own unit's."""
+    if principal.has(IT_STAFF):
+        return
+    if reported_by != "unit":
+        raise HTTPException(403, "reported_by: a unit manager reports the unit's incidents (reported_by=unit)")
+    own_unit(principal, unit_id)
+
+
+# --- agreements and governance ------------------------------------------------------------------------
+async def agreement_event(client: Client, principal: Principal, workflow_id: str, action: Any,
+                          not_found: str) -> None:
+    """Rule AG-4: IT's approval needs it-admin, the system owner's is theirs only, and nobody approves
+    for both parties of one agreement."""
+    from workflows.agreements import AgreementWorkflow
+
+    party = getattr(action, "party", None)
+    if party is None:
+        require(principal, AGREEMENT_EVENT_DEFAULT, f"event {action.event!r}")
+        return
+    require(principal, (AGREEMENT_PARTY_ROLE[party],), f"{action.event} for party {party!r}")
+    view = await _query(client, workflow_id, AgreementWorkflow.view, not_found)
+    if party == "system_owner" and (view.content is None or view.content.system_owner_ref != principal.subject):
+        raise HTTPException(403, "party: only the agreement's own system owner approves for the system owner "
+                                 "(rule AG-4)")
+    if any(a.actor == principal.subject and a.party != party for a in view.approvals):
+        raise HTTPException(403, "party: you approved for the other party already; one person does not approve "
+                                 "for both parties (rule AG-4)")
+
+
+def _body_role(body: str, municipality: str | None = None) -> str:
+    body = body.lower()
+    if body.startswith("it-forum"):
+        return IT_FORUM
+    if body.startswith("it-styrgrupp"):
+        return IT_STYRGRUPP
+    if body.startswith("kommunstyrelsen"):
+        return KS_TRANEMO if (municipality or body).endswith("tranemo") else KS_ULRICEHAMN
+    return SAMVERKANSNAMND
+
+
+async def framework_event(client: Client, principal: Principal, workflow_id: str, action: Any,
+                          not_found: str) -> None:
+    """Rule GV-2: only a body's secretary records its decision; no one records for two bodies."""
+    from workflows.governance import FrameworkChangeWorkflow
+
+    event = action.event
+    key = f"{event}:{action.municipality}" if hasattr(action, "municipality") else event
+    role = FRAMEWORK_EVENTS.get(key, IT_ADMIN)
+    require(principal, (role,), f"event {event!r}" + (f" for {action.municipality}" if ":" in key else ""))
+    if role == IT_ADMIN:
+        return
+    view = await _query(client, workflow_id, FrameworkChangeWorkflow.view, not_found)
+    if any(d.actor == principal.subject and _body_role(d.body, d.municipality) != role for d in view.decisions):
+        raise HTTPException(403, "actor: you recorded another body's decision on this proposal; one person does "
+                                 "not decide for two bodies (rule GV-2)")
+
+
+def case_event(principal: Principal, action: Any) -> None:
+    """Rules GV-3, GV-4: it-forum passes pilots, it-styrgrupp prioritises, IT runs the rest."""
+    require(principal, (CASE_EVENTS.get(action.event, IT_ADMIN),), f"event {action.event!r}")
+
+
+async def _query(client: Client, workflow_id: str, query: Any, not_found: str) -> Any:
+    from api.errors import http_error
+
+    try:
+        return await client.get_workflow_handle(workflow_id).query(query, rpc_timeout=QUERY_DEADLINE)
+    except RPCError as error:
+        raise http_error(error, not_found) from error

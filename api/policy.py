@@ -1,0 +1,311 @@
+"""What each role may do: the whole access policy of the API, as data, enforced in one place.
+
+`POLICY` maps every operation (method, route path template) to the roles that may call it; `enforce`
+(a dependency of the whole app) applies it to every request before the route runs. Object-level rules
+(whose device, which unit, which body) are in `api.access`, one line in the routes that need them; the
+per-event rules they use are the tables below. `docs/security.md` renders this module (a test keeps it equal).
+
+A new endpoint needs a line in POLICY: without one it answers 403 to everyone, and
+tests/api/test_access_policy.py fails until it has one.
+"""
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from fastapi import HTTPException, Request
+from starlette.routing import compile_path
+
+from api.auth import Principal, authenticate
+
+PREFIX = "/api/v1"
+
+# --- roles (app roles of the Entra ID app registration; the `roles` claim) ---------------------------------
+IT_STAFF = "it-staff"  # with a team claim: användarstöd, verksamhetsstöd, infrastruktur
+IT_ADMIN = "it-admin"
+UNIT_MANAGER = "unit-manager"  # with a unit claim: the one unit they manage
+EMPLOYEE = "employee"
+SYSTEM_OWNER = "system-owner"
+IT_FORUM = "it-forum-utveckling"
+IT_STYRGRUPP = "it-styrgrupp"
+KS_TRANEMO = "kommunstyrelsen-tranemo"
+KS_ULRICEHAMN = "kommunstyrelsen-ulricehamn"
+SAMVERKANSNAMND = "samverkansnamnd-it"
+AUDITOR = "auditor"
+
+ROLES: dict[str, str] = {
+    IT_STAFF: "IT staff (team: användarstöd, verksamhetsstöd, infrastruktur): tickets, service requests, "
+              "device events, incidents, operational messages",
+    IT_ADMIN: "IT administration: catalogue, prices, renewal policies, agreements (IT's approval), schedules, "
+              "framework proposals",
+    UNIT_MANAGER: "manager of one unit (unit claim): orders, tickets, service requests of the unit; sees the "
+                  "unit's devices, tickets and charges",
+    EMPLOYEE: "an employee: own devices and tickets, answers own buyout offer (EQ-11) and survey (TK-6)",
+    SYSTEM_OWNER: "system owner: approves the agreements they own (AG-4)",
+    IT_FORUM: "secretary of it-forum utveckling: records its decisions (GV-2, GV-4)",
+    IT_STYRGRUPP: "secretary of it-styrgrupp: records its decisions (GV-2, GV-3)",
+    KS_TRANEMO: "secretary of kommunstyrelsen Tranemo: records its decision (GV-2)",
+    KS_ULRICEHAMN: "secretary of kommunstyrelsen Ulricehamn: records its decision (GV-2)",
+    SAMVERKANSNAMND: "secretary of samverkansnämnd IT: records its decision (GV-2)",
+    AUDITOR: "auditor: reads everything, changes nothing",
+}
+BODY_ROLES = (IT_FORUM, IT_STYRGRUPP, KS_TRANEMO, KS_ULRICEHAMN, SAMVERKANSNAMND)
+IT = (IT_STAFF, IT_ADMIN)
+EVERYONE = tuple(ROLES)  # any validated token with a Ramflow role
+READERS = IT + (SYSTEM_OWNER,) + BODY_ROLES + (AUDITOR,)  # agreements and governance: not personal data
+
+
+@dataclass(frozen=True)
+class Rule:
+    roles: frozenset[str]
+    scoped: str | None = None  # the object-level rule that narrows it further (api.access), for the docs
+
+    @property
+    def public(self) -> bool:
+        return not self.roles
+
+
+PUBLIC = Rule(frozenset())
+
+
+def allow(*roles: str | Iterable[str], scoped: str | None = None) -> Rule:
+    flat: set[str] = set()
+    for role in roles:
+        flat.update((role,) if isinstance(role, str) else role)
+    unknown = flat - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown roles {sorted(unknown)}")
+    return Rule(frozenset(flat), scoped)
+
+
+def read(*roles: str | Iterable[str], scoped: str | None = None) -> Rule:
+    """A read: the auditor reads everything."""
+    return allow(*roles, AUDITOR, scoped=scoped)
+
+
+OWN_UNIT = "unit-manager: own unit only (another unit's object is 404)"
+OWN = "unit-manager: own unit; employee: own only (anyone else's object is 404)"
+
+POLICY: dict[tuple[str, str], Rule] = {
+    ("GET", "/health"): PUBLIC,
+    ("GET", "/ready"): PUBLIC,
+    # equipment (EQ-1 … EQ-14)
+    ("POST", "/orders"): allow(IT_STAFF, UNIT_MANAGER, scoped=OWN_UNIT),
+    ("GET", "/devices"): read(IT, UNIT_MANAGER, EMPLOYEE, scoped=OWN),
+    ("GET", "/devices/{order_number}"): read(IT, UNIT_MANAGER, EMPLOYEE, scoped=OWN),
+    ("GET", "/devices/{order_number}/history"): read(IT, UNIT_MANAGER, EMPLOYEE, scoped=OWN),
+    ("POST", "/devices/{order_number}/events"): allow(
+        IT_STAFF, UNIT_MANAGER, EMPLOYEE, scoped="per event (DEVICE_EVENTS); own unit / own device"),
+    ("PUT", "/devices/{order_number}/renewal-period"): allow(IT_ADMIN),
+    ("GET", "/catalogue/categories"): read(EVERYONE),
+    ("GET", "/catalogue/models"): read(EVERYONE),
+    ("POST", "/catalogue/models"): allow(IT_ADMIN),
+    ("GET", "/price-list"): read(EVERYONE),
+    ("PUT", "/price-list/{year}/{model_code}"): allow(IT_ADMIN),
+    ("GET", "/renewal-policies"): read(EVERYONE),
+    ("PUT", "/renewal-policies/{category}/{municipality}"): allow(IT_ADMIN),
+    ("GET", "/municipalities"): read(EVERYONE),
+    ("GET", "/units"): read(EVERYONE),
+    ("GET", "/erasure-vendors"): read(EVERYONE),
+    ("GET", "/outbox"): read(IT),
+    # support (TK-1 … TK-12, AV-1 … AV-4)
+    ("POST", "/tickets"): allow(IT_STAFF, UNIT_MANAGER, EMPLOYEE,
+                                scoped="unit-manager: own unit; employee: reports as themself"),
+    ("GET", "/tickets"): read(IT, UNIT_MANAGER, EMPLOYEE, scoped=OWN),
+    ("GET", "/tickets/{number}"): read(IT, UNIT_MANAGER, EMPLOYEE, scoped=OWN),
+    ("GET", "/tickets/{number}/history"): read(IT, UNIT_MANAGER, EMPLOYEE, scoped=OWN),
+    ("POST", "/tickets/{number}/events"): allow(IT_STAFF),
+    ("PUT", "/tickets/{number}/classification"): allow(IT_STAFF),
+    ("POST", "/tickets/{number}/survey"): allow(EMPLOYEE, scoped="the ticket's reporter only (TK-6)"),
+    ("GET", "/survey/questions"): read(EVERYONE),
+    ("GET", "/support-matters"): read(EVERYONE),
+    ("GET", "/intefunktion-functions"): read(EVERYONE),
+    ("POST", "/service-requests"): allow(IT_STAFF, UNIT_MANAGER, EMPLOYEE, scoped="a non-employee account: the "
+                                         "applicant is the caller (TK-9), the unit's manager or a designated "
+                                         "employee; IT staff register the other kinds"),
+    ("GET", "/service-requests"): read(IT, UNIT_MANAGER, scoped=OWN_UNIT),
+    ("GET", "/service-requests/{number}"): read(IT, UNIT_MANAGER, scoped=OWN_UNIT),
+    ("GET", "/service-requests/{number}/history"): read(IT, UNIT_MANAGER, scoped=OWN_UNIT),
+    ("POST", "/service-requests/{number}/events"): allow(IT_STAFF),
+    ("GET", "/units/{unit_id}/designated-applicants"): read(IT, UNIT_MANAGER, scoped=OWN_UNIT),
+    ("PUT", "/units/{unit_id}/designated-applicants/{person_ref}"): allow(UNIT_MANAGER, scoped=OWN_UNIT),
+    ("DELETE", "/units/{unit_id}/designated-applicants/{person_ref}"): allow(UNIT_MANAGER, scoped=OWN_UNIT),
+    ("POST", "/incidents"): allow(IT_STAFF, UNIT_MANAGER, scoped="unit-manager: reported_by=unit, own unit"),
+    ("GET", "/incidents"): read(EVERYONE),
+    ("PUT", "/incidents/{incident_id}/end"): allow(IT_STAFF),
+    ("POST", "/operational-messages"): allow(IT_STAFF),
+    ("GET", "/reports/tertial"): read(IT, BODY_ROLES),
+    ("GET", "/reports/tertial.csv"): read(IT, BODY_ROLES),
+    ("GET", "/calendar/deadline"): read(EVERYONE),
+    ("GET", "/calendar/service-windows"): read(EVERYONE),
+    # agreements (AG-1 … AG-8)
+    ("POST", "/agreements"): allow(IT_ADMIN),
+    ("GET", "/agreements"): read(READERS),
+    ("GET", "/agreements/{agreement_id}"): read(READERS),
+    ("GET", "/agreements/{agreement_id}/versions"): read(READERS),
+    ("GET", "/agreements/{agreement_id}/versions/compare"): read(READERS),
+    ("GET", "/agreements/{agreement_id}/versions/{version}"): read(READERS),
+    ("GET", "/agreements/{agreement_id}/versions/{version}/sketch"): read(READERS),
+    ("POST", "/agreements/{agreement_id}/terminate"): allow(IT_ADMIN),
+    ("GET", "/agreements/{agreement_id}/drawing-up"): read(READERS),
+    ("POST", "/agreements/{agreement_id}/drawing-up/events"): allow(
+        IT_ADMIN, SYSTEM_OWNER, scoped="per event (AGREEMENT_EVENTS); the owner approves only their own; "
+                                       "no one approves for both parties"),
+    ("POST", "/agreements/{agreement_id}/revisions"): allow(IT_ADMIN),
+    ("GET", "/agreements/{agreement_id}/revisions/{for_year}"): read(READERS),
+    ("POST", "/agreements/{agreement_id}/revisions/{for_year}/events"): allow(
+        IT_ADMIN, SYSTEM_OWNER, scoped="per event (AGREEMENT_EVENTS); the owner approves only their own; "
+                                       "no one approves for both parties"),
+    ("GET", "/agreement-revisions"): read(READERS),
+    ("POST", "/agreement-revisions/rounds"): allow(IT_ADMIN),
+    ("GET", "/application-prices/{year}"): read(EVERYONE),
+    ("PUT", "/application-prices/{year}"): allow(IT_ADMIN),
+    ("GET", "/units/{unit_id}/application-charges/{year}"): read(IT, UNIT_MANAGER, scoped=OWN_UNIT),
+    ("POST", "/services"): allow(IT_ADMIN),
+    ("GET", "/services"): read(READERS),
+    ("GET", "/services/{service_code}"): read(READERS),
+    ("POST", "/services/{service_code}/events"): allow(IT_ADMIN),
+    ("POST", "/cloud-moves"): allow(IT_ADMIN),
+    ("GET", "/cloud-moves/{case_id}"): read(READERS),
+    ("POST", "/cloud-moves/{case_id}/events"): allow(IT_ADMIN),
+    # governance (GV-1 … GV-4)
+    ("GET", "/framework/versions"): read(EVERYONE),
+    ("GET", "/framework/parameters"): read(EVERYONE),
+    ("POST", "/framework/proposals"): allow(IT_ADMIN),
+    ("GET", "/framework/proposals"): read(READERS),
+    ("GET", "/framework/proposals/{proposal_id}"): read(READERS),
+    ("POST", "/framework/proposals/{proposal_id}/events"): allow(
+        IT_ADMIN, BODY_ROLES, scoped="per event (FRAMEWORK_EVENTS): only a body's secretary records its "
+                                     "decision; no one records for two bodies"),
+    ("GET", "/framework/proposals/{proposal_id}/decisions"): read(READERS),
+    ("POST", "/framework/yearly-rounds"): allow(IT_ADMIN),
+    ("POST", "/development-cases"): allow(IT_ADMIN, UNIT_MANAGER, scoped=OWN_UNIT),
+    ("GET", "/development-cases"): read(READERS),
+    ("GET", "/development-cases/{case_id}"): read(READERS),
+    ("POST", "/development-cases/{case_id}/events"): allow(
+        IT_ADMIN, IT_FORUM, IT_STYRGRUPP, scoped="per event (CASE_EVENTS)"),
+    ("GET", "/governance-processes"): read(READERS),
+    ("GET", "/governance-processes/{workflow_id}/history"): read(READERS),
+    # security records (this issue)
+    ("GET", "/security/refused-attempts"): read(IT_ADMIN),
+    ("GET", "/reference-changes"): read(IT_ADMIN),
+}
+# paths outside /api/v1 keep their own path
+UNPREFIXED = {"/health", "/ready"}
+
+# --- who may send which event (the body of one endpoint carries many acts) -------------------------------
+DEVICE_EVENTS: dict[str, frozenset[str]] = {
+    "accept_buyout": frozenset({EMPLOYEE}),  # EQ-11: the offered employee, in person
+    "decline_buyout": frozenset({EMPLOYEE}),
+    "give_notice": frozenset({IT_STAFF, UNIT_MANAGER}),  # EQ-8: the unit gives notice on its own device
+    "withdraw_notice": frozenset({IT_STAFF, UNIT_MANAGER}),
+    "report_stolen": frozenset({IT_STAFF, UNIT_MANAGER}),  # EQ-9
+    "report_damaged": frozenset({IT_STAFF, UNIT_MANAGER}),
+    "report_lost": frozenset({IT_STAFF, UNIT_MANAGER}),
+    "record_erasure": frozenset({IT_STAFF}),  # EQ-12: IT staff only, naming the vendor it was sent to
+}
+DEVICE_EVENT_DEFAULT = frozenset({IT_STAFF})
+
+AGREEMENT_PARTY_ROLE = {"it": IT_ADMIN, "system_owner": SYSTEM_OWNER}  # AG-4: approve / reject per party
+AGREEMENT_EVENT_DEFAULT = frozenset({IT_ADMIN})  # record_meeting, revise, cancel
+
+FRAMEWORK_EVENTS: dict[str, str] = {  # GV-2: each body's secretary records its own decision
+    "forum_prepare": IT_FORUM,
+    "steering_approve": IT_STYRGRUPP, "steering_reject": IT_STYRGRUPP,
+    "board_approve:tranemo": KS_TRANEMO, "board_reject:tranemo": KS_TRANEMO,
+    "board_approve:ulricehamn": KS_ULRICEHAMN, "board_reject:ulricehamn": KS_ULRICEHAMN,
+    "committee_decide": SAMVERKANSNAMND, "committee_reject": SAMVERKANSNAMND,
+    "revise": IT_ADMIN, "withdraw": IT_ADMIN,
+}
+CASE_EVENTS: dict[str, str] = {  # GV-3, GV-4
+    "forum_pass": IT_FORUM, "forum_reject": IT_FORUM,
+    "prioritise": IT_STYRGRUPP, "steering_reject": IT_STYRGRUPP,
+    "strategist_approve": IT_ADMIN, "strategist_reject": IT_ADMIN, "escalate": IT_ADMIN,
+    "start_work": IT_ADMIN, "complete": IT_ADMIN, "withdraw": IT_ADMIN,
+}
+
+
+def full_path(path: str) -> str:
+    return path if path in UNPREFIXED else PREFIX + path
+
+
+def policy_by_full_path() -> dict[tuple[str, str], Rule]:
+    return {(method, full_path(path)): rule for (method, path), rule in POLICY.items()}
+
+
+_POLICY = policy_by_full_path()
+_PATTERNS = {key: compile_path(key[1])[0] for key in _POLICY}
+
+
+def rule_for(method: str, template: str) -> Rule | None:
+    return _POLICY.get((method, template))
+
+
+def allowed_roles(method: str, template: str) -> frozenset[str] | None:
+    rule = rule_for(method, template)
+    return None if rule is None else rule.roles
+
+
+# --- rate limiting per identity ------------------------------------------------------------------------
+class RateLimiter:
+    """Fixed one-minute windows per key (a token's subject, or the address of a caller without one).
+    In memory, per API process: behind N replicas the limit is N times this."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self.windows: dict[str, tuple[int, int]] = {}
+
+    def hit(self, key: str) -> None:
+        now = time.monotonic()
+        window = int(now // 60)
+        start, count = self.windows.get(key, (window, 0))
+        if start != window:
+            start, count = window, 0
+            if len(self.windows) > 10_000:  # forget ended windows
+                self.windows = {k: v for k, v in self.windows.items() if v[0] == window}
+        count += 1
+        self.windows[key] = (start, count)
+        if count > self.per_minute:
+            retry = max(1, math.ceil((window + 1) * 60 - now))
+            raise HTTPException(429, f"rate limit: more than {self.per_minute} requests a minute from {key}; "
+                                     f"retry in {retry} s", headers={"Retry-After": str(retry)})
+
+
+def route_template(request: Request) -> str:
+    """The matched route's full path template (as in the OpenAPI document). The route object knows its
+    path below the router's prefix; the policy entry whose template ends with it and matches the URL is it."""
+    route_path = getattr(request.scope.get("route"), "path", None) or request.url.path
+    url_path = request.url.path
+    for (method, template), pattern in _PATTERNS.items():
+        if method == request.method and template.endswith(route_path) and pattern.match(url_path):
+            return template
+    return route_path
+
+
+async def enforce(request: Request) -> None:
+    """Every request: authenticate (401), rate-limit (429), authorise against POLICY (403)."""
+    method, template = request.method, route_template(request)
+    rule = rule_for(method, template)
+    limiter: RateLimiter = request.app.state.rate_limiter
+    if rule is not None and rule.public:
+        return
+    try:
+        principal = await authenticate(request)
+    except HTTPException as error:
+        if error.status_code == 401:
+            limiter.hit(f"address {request.client.host if request.client else 'unknown'}")
+        raise
+    limiter.hit(principal.subject)
+    if rule is None:
+        raise HTTPException(403, f"no access policy for {method} {template}: denied to everyone until it has one")
+    if not principal.roles & rule.roles:
+        raise HTTPException(403, f"roles: {method} {template} needs one of {sorted(rule.roles)}")
+
+
+def require(principal: Principal, roles: Iterable[str], what: str) -> None:
+    """403 unless the caller has one of `roles` (for the per-event tables)."""
+    needed = frozenset(roles)
+    if not principal.roles & needed:
+        raise HTTPException(403, f"roles: {what} needs one of {sorted(needed)}")

@@ -1,0 +1,162 @@
+"""Security around every answer: response headers, the record of refused attempts (401/403) and of
+changes to reference data, and the routes auditors read them through."""
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime, timezone
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.exception_handlers import http_exception_handler
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.deps import SessionDep
+from db.security_models import ReferenceChange, RefusedAttempt
+
+router = APIRouter(tags=["security"])
+
+
+# --- headers ----------------------------------------------------------------------------------------
+class SecurityHeaders:
+    """nosniff on everything; API answers (personal data) are never cached and never framed."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        personal = scope["path"].startswith("/api/")
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((b"x-content-type-options", b"nosniff"))
+                headers.append((b"referrer-policy", b"no-referrer"))
+                if personal:
+                    headers = [h for h in headers if h[0].lower() != b"cache-control"]
+                    headers.append((b"cache-control", b"no-store"))
+                    headers.append((b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+# --- refused attempts -------------------------------------------------------------------------------
+def _claimed_subject(request: Request) -> str | None:
+    """An invalid token's subject, unverified: who it claimed to be (recorded, never trusted)."""
+    value = request.headers.get("authorization", "")
+    parts = value.partition(" ")[2].split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+        subject = payload.get("oid") or payload.get("sub")
+        return str(subject)[:120] if subject is not None else None
+    except (ValueError, AttributeError):
+        return None
+
+
+def _record(sessions: sessionmaker[Session], attempt: RefusedAttempt) -> None:
+    with sessions() as session:
+        session.add(attempt)
+        session.commit()
+
+
+async def record_refusal(request: Request, error: StarletteHTTPException):
+    """Every 401 and 403 is recorded with who, what and when (readable by auditors), then answered."""
+    if error.status_code in (401, 403):
+        principal = getattr(request.state, "principal", None)
+        attempt = RefusedAttempt(
+            at=datetime.now(timezone.utc), status=error.status_code,
+            subject=principal.subject if principal else None,
+            claimed_subject=None if principal else _claimed_subject(request),
+            roles=sorted(principal.roles) if principal else [], method=request.method,
+            path=request.url.path[:300], reason=str(error.detail)[:2000],
+            client=request.client.host if request.client else None)
+        try:
+            await run_in_threadpool(_record, request.app.state.sessions, attempt)
+        except Exception:  # noqa: BLE001 - the refusal is answered even if the record cannot be written
+            pass
+    return await http_exception_handler(request, error)
+
+
+class RefusedAttemptView(BaseModel):
+    id: int
+    at: datetime
+    status: int
+    subject: str | None
+    claimed_subject: str | None
+    roles: list[str]
+    method: str
+    path: str
+    reason: str
+    client: str | None
+    model_config = {"from_attributes": True}
+
+
+@router.get("/security/refused-attempts", response_model=list[RefusedAttemptView])
+def refused_attempts(session: SessionDep, subject: str | None = None, status: int | None = None,
+                     since: datetime | None = None,
+                     limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[RefusedAttempt]:
+    """Requests refused with 401 (no valid token) or 403 (not allowed): who, what, when; newest first."""
+    query = select(RefusedAttempt).order_by(RefusedAttempt.id.desc()).limit(limit)
+    if subject is not None:
+        query = query.where((RefusedAttempt.subject == subject) | (RefusedAttempt.claimed_subject == subject))
+    if status is not None:
+        query = query.where(RefusedAttempt.status == status)
+    if since is not None:
+        query = query.where(RefusedAttempt.at >= since)
+    return list(session.scalars(query))
+
+
+# --- reference data changes ---------------------------------------------------------------------------
+def record_reference_change(session: Session, actor: str, entity: str, key: str, before: dict | None,
+                            after: dict | None, reason: str | None = None) -> None:
+    """Who changed which price, policy or catalogue entry, when, from what to what (committed with it)."""
+    session.add(ReferenceChange(at=datetime.now(timezone.utc), actor=actor, entity=entity, key=key,
+                                before=_jsonable(before), after=_jsonable(after), reason=reason))
+
+
+def _jsonable(value: Any) -> Any:
+    return None if value is None else json.loads(json.dumps(value, default=str))
+
+
+def row_dict(row: Any, fields: tuple[str, ...] | None = None) -> dict | None:
+    """The columns of an ORM row (the 'before' of a change)."""
+    if row is None:
+        return None
+    names = fields or tuple(c.key for c in row.__table__.columns)
+    return {name: getattr(row, name) for name in names}
+
+
+class ReferenceChangeView(BaseModel):
+    id: int
+    at: datetime
+    actor: str
+    entity: str
+    key: str
+    before: dict | None
+    after: dict | None
+    reason: str | None
+    model_config = {"from_attributes": True}
+
+
+@router.get("/reference-changes", response_model=list[ReferenceChangeView])
+def reference_changes(session: SessionDep, entity: str | None = None, key: str | None = None,
+                      limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[ReferenceChange]:
+    """Changes to the catalogue, equipment and application prices and renewal policies; newest first."""
+    query = select(ReferenceChange).order_by(ReferenceChange.id.desc()).limit(limit)
+    if entity is not None:
+        query = query.where(ReferenceChange.entity == entity)
+    if key is not None:
+        query = query.where(ReferenceChange.key == key)
+    return list(session.scalars(query))
