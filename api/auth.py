@@ -62,6 +62,7 @@ class Jwks:
         self.keys: KeySet | None = None
         self.fetched_at = 0.0
         self.jwks_url = settings.oidc_jwks_url
+        self.min_refresh_interval = REFRESH_AT_MOST_EVERY
         self._lock = asyncio.Lock()
 
     async def _fetch(self) -> None:
@@ -88,7 +89,7 @@ class Jwks:
             if self.keys is None or age > self.settings.oidc_jwks_refresh_seconds:
                 await self._fetch()
             found = self._find(kid)
-            if found is None and time.monotonic() - self.fetched_at > REFRESH_AT_MOST_EVERY:
+            if found is None and time.monotonic() - self.fetched_at >= self.min_refresh_interval:
                 await self._fetch()
                 found = self._find(kid)
             return found

@@ -86,13 +86,14 @@ def read(*roles: str | Iterable[str], scoped: str | None = None) -> Rule:
 
 
 OWN_UNIT = "unit-manager: own unit only (another unit's object is 404)"
+FOR_OWN_UNIT = "unit-manager: for their own unit only (403)"
 OWN = "unit-manager: own unit; employee: own only (anyone else's object is 404)"
 
 POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/health"): PUBLIC,
     ("GET", "/ready"): PUBLIC,
     # equipment (EQ-1 … EQ-14)
-    ("POST", "/orders"): allow(IT_STAFF, UNIT_MANAGER, scoped=OWN_UNIT),
+    ("POST", "/orders"): allow(IT_STAFF, UNIT_MANAGER, scoped=FOR_OWN_UNIT),
     ("GET", "/devices"): read(IT, UNIT_MANAGER, EMPLOYEE, scoped=OWN),
     ("GET", "/devices/{order_number}"): read(IT, UNIT_MANAGER, EMPLOYEE, scoped=OWN),
     ("GET", "/devices/{order_number}/history"): read(IT, UNIT_MANAGER, EMPLOYEE, scoped=OWN),
@@ -181,7 +182,7 @@ POLICY: dict[tuple[str, str], Rule] = {
                                      "decision; no one records for two bodies"),
     ("GET", "/framework/proposals/{proposal_id}/decisions"): read(READERS),
     ("POST", "/framework/yearly-rounds"): allow(IT_ADMIN),
-    ("POST", "/development-cases"): allow(IT_ADMIN, UNIT_MANAGER, scoped=OWN_UNIT),
+    ("POST", "/development-cases"): allow(IT_ADMIN, UNIT_MANAGER, scoped=FOR_OWN_UNIT),
     ("GET", "/development-cases"): read(READERS),
     ("GET", "/development-cases/{case_id}"): read(READERS),
     ("POST", "/development-cases/{case_id}/events"): allow(
@@ -309,3 +310,35 @@ def require(principal: Principal, roles: Iterable[str], what: str) -> None:
     needed = frozenset(roles)
     if not principal.roles & needed:
         raise HTTPException(403, f"roles: {what} needs one of {sorted(needed)}")
+
+
+# --- the docs (docs/security.md, kept equal to this module by tests/api/test_access_policy.py) -------------
+def role_table_markdown() -> str:
+    lines = ["| role (app role value) | who, and what for |", "|---|---|"]
+    lines += [f"| `{role}` | {text} |" for role, text in ROLES.items()]
+    return "\n".join(lines)
+
+
+def policy_table_markdown() -> str:
+    lines = ["| operation | roles | object-level rule |", "|---|---|---|"]
+    for (method, path), rule in POLICY.items():
+        roles = "anyone, no token" if rule.public else (
+            "every role" if rule.roles >= set(EVERYONE) else ", ".join(f"`{r}`" for r in ROLES if r in rule.roles))
+        lines.append(f"| `{method} {full_path(path)}` | {roles} | {rule.scoped or ''} |")
+    return "\n".join(lines)
+
+
+def event_table_markdown() -> str:
+    lines = ["| process | event | who may send it |", "|---|---|---|"]
+    for event, roles in DEVICE_EVENTS.items():
+        lines.append(f"| device | `{event}` | {', '.join(f'`{r}`' for r in sorted(roles))} |")
+    lines.append(f"| device | every other event | {', '.join(f'`{r}`' for r in sorted(DEVICE_EVENT_DEFAULT))} |")
+    for party, role in AGREEMENT_PARTY_ROLE.items():
+        lines.append(f"| agreement | `approve` / `reject` for party `{party}` | `{role}` |")
+    lines.append(f"| agreement | every other event | {', '.join(f'`{r}`' for r in sorted(AGREEMENT_EVENT_DEFAULT))} |")
+    for key, role in FRAMEWORK_EVENTS.items():
+        event, _, municipality = key.partition(":")
+        lines.append(f"| framework proposal | `{event}`{f' ({municipality})' if municipality else ''} | `{role}` |")
+    for event, role in CASE_EVENTS.items():
+        lines.append(f"| development case | `{event}` | `{role}` |")
+    return "\n".join(lines)

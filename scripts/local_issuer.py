@@ -19,7 +19,7 @@ from typing import Any
 
 from fastapi import FastAPI, HTTPException
 from joserfc import jwt
-from joserfc.jwk import RSAKey
+from joserfc.jwk import ECKey, RSAKey
 from pydantic import BaseModel, Field
 
 DEFAULT_AUDIENCE = "api://ramflow"
@@ -41,6 +41,9 @@ class LocalIssuer:
         self.url = url.rstrip("/")
         self.audience = audience
         self.key = self._load_key(key_file)
+        self.ec_key = ECKey.generate_key("P-256", parameters={"kid": f"local-ec-{uuid.uuid4().hex[:12]}",
+                                                              "use": "sig", "alg": "ES256"})
+        self.retired: list[RSAKey] = []  # still published after a rotation, until tokens signed with them expire
         self.app = self._build_app()
 
     @staticmethod
@@ -67,10 +70,18 @@ class LocalIssuer:
         }
 
     def jwks(self) -> dict[str, Any]:
-        return {"keys": [self.key.as_dict(private=False)]}
+        keys = [self.key, *self.retired, self.ec_key]
+        return {"keys": [k.as_dict(private=False) for k in keys]}
+
+    def rotate(self) -> None:
+        """A new signing key (as Entra ID rolls its keys): the API meets an unknown kid and refetches."""
+        self.retired.append(self.key)
+        self.key = RSAKey.generate_key(2048, parameters={"kid": f"local-{uuid.uuid4().hex[:12]}", "use": "sig",
+                                                         "alg": "RS256"})
 
     def mint(self, sub: str, roles: list[str] | tuple[str, ...] = (), unit: str | None = None, team: str | None = None,
-             employee_id: str | None = None, lifetime_seconds: int = 3600, **overrides: Any) -> str:
+             employee_id: str | None = None, lifetime_seconds: int = 3600, alg: str = "RS256",
+             **overrides: Any) -> str:
         """An access token as Entra ID shapes it: iss, aud, sub, roles, iat, nbf, exp (+ unit, team)."""
         now = int(time.time())
         claims: dict[str, Any] = {"iss": self.url, "aud": self.audience, "sub": sub, "roles": list(roles),
@@ -79,7 +90,9 @@ class LocalIssuer:
             if value is not None:
                 claims[name] = value
         claims.update(overrides)
-        return jwt.encode({"alg": "RS256", "kid": self.key.kid, "typ": "JWT"}, claims, self.key)
+        claims = {name: value for name, value in claims.items() if value is not None}  # exp=None: no expiry
+        key = self.ec_key if alg == "ES256" else self.key
+        return jwt.encode({"alg": alg, "kid": key.kid, "typ": "JWT"}, claims, key)
 
     def _build_app(self) -> FastAPI:
         app = FastAPI(title="Ramflow local OpenID Connect issuer", docs_url=None, redoc_url=None, openapi_url=None)
