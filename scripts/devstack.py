@@ -1,5 +1,6 @@
 """`make run`: the embedded stack on one machine — Temporal dev server (unless TEMPORAL_ADDRESS is set),
-migrations and reference data on SQLite, the worker and the API. Ctrl-C stops everything."""
+the local OpenID Connect issuer (unless OIDC_ISSUER is set), migrations and reference data on SQLite, the
+worker and the API. Ctrl-C stops everything."""
 from __future__ import annotations
 
 import os
@@ -10,6 +11,7 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -54,6 +56,15 @@ def main() -> int:
             ], stdout=open("var/temporal.log", "a"), stderr=subprocess.STDOUT, start_new_session=True)
             children.append(("temporal", server))
             wait_for_port(host, int(port), 60, "the Temporal dev server")
+        local_issuer = "OIDC_ISSUER" not in os.environ
+        if local_issuer:  # a real issuer the API validates like Entra ID: discovery document, JWKS, signatures
+            issuer = urlsplit(settings.oidc_issuer)
+            children.append(("issuer", subprocess.Popen([
+                sys.executable, "-m", "scripts.local_issuer", "--host", issuer.hostname or "127.0.0.1",
+                "--port", str(issuer.port or 80), "--audience", settings.oidc_audience,
+                "--key-file", "var/local-issuer-key.json",
+            ], env=env, start_new_session=True)))
+            wait_for_port(issuer.hostname or "127.0.0.1", issuer.port or 80, 30, "the local OpenID Connect issuer")
         upgrade(settings.database_url)
         loaded = load_reference_data(make_sessionmaker(settings.database_url), date.today().year)
         children.append(("worker", subprocess.Popen([sys.executable, "worker.py"], env=env, start_new_session=True)))
@@ -69,6 +80,10 @@ Ramflow is up.
   Temporal       {settings.temporal_address}  namespace {settings.temporal_namespace}, task queue {settings.temporal_task_queue}
   Temporal UI    {"http://127.0.0.1:8233" if embedded else "(external server)"}
   Database       {settings.database_url}{"  (reference data loaded)" if loaded else ""}
+  Identity       {settings.oidc_issuer}{"  (local OpenID Connect issuer)" if local_issuer else ""}, audience {settings.oidc_audience}
+                 every call needs a bearer token; roles in docs/security.md:
+                   TOKEN=$(make -s token USER=it.anna ROLES=it-staff,it-admin TEAM=användarstöd)
+                   curl -s -H "Authorization: Bearer $TOKEN" {base}/api/v1/devices
   Logs           var/temporal.log; worker and API print here
 Ctrl-C stops everything.
 """, flush=True)
