@@ -113,7 +113,7 @@ def test_postgresql_has_healthcheck_and_app_database(services: dict) -> None:
     init = [m for m in mounts if "/docker-entrypoint-initdb.d" in m]
     assert init, "the ramflow database is created by an init script"
     host_dir = ROOT / init[0].split(":", 1)[0]
-    sql = "\n".join(p.read_text(encoding="utf-8") for p in sorted(host_dir.glob("*.sql")))
+    sql = "\n".join(p.read_text(encoding="utf-8") for p in sorted(host_dir.glob("*.s[qh]*")))
     assert re.search(r"CREATE\s+DATABASE\s+ramflow\b", sql, re.IGNORECASE)
 
 
@@ -146,7 +146,7 @@ def test_ramflow_services_get_a_valid_postgresql_url(services: dict) -> None:
         assert parsed.drivername == "postgresql+psycopg"
         assert parsed.host == "postgresql", "DATABASE_URL must point at the compose postgresql service"
         assert parsed.database == "ramflow"
-        urls.add(url)
+        urls.add((parsed.host, parsed.port, parsed.database))
     assert len(urls) == 1, "api, worker and migrate must share one database"
 
 
@@ -197,3 +197,47 @@ def test_dockerfile_is_pinned_and_runs_unprivileged() -> None:
     users = [line.split()[1] for line in lines if line.upper().startswith("USER ")]
     assert users and users[-1] not in ("root", "0"), "the image must run as a non-root user"
     assert any(line.startswith("CMD") and "api.main:app" in line for line in lines)
+
+
+# --- issue 8: only the API is reachable from outside; least-privilege database roles ----------------------
+def _published(service: dict) -> list[str]:
+    return [str(p["published"]) if isinstance(p, dict) else str(p) for p in service.get("ports") or []]
+
+
+def test_only_the_api_is_published_and_only_on_loopback_for_the_tls_proxy(services: dict) -> None:
+    published = {name for name, service in services.items() if service.get("ports")}
+    assert published == {"api"}, f"only the API may publish a port, not {sorted(published - {'api'})}"
+    for mapping in services["api"]["ports"]:
+        text = str(mapping["host_ip"] if isinstance(mapping, dict) else mapping)
+        assert text.startswith("127.0.0.1"), "the API is published for the TLS-terminating proxy on the host only"
+    assert "TLS" in COMPOSE_FILE.read_text(encoding="utf-8")
+    assert "--proxy-headers" in _command(services["api"])
+
+
+def test_each_service_has_its_own_database_role(services: dict) -> None:
+    users = {}
+    for name in ("api", "worker", "migrate"):
+        users[name] = make_url(_interpolate(_environment(services[name])["DATABASE_URL"])).username
+    temporal_user = _environment(services["temporal"])["POSTGRES_USER"]
+    superuser = _environment(services["postgresql"])["POSTGRES_USER"]
+    assert users["api"] == users["worker"] == "ramflow_app"
+    assert users["migrate"] == "ramflow_owner"
+    assert temporal_user == "temporal" and _environment(services["temporal"]).get("SKIP_DB_CREATE") == "true"
+    assert superuser not in set(users.values()) | {temporal_user}, "nothing runs as the superuser"
+
+
+def test_init_script_grants_least_privilege() -> None:
+    script = (ROOT / "db" / "docker-init" / "01-roles-and-databases.sh").read_text(encoding="utf-8")
+    for role in ("ramflow_owner", "ramflow_app", "temporal"):
+        assert re.search(rf"CREATE ROLE {role} LOGIN PASSWORD .* NOSUPERUSER NOCREATEDB NOCREATEROLE", script)
+    assert "CREATE DATABASE ramflow OWNER ramflow_owner" in script
+    assert "CREATE DATABASE temporal OWNER temporal" in script
+    assert "REVOKE ALL ON DATABASE ramflow, temporal, temporal_visibility FROM PUBLIC" in script
+    assert "GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ramflow_app" in script
+    assert not re.search(r"GRANT\s+ALL|CREATE\s+ON\s+SCHEMA.*ramflow_app|SUPERUSER\b(?<!NOSUPERUSER)", script)
+
+
+def test_api_in_production_validates_entra_tokens_and_hides_the_docs(services: dict) -> None:
+    env = _environment(services["api"])
+    assert "OIDC_ISSUER" in env and "OIDC_AUDIENCE" in env and ":?" in env["OIDC_ISSUER"]
+    assert env["API_DOCS_ENABLED"] == "false"
