@@ -101,7 +101,7 @@ class DeviceLifecycleWorkflow(ProcessWorkflow):
         buyout = self.snap.buyout
         if command.action.event in ("accept_buyout", "decline_buyout") and buyout and command.actor != buyout.buyer_ref:
             # rule EQ-11: the employee answers the offer themself (IT sets the price, the employee decides)
-            raise ApplicationError(f"X-Actor: only employee {buyout.buyer_ref} may answer this buyout offer (rule EQ-11)",
+            raise ApplicationError(f"actor: only employee {buyout.buyer_ref} may answer this buyout offer (rule EQ-11)",
                                    type="Forbidden", non_retryable=True)
 
     @workflow.update
