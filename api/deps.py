@@ -1,13 +1,15 @@
-"""FastAPI dependencies: one Temporal client and one session factory per process, the acting user."""
+"""FastAPI dependencies: one Temporal client and one session factory per process, the acting user,
+the HTTP→process path and the Idempotency-Key header."""
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Query, Request
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 
+from api.processes import ProcessPath
 from config import Settings
 
 
@@ -20,6 +22,8 @@ def get_settings_dep(request: Request) -> Settings:
 
 
 def get_session(request: Request) -> Iterator[Session]:
+    """A session for a sync (`def`) endpoint: FastAPI runs it in a worker thread, never on the event loop.
+    Async endpoints use `ProcessDep.db` instead (no connection held across an await on Temporal)."""
     maker: sessionmaker[Session] = request.app.state.sessions
     with maker() as session:
         yield session
@@ -29,14 +33,34 @@ def get_session_factory(request: Request) -> sessionmaker[Session]:
     return request.app.state.sessions
 
 
+def get_process_path(request: Request) -> ProcessPath:
+    state = request.app.state
+    return ProcessPath(state.client, state.settings, state.sessions)
+
+
 def get_actor(
     x_actor: Annotated[str, Header(min_length=1, max_length=80, description="who acts: the staff member's user id")],
 ) -> str:
+    """The ONE place the acting user comes from (routes take `actor: ActorDep`)."""
     return x_actor
+
+
+def get_idempotency_key(
+    idempotency_key: Annotated[str | None, Header(
+        min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$",
+        description="makes a creating POST safe to retry: the same key answers the same resource")] = None,
+) -> str | None:
+    return idempotency_key
 
 
 ClientDep = Annotated[Client, Depends(get_client)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 SessionDep = Annotated[Session, Depends(get_session)]
 SessionFactoryDep = Annotated[sessionmaker[Session], Depends(get_session_factory)]
+ProcessDep = Annotated[ProcessPath, Depends(get_process_path)]
 ActorDep = Annotated[str, Depends(get_actor)]
+IdempotencyKeyDep = Annotated[str | None, Depends(get_idempotency_key)]
+
+# Pagination of every list, done in SQL (LIMIT/OFFSET); bounded so that no value overflows the database.
+Limit = Annotated[int, Query(ge=1, le=1000, description="at most this many rows")]
+Offset = Annotated[int, Query(ge=0, le=1_000_000_000, description="skip this many rows")]
