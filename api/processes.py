@@ -147,7 +147,8 @@ class ProcessPath:
             mapped = http_error(error, not_found)
             if mapped is error:
                 raise
-            if ended is not None and isinstance(error, RPCError):  # not there: has its process ended?
+            if ended is not None and isinstance(error, RPCError) and isinstance(mapped, HTTPException):
+                # not there (not merely unreachable): has its process ended?
                 detail = await self.db(ended)
                 if detail is not None:
                     raise HTTPException(409, detail) from error

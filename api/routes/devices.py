@@ -80,10 +80,10 @@ async def place_order(order: DeviceOrder, actor: ActorDep, path: ProcessDep, res
             raise HTTPException(422, str(error)) from error
         return False
 
-    if await path.db(check):
+    if await path.db(check):  # a repeated call: the same device once it is registered and called off
         response.status_code = status.HTTP_200_OK
-        return await path.view(workflow_id, DeviceLifecycleWorkflow.view, not_found, response,
-                               mirror=lambda s: device_mirror(s, order.order_number))
+        return await path.ready(DeviceLifecycleWorkflow.run, workflow_id, DeviceLifecycleWorkflow.registered,
+                                not_found)
     settings = path.settings
     start = DeviceStart(order=order, renewal_lead_days=settings.renewal_lead_days,
                         buyout_answer_days=settings.buyout_answer_days, ordered_by=actor)
