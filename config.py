@@ -37,6 +37,16 @@ class Settings(BaseSettings):
     framework_revision_month: int = Field(2, ge=1, le=12, description="rule GV-1: month the yearly framework change proposal is opened (schedule)")
     framework_revision_day: int = Field(1, ge=1, le=28, description="rule GV-1: day of month the yearly framework proposal is opened")
     development_case_threshold: Decimal = Field(Decimal("100000.00"), ge=0, description="rule GV-3: estimated cost (SEK) from which it-styrgrupp prioritises a development case")
+    # --- the API's front door (issue 7): bounded waits and connection pools -------------------------------
+    db_pool_size: int = Field(10, ge=1, le=200, description="API: database connections kept open")
+    db_max_overflow: int = Field(30, ge=0, le=500, description="API: extra connections under load")
+    db_pool_timeout_seconds: float = Field(5.0, gt=0, le=120, description="API: wait for a free connection, then 503")
+    db_busy_timeout_seconds: float = Field(10.0, gt=0, le=120, description="SQLite: wait for a write lock, then fail")
+    temporal_rpc_timeout_seconds: float = Field(5.0, gt=0, le=120, description="API: deadline of one Temporal call (start, describe)")
+    update_wait_seconds: float = Field(10.0, gt=0, le=300, description="API: longest wait for an event (Update) to be applied, then 503")
+    query_wait_seconds: float = Field(2.0, gt=0, le=60, description="API: longest wait for a live view (Query) before the database mirror answers")
+    retry_after_seconds: int = Field(5, ge=1, le=3600, description="API: Retry-After of a 503 while Temporal, the worker or the database is away")
+    max_body_bytes: int = Field(1_000_000, ge=1024, le=2_000_000, description="API: largest request body (413 above); below Temporal's 2 MB payload limit")
     schedules_enabled: bool = Field(True, description="create or update the yearly Temporal Schedules when the worker starts")
     # --- identity (OpenID Connect bearer tokens; Microsoft Entra ID in production) -------------------------
     oidc_issuer: str = Field("http://127.0.0.1:18900", description="the token issuer (`iss`); Entra ID: "

@@ -40,9 +40,12 @@ def all_activities(client: Client, sessions: sessionmaker[Session], settings: Se
             *AgreementActivities(sessions).all(), *GovernanceActivities(sessions).all()]
 
 
-async def connect(settings: Settings) -> Client:
+async def connect(settings: Settings, lazy: bool = False) -> Client:
+    """One client per process. `lazy`: connect at the first call (the API starts, and answers 503, while
+    Temporal is away)."""
     return await Client.connect(
-        settings.temporal_address, namespace=settings.temporal_namespace, data_converter=pydantic_data_converter
+        settings.temporal_address, namespace=settings.temporal_namespace, data_converter=pydantic_data_converter,
+        lazy=lazy,
     )
 
 
@@ -59,6 +62,7 @@ def build_worker(client: Client, sessions: sessionmaker[Session], settings: Sett
 
 async def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
+    logging.getLogger("transitions").setLevel(logging.WARNING)  # no INFO line per move of a state machine
     settings = get_settings()
     client = await connect(settings)
     if settings.schedules_enabled:  # rules AG-4, GV-1: the yearly rounds (idempotent create-or-update)

@@ -6,14 +6,11 @@ disclosed); an act the caller may not perform on an object they may see answers 
 """
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import HTTPException
 from sqlalchemy import ColumnElement, false, or_
 from sqlalchemy.orm import Session
-from temporalio.client import Client
-from temporalio.service import RPCError
 
 from api.auth import Principal
 from api.policy import (
@@ -36,7 +33,9 @@ from api.policy import (
     require,
 )
 
-QUERY_DEADLINE = timedelta(seconds=10)
+if TYPE_CHECKING:
+    from api.processes import ProcessPath
+
 BROAD = (IT_STAFF, IT_ADMIN, AUDITOR)  # see every unit's objects
 
 
@@ -99,26 +98,24 @@ def device(session: Session, principal: Principal, order_number: str) -> None:
                    (row.unit_id, row.cost_bearer_unit_id) if row else (), row.user_ref if row else None)
 
 
-async def device_event(session: Session, client: Client, principal: Principal, order_number: str,
-                       action: Any) -> None:
+async def device_event(path: ProcessPath, principal: Principal, order_number: str, action: Any) -> None:
     """Rules EQ-8, EQ-9, EQ-11, EQ-12: who sends which event on which device (api.policy.DEVICE_EVENTS)."""
     from domain.equipment import device_workflow_id
     from workflows.equipment import DeviceLifecycleWorkflow
 
     event = action.event
+    not_found = f"order_number: no device {order_number!r}"
     require(principal, DEVICE_EVENTS.get(event, DEVICE_EVENT_DEFAULT), f"event {event!r}")
     if event in ("accept_buyout", "decline_buyout"):
-        view = await _query(client, device_workflow_id(order_number), DeviceLifecycleWorkflow.view,
-                            f"order_number: no device {order_number!r}")
+        view = await path.view(device_workflow_id(order_number), DeviceLifecycleWorkflow.view, not_found)
         buyer = view.buyout.buyer_ref if view.buyout else None
         if buyer is None or buyer != principal.employee_ref:
-            raise HTTPException(403, f"rule EQ-11: only the offered employee answers this buyout offer")
+            raise HTTPException(403, "rule EQ-11: only the offered employee answers this buyout offer")
         return
     if not principal.has(IT_STAFF):  # a manager: their unit's devices only
-        device(session, principal, order_number)
+        await path.db(device, principal, order_number)
     if event == "record_erasure":  # rule EQ-12: the certificate of the vendor the device was sent to
-        view = await _query(client, device_workflow_id(order_number), DeviceLifecycleWorkflow.view,
-                            f"order_number: no device {order_number!r}")
+        view = await path.view(device_workflow_id(order_number), DeviceLifecycleWorkflow.view, not_found)
         if view.erasure_vendor is not None and action.vendor != view.erasure_vendor:
             raise HTTPException(422, f"action.vendor: the device was sent to {view.erasure_vendor!r} for erasure, "
                                      f"not {action.vendor!r} (rule EQ-12)")
@@ -189,7 +186,7 @@ def incident(principal: Principal, reported_by: str, unit_id: str | None) -> Non
 
 
 # --- agreements and governance ------------------------------------------------------------------------
-async def agreement_event(client: Client, principal: Principal, workflow_id: str, action: Any,
+async def agreement_event(path: ProcessPath, principal: Principal, workflow_id: str, action: Any,
                           not_found: str) -> None:
     """Rule AG-4: IT's approval needs it-admin, the system owner's is theirs only, and nobody approves
     for both parties of one agreement."""
@@ -200,7 +197,7 @@ async def agreement_event(client: Client, principal: Principal, workflow_id: str
         require(principal, AGREEMENT_EVENT_DEFAULT, f"event {action.event!r}")
         return
     require(principal, (AGREEMENT_PARTY_ROLE[party],), f"{action.event} for party {party!r}")
-    view = await _query(client, workflow_id, AgreementWorkflow.view, not_found)
+    view = await path.view(workflow_id, AgreementWorkflow.view, not_found)
     if party == "system_owner" and (view.content is None or view.content.system_owner_ref != principal.subject):
         raise HTTPException(403, "party: only the agreement's own system owner approves for the system owner "
                                  "(rule AG-4)")
@@ -220,7 +217,7 @@ def _body_role(body: str, municipality: str | None = None) -> str:
     return SAMVERKANSNAMND
 
 
-async def framework_event(client: Client, principal: Principal, workflow_id: str, action: Any,
+async def framework_event(path: ProcessPath, principal: Principal, workflow_id: str, action: Any,
                           not_found: str) -> None:
     """Rule GV-2: only a body's secretary records its decision; no one records for two bodies."""
     from workflows.governance import FrameworkChangeWorkflow
@@ -231,7 +228,7 @@ async def framework_event(client: Client, principal: Principal, workflow_id: str
     require(principal, (role,), f"event {event!r}" + (f" for {action.municipality}" if ":" in key else ""))
     if role == IT_ADMIN:
         return
-    view = await _query(client, workflow_id, FrameworkChangeWorkflow.view, not_found)
+    view = await path.view(workflow_id, FrameworkChangeWorkflow.view, not_found)
     if any(d.actor == principal.subject and _body_role(d.body, d.municipality) != role for d in view.decisions):
         raise HTTPException(403, "actor: you recorded another body's decision on this proposal; one person does "
                                  "not decide for two bodies (rule GV-2)")
@@ -241,11 +238,3 @@ def case_event(principal: Principal, action: Any) -> None:
     """Rules GV-3, GV-4: it-forum passes pilots, it-styrgrupp prioritises, IT runs the rest."""
     require(principal, (CASE_EVENTS.get(action.event, IT_ADMIN),), f"event {action.event!r}")
 
-
-async def _query(client: Client, workflow_id: str, query: Any, not_found: str) -> Any:
-    from api.errors import http_error
-
-    try:
-        return await client.get_workflow_handle(workflow_id).query(query, rpc_timeout=QUERY_DEADLINE)
-    except RPCError as error:
-        raise http_error(error, not_found) from error

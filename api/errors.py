@@ -1,34 +1,129 @@
-"""How Temporal and domain errors become HTTP answers that name the rule or the field."""
+"""How Temporal, database and domain errors become HTTP answers that name the rule or the field.
+
+One table (workflows.base.BUSINESS_ERRORS) maps a business error type to its status for workflows
+(never retried) and the API alike. A dependency that is away (Temporal, the worker, the database) is a
+503 with Retry-After, never a hang or a 500 (issue 7)."""
 from __future__ import annotations
 
-from fastapi import HTTPException
-from temporalio.client import WorkflowUpdateFailedError
+import logging
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
+from temporalio.client import (
+    RPCTimeoutOrCancelledError,
+    WorkflowFailureError,
+    WorkflowQueryFailedError,
+    WorkflowQueryRejectedError,
+    WorkflowUpdateFailedError,
+)
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-# ApplicationError types raised by workflows and activities, and the status the API answers.
-STATUS_BY_ERROR_TYPE = {
-    "IllegalTransition": 409,
-    "NotCertified": 422,
-    "InvalidOrder": 422,
-    "InvalidCommand": 422,
-    "Forbidden": 403,
-    "NoModel": 409,
-}
+from workflows.base import BUSINESS_ERRORS
+
+log = logging.getLogger("ramflow.api")
+
+# The same table as the workflows' (one source): business error type → HTTP status.
+STATUS_BY_ERROR_TYPE = BUSINESS_ERRORS
+# RPC statuses that mean "the server (or what it waits for) is away or overloaded": try again later.
+TRANSIENT = frozenset({RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.RESOURCE_EXHAUSTED,
+                       RPCStatusCode.CANCELLED, RPCStatusCode.ABORTED, RPCStatusCode.UNKNOWN})
+# Echoed input in a 422 is cut to this many characters (a 5 MB body is never sent back).
+MAX_ECHO = 200
 
 
-def http_error(error: Exception, not_found: str = "not found") -> HTTPException:
-    """Translate what a Temporal call raised; unknown errors are re-raised by the caller."""
-    if isinstance(error, WorkflowUpdateFailedError):
-        cause = error.cause
-        while cause is not None and not isinstance(cause, ApplicationError):
-            cause = cause.cause
-        if isinstance(cause, ApplicationError):
+class Unavailable(Exception):
+    """A dependency did not answer in time: the API answers 503 with Retry-After."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
+
+
+def transient(error: BaseException) -> bool:
+    return isinstance(error, RPCTimeoutOrCancelledError) or (
+        isinstance(error, RPCError) and error.status in TRANSIENT)
+
+
+def business_cause(error: BaseException) -> ApplicationError | None:
+    cause: BaseException | None = error
+    while cause is not None and not isinstance(cause, ApplicationError):
+        cause = cause.__cause__
+    return cause
+
+
+def http_error(error: Exception, not_found: str = "not found") -> Exception:
+    """Translate what a Temporal call raised into an HTTPException (or Unavailable); unknown errors are
+    returned as they are so that the caller re-raises them."""
+    if transient(error):
+        return Unavailable(f"Temporal: {error}")
+    if isinstance(error, (WorkflowUpdateFailedError, WorkflowFailureError)):
+        cause = business_cause(error.cause)
+        if cause is not None:
             return HTTPException(STATUS_BY_ERROR_TYPE.get(cause.type or "", 409), cause.message)
         return HTTPException(409, str(error.cause or error))
+    if isinstance(error, (WorkflowQueryFailedError, WorkflowQueryRejectedError)):
+        return HTTPException(404, f"{not_found} (the process cannot answer this view)")
     if isinstance(error, RPCError):
-        if error.status == RPCStatusCode.NOT_FOUND:
+        if error.status == RPCStatusCode.NOT_FOUND and "completed" not in error.message:
             return HTTPException(404, not_found)
-        if error.status == RPCStatusCode.FAILED_PRECONDITION or "completed" in error.message:
+        if error.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION) or "completed" in error.message:
             return HTTPException(409, f"{not_found.split(':')[0]}: the process has ended ({error.message})")
-    raise error
+        if error.status == RPCStatusCode.INVALID_ARGUMENT:
+            return HTTPException(422, f"{not_found.split(':')[0]}: {error.message[:MAX_ECHO]}")
+    return error
+
+
+def _unavailable(retry_after: int, what: str) -> JSONResponse:
+    return JSONResponse({"detail": f"temporarily unavailable: {what}; retry after {retry_after} s "
+                                   "(a creating POST is safe to retry with its business key or Idempotency-Key)"},
+                        status_code=503, headers={"Retry-After": str(retry_after)})
+
+
+def _short(value: object) -> object:
+    text = repr(value) if not isinstance(value, str) else value
+    return value if len(text) <= MAX_ECHO else f"{text[:MAX_ECHO]}… ({len(text)} characters)"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    def retry_after() -> int:
+        return app.state.settings.retry_after_seconds
+
+    @app.exception_handler(Unavailable)
+    async def _on_unavailable(_request: Request, error: Unavailable) -> JSONResponse:
+        return _unavailable(retry_after(), error.what)
+
+    @app.exception_handler(RPCError)
+    async def _on_rpc(_request: Request, error: RPCError) -> JSONResponse:
+        if error.status in TRANSIENT:
+            return _unavailable(retry_after(), "Temporal did not answer")
+        log.exception("unexpected Temporal error", exc_info=error)
+        return JSONResponse({"detail": f"Temporal refused the call: {error.message[:MAX_ECHO]}"}, status_code=502)
+
+    @app.exception_handler(RPCTimeoutOrCancelledError)
+    async def _on_rpc_timeout(_request: Request, _error: RPCTimeoutOrCancelledError) -> JSONResponse:
+        return _unavailable(retry_after(), "Temporal did not answer in time")
+
+    @app.exception_handler(sa_exc.TimeoutError)
+    async def _on_pool(_request: Request, _error: sa_exc.TimeoutError) -> JSONResponse:
+        return _unavailable(retry_after(), "no free database connection")
+
+    @app.exception_handler(sa_exc.OperationalError)
+    async def _on_db(_request: Request, error: sa_exc.OperationalError) -> JSONResponse:
+        log.warning("database unavailable: %s", str(error)[:MAX_ECHO])
+        return _unavailable(retry_after(), "the database did not answer")
+
+    @app.exception_handler(RequestValidationError)
+    async def _on_invalid(_request: Request, error: RequestValidationError) -> JSONResponse:
+        """422 naming the field; the offending input is cut short, never echoed whole."""
+        detail = []
+        for item in error.errors():
+            entry = {key: item[key] for key in ("type", "loc", "msg") if key in item}
+            if "input" in item:
+                entry["input"] = _short(item["input"])
+            if "ctx" in item:
+                entry["ctx"] = {k: _short(str(v)) for k, v in item["ctx"].items()}
+            detail.append(entry)
+        return JSONResponse({"detail": detail[:20]}, status_code=422)

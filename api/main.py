@@ -1,20 +1,78 @@
 """The Ramflow HTTP API (OpenAPI at /docs)."""
 from __future__ import annotations
 
+import asyncio
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
+from datetime import timedelta
+from typing import Any, AsyncIterator
 
-from fastapi import Depends, FastAPI
+from anyio import to_thread
+from fastapi import Depends, FastAPI, HTTPException
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest, GetSystemInfoRequest
 from temporalio.client import Client
 
 from api import security
 from api.auth import Jwks
+from api.errors import install_error_handlers
 from api.policy import RateLimiter, enforce
 from api.routes import agreements, calendar, catalogue, devices, governance, outbox, reference, tickets
 from config import Settings, get_settings
-from db.session import make_sessionmaker
+from db.session import api_sessionmaker
+
+
+class BodyLimit:
+    """Refuse a request body over `limit` bytes with 413, before it is read whole (issue 7)."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
+                await self._too_large(send)
+                return
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise HTTPException(413, f"request body larger than {self.limit} bytes")
+            return message
+
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited, watch)
+        except HTTPException as error:
+            if error.status_code != 413 or started:
+                raise
+            await self._too_large(send)
+
+    async def _too_large(self, send: Send) -> None:
+        response = JSONResponse({"detail": f"request body larger than {self.limit} bytes"}, status_code=413)
+        await response({"type": "http"}, _no_body, send)
+
+
+async def _no_body() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}
 
 
 def create_app(settings: Settings | None = None, client: Client | None = None,
@@ -23,10 +81,10 @@ def create_app(settings: Settings | None = None, client: Client | None = None,
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if app.state.client is None:  # one client per process, not per request
+        if app.state.client is None:  # one client per process, not per request; lazy: up while Temporal is away
             from worker import connect
 
-            app.state.client = await connect(app.state.settings)
+            app.state.client = await connect(app.state.settings, lazy=True)
         yield
 
     settings = settings or get_settings()
@@ -35,8 +93,11 @@ def create_app(settings: Settings | None = None, client: Client | None = None,
         title="Ramflow",
         version="0.1.0",
         description="Workflow orchestration for the joint IT unit of Tranemo and Ulricehamn (Ramuppdrag IT). "
-        "Every call but /health needs an OpenID Connect bearer token (`Authorization: Bearer …`); its subject "
-        "is the acting user in every audit record, its roles decide what it may do (docs/security.md).",
+        "Every call but /health and /ready needs an OpenID Connect bearer token (`Authorization: Bearer …`); "
+        "its subject is the acting user in every audit record, its roles decide what it may do "
+        "(docs/security.md). "
+        "While Temporal, the worker or the database is away the API answers 503 with `Retry-After`; "
+        "creating POSTs are safe to retry (business key, or the `Idempotency-Key` header).",
         lifespan=lifespan,
         # one access policy for every route (api.policy): 401 without a valid token, 403 without the role
         dependencies=[Depends(enforce)],
@@ -44,19 +105,57 @@ def create_app(settings: Settings | None = None, client: Client | None = None,
         redoc_url="/redoc" if docs else None,
         openapi_url="/openapi.json" if docs else None,
     )
-    app.add_middleware(security.SecurityHeaders)
-    app.add_exception_handler(StarletteHTTPException, security.record_refusal)
     app.state.settings = settings
+    app.state.client = client
+    app.state.sessions = sessions or api_sessionmaker(settings)
     app.state.jwks = Jwks(settings)
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
-    app.state.client = client
-    app.state.sessions = sessions or make_sessionmaker(app.state.settings.database_url)
+    install_error_handlers(app)
+    app.add_exception_handler(StarletteHTTPException, security.record_refusal)  # 401/403 recorded
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(security.SecurityHeaders)  # outermost: every answer, 413 included
     for module in (devices, catalogue, reference, outbox, tickets, calendar, agreements, governance, security):
         app.include_router(module.router, prefix="/api/v1")
 
     @app.get("/health", tags=["health"])
-    def health() -> dict[str, str]:
+    async def health() -> dict[str, str]:
+        """Liveness: the process runs and its event loop answers (no dependency is asked)."""
         return {"status": "ok"}
+
+    @app.get("/ready", tags=["health"], responses={503: {"description": "Temporal or the database is away"}})
+    async def ready() -> JSONResponse:
+        """Readiness: Temporal and the database, each with its own answer; the worker's pollers as
+        information (without a worker, events wait and answer 503, reads come from the database)."""
+        seconds = min(2.0, settings.temporal_rpc_timeout_seconds)
+        checks: dict[str, Any] = {}
+        try:
+            await asyncio.wait_for(app.state.client.workflow_service.get_system_info(
+                GetSystemInfoRequest(), timeout=timedelta(seconds=seconds)), seconds + 0.5)
+            checks["temporal"] = {"ok": True, "address": settings.temporal_address}
+        except Exception as error:  # noqa: BLE001
+            checks["temporal"] = {"ok": False, "address": settings.temporal_address,
+                                  "error": (str(error) or type(error).__name__)[:200]}
+        try:
+            def ping() -> None:
+                with app.state.sessions() as session:
+                    session.execute(text("SELECT 1"))
+            await asyncio.wait_for(to_thread.run_sync(ping), seconds + 0.5)
+            checks["database"] = {"ok": True}
+        except Exception as error:  # noqa: BLE001
+            checks["database"] = {"ok": False, "error": (str(error) or type(error).__name__)[:200]}
+        if checks["temporal"]["ok"]:
+            try:
+                described = await asyncio.wait_for(app.state.client.workflow_service.describe_task_queue(
+                    DescribeTaskQueueRequest(namespace=settings.temporal_namespace,
+                                             task_queue=TaskQueue(name=settings.temporal_task_queue),
+                                             task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW),
+                    timeout=timedelta(seconds=seconds)), seconds + 0.5)
+                checks["worker"] = {"pollers": len(described.pollers), "task_queue": settings.temporal_task_queue}
+            except Exception as error:  # noqa: BLE001
+                checks["worker"] = {"pollers": None, "error": (str(error) or type(error).__name__)[:200]}
+        ok = checks["temporal"]["ok"] and checks["database"]["ok"]
+        return JSONResponse({"status": "ready" if ok else "unavailable", **checks}, status_code=200 if ok else 503,
+                            headers={} if ok else {"Retry-After": str(settings.retry_after_seconds)})
 
     return app
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.models import AuditLogColumns, Base
+from db.models import AuditLogColumns, Base, UTCDateTime
 
 UnitPrice = Numeric(12, 2)
 Quantity = Numeric(12, 3)
@@ -42,7 +42,7 @@ class AgreementRow(Base):
     system_owner_ref: Mapped[str] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(20), index=True)  # draft, active, terminated
     workflow_id: Mapped[str | None] = mapped_column(String(80))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     current_version: Mapped[int | None] = mapped_column(Integer)
     terminated_on: Mapped[date | None] = mapped_column(Date)
     termination_reason: Mapped[str | None] = mapped_column(Text)
@@ -63,7 +63,7 @@ class AgreementVersionRow(Base):
     content: Mapped[dict] = mapped_column(JSON)
     approved_by: Mapped[dict] = mapped_column(JSON, default=dict)
     workflow_id: Mapped[str | None] = mapped_column(String(80), unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class AgreementCostLineRow(Base):
@@ -97,7 +97,7 @@ class ServiceDefinitionRow(Base):
     unit_price: Mapped[Decimal | None] = mapped_column(UnitPrice)
     workflow_id: Mapped[str | None] = mapped_column(String(80))
     updated_by: Mapped[str] = mapped_column(String(80))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class FrameworkVersionRow(Base):
@@ -114,7 +114,7 @@ class FrameworkVersionRow(Base):
     parameters: Mapped[dict] = mapped_column(JSON)
     services: Mapped[list] = mapped_column(JSON, default=list)
     workflow_id: Mapped[str | None] = mapped_column(String(80))
-    activated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class FrameworkDecisionRow(Base):
@@ -133,7 +133,7 @@ class FrameworkDecisionRow(Base):
     minutes_ref: Mapped[str] = mapped_column(String(80))
     reason: Mapped[str | None] = mapped_column(Text)
     actor: Mapped[str] = mapped_column(String(80))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class GovernanceProcessRow(Base):
@@ -145,8 +145,8 @@ class GovernanceProcessRow(Base):
     process: Mapped[str] = mapped_column(String(40), index=True)
     subject: Mapped[str] = mapped_column(String(60), index=True)
     state: Mapped[str] = mapped_column(String(40), index=True)
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     data: Mapped[dict] = mapped_column(JSON)
 
 

@@ -4,10 +4,31 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
+from datetime import timezone
+
 from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 Money = Numeric(12, 2)
+
+
+class UTCDateTime(TypeDecorator):
+    """An instant, stored in UTC and always read back timezone-aware (SQLite keeps no offset: it would
+    come back naive, and the API would answer a timestamp without offset; issue 7)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):  # noqa: ANN001, ANN201
+        if value is not None and value.tzinfo is not None:
+            return value.astimezone(timezone.utc)
+        return value
+
+    def process_result_value(self, value, dialect):  # noqa: ANN001, ANN201
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
 class Base(DeclarativeBase):
@@ -20,7 +41,7 @@ class AuditLogColumns:
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     seq: Mapped[int] = mapped_column(Integer)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
     event: Mapped[str] = mapped_column(String(40))
     from_state: Mapped[str] = mapped_column(String(40))
     to_state: Mapped[str] = mapped_column(String(40))
@@ -105,12 +126,12 @@ class Device(Base):
     location: Mapped[str | None] = mapped_column(String(120))
     state: Mapped[str] = mapped_column(String(40), index=True)
     serial_number: Mapped[str | None] = mapped_column(String(80))
-    ordered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ordered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     renewal_months: Mapped[int | None] = mapped_column(Integer)
     replaces: Mapped[str | None] = mapped_column(String(40))
     replaced_by: Mapped[str | None] = mapped_column(String(40))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class DeviceTransition(AuditLogColumns, Base):
@@ -144,7 +165,7 @@ class CallOff(Base):
     agreement_ref: Mapped[str] = mapped_column(String(80))
     model_code: Mapped[str] = mapped_column(String(40))
     reference: Mapped[str] = mapped_column(String(80))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class MdmEnrolment(Base):
@@ -154,7 +175,7 @@ class MdmEnrolment(Base):
     order_number: Mapped[str] = mapped_column(String(40), primary_key=True)
     serial_number: Mapped[str] = mapped_column(String(80))
     profile: Mapped[str] = mapped_column(String(80))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class SalaryDeduction(Base):
@@ -164,7 +185,7 @@ class SalaryDeduction(Base):
     order_number: Mapped[str] = mapped_column(String(40), primary_key=True)
     employee_ref: Mapped[str] = mapped_column(String(40))
     amount: Mapped[Decimal] = mapped_column(Money)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class ErasureRecord(Base):
@@ -173,9 +194,9 @@ class ErasureRecord(Base):
     __tablename__ = "erasures"
     order_number: Mapped[str] = mapped_column(String(40), primary_key=True)
     vendor: Mapped[str] = mapped_column(ForeignKey("erasure_vendors.name"))
-    ordered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ordered_at: Mapped[datetime] = mapped_column(UTCDateTime)
     certificate_id: Mapped[str | None] = mapped_column(String(80))
-    certified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    certified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reinstalled_os: Mapped[str | None] = mapped_column(String(80))
 
 
@@ -184,13 +205,13 @@ class OutboxMessage(Base):
 
     __tablename__ = "outbox"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     topic: Mapped[str] = mapped_column(String(60), index=True)
     recipient: Mapped[str] = mapped_column(String(120))
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
     workflow_id: Mapped[str | None] = mapped_column(String(80), index=True)
-    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class AppliedEffect(Base):
@@ -198,4 +219,4 @@ class AppliedEffect(Base):
 
     __tablename__ = "applied_effects"
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)

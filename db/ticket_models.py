@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.models import AuditLogColumns, Base, Money
+from db.models import AuditLogColumns, Base, Money, UTCDateTime
 
 
 def utc(at: datetime | None) -> datetime | None:
@@ -41,17 +41,17 @@ class Ticket(Base):
     line: Mapped[str] = mapped_column(String(40), index=True)
     state: Mapped[str] = mapped_column(String(40), index=True)
     assignee: Mapped[str | None] = mapped_column(String(80), index=True)
-    reported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
-    deadline: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    warned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     breached: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
-    breached_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_line: Mapped[str | None] = mapped_column(String(40))
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     handed_back_reason: Mapped[str | None] = mapped_column(Text)
     survey_selected: Mapped[bool | None] = mapped_column(Boolean)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class TicketTransition(AuditLogColumns, Base):
@@ -77,7 +77,7 @@ class SupportCharge(Base):
     hourly_rate: Mapped[Decimal] = mapped_column(Money)
     amount: Mapped[Decimal] = mapped_column(Money)
     charged_on: Mapped[date] = mapped_column(Date, index=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class SurveyAnswer(Base):
@@ -88,7 +88,7 @@ class SurveyAnswer(Base):
     solved_satisfactorily: Mapped[bool] = mapped_column(Boolean)
     treatment: Mapped[int] = mapped_column(Integer)
     comment: Mapped[str | None] = mapped_column(Text)
-    answered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class NumberCounter(Base):
@@ -115,8 +115,8 @@ class ServiceRequest(Base):
     details: Mapped[dict] = mapped_column(JSON, default=dict)
     result: Mapped[str | None] = mapped_column(Text)
     minutes_worked: Mapped[int | None] = mapped_column(Integer)
-    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class ServiceRequestTransition(AuditLogColumns, Base):
@@ -132,7 +132,7 @@ class DesignatedApplicant(Base):
     unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), primary_key=True)
     person_ref: Mapped[str] = mapped_column(String(40), primary_key=True)
     designated_by: Mapped[str] = mapped_column(String(80))
-    designated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    designated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Incident(Base):
@@ -146,7 +146,7 @@ class Incident(Base):
     reported_by: Mapped[str] = mapped_column(String(10))  # it | unit (rule AV-4)
     unit_id: Mapped[str | None] = mapped_column(ForeignKey("units.id"))
     municipality: Mapped[str | None] = mapped_column(ForeignKey("municipalities.code"))
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     recorded_by: Mapped[str] = mapped_column(String(80))
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -106,12 +106,12 @@ class Price(BaseModel):
     """One model's price for one year (SEK, Decimal). Which fields apply depends on the charging model."""
 
     year: int = Field(ge=2000, le=2100)
-    model_code: str
-    monthly_rent: Decimal | None = Field(None, ge=0, decimal_places=2)
-    purchase_price: Decimal | None = Field(None, ge=0, decimal_places=2)
-    monthly_service_fee: Decimal | None = Field(None, ge=0, decimal_places=2)
-    weekly_rent: Decimal | None = Field(None, ge=0, decimal_places=2)
-    installation_fee: Decimal | None = Field(None, ge=0, decimal_places=2)
+    model_code: str = Field(min_length=1, max_length=40)
+    monthly_rent: Decimal | None = Field(None, ge=0, max_digits=12, decimal_places=2)  # Numeric(12, 2)
+    purchase_price: Decimal | None = Field(None, ge=0, max_digits=12, decimal_places=2)  # Numeric(12, 2)
+    monthly_service_fee: Decimal | None = Field(None, ge=0, max_digits=12, decimal_places=2)  # Numeric(12, 2)
+    weekly_rent: Decimal | None = Field(None, ge=0, max_digits=12, decimal_places=2)  # Numeric(12, 2)
+    installation_fee: Decimal | None = Field(None, ge=0, max_digits=12, decimal_places=2)  # Numeric(12, 2)
 
 
 REQUIRED_PRICE_FIELDS: dict[Charging, tuple[str, ...]] = {

@@ -16,14 +16,25 @@ with workflow.unsafe.imports_passed_through():
     from domain.process import ProcessDefinition, TransitionRecord
 
 SYSTEM_ACTOR = "ramflow"
-# Business refusals raised by activities: never retried, surfaced to the API with their type.
-BUSINESS_ERRORS = ["InvalidOrder", "NotCertified", "NoModel", "InvalidCommand", "Forbidden"]
+# The one table of business errors: ApplicationError type raised by workflows and activities → the HTTP
+# status the API answers (api/errors.py reads it). Never retried: retrying cannot fix a refusal, nor a
+# lookup of something that does not exist (`LookupError` raised by an activity: issue 7, no endless retries).
+BUSINESS_ERRORS: dict[str, int] = {
+    "IllegalTransition": 409,
+    "InvalidOrder": 422,
+    "InvalidCommand": 422,
+    "NotCertified": 422,
+    "Forbidden": 403,
+    "NoModel": 409,
+    "NotFound": 404,
+    "LookupError": 422,
+}
 # Transient failures (database busy, an external system down) are retried with backoff.
 RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
     maximum_interval=timedelta(minutes=5),
-    non_retryable_error_types=BUSINESS_ERRORS,
+    non_retryable_error_types=list(BUSINESS_ERRORS),
 )
 ACTIVITY_TIMEOUT = timedelta(seconds=60)
 # Steps that only write Ramflow's own database run as local activities: no round trip through the server

@@ -2,24 +2,21 @@
 pays, yearly revisions, new services and cloud moves (rules AG-1 … AG-8)."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 
 from activities.agreements import price_list_for, unit_application_charges, versions_of
 from api import access
-from api.deps import ActorDep, ClientDep, PrincipalDep, SessionDep, SettingsDep
+from api.deps import ActorDep, Limit, Offset, PrincipalDep, ProcessDep, SessionDep, SettingsDep
 from api.security import record_reference_change, row_dict
-from api.errors import http_error
 from db.agreement_models import AgreementRow, ApplicationPriceRow, GovernanceProcessRow, ServiceDefinitionRow
 from db.models import Unit
 from domain.agreements import (
@@ -136,36 +133,7 @@ def this_year() -> int:
     return datetime.now(LOCAL_TZ).year
 
 
-async def _apply(client: Client, workflow_id: str, update: Any, command: Any, not_found: str) -> Any:
-    try:
-        return await client.get_workflow_handle(workflow_id).execute_update(update, command)
-    except (WorkflowUpdateFailedError, RPCError) as error:
-        raise http_error(error, not_found) from error
-
-
-async def _query(client: Client, workflow_id: str, query: Any, not_found: str) -> Any:
-    try:
-        return await client.get_workflow_handle(workflow_id).query(query)
-    except RPCError as error:
-        raise http_error(error, not_found) from error
-
-
-async def _start(client: Client, run: Any, arg: Any, workflow_id: str, task_queue: str, ready: Any,
-                 response: Response) -> Any:
-    """Start once (the business key is the workflow ID); a repeated call answers 200 with the state."""
-    try:
-        handle = await client.start_workflow(run, arg, id=workflow_id, task_queue=task_queue,
-                                             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
-    except WorkflowAlreadyStartedError:
-        response.status_code = status.HTTP_200_OK
-        handle = client.get_workflow_handle(workflow_id)
-    try:
-        return await handle.execute_update(ready)
-    except (WorkflowUpdateFailedError, RPCError) as error:
-        raise http_error(error, f"workflow {workflow_id!r}") from error
-
-
-def _unit(session: SessionDep, unit_id: str, field: str = "unit_id") -> Unit:
+def _unit(session: Session, unit_id: str, field: str = "unit_id") -> Unit:
     unit = session.get(Unit, unit_id)
     if unit is None:
         raise HTTPException(422, f"{field}: unknown unit {unit_id!r}")
@@ -175,28 +143,32 @@ def _unit(session: SessionDep, unit_id: str, field: str = "unit_id") -> Unit:
 # --- agreements and versions ------------------------------------------------------------------
 @router.post("/agreements", status_code=status.HTTP_201_CREATED, response_model=AgreementProcessView,
              responses={200: {"description": "already being drawn up"}, 409: {}, 422: {}})
-async def draw_up_agreement(content: AgreementContent, actor: ActorDep, client: ClientDep, session: SessionDep,
-                            settings: SettingsDep, response: Response) -> AgreementProcessView:
+async def draw_up_agreement(content: AgreementContent, actor: ActorDep, path: ProcessDep,
+                            response: Response) -> AgreementProcessView:
     """Rules AG-1, AG-2: IT draws up an agreement (or a cost description) with the system owner;
     costs for the coming year (AG-3); charged from the coming year once approved (AG-6)."""
     workflow_id = agreement_workflow_id(content.agreement_id)
-    existing = session.get(AgreementRow, content.agreement_id)
-    if existing is not None and existing.workflow_id != workflow_id:
-        raise HTTPException(409, f"agreement_id: agreement {content.agreement_id!r} already exists")
-    _unit(session, content.unit_id)
-    try:
-        compute_cost(content.cost_lines, price_list_for(session, this_year() + 1))
-    except MissingPrice as error:
-        raise HTTPException(422, str(error)) from error
+
+    def check(session: Session) -> None:
+        existing = session.get(AgreementRow, content.agreement_id)
+        if existing is not None and existing.workflow_id != workflow_id:
+            raise HTTPException(409, f"agreement_id: agreement {content.agreement_id!r} already exists")
+        _unit(session, content.unit_id)
+        try:
+            compute_cost(content.cost_lines, price_list_for(session, this_year() + 1))
+        except MissingPrice as error:
+            raise HTTPException(422, str(error)) from error
+
+    await path.db(check)
     start = AgreementStart(agreement_id=content.agreement_id, content=content, started_by=actor)
-    return await _start(client, AgreementWorkflow.run, start, workflow_id, settings.temporal_task_queue,
+    return await path.start(AgreementWorkflow.run, start, workflow_id,
                         AgreementWorkflow.ready, response)
 
 
 @router.get("/agreements", response_model=list[AgreementSummary])
 def list_agreements(session: SessionDep, unit_id: str | None = None, status_: Annotated[
-        str | None, Query(alias="status")] = None) -> list[AgreementRow]:
-    query = select(AgreementRow).order_by(AgreementRow.id)
+        str | None, Query(alias="status")] = None, limit: Limit = 200, offset: Offset = 0) -> list[AgreementRow]:
+    query = select(AgreementRow).order_by(AgreementRow.id).limit(limit).offset(offset)
     if unit_id is not None:
         query = query.where(AgreementRow.unit_id == unit_id)
     if status_ is not None:
@@ -204,7 +176,7 @@ def list_agreements(session: SessionDep, unit_id: str | None = None, status_: An
     return list(session.scalars(query))
 
 
-def _agreement(session: SessionDep, agreement_id: str) -> AgreementRow:
+def _agreement(session: Session, agreement_id: str) -> AgreementRow:
     row = session.get(AgreementRow, agreement_id)
     if row is None:
         raise HTTPException(404, f"agreement_id: no agreement {agreement_id!r}")
@@ -259,53 +231,58 @@ def sketch(agreement_id: str, version: int, session: SessionDep) -> str:
 
 
 @router.post("/agreements/{agreement_id}/terminate", response_model=AgreementSummary)
-async def terminate(agreement_id: str, request: TerminateRequest, actor: ActorDep, session: SessionDep,
-                    client: ClientDep) -> AgreementRow:
+async def terminate(agreement_id: str, request: TerminateRequest, actor: ActorDep,
+                    path: ProcessDep) -> AgreementSummary:
     """Rule AG-6: a terminated application is not charged from the coming year; a revision for a
     year it is no longer charged in is cancelled."""
-    row = _agreement(session, agreement_id)
-    if row.status != "active":
-        raise HTTPException(409, f"status: agreement {agreement_id!r} is {row.status}, not active")
-    row.status, row.terminated_on, row.termination_reason = "terminated", request.terminated_on, request.reason
-    session.commit()
+    def end(session: Session) -> tuple[AgreementSummary, list[str]]:
+        row = _agreement(session, agreement_id)
+        if row.status != "active":
+            raise HTTPException(409, f"status: agreement {agreement_id!r} is {row.status}, not active")
+        row.status, row.terminated_on, row.termination_reason = "terminated", request.terminated_on, request.reason
+        session.commit()
+        revisions = [process.workflow_id for process in session.scalars(select(GovernanceProcessRow).where(
+            GovernanceProcessRow.process == "agreement", GovernanceProcessRow.subject == agreement_id,
+            GovernanceProcessRow.state.not_in(("effective", "cancelled"))))
+            if process.data.get("purpose") == "revision" and process.data.get("for_year")
+            and process.data["for_year"] > request.terminated_on.year]
+        return AgreementSummary.model_validate(row), revisions
+
+    summary, revisions = await path.db(end)
     cancel = AgreementCommand(actor=actor, reason=request.reason,
                               action=Cancel(reason=f"application terminated on {request.terminated_on} (rule AG-6)"))
-    for process in session.scalars(select(GovernanceProcessRow).where(
-            GovernanceProcessRow.process == "agreement", GovernanceProcessRow.subject == agreement_id,
-            GovernanceProcessRow.state.not_in(("effective", "cancelled")))):
-        for_year = process.data.get("for_year")
-        if process.data.get("purpose") == "revision" and for_year and for_year > request.terminated_on.year:
-            try:
-                await client.get_workflow_handle(process.workflow_id).execute_update(AgreementWorkflow.apply, cancel)
-            except (WorkflowUpdateFailedError, RPCError):
-                continue  # moved on meanwhile
-    return row
+    for workflow_id in revisions:
+        try:
+            await path.apply(workflow_id, AgreementWorkflow.apply, cancel, f"workflow {workflow_id!r}")
+        except HTTPException:
+            continue  # moved on meanwhile
+    return summary
 
 
 @router.get("/agreements/{agreement_id}/drawing-up", response_model=AgreementProcessView)
-async def drawing_up(agreement_id: str, client: ClientDep) -> AgreementProcessView:
-    return await _query(client, agreement_workflow_id(agreement_id), AgreementWorkflow.view,
+async def drawing_up(agreement_id: str, path: ProcessDep) -> AgreementProcessView:
+    return await path.view(agreement_workflow_id(agreement_id), AgreementWorkflow.view,
                         f"agreement_id: no agreement being drawn up {agreement_id!r}")
 
 
 @router.post("/agreements/{agreement_id}/drawing-up/events", response_model=AgreementProcessView,
              responses={404: {}, 409: {}, 422: {}})
 async def drawing_up_event(agreement_id: str, request: AgreementEvent, actor: ActorDep,
-                           client: ClientDep, principal: PrincipalDep) -> AgreementProcessView:
+                           path: ProcessDep, principal: PrincipalDep) -> AgreementProcessView:
     """approve (party it/system_owner: both approve, AG-4), reject (with reason), revise, cancel."""
     not_found = f"agreement_id: no agreement being drawn up {agreement_id!r}"
-    await access.agreement_event(client, principal, agreement_workflow_id(agreement_id), request.action, not_found)
+    await access.agreement_event(path, principal, agreement_workflow_id(agreement_id), request.action, not_found)
     command = AgreementCommand(actor=actor, reason=request.reason, action=request.action)
-    return await _apply(client, agreement_workflow_id(agreement_id), AgreementWorkflow.apply, command, not_found)
+    return await path.apply(agreement_workflow_id(agreement_id), AgreementWorkflow.apply, command, not_found)
 
 
 # --- yearly revisions (AG-4) ------------------------------------------------------------------
 @router.post("/agreements/{agreement_id}/revisions", status_code=status.HTTP_201_CREATED,
              response_model=AgreementProcessView)
-async def start_revision(agreement_id: str, request: RevisionRequest, actor: ActorDep, client: ClientDep,
-                         session: SessionDep, settings: SettingsDep, response: Response) -> AgreementProcessView:
+async def start_revision(agreement_id: str, request: RevisionRequest, actor: ActorDep, path: ProcessDep,
+                         settings: SettingsDep, response: Response) -> AgreementProcessView:
     """Start one agreement's revision by hand (the yearly round starts them all, AG-4)."""
-    row = _agreement(session, agreement_id)
+    row = await path.db(_agreement, agreement_id)
     if row.current_version is None:
         raise HTTPException(409, f"agreement_id: {agreement_id!r} has no approved version to revise")
     for_year = request.for_year or this_year() + 1
@@ -315,46 +292,63 @@ async def start_revision(agreement_id: str, request: RevisionRequest, actor: Act
         raise HTTPException(409, f"for_year: {agreement_id!r} is terminated and not charged in {for_year} (rule AG-6)")
     start = AgreementStart(agreement_id=agreement_id, purpose="revision", for_year=for_year,
                            reminder_weeks=settings.agreement_reminder_weeks, started_by=actor)
-    return await _start(client, AgreementWorkflow.run, start, agreement_workflow_id(agreement_id, "revision", for_year),
-                        settings.temporal_task_queue, AgreementWorkflow.ready, response)
+    return await path.start(AgreementWorkflow.run, start, agreement_workflow_id(agreement_id, "revision", for_year), AgreementWorkflow.ready, response)
 
 
 @router.get("/agreements/{agreement_id}/revisions/{for_year}", response_model=AgreementProcessView)
-async def get_revision(agreement_id: str, for_year: Year, client: ClientDep) -> AgreementProcessView:
-    return await _query(client, agreement_workflow_id(agreement_id, "revision", for_year), AgreementWorkflow.view,
+async def get_revision(agreement_id: str, for_year: Year, path: ProcessDep) -> AgreementProcessView:
+    return await path.view(agreement_workflow_id(agreement_id, "revision", for_year), AgreementWorkflow.view,
                         f"for_year: no revision of {agreement_id!r} for {for_year}")
 
 
 @router.post("/agreements/{agreement_id}/revisions/{for_year}/events", response_model=AgreementProcessView,
              responses={404: {}, 409: {}, 422: {}})
 async def revision_event(agreement_id: str, for_year: Year, request: AgreementEvent, actor: ActorDep,
-                         client: ClientDep, principal: PrincipalDep) -> AgreementProcessView:
+                         path: ProcessDep, principal: PrincipalDep) -> AgreementProcessView:
     """record_meeting (with agreed changes), approve, reject (with reason), revise, cancel (rule AG-4)."""
-    workflow_id, not_found = agreement_workflow_id(agreement_id, "revision", for_year), \
-        f"for_year: no revision of {agreement_id!r} for {for_year}"
-    await access.agreement_event(client, principal, workflow_id, request.action, not_found)
+    workflow_id = agreement_workflow_id(agreement_id, "revision", for_year)
+    not_found = f"for_year: no revision of {agreement_id!r} for {for_year}"
+    await access.agreement_event(path, principal, workflow_id, request.action, not_found)
     command = AgreementCommand(actor=actor, reason=request.reason, action=request.action)
-    return await _apply(client, workflow_id, AgreementWorkflow.apply, command, not_found)
+    return await path.apply(workflow_id, AgreementWorkflow.apply, command, not_found)
 
 
 @router.get("/agreement-revisions", response_model=list[ProcessRow])
-def list_revisions(session: SessionDep, for_year: int | None = None, state: str | None = None):
+def list_revisions(session: SessionDep, for_year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+                   state: str | None = None, limit: Limit = 200, offset: Offset = 0):
     query = select(GovernanceProcessRow).where(GovernanceProcessRow.process == "agreement").order_by(
         GovernanceProcessRow.workflow_id)
     if state is not None:
         query = query.where(GovernanceProcessRow.state == state)
-    rows = list(session.scalars(query))
-    return [r for r in rows if for_year is None or r.data.get("for_year") == for_year]
+    if for_year is not None:
+        query = query.where(GovernanceProcessRow.data["for_year"].as_integer() == for_year)
+    return list(session.scalars(query.limit(limit).offset(offset)))
 
 
-@router.post("/agreement-revisions/rounds", status_code=status.HTTP_201_CREATED, response_model=list[str])
-async def start_round(request: RoundRequest, actor: ActorDep, client: ClientDep, settings: SettingsDep) -> list[str]:
-    """Run the yearly round now (the Schedule runs it every year): one revision per active agreement."""
+class RoundRunning(BaseModel):
+    workflow_id: str
+    status: str = "running"
+
+
+def round_running(workflow_id: str) -> JSONResponse:
+    """202: the round runs on; the same call again answers its result when it is done."""
+    return JSONResponse(RoundRunning(workflow_id=workflow_id).model_dump(), status_code=202,
+                        headers={"Location": f"/api/v1/governance-processes/{workflow_id}/history"})
+
+
+@router.post("/agreement-revisions/rounds", status_code=status.HTTP_201_CREATED, response_model=list[str],
+             responses={202: {"model": RoundRunning, "description": "still running"}, 503: {}})
+async def start_round(request: RoundRequest, actor: ActorDep, path: ProcessDep, settings: SettingsDep):
+    """Run the yearly round now (the Schedule runs it every year): one revision per active agreement.
+    201 with the revisions started; 202 while the round still runs (repeat the call for its result)."""
     year = request.year or this_year()
-    return await client.execute_workflow(
+    workflow_id = f"agreement-revision-round-{year}"  # one round per year at a time; no personal data in IDs
+    done, started = await path.run_once(
         AgreementRevisionRoundWorkflow.run, RoundStart(year=year, reminder_weeks=settings.agreement_reminder_weeks),
-        id=f"agreement-revision-round-{year}-manual-{datetime.now(timezone.utc):%Y%m%dT%H%M%S%f}",  # no user id
-        task_queue=settings.temporal_task_queue)
+        workflow_id, f"year: no revision round for {year}")
+    if not done:
+        return round_running(workflow_id)
+    return started
 
 
 # --- price list and charges (AG-3, AG-5, AG-6) ------------------------------------------------
@@ -400,62 +394,66 @@ def application_charges(unit_id: str, year: Year, session: SessionDep,
 
 # --- new services (AG-7) ----------------------------------------------------------------------
 @router.post("/services", status_code=status.HTTP_201_CREATED, response_model=ServiceView, responses={422: {}})
-async def deliver_service(delivery: ServiceDelivery, actor: ActorDep, client: ClientDep, session: SessionDep,
-                          settings: SettingsDep, response: Response) -> ServiceView:
+async def deliver_service(delivery: ServiceDelivery, actor: ActorDep, path: ProcessDep,
+                          response: Response) -> ServiceView:
     """Rule AG-7: a new or changed service is delivered; an undefined one is described and priced
     first, then the agreement is drawn up."""
-    _unit(session, delivery.agreement.unit_id, "agreement.unit_id")
-    if session.get(AgreementRow, delivery.agreement.agreement_id) is not None:
-        raise HTTPException(409, f"agreement.agreement_id: agreement {delivery.agreement.agreement_id!r} exists")
-    return await _start(client, ServiceIntroductionWorkflow.run, ServiceStart(delivery=delivery, started_by=actor),
-                        service_workflow_id(delivery.service_code), settings.temporal_task_queue,
+    def check(session: Session) -> None:
+        _unit(session, delivery.agreement.unit_id, "agreement.unit_id")
+        if session.get(AgreementRow, delivery.agreement.agreement_id) is not None:
+            raise HTTPException(409, f"agreement.agreement_id: agreement {delivery.agreement.agreement_id!r} exists")
+
+    await path.db(check)
+    return await path.start(ServiceIntroductionWorkflow.run, ServiceStart(delivery=delivery, started_by=actor),
+                        service_workflow_id(delivery.service_code),
                         ServiceIntroductionWorkflow.ready, response)
 
 
 @router.get("/services", response_model=list[ServiceDefinition])
-def list_services(session: SessionDep, status_: Annotated[str | None, Query(alias="status")] = None):
-    query = select(ServiceDefinitionRow).order_by(ServiceDefinitionRow.code)
+def list_services(session: SessionDep, status_: Annotated[str | None, Query(alias="status")] = None,
+                  limit: Limit = 200, offset: Offset = 0):
+    query = select(ServiceDefinitionRow).order_by(ServiceDefinitionRow.code).limit(limit).offset(offset)
     if status_ is not None:
         query = query.where(ServiceDefinitionRow.status == status_)
     return [ServiceDefinition.model_validate(row, from_attributes=True) for row in session.scalars(query)]
 
 
 @router.get("/services/{service_code}", response_model=ServiceView)
-async def get_service(service_code: str, client: ClientDep) -> ServiceView:
-    return await _query(client, service_workflow_id(service_code), ServiceIntroductionWorkflow.view,
+async def get_service(service_code: str, path: ProcessDep) -> ServiceView:
+    return await path.view(service_workflow_id(service_code), ServiceIntroductionWorkflow.view,
                         f"service_code: no service {service_code!r}")
 
 
 @router.post("/services/{service_code}/events", response_model=ServiceView, responses={404: {}, 409: {}, 422: {}})
-async def service_event(service_code: str, request: ServiceEvent, actor: ActorDep, client: ClientDep) -> ServiceView:
+async def service_event(service_code: str, request: ServiceEvent, actor: ActorDep, path: ProcessDep) -> ServiceView:
     """describe (for the framework assignment), set_price (tjänstefieringsgruppen), cancel."""
     command = ServiceCommand(actor=actor, reason=request.reason, action=request.action)
-    return await _apply(client, service_workflow_id(service_code), ServiceIntroductionWorkflow.apply, command,
+    return await path.apply(service_workflow_id(service_code), ServiceIntroductionWorkflow.apply, command,
                         f"service_code: no service {service_code!r}")
 
 
 # --- cloud moves (AG-8) -----------------------------------------------------------------------
 @router.post("/cloud-moves", status_code=status.HTTP_201_CREATED, response_model=CloudMoveView,
              responses={422: {}})
-async def start_cloud_move(request: CloudMoveRequest, actor: ActorDep, client: ClientDep, session: SessionDep,
-                           settings: SettingsDep, response: Response) -> CloudMoveView:
+async def start_cloud_move(request: CloudMoveRequest, actor: ActorDep, path: ProcessDep,
+                           response: Response) -> CloudMoveView:
     """Rule AG-8: IT and the unit consult before a move to a cloud service / SaaS."""
-    _unit(session, request.unit_id)
-    return await _start(client, CloudMoveWorkflow.run, CloudMoveStart(request=request, started_by=actor),
-                        cloud_move_workflow_id(request.case_id), settings.temporal_task_queue,
+    await path.db(_unit, request.unit_id)
+    return await path.start(CloudMoveWorkflow.run, CloudMoveStart(request=request, started_by=actor),
+                        cloud_move_workflow_id(request.case_id),
                         CloudMoveWorkflow.ready, response)
 
 
 @router.get("/cloud-moves/{case_id}", response_model=CloudMoveView)
-async def get_cloud_move(case_id: str, client: ClientDep) -> CloudMoveView:
-    return await _query(client, cloud_move_workflow_id(case_id), CloudMoveWorkflow.view,
+async def get_cloud_move(case_id: str, path: ProcessDep) -> CloudMoveView:
+    return await path.view(cloud_move_workflow_id(case_id), CloudMoveWorkflow.view,
                         f"case_id: no cloud move {case_id!r}")
 
 
 @router.post("/cloud-moves/{case_id}/events", response_model=CloudMoveView, responses={404: {}, 409: {}, 422: {}})
-async def cloud_move_event(case_id: str, request: CloudMoveEvent, actor: ActorDep, client: ClientDep) -> CloudMoveView:
+async def cloud_move_event(case_id: str, request: CloudMoveEvent, actor: ActorDep, path: ProcessDep) -> CloudMoveView:
     """record_consultation, record_classification (KLASSA), record_security_analysis,
     record_legal_review, record_cost_analysis, then approve_move or reject_move; withdraw."""
     command = CloudMoveCommand(actor=actor, reason=request.reason, action=request.action)
-    return await _apply(client, cloud_move_workflow_id(case_id), CloudMoveWorkflow.apply, command,
+    return await path.apply(cloud_move_workflow_id(case_id), CloudMoveWorkflow.apply, command,
                         f"case_id: no cloud move {case_id!r}")

@@ -3,18 +3,22 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from activities.equipment import price_for
-from activities.renewals import RenewalPeriodUpdate, rearm_running_devices
-from api.deps import ActorDep, ClientDep, SessionDep, SessionFactoryDep
+from activities.renewals import REARMABLE_STATES
+from api.deps import ActorDep, Limit, Offset, ProcessDep, SessionDep
 from api.security import record_reference_change, row_dict
-from db.models import CatalogueModelRow, Municipality, PriceRow, RenewalPolicy
+from db.models import CatalogueModelRow, Device, Municipality, PriceRow, RenewalPolicy
+from domain.equipment import RenewalPeriodChange
+from workflows.equipment import DeviceLifecycleWorkflow
 from domain.catalogue import CATEGORY_RULES, CatalogueModel, Category, Charging, Price, check_price
 
 router = APIRouter(tags=["catalogue"])
+YearPath = Annotated[int, Path(ge=2000, le=2100)]
 
 
 class CategoryInfo(BaseModel):
@@ -52,8 +56,9 @@ def categories() -> list[CategoryInfo]:
 
 
 @router.get("/catalogue/models", response_model=list[CatalogueModel])
-def list_models(session: SessionDep, category: Category | None = None, include_inactive: bool = False):
-    query = select(CatalogueModelRow).order_by(CatalogueModelRow.code)
+def list_models(session: SessionDep, category: Category | None = None, include_inactive: bool = False,
+                limit: Limit = 200, offset: Offset = 0):
+    query = select(CatalogueModelRow).order_by(CatalogueModelRow.code).limit(limit).offset(offset)
     if category is not None:
         query = query.where(CatalogueModelRow.category == category.value)
     if not include_inactive:
@@ -73,10 +78,12 @@ def add_model(model: CatalogueModel, session: SessionDep, actor: ActorDep) -> Ca
 
 
 @router.get("/price-list", response_model=list[Price])
-def price_list(session: SessionDep, year: Annotated[int, Query(ge=2000, le=2100)]) -> list[Price]:
+def price_list(session: SessionDep, year: Annotated[int, Query(ge=2000, le=2100)], limit: Limit = 200,
+               offset: Offset = 0) -> list[Price]:
     """The prices in force in `year`: that year's list, or the latest earlier price per model."""
     prices = []
-    for code in session.scalars(select(CatalogueModelRow.code).order_by(CatalogueModelRow.code)):
+    for code in session.scalars(select(CatalogueModelRow.code).order_by(CatalogueModelRow.code)
+                                .limit(limit).offset(offset)):
         row = price_for(session, code, year)
         if row is not None:
             prices.append(Price.model_validate(row, from_attributes=True))
@@ -84,7 +91,7 @@ def price_list(session: SessionDep, year: Annotated[int, Query(ge=2000, le=2100)
 
 
 @router.put("/price-list/{year}/{model_code}", response_model=Price)
-def set_price(year: int, model_code: str, price: Price, session: SessionDep, actor: ActorDep) -> Price:
+def set_price(year: YearPath, model_code: str, price: Price, session: SessionDep, actor: ActorDep) -> Price:
     """Set a model's price for a year (the yearly revision of the price list)."""
     if price.year != year or price.model_code != model_code:
         raise HTTPException(422, "year, model_code: the body must match the path")
@@ -104,35 +111,49 @@ def set_price(year: int, model_code: str, price: Price, session: SessionDep, act
 
 
 @router.get("/renewal-policies", response_model=list[RenewalPolicyView])
-def renewal_policies(session: SessionDep) -> list[RenewalPolicyView]:
+def renewal_policies(session: SessionDep, limit: Limit = 200, offset: Offset = 0) -> list[RenewalPolicyView]:
     """Rule EQ-5: renewal period per category and municipality."""
     return [RenewalPolicyView(category=Category(p.category), municipality=p.municipality,
                               renewal_months=p.renewal_months)
-            for p in session.scalars(select(RenewalPolicy).order_by(RenewalPolicy.municipality, RenewalPolicy.category))]
+            for p in session.scalars(select(RenewalPolicy).order_by(RenewalPolicy.municipality, RenewalPolicy.category)
+                                     .limit(limit).offset(offset))]
 
 
-@router.put("/renewal-policies/{category}/{municipality}", response_model=RenewalPolicyResult)
+@router.put("/renewal-policies/{category}/{municipality}", response_model=RenewalPolicyResult,
+            responses={404: {}, 422: {}, 503: {}})
 async def set_renewal_policy(category: Category, municipality: str, request: RenewalPolicyRequest,
-                             session: SessionDep, actor: ActorDep, client: ClientDep,
-                             sessions: SessionFactoryDep) -> RenewalPolicyResult:
+                             actor: ActorDep, path: ProcessDep) -> RenewalPolicyResult:
     """Rule EQ-5: a new period (e.g. from a new price-list year) applies to new orders and, by default,
     re-arms the renewal timer of every running device of that category in that municipality."""
-    if session.get(Municipality, municipality) is None:
-        raise HTTPException(404, f"municipality: no municipality {municipality!r}")
     if category is Category.SHORT_TERM_LAPTOP:
         raise HTTPException(422, "category: short-term laptops are rented per week, not renewed (rule EQ-4)")
-    before = row_dict(session.get(RenewalPolicy, (category.value, municipality)))
-    session.merge(RenewalPolicy(category=category.value, municipality=municipality,
-                                renewal_months=request.renewal_months))
-    record_reference_change(session, actor, "renewal_policy", f"{category.value}/{municipality}", before,
-                            {"category": category.value, "municipality": municipality,
-                             "renewal_months": request.renewal_months}, request.reason)
-    session.commit()
+
+    def store(session: Session) -> list[tuple[str, str]]:
+        if session.get(Municipality, municipality) is None:
+            raise HTTPException(404, f"municipality: no municipality {municipality!r}")
+        before = row_dict(session.get(RenewalPolicy, (category.value, municipality)))
+        session.merge(RenewalPolicy(category=category.value, municipality=municipality,
+                                    renewal_months=request.renewal_months))
+        record_reference_change(session, actor, "renewal_policy", f"{category.value}/{municipality}", before,
+                                {"category": category.value, "municipality": municipality,
+                                 "renewal_months": request.renewal_months}, request.reason)
+        session.commit()
+        if not request.apply_to_running:
+            return []
+        return [tuple(row) for row in session.execute(select(Device.order_number, Device.workflow_id).where(
+            Device.category == category.value, Device.municipality == municipality,
+            Device.state.in_(REARMABLE_STATES), Device.renewal_months.is_distinct_from(request.renewal_months)))]
+
+    devices = await path.db(store)
+    change = RenewalPeriodChange(actor=actor, reason=request.reason or "renewal policy changed",
+                                 renewal_months=request.renewal_months)
     updated: list[str] = []
-    if request.apply_to_running:
-        period = RenewalPeriodUpdate(category=category, municipality=municipality,
-                                     renewal_months=request.renewal_months)
-        updated = await rearm_running_devices(client, sessions, period, actor,
-                                              request.reason or "renewal policy changed")
+    for order_number, workflow_id in devices:  # a device that moved on meanwhile is skipped
+        try:
+            await path.apply(workflow_id, DeviceLifecycleWorkflow.change_renewal_period, change,
+                             f"order_number: no device {order_number!r}")
+            updated.append(order_number)
+        except HTTPException:
+            continue
     return RenewalPolicyResult(category=category, municipality=municipality,
                                renewal_months=request.renewal_months, devices_updated=updated)

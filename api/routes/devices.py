@@ -4,18 +4,15 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import APIRouter, HTTPException, Path, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
-from temporalio.client import WorkflowUpdateFailedError
-from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError
+from sqlalchemy.orm import Session
 
 from activities.equipment import InvalidOrder, resolve_terms
 from api import access
-from api.deps import ActorDep, ClientDep, PrincipalDep, SessionDep, SettingsDep
-from api.errors import http_error
+from api.deps import ActorDep, IdempotencyKeyDep, Limit, Offset, PrincipalDep, ProcessDep, SessionDep
+from api.processes import audit_log
 from db.models import Device, DeviceTransition, ErasureVendor, Unit
 from domain.catalogue import Category
 from domain.equipment import (
@@ -33,6 +30,7 @@ from domain.process import TransitionRecord
 from workflows.equipment import DeviceLifecycleWorkflow
 
 router = APIRouter(tags=["equipment"])
+OrderNumber = Annotated[str, Path(min_length=1, max_length=40)]
 
 
 class RegisterRow(BaseModel):
@@ -68,29 +66,32 @@ class RenewalPeriodRequest(BaseModel):
 
 
 @router.post("/orders", status_code=status.HTTP_201_CREATED, response_model=DeviceView,
-             responses={200: {"description": "the order already exists (repeated call)"}, 422: {}})
-async def place_order(order: DeviceOrder, actor: ActorDep, client: ClientDep, session: SessionDep,
-                      settings: SettingsDep, response: Response, principal: PrincipalDep) -> DeviceView:
+             responses={200: {"description": "the order already exists (repeated call)"}, 422: {}, 503: {}})
+async def place_order(order: DeviceOrder, actor: ActorDep, path: ProcessDep, response: Response,
+                      principal: PrincipalDep) -> DeviceView:
     """Rule EQ-1: equipment is ordered through support; the order number is the idempotency key."""
     access.own_unit(principal, order.unit_id)
-    handle = client.get_workflow_handle(device_workflow_id(order.order_number))
-    if session.get(Device, order.order_number) is not None:
+    workflow_id = device_workflow_id(order.order_number)
+    not_found = f"order_number: no device {order.order_number!r}"
+
+    def check(session: Session) -> bool:
+        if session.get(Device, order.order_number) is not None:
+            return True
+        try:
+            resolve_terms(session, order, datetime.now(timezone.utc))  # 422 before anything is written
+        except InvalidOrder as error:
+            raise HTTPException(422, str(error)) from error
+        return False
+
+    if await path.db(check):  # a repeated call: the same device once it is registered and called off
         response.status_code = status.HTTP_200_OK
-        return await _view(handle, order.order_number)
-    try:
-        resolve_terms(session, order, datetime.now(timezone.utc))  # 422 before anything is written
-    except InvalidOrder as error:
-        raise HTTPException(422, str(error)) from error
+        return await path.ready(DeviceLifecycleWorkflow.run, workflow_id, DeviceLifecycleWorkflow.registered,
+                                not_found)
+    settings = path.settings
     start = DeviceStart(order=order, renewal_lead_days=settings.renewal_lead_days,
                         buyout_answer_days=settings.buyout_answer_days, ordered_by=actor)
-    try:
-        handle = await client.start_workflow(
-            DeviceLifecycleWorkflow.run, start, id=handle.id, task_queue=settings.temporal_task_queue,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        )
-    except WorkflowAlreadyStartedError:
-        response.status_code = status.HTTP_200_OK
-    return await handle.execute_update(DeviceLifecycleWorkflow.registered)
+    return await path.start(DeviceLifecycleWorkflow.run, start, workflow_id, DeviceLifecycleWorkflow.registered,
+                            response, not_found)
 
 
 @router.get("/devices", response_model=list[RegisterRow])
@@ -103,8 +104,8 @@ def list_devices(
     state: str | None = None,
     cost_bearer_unit_id: str | None = None,
     municipality: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 200,
+    offset: Offset = 0,
 ) -> list[Device]:
     """The inventory register, filtered (rule EQ-7: kept current by every transition)."""
     query = select(Device).order_by(Device.order_number)
@@ -119,60 +120,73 @@ def list_devices(
     return list(session.scalars(query.limit(limit).offset(offset)))
 
 
-@router.get("/devices/{order_number}", response_model=DeviceView)
-async def get_device(order_number: str, client: ClientDep, session: SessionDep, principal: PrincipalDep) -> DeviceView:
-    """The device's live state from its workflow, with allowed events, deadlines and transition log."""
-    access.device(session, principal, order_number)
-    return await _view(client.get_workflow_handle(device_workflow_id(order_number)), order_number)
+def device_mirror(session: Session, order_number: str) -> DeviceView | None:
+    """The device as the register mirrors it (when its process cannot answer): no live deadlines."""
+    row = session.get(Device, order_number)
+    if row is None:
+        return None
+    return DeviceView(
+        order_number=row.order_number, workflow_id=row.workflow_id, state=row.state, category=Category(row.category),
+        model_code=row.model_code, unit_id=row.unit_id, cost_bearer_unit_id=row.cost_bearer_unit_id,
+        user_ref=row.user_ref, location=row.location, serial_number=row.serial_number, delivered_at=row.delivered_at,
+        renewal_months=row.renewal_months, renewal_due_at=None, rental_end_at=None, replaces=row.replaces,
+        replacement_order=row.replaced_by, buyout=None, erasure_vendor=None, erasure_certificate=None,
+        police_report_ref=None, allowed_events=[],
+        log=audit_log(session, DeviceTransition, DeviceTransition.order_number, order_number))
 
 
-@router.get("/devices/{order_number}/history", response_model=list[TransitionRecord])
-def device_history(order_number: str, session: SessionDep, principal: PrincipalDep) -> list[TransitionRecord]:
-    """The audit log as mirrored in the register: who did what, when, why, under which rule."""
+@router.get("/devices/{order_number}", response_model=DeviceView, responses={404: {}, 503: {}})
+async def get_device(order_number: OrderNumber, path: ProcessDep, response: Response,
+                     principal: PrincipalDep) -> DeviceView:
+    """The device's live state from its workflow, with allowed events, deadlines and transition log; from the
+    register (header `X-Ramflow-View: mirror`) when the process cannot answer in time."""
+    if not access.sees_everything(principal):
+        await path.db(access.device, principal, order_number)
+    return await path.view(device_workflow_id(order_number), DeviceLifecycleWorkflow.view,
+                           f"order_number: no device {order_number!r}", response,
+                           mirror=lambda s: device_mirror(s, order_number))
+
+
+@router.get("/devices/{order_number}/history", response_model=list[TransitionRecord], responses={404: {}})
+def device_history(order_number: OrderNumber, session: SessionDep, principal: PrincipalDep, limit: Limit = 1000,
+                   offset: Offset = 0) -> list[TransitionRecord]:
+    """The audit log as mirrored in the register: who did what, when (UTC), why, under which rule."""
     access.device(session, principal, order_number)
     if session.get(Device, order_number) is None:
         raise HTTPException(404, f"order_number: no device {order_number!r}")
-    rows = session.scalars(select(DeviceTransition).where(DeviceTransition.order_number == order_number)
-                           .order_by(DeviceTransition.seq))
-    return [TransitionRecord.model_validate(row, from_attributes=True) for row in rows]
+    return audit_log(session, DeviceTransition, DeviceTransition.order_number, order_number, limit, offset)
 
 
 @router.post("/devices/{order_number}/events", response_model=DeviceView,
-             responses={404: {}, 409: {"description": "the current state does not allow the event"}, 422: {}})
-async def post_event(order_number: str, request: EventRequest, actor: ActorDep, client: ClientDep,
-                     session: SessionDep, principal: PrincipalDep) -> DeviceView:
+             responses={404: {}, 409: {"description": "the current state does not allow the event"}, 422: {},
+                        503: {}})
+async def post_event(order_number: OrderNumber, request: EventRequest, actor: ActorDep, path: ProcessDep,
+                     idempotency_key: IdempotencyKeyDep, principal: PrincipalDep) -> DeviceView:
     """A lifecycle event: deliver, give_notice, reassign, report_stolen, offer_buyout, record_erasure, …"""
     action = request.action
-    await access.device_event(session, client, principal, order_number, action)
-    if isinstance(action, (SendToErasure, RecordErasure)):
-        vendor = session.get(ErasureVendor, action.vendor)
-        if vendor is None or not vendor.certified:
-            raise HTTPException(422, f"action.vendor: {action.vendor!r} is not a certified erasure vendor (rule EQ-12)")
-    unit_id = getattr(action, "unit_id", None)
-    if unit_id is not None and session.get(Unit, unit_id) is None:
-        raise HTTPException(422, f"action.unit_id: unknown unit {unit_id!r}")
-    handle = client.get_workflow_handle(device_workflow_id(order_number))
+    await access.device_event(path, principal, order_number, action)
+
+    def check(session: Session) -> None:
+        if isinstance(action, (SendToErasure, RecordErasure)):
+            vendor = session.get(ErasureVendor, action.vendor)
+            if vendor is None or not vendor.certified:
+                raise HTTPException(422, f"action.vendor: {action.vendor!r} is not a certified erasure vendor "
+                                         "(rule EQ-12)")
+        unit_id = getattr(action, "unit_id", None)
+        if unit_id is not None and session.get(Unit, unit_id) is None:
+            raise HTTPException(422, f"action.unit_id: unknown unit {unit_id!r}")
+
+    await path.db(check)
     command = DeviceCommand(actor=actor, reason=request.reason, action=action)
-    try:
-        return await handle.execute_update(DeviceLifecycleWorkflow.apply, command)
-    except (WorkflowUpdateFailedError, RPCError) as error:
-        raise http_error(error, f"order_number: no device {order_number!r}") from error
+    return await path.apply(device_workflow_id(order_number), DeviceLifecycleWorkflow.apply, command,
+                            f"order_number: no device {order_number!r}", update_id=idempotency_key)
 
 
-@router.put("/devices/{order_number}/renewal-period", response_model=DeviceView)
-async def change_renewal_period(order_number: str, request: RenewalPeriodRequest, actor: ActorDep,
-                                client: ClientDep) -> DeviceView:
+@router.put("/devices/{order_number}/renewal-period", response_model=DeviceView,
+            responses={404: {}, 409: {}, 503: {}})
+async def change_renewal_period(order_number: OrderNumber, request: RenewalPeriodRequest, actor: ActorDep,
+                                path: ProcessDep) -> DeviceView:
     """Rule EQ-5: change a running device's renewal period; its timer is re-armed."""
-    handle = client.get_workflow_handle(device_workflow_id(order_number))
     change = RenewalPeriodChange(actor=actor, reason=request.reason, renewal_months=request.renewal_months)
-    try:
-        return await handle.execute_update(DeviceLifecycleWorkflow.change_renewal_period, change)
-    except (WorkflowUpdateFailedError, RPCError) as error:
-        raise http_error(error, f"order_number: no device {order_number!r}") from error
-
-
-async def _view(handle, order_number: str) -> DeviceView:
-    try:
-        return await handle.query(DeviceLifecycleWorkflow.view)
-    except RPCError as error:
-        raise http_error(error, f"order_number: no device {order_number!r}") from error
+    return await path.apply(device_workflow_id(order_number), DeviceLifecycleWorkflow.change_renewal_period, change,
+                            f"order_number: no device {order_number!r}")

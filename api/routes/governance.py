@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from temporalio.exceptions import ApplicationError
 
 from activities.governance import (
@@ -16,17 +17,10 @@ from activities.governance import (
     framework_versions,
 )
 from api import access
-from api.deps import ActorDep, ClientDep, PrincipalDep, SessionDep, SettingsDep
-from api.routes.agreements import (
-    EventRequest,
-    ProcessRow,
-    RoundRequest,
-    _apply,
-    _query,
-    _start,
-    _unit,
-    this_year,
-)
+from api.deps import ActorDep, Limit, Offset, PrincipalDep, ProcessDep, SessionDep, SettingsDep
+from api.bounds import Day
+from api.processes import audit_log
+from api.routes.agreements import EventRequest, ProcessRow, RoundRequest, _unit, round_running, RoundRunning, this_year
 from db.agreement_models import (
     FrameworkDecisionRow,
     GovernanceProcessRow,
@@ -71,11 +65,12 @@ class ProposalRequest(BaseModel):
     title: str = Field(min_length=1, max_length=200)
     summary: str | None = Field(None, max_length=4000)
     law_reference: str | None = Field(None, max_length=120)
-    effective_from: date
+    effective_from: Day
     parameters: FrameworkParameters | None = None
-    services: list[str] = Field(default_factory=list)
-    prices: list[PriceItem] = Field(default_factory=list)
-    equipment_prices: list[Price] = Field(default_factory=list, description="the equipment price list it decides")
+    services: list[str] = Field(default_factory=list, max_length=200)
+    prices: list[PriceItem] = Field(default_factory=list, max_length=1000)
+    equipment_prices: list[Price] = Field(default_factory=list, max_length=1000,
+                                          description="the equipment price list it decides")
 
 
 class FrameworkEvent(EventRequest):
@@ -88,12 +83,12 @@ class CaseEvent(EventRequest):
 
 # --- framework versions and parameters (GV-1, GV-2) -------------------------------------------
 @router.get("/framework/versions", response_model=list[FrameworkVersion])
-def list_framework_versions(session: SessionDep) -> list[FrameworkVersion]:
-    return framework_versions(session)
+def list_framework_versions(session: SessionDep, limit: Limit = 200, offset: Offset = 0) -> list[FrameworkVersion]:
+    return framework_versions(session)[offset:offset + limit]
 
 
 @router.get("/framework/parameters", response_model=FrameworkVersion)
-def parameters(session: SessionDep, on: date | None = None) -> FrameworkVersion:
+def parameters(session: SessionDep, on: Annotated[Day | None, Query()] = None) -> FrameworkVersion:
     """The framework version (with its parameters) in force on a date, by default today."""
     try:
         return framework_in_force(session, on or datetime.now(timezone.utc).date())
@@ -103,138 +98,152 @@ def parameters(session: SessionDep, on: date | None = None) -> FrameworkVersion:
 
 @router.post("/framework/proposals", status_code=status.HTTP_201_CREATED, response_model=FrameworkView,
              responses={200: {"description": "already started"}, 422: {}})
-async def propose(request: ProposalRequest, actor: ActorDep, client: ClientDep, session: SessionDep,
-                  settings: SettingsDep, response: Response) -> FrameworkView:
+async def propose(request: ProposalRequest, actor: ActorDep, path: ProcessDep, response: Response) -> FrameworkView:
     """Rule GV-1: the yearly revision, or an acute one for a change in law; it-forum utveckling
-    prepares it (GV-2)."""
-    parameters = request.parameters
-    if parameters is None:
-        try:
-            current = framework_in_force(session, request.effective_from - timedelta(days=1))
-        except LookupError as error:
-            raise HTTPException(422, f"parameters: {error}") from error
-        parameters = current.parameters.model_copy(update={"price_list_year": request.effective_from.year})
+    prepares it (GV-2). The proposal id is the business key: a repeated call answers 200."""
     proposal_id = request.proposal_id or (f"yearly-{request.effective_from.year}" if request.kind == "yearly" else None)
     if proposal_id is None:
         raise HTTPException(422, "proposal_id: an acute proposal needs its id, e.g. acute-sfs-2026-123")
-    try:
-        proposal = FrameworkProposal(proposal_id=proposal_id, kind=request.kind, title=request.title,
-                                     summary=request.summary, law_reference=request.law_reference,
-                                     effective_from=request.effective_from, parameters=parameters,
-                                     services=request.services, prices=request.prices,
-                                     equipment_prices=request.equipment_prices)
-        for price in proposal.equipment_prices:  # refused now, not at the committee's decision
-            checked_equipment_price(session, price)
-    except ValueError as error:
-        raise HTTPException(422, str(error)) from error
-    except ApplicationError as error:
-        raise HTTPException(422, error.message) from error
-    return await _start(client, FrameworkChangeWorkflow.run, FrameworkStart(proposal=proposal, started_by=actor),
-                        framework_workflow_id(proposal_id), settings.temporal_task_queue,
-                        FrameworkChangeWorkflow.ready, response)
+
+    def check(session: Session) -> FrameworkProposal:
+        parameters = request.parameters
+        if parameters is None:
+            try:
+                current = framework_in_force(session, request.effective_from - timedelta(days=1))
+            except LookupError as error:
+                raise HTTPException(422, f"parameters: {error}") from error
+            parameters = current.parameters.model_copy(update={"price_list_year": request.effective_from.year})
+        try:
+            proposal = FrameworkProposal(proposal_id=proposal_id, kind=request.kind, title=request.title,
+                                         summary=request.summary, law_reference=request.law_reference,
+                                         effective_from=request.effective_from, parameters=parameters,
+                                         services=request.services, prices=request.prices,
+                                         equipment_prices=request.equipment_prices)
+            for price in proposal.equipment_prices:  # refused now, not at the committee's decision
+                checked_equipment_price(session, price)
+        except ValueError as error:
+            raise HTTPException(422, str(error)[:500]) from error
+        except ApplicationError as error:
+            raise HTTPException(422, error.message) from error
+        return proposal
+
+    proposal = await path.db(check)
+    return await path.start(FrameworkChangeWorkflow.run, FrameworkStart(proposal=proposal, started_by=actor),
+                            framework_workflow_id(proposal_id), FrameworkChangeWorkflow.ready, response)
 
 
 @router.get("/framework/proposals", response_model=list[ProcessRow])
-def list_proposals(session: SessionDep, state: str | None = None):
-    return _processes(session, "framework_change", state)
+def list_proposals(session: SessionDep, state: str | None = None, limit: Limit = 200, offset: Offset = 0):
+    return _processes(session, "framework_change", state, limit, offset)
 
 
 @router.get("/framework/proposals/{proposal_id}", response_model=FrameworkView)
-async def get_proposal(proposal_id: str, client: ClientDep) -> FrameworkView:
-    return await _query(client, framework_workflow_id(proposal_id), FrameworkChangeWorkflow.view,
+async def get_proposal(proposal_id: str, path: ProcessDep) -> FrameworkView:
+    return await path.view(framework_workflow_id(proposal_id), FrameworkChangeWorkflow.view,
                         f"proposal_id: no proposal {proposal_id!r}")
 
 
 @router.post("/framework/proposals/{proposal_id}/events", response_model=FrameworkView,
              responses={404: {}, 409: {}, 422: {}})
-async def proposal_event(proposal_id: str, request: FrameworkEvent, actor: ActorDep, client: ClientDep,
+async def proposal_event(proposal_id: str, request: FrameworkEvent, actor: ActorDep, path: ProcessDep,
                          principal: PrincipalDep) -> FrameworkView:
     """revise, forum_prepare, steering_approve/_reject, board_approve/_reject (per municipality, in
     parallel), committee_decide/_reject, withdraw: each with its date and minutes reference (GV-2)."""
     not_found = f"proposal_id: no proposal {proposal_id!r}"
-    await access.framework_event(client, principal, framework_workflow_id(proposal_id), request.action, not_found)
+    await access.framework_event(path, principal, framework_workflow_id(proposal_id), request.action, not_found)
     command = FrameworkCommand(actor=actor, reason=request.reason, action=request.action)
-    return await _apply(client, framework_workflow_id(proposal_id), FrameworkChangeWorkflow.apply, command, not_found)
+    return await path.apply(framework_workflow_id(proposal_id), FrameworkChangeWorkflow.apply, command, not_found)
 
 
 @router.get("/framework/proposals/{proposal_id}/decisions", response_model=list[DecisionRecord])
-def decisions(proposal_id: str, session: SessionDep) -> list[DecisionRecord]:
+def decisions(proposal_id: str, session: SessionDep, limit: Limit = 200, offset: Offset = 0) -> list[DecisionRecord]:
     """Rule GV-2: every step's decision, date and minutes reference."""
     rows = session.scalars(select(FrameworkDecisionRow).where(FrameworkDecisionRow.proposal_id == proposal_id)
-                           .order_by(FrameworkDecisionRow.seq))
+                           .order_by(FrameworkDecisionRow.seq).limit(limit).offset(offset))
     return [DecisionRecord.model_validate(row, from_attributes=True) for row in rows]
 
 
-@router.post("/framework/yearly-rounds", status_code=status.HTTP_201_CREATED)
-async def yearly_round(request: RoundRequest, actor: ActorDep, client: ClientDep,
-                       settings: SettingsDep) -> dict[str, str]:
-    """Open next year's framework proposal now (the Schedule does it every year, GV-1)."""
+@router.post("/framework/yearly-rounds", status_code=status.HTTP_201_CREATED,
+             responses={202: {"model": RoundRunning, "description": "still running"}, 422: {}, 503: {}})
+async def yearly_round(request: RoundRequest, path: ProcessDep) -> dict[str, str]:
+    """Open next year's framework proposal now (the Schedule does it every year, GV-1). Refused up front
+    (422) when no framework version is in force to revise: no process is started for it."""
     year = request.year or this_year()
-    workflow_id = await client.execute_workflow(
-        FrameworkYearlyRoundWorkflow.run, RoundStart(year=year),
-        id=f"framework-yearly-round-{year}-manual-{datetime.now(timezone.utc):%Y%m%dT%H%M%S%f}",  # no user id
-        task_queue=settings.temporal_task_queue)
-    return {"workflow_id": workflow_id}
+
+    def check(session: Session) -> None:
+        try:
+            framework_in_force(session, date(year, 12, 31))  # what governance.draft_yearly_proposal revises
+        except LookupError as error:
+            raise HTTPException(422, f"year: no framework version in force at the end of {year} to revise "
+                                     f"(rule GV-1): {error}") from error
+
+    await path.db(check)
+    workflow_id = f"framework-yearly-round-{year}"  # one round per year at a time; no personal data in IDs
+    done, proposal_workflow = await path.run_once(FrameworkYearlyRoundWorkflow.run, RoundStart(year=year),
+                                                  workflow_id, f"year: no yearly round for {year}")
+    if not done:
+        return round_running(workflow_id)
+    return {"workflow_id": proposal_workflow}
 
 
 # --- development cases (GV-3, GV-4) -----------------------------------------------------------
 @router.post("/development-cases", status_code=status.HTTP_201_CREATED, response_model=DevelopmentCaseView,
              responses={200: {"description": "already registered"},
                         422: {"description": "not a development case (GV-3, GV-4) or invalid"}})
-async def register_case(request: DevelopmentCaseRequest, actor: ActorDep, client: ClientDep, session: SessionDep,
+async def register_case(request: DevelopmentCaseRequest, actor: ActorDep, path: ProcessDep,
                         settings: SettingsDep, response: Response, principal: PrincipalDep) -> DevelopmentCaseView:
     """Routed by kind and size: pilots to it-forum utveckling (GV-4), small cases and additions to
     the IT strategist, large ones to it-styrgrupp (GV-3; threshold configurable)."""
     access.own_unit(principal, request.unit_id)
-    _unit(session, request.unit_id)
+    await path.db(_unit, request.unit_id)
     start = DevelopmentCaseStart(request=request, threshold=settings.development_case_threshold, started_by=actor)
-    return await _start(client, DevelopmentCaseWorkflow.run, start, development_case_workflow_id(request.case_id),
-                        settings.temporal_task_queue, DevelopmentCaseWorkflow.ready, response)
+    return await path.start(DevelopmentCaseWorkflow.run, start, development_case_workflow_id(request.case_id), DevelopmentCaseWorkflow.ready, response)
 
 
 @router.get("/development-cases", response_model=list[ProcessRow])
-def list_cases(session: SessionDep, state: str | None = None):
-    return _processes(session, "development_case", state)
+def list_cases(session: SessionDep, state: str | None = None, limit: Limit = 200, offset: Offset = 0):
+    return _processes(session, "development_case", state, limit, offset)
 
 
 @router.get("/development-cases/{case_id}", response_model=DevelopmentCaseView)
-async def get_case(case_id: str, client: ClientDep) -> DevelopmentCaseView:
-    return await _query(client, development_case_workflow_id(case_id), DevelopmentCaseWorkflow.view,
+async def get_case(case_id: str, path: ProcessDep) -> DevelopmentCaseView:
+    return await path.view(development_case_workflow_id(case_id), DevelopmentCaseWorkflow.view,
                         f"case_id: no development case {case_id!r}")
 
 
 @router.post("/development-cases/{case_id}/events", response_model=DevelopmentCaseView,
              responses={404: {}, 409: {}, 422: {}})
-async def case_event(case_id: str, request: CaseEvent, actor: ActorDep, client: ClientDep,
+async def case_event(case_id: str, request: CaseEvent, actor: ActorDep, path: ProcessDep,
                      principal: PrincipalDep) -> DevelopmentCaseView:
     access.case_event(principal, request.action)
     command = DevelopmentCaseCommand(actor=actor, reason=request.reason, action=request.action)
-    return await _apply(client, development_case_workflow_id(case_id), DevelopmentCaseWorkflow.apply, command,
+    return await path.apply(development_case_workflow_id(case_id), DevelopmentCaseWorkflow.apply, command,
                         f"case_id: no development case {case_id!r}")
 
 
 # --- every AG/GV process ----------------------------------------------------------------------
-def _processes(session: SessionDep, process: str | None, state: str | None) -> list[GovernanceProcessRow]:
+def _processes(session: Session, process: str | None, state: str | None, limit: int,
+               offset: int) -> list[GovernanceProcessRow]:
     query = select(GovernanceProcessRow).order_by(GovernanceProcessRow.workflow_id)
     if process is not None:
         query = query.where(GovernanceProcessRow.process == process)
     if state is not None:
         query = query.where(GovernanceProcessRow.state == state)
-    return list(session.scalars(query))
+    return list(session.scalars(query.limit(limit).offset(offset)))
 
 
 @router.get("/governance-processes", response_model=list[ProcessRow])
 def list_processes(session: SessionDep, process: str | None = None, state: str | None = None,
-                   limit: Annotated[int, Query(ge=1, le=1000)] = 200):
+                   limit: Limit = 200, offset: Offset = 0):
     """Agreement processes, services, cloud moves, framework proposals and development cases."""
-    return _processes(session, process, state)[:limit]
+    return _processes(session, process, state, limit, offset)
 
 
-@router.get("/governance-processes/{workflow_id}/history", response_model=list[TransitionRecord])
-def history(workflow_id: str, session: SessionDep) -> list[TransitionRecord]:
-    """The audit log: who did what, when, why, under which rule."""
+@router.get("/governance-processes/{workflow_id}/history", response_model=list[TransitionRecord],
+            responses={404: {}})
+def history(workflow_id: str, session: SessionDep, limit: Limit = 1000, offset: Offset = 0) -> list[TransitionRecord]:
+    """The audit log: who did what, when (UTC), why, under which rule."""
     if session.get(GovernanceProcessRow, workflow_id) is None:
         raise HTTPException(404, f"workflow_id: no process {workflow_id!r}")
-    rows = session.scalars(select(GovernanceTransitionRow).where(GovernanceTransitionRow.workflow_id == workflow_id)
-                           .order_by(GovernanceTransitionRow.seq))
-    return [TransitionRecord.model_validate(row, from_attributes=True) for row in rows]
+    return audit_log(session, GovernanceTransitionRow, GovernanceTransitionRow.workflow_id, workflow_id, limit,
+                     offset)

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from api.deps import SessionDep
+from api.deps import Limit, Offset, SessionDep
 from db.models import OutboxMessage
 
 router = APIRouter(tags=["outbox"])
@@ -28,8 +27,8 @@ class OutboxView(BaseModel):
 
 @router.get("/outbox", response_model=list[OutboxView])
 def outbox(session: SessionDep, topic: str | None = None, recipient: str | None = None,
-           workflow_id: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100):
-    query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+           workflow_id: str | None = None, limit: Limit = 100, offset: Offset = 0):
+    query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit).offset(offset)
     for column, value in ((OutboxMessage.topic, topic), (OutboxMessage.recipient, recipient),
                           (OutboxMessage.workflow_id, workflow_id)):
         if value is not None:

@@ -4,15 +4,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from pydantic import BaseModel, Field, TypeAdapter, model_validator
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError
 
 from activities.tickets import (
     InvalidTicket,
@@ -20,11 +16,13 @@ from activities.tickets import (
     resolve_request_terms,
     resolve_ticket_terms,
 )
+from api.bounds import Instant, YearQuery
 from api import access
-from api.deps import ActorDep, ClientDep, PrincipalDep, SessionDep, SettingsDep
-from api.errors import http_error
+from api.deps import ActorDep, IdempotencyKeyDep, Limit, Offset, PrincipalDep, ProcessDep, SessionDep, SettingsDep
+from api.processes import VIEW_SOURCE, ProcessPath, audit_log
 from api.routes.calendar import framework_parameters, support_calendar
 from config import Settings
+from db.idempotency import IdempotencyKey, KeyReused, claim, request_hash
 from db.models import Municipality, OutboxMessage, Unit
 from db.ticket_models import (
     DesignatedApplicant,
@@ -63,6 +61,7 @@ from domain.tertial_report import (
     tertial_report,
 )
 from domain.tickets import (
+    REF_PATTERN,
     SURVEY_QUESTIONS,
     TICKET_NUMBER_PATTERN,
     IntefunktionFunction,
@@ -81,13 +80,14 @@ from workflows.tickets import ServiceRequestWorkflow, TicketWorkflow
 router = APIRouter(tags=["support tickets"])
 FUTURE_TOLERANCE = timedelta(minutes=2)
 ALLOCATION_ATTEMPTS = 20  # allocated numbers skip IDs a workflow already has (e.g. a restored database)
+Number = Annotated[str, Path(min_length=1, max_length=40)]
 
 
 # --- models of the API ------------------------------------------------------------------------------
 class NewTicket(TicketReport):
     number: str | None = Field(None, pattern=TICKET_NUMBER_PATTERN,
                                description="optional business key; allocated (T<year>-00001) when left out")
-    reported_at: datetime | None = Field(None, description="default: now; ISO 8601, without an offset: local time; "
+    reported_at: Instant | None = Field(None, description="default: now; ISO 8601, without an offset: local time; "
                                                            "a phone call recorded after the fact, never in the future")
 
 
@@ -152,8 +152,8 @@ class MatterRow(BaseModel):
 class NewServiceRequest(BaseModel):
     number: str | None = Field(None, pattern=TICKET_NUMBER_PATTERN,
                                description="allocated (SR<year>-00001) if left out")
-    unit_id: str
-    applicant_ref: str | None = Field(None, description="default and only: the signed-in user (rule TK-9)")
+    unit_id: str = Field(pattern=REF_PATTERN)
+    applicant_ref: str | None = Field(None, pattern=REF_PATTERN, description="default and only: the signed-in user (rule TK-9)")
     details: RequestDetails
 
 
@@ -191,11 +191,15 @@ class NewIncident(BaseModel):
     reported_by: Literal["it", "unit"] = "it"
     unit_id: str | None = Field(None, description="the reporting unit (reported_by=unit)")
     municipality: str | None = Field(None, description="affected municipality; null: both")
-    started_at: datetime
-    ended_at: datetime | None = None
+    started_at: Instant
+    ended_at: Instant | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> "NewIncident":
+        for name in ("started_at", "ended_at"):
+            value = getattr(self, name)
+            if value is not None and value.tzinfo is None:
+                raise ValueError(f"{name}: give the offset (ISO 8601 with offset)")
         if self.reported_by == "unit" and self.unit_id is None:
             raise ValueError("unit_id: a unit-reported incident names the unit (rule AV-4)")
         if self.ended_at is not None and self.ended_at <= self.started_at:
@@ -204,7 +208,7 @@ class NewIncident(BaseModel):
 
 
 class IncidentEnd(BaseModel):
-    ended_at: datetime
+    ended_at: Instant
 
 
 class IncidentView(BaseModel):
@@ -250,16 +254,6 @@ def next_number(session: Session, prefix: str, year: int) -> str:
     return f"{prefix}{year}-{last:05d}"
 
 
-async def start_once(client: Client, run, start: BaseModel, workflow_id: str,
-                     settings: Settings) -> WorkflowHandle | None:
-    """Start the process's workflow; None if a workflow with that ID exists (ever: IDs are never reused)."""
-    try:
-        return await client.start_workflow(run, start, id=workflow_id, task_queue=settings.temporal_task_queue,
-                                           id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
-    except WorkflowAlreadyStartedError:
-        return None
-
-
 def local(at: datetime | None, tz) -> datetime | None:
     """An instant read from the register, in local time (rule TK-1: everything is Europe/Stockholm)."""
     return None if at is None else aware(at).astimezone(tz)
@@ -303,17 +297,32 @@ def view_from_register(session: Session, row: Ticket, settings: Settings) -> Tic
     )
 
 
-async def ticket_view(client: Client, session: Session, settings: Settings, number: str) -> TicketView:
-    row = session.get(Ticket, number)
-    handle = client.get_workflow_handle(ticket_workflow_id(number))
-    if row is not None and row.state in ("closed", "handed_back"):
+def ended_detail(model: type, number: str, what: str):
+    """For an event on a process that has ended: its final state, from the register (409)."""
+    def work(session: Session) -> str | None:
+        row = session.get(model, number)
+        return None if row is None else f"{what} {number} is {row.state}: its process has ended"
+    return work
+
+
+async def ticket_view(path: ProcessPath, number: str, response: Response | None = None) -> TicketView:
+    """A live ticket from its workflow; a closed or handed-back one (or one whose process cannot answer in
+    time) from the register."""
+    settings = path.settings
+
+    def register(session: Session, finished_only: bool) -> TicketView | None:
+        row = session.get(Ticket, number)
+        if row is None or (finished_only and row.state not in ("closed", "handed_back")):
+            return None
         return view_from_register(session, row, settings)
-    try:
-        return await handle.query(TicketWorkflow.view)
-    except RPCError as error:
-        if row is not None:
-            return view_from_register(session, row, settings)
-        raise http_error(error, f"number: no ticket {number!r}") from error
+
+    finished = await path.db(register, True)
+    if finished is not None:
+        if response is not None:
+            response.headers[VIEW_SOURCE] = "mirror"
+        return finished
+    return await path.view(ticket_workflow_id(number), TicketWorkflow.view, f"number: no ticket {number!r}",
+                           response, mirror=lambda s: register(s, False))
 
 
 def publish(session: Session, subject: str, body: str, municipality: str | None, topic: str,
@@ -327,43 +336,54 @@ def publish(session: Session, subject: str, body: str, municipality: str | None,
     return [f"intranet:{code}" for code in codes]
 
 
-def ended_or_missing(error: Exception, session: Session, model: type, number: str, what: str) -> HTTPException:
-    """An update to a ticket (or request) whose workflow has ended is a 409 naming its final state."""
-    if isinstance(error, RPCError):
-        session.rollback()
-        row = session.get(model, number)
-        if row is not None:
-            return HTTPException(409, f"{what} {number} is {row.state}: its process has ended")
-    return http_error(error, f"number: no {what} {number!r}")
-
-
 # --- tickets ----------------------------------------------------------------------------------------
 @router.post("/tickets", status_code=status.HTTP_201_CREATED, response_model=TicketView,
-             responses={200: {"description": "the ticket already exists (repeated call)"}, 422: {}})
-async def report_ticket(ticket: NewTicket, actor: ActorDep, client: ClientDep, session: SessionDep,
-                        settings: SettingsDep, response: Response, principal: PrincipalDep) -> TicketView:
-    """Rule TK-2: every request enters in the 1st line; its workflow keeps the deadline clock (TK-5)."""
+             responses={200: {"description": "the ticket already exists (repeated call, same number or "
+                                             "Idempotency-Key)"}, 422: {}, 503: {}})
+async def report_ticket(ticket: NewTicket, actor: ActorDep, path: ProcessDep, response: Response,
+                        idempotency_key: IdempotencyKeyDep, principal: PrincipalDep) -> TicketView:
+    """Rule TK-2: every request enters in the 1st line; its workflow keeps the deadline clock (TK-5).
+    A matter the unit owns is handed back at once (TK-7): 201 with the handed-back ticket."""
     access.new_ticket(principal, ticket.unit_id, ticket.reporter_ref)
+    settings = path.settings
     cal = support_calendar(settings)
     reported_at = ticket.reported_at
     if reported_at is not None:
         reported_at = (reported_at.replace(tzinfo=cal.tz) if reported_at.tzinfo is None else reported_at)
         if reported_at > now_utc() + FUTURE_TOLERANCE:
             raise HTTPException(422, "reported_at: must not be in the future")
-    if ticket.number is not None and session.get(Ticket, ticket.number) is not None:
-        response.status_code = status.HTTP_200_OK
-        return await ticket_view(client, session, settings, ticket.number)
     report_data = ticket.model_dump(exclude={"number", "reported_at"})
-    try:
-        resolve_ticket_terms(session, TicketReport(number="CHECK", **report_data))  # 422 before anything is written
-    except InvalidTicket as error:
-        raise HTTPException(422, str(error)) from error
-    session.rollback()
     year = now_utc().astimezone(cal.tz).year
-    # rules TK-1, GV-2: the support hours of the framework version in force on the report date
-    hours = framework_parameters(session, (reported_at or now_utc()).astimezone(cal.tz).date()).hours()
-    for _ in range(ALLOCATION_ATTEMPTS):
-        number = ticket.number or next_number(session, "T", year)
+
+    def prepare(session: Session) -> tuple[str | None, bool, dict | None]:
+        """(number, exists already, support hours); the number is claimed for an Idempotency-Key."""
+        if ticket.number is not None and session.get(Ticket, ticket.number) is not None:
+            return ticket.number, True, None
+        try:
+            resolve_ticket_terms(session, TicketReport(number="CHECK", **report_data))  # 422, nothing written
+        except InvalidTicket as error:
+            raise HTTPException(422, str(error)) from error
+        session.rollback()
+        # rules TK-1, GV-2: the support hours of the framework version in force on the report date
+        hours = framework_parameters(session, (reported_at or now_utc()).astimezone(cal.tz).date()).hours()
+        if idempotency_key is None:
+            return ticket.number, False, hours
+        digest = request_hash(actor, ticket.model_dump(mode="json"))
+        try:
+            number, new = claim(session, "tickets", idempotency_key, digest,
+                                lambda s: ticket.number or next_number(s, "T", year))
+        except KeyReused as error:
+            raise HTTPException(422, str(error)) from error
+        return number, not new, hours
+
+    number, exists, hours = await path.db(prepare)
+    if exists and hours is None:
+        response.status_code = status.HTTP_200_OK
+        return await ticket_view(path, number, response)
+    given = number is not None
+    for _ in range(1 if given else ALLOCATION_ATTEMPTS):
+        if not given:
+            number = await path.db(next_number, "T", year)
         start = TicketStart(
             report=TicketReport(number=number, reported_at=reported_at, **report_data), reported_by=actor,
             warning_share=settings.intefunktion_warning_share, survey_share=settings.survey_share,
@@ -372,13 +392,13 @@ async def report_ticket(ticket: NewTicket, actor: ActorDep, client: ClientDep, s
             on_call_hourly_rate=settings.on_call_hourly_rate, extra_closed_days=settings.extra_closed_days,
             support_hours=hours,
         )
-        handle = await start_once(client, TicketWorkflow.run, start, ticket_workflow_id(number), settings)
-        if handle is not None:
-            return await handle.execute_update(TicketWorkflow.registered)
-        if ticket.number is not None:  # a repeated call while the first one is still registering
+        handle = await path.start_new(TicketWorkflow.run, start, ticket_workflow_id(number))
+        if handle is None and not given:
+            continue  # an allocated number whose workflow exists (e.g. a restored database): the next one
+        if handle is None or exists:  # a repeated call, possibly while the first one is still registering
             response.status_code = status.HTTP_200_OK
-            return await client.get_workflow_handle(ticket_workflow_id(number)).execute_update(
-                TicketWorkflow.registered)
+        return await path.ready(TicketWorkflow.run, ticket_workflow_id(number), TicketWorkflow.registered,
+                                f"number: no ticket {number!r}")
     raise HTTPException(409, "number: could not allocate a free ticket number")
 
 
@@ -397,10 +417,10 @@ def list_tickets(
     function: IntefunktionFunction | None = None,
     on_call: bool | None = None,
     is_open: bool | None = Query(None, alias="open", description="true: not closed or handed back"),
-    reported_from: datetime | None = None,
-    reported_to: datetime | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    reported_from: Instant | None = None,
+    reported_to: Instant | None = None,
+    limit: Limit = 200,
+    offset: Offset = 0,
 ) -> list[TicketRow]:
     """The ticket register, filtered."""
     query = select(Ticket).order_by(Ticket.reported_at, Ticket.number)
@@ -425,56 +445,50 @@ def list_tickets(
     return [ticket_row(row, tz) for row in session.scalars(query.limit(limit).offset(offset))]
 
 
-@router.get("/tickets/{number}", response_model=TicketView)
-async def get_ticket(number: str, client: ClientDep, session: SessionDep, settings: SettingsDep,
-                     principal: PrincipalDep) -> TicketView:
+@router.get("/tickets/{number}", response_model=TicketView, responses={404: {}, 503: {}})
+async def get_ticket(number: Number, path: ProcessDep, response: Response, principal: PrincipalDep) -> TicketView:
     """The ticket with its assignee (TK-2), its current deadline (TK-5) and its transition log."""
-    access.ticket(session, principal, number)
-    return await ticket_view(client, session, settings, number)
+    if not access.sees_everything(principal):
+        await path.db(access.ticket, principal, number)
+    return await ticket_view(path, number, response)
 
 
-@router.get("/tickets/{number}/history", response_model=list[TransitionRecord])
-def ticket_history(number: str, session: SessionDep, principal: PrincipalDep) -> list[TransitionRecord]:
+@router.get("/tickets/{number}/history", response_model=list[TransitionRecord], responses={404: {}})
+def ticket_history(number: Number, session: SessionDep, principal: PrincipalDep, limit: Limit = 1000,
+                   offset: Offset = 0) -> list[TransitionRecord]:
     access.ticket(session, principal, number)
     if session.get(Ticket, number) is None:
         raise HTTPException(404, f"number: no ticket {number!r}")
-    rows = session.scalars(select(TicketTransition).where(TicketTransition.number == number)
-                           .order_by(TicketTransition.seq))
-    return [record_of(row) for row in rows]
+    return audit_log(session, TicketTransition, TicketTransition.number, number, limit, offset)
 
 
 @router.post("/tickets/{number}/events", response_model=TicketView,
-             responses={404: {}, 409: {"description": "the current state does not allow the event"}, 422: {}})
-async def post_ticket_event(number: str, request: EventRequest, actor: ActorDep, client: ClientDep,
-                            session: SessionDep) -> TicketView:
+             responses={404: {}, 409: {"description": "the current state does not allow the event"}, 422: {},
+                        503: {}})
+async def post_ticket_event(number: Number, request: EventRequest, actor: ActorDep, path: ProcessDep,
+                            idempotency_key: IdempotencyKeyDep) -> TicketView:
     """assign, escalate, transfer, wait_for_customer, resume, resolve, reopen, close, hand_back."""
-    handle = client.get_workflow_handle(ticket_workflow_id(number))
     command = TicketCommand(actor=actor, reason=request.reason, action=request.action)
-    try:
-        return await handle.execute_update(TicketWorkflow.apply, command)
-    except (WorkflowUpdateFailedError, RPCError) as error:
-        raise ended_or_missing(error, session, Ticket, number, "ticket") from error
+    return await path.apply(ticket_workflow_id(number), TicketWorkflow.apply, command, f"number: no ticket {number!r}",
+                            ended=ended_detail(Ticket, number, "ticket"), update_id=idempotency_key)
 
 
-@router.put("/tickets/{number}/classification", response_model=TicketView, responses={404: {}, 409: {}})
-async def classify_ticket(number: str, request: ClassificationRequest, actor: ActorDep, client: ClientDep,
-                          session: SessionDep) -> TicketView:
+@router.put("/tickets/{number}/classification", response_model=TicketView, responses={404: {}, 409: {}, 503: {}})
+async def classify_ticket(number: Number, request: ClassificationRequest, actor: ActorDep,
+                          path: ProcessDep) -> TicketView:
     """Triage: the matter (TK-7; a matter the unit owns is handed back) and the failing function (TK-4)."""
-    handle = client.get_workflow_handle(ticket_workflow_id(number))
     change = Classification(actor=actor, reason=request.reason, matter=request.matter, function=request.function,
                             unit_started_troubleshooting=request.unit_started_troubleshooting)
-    try:
-        return await handle.execute_update(TicketWorkflow.classify, change)
-    except (WorkflowUpdateFailedError, RPCError) as error:
-        raise ended_or_missing(error, session, Ticket, number, "ticket") from error
+    return await path.apply(ticket_workflow_id(number), TicketWorkflow.classify, change,
+                            f"number: no ticket {number!r}", ended=ended_detail(Ticket, number, "ticket"))
 
 
 @router.post("/tickets/{number}/survey", status_code=status.HTTP_201_CREATED, response_model=SurveyAnswerView,
              responses={404: {}, 409: {"description": "the ticket did not get the survey, or it is answered"}})
 def answer_survey(number: str, answer: SurveyAnswerRequest, session: SessionDep,
                   principal: PrincipalDep) -> SurveyAnswerView:
-    """Rule TK-6: the answer to the survey of a closed ticket that was drawn for it, by its reporter."""
-    access.survey(session, principal, number)
+    access.survey(session, principal, number)  # rule TK-6: the reporter answers
+    """Rule TK-6: the answer to the survey of a closed ticket that was drawn for it."""
     ticket = session.get(Ticket, number)
     if ticket is None:
         raise HTTPException(404, f"number: no ticket {number!r}")
@@ -509,45 +523,64 @@ def intefunktion_functions() -> list[str]:
 
 # --- service requests (TK-9 … TK-12) -------------------------------------------------------------------
 @router.post("/service-requests", status_code=status.HTTP_201_CREATED, response_model=RequestView,
-             responses={200: {}, 403: {"description": "rule TK-9: not the manager or a designated person"}, 422: {}})
-async def submit_request(request: NewServiceRequest, actor: ActorDep, client: ClientDep, session: SessionDep,
-                         settings: SettingsDep, response: Response, principal: PrincipalDep) -> RequestView:
+             responses={200: {"description": "the request already exists (same number or Idempotency-Key)"},
+                        403: {"description": "rule TK-9: not the manager or a designated person"}, 422: {}, 503: {}})
+async def submit_request(request: NewServiceRequest, actor: ActorDep, path: ProcessDep, response: Response,
+                         idempotency_key: IdempotencyKeyDep, principal: PrincipalDep) -> RequestView:
     """A non-employee account (TK-9), a functional address (TK-10), a program install (TK-11), a move (TK-12)."""
-    access.applicant(session, principal, request.unit_id, request.details.kind, request.applicant_ref)
-    if request.number is not None and session.get(ServiceRequest, request.number) is not None:
-        response.status_code = status.HTTP_200_OK
-        return await get_request(request.number, client, session, principal)
+    await path.db(access.applicant, principal, request.unit_id, request.details.kind, request.applicant_ref)
+    settings = path.settings
     applicant = request.applicant_ref or actor
     check = ServiceRequestOrder(number="CHECK", unit_id=request.unit_id, applicant_ref=applicant,
                                 details=request.details)
-    try:
-        resolve_request_terms(session, check)
-    except InvalidTicket as error:
-        raise HTTPException(422, str(error)) from error
-    except NotAllowedToApply as error:
-        raise HTTPException(403, str(error)) from error
-    session.rollback()
     year = now_utc().astimezone(support_calendar(settings).tz).year
-    for _ in range(ALLOCATION_ATTEMPTS):
-        number = request.number or next_number(session, "SR", year)
+
+    def prepare(session: Session) -> tuple[str | None, bool, bool]:
+        """(number, exists in the register, claimed by an earlier request with this key)"""
+        if request.number is not None and session.get(ServiceRequest, request.number) is not None:
+            return request.number, True, True
+        try:
+            resolve_request_terms(session, check)
+        except InvalidTicket as error:
+            raise HTTPException(422, str(error)) from error
+        except NotAllowedToApply as error:
+            raise HTTPException(403, str(error)) from error
+        session.rollback()
+        if idempotency_key is None:
+            return request.number, False, False
+        digest = request_hash(actor, request.model_dump(mode="json"))
+        try:
+            number, new = claim(session, "service-requests", idempotency_key, digest,
+                                lambda s: request.number or next_number(s, "SR", year))
+        except KeyReused as error:
+            raise HTTPException(422, str(error)) from error
+        return number, False, not new
+
+    number, registered, exists = await path.db(prepare)
+    if registered:
+        response.status_code = status.HTTP_200_OK
+        return await request_view(path, number, response)
+    given = number is not None
+    for _ in range(1 if given else ALLOCATION_ATTEMPTS):
+        if not given:
+            number = await path.db(next_number, "SR", year)
         start = RequestStart(order=check.model_copy(update={"number": number}), submitted_by=actor,
                              move_hourly_rate=settings.move_hourly_rate,
                              move_increment_minutes=settings.move_increment_minutes)
-        handle = await start_once(client, ServiceRequestWorkflow.run, start, request_workflow_id(number), settings)
-        if handle is not None:
-            return await handle.execute_update(ServiceRequestWorkflow.registered)
-        if request.number is not None:
+        handle = await path.start_new(ServiceRequestWorkflow.run, start, request_workflow_id(number))
+        if handle is None and not given:
+            continue
+        if handle is None or exists:
             response.status_code = status.HTTP_200_OK
-            return await client.get_workflow_handle(request_workflow_id(number)).execute_update(
-                ServiceRequestWorkflow.registered)
+        return await path.ready(ServiceRequestWorkflow.run, request_workflow_id(number),
+                                ServiceRequestWorkflow.registered, f"number: no service request {number!r}")
     raise HTTPException(409, "number: could not allocate a free service-request number")
 
 
 @router.get("/service-requests", response_model=list[RequestRow])
 def list_requests(session: SessionDep, principal: PrincipalDep, kind: RequestKind | None = None,
-                  state: str | None = None,
-                  unit_id: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-                  offset: Annotated[int, Query(ge=0)] = 0) -> list[RequestRow]:
+                  state: str | None = None, unit_id: str | None = None, limit: Limit = 200,
+                  offset: Offset = 0) -> list[RequestRow]:
     query = select(ServiceRequest).order_by(ServiceRequest.submitted_at, ServiceRequest.number)
     if (seen := access.visible(principal, ServiceRequest.unit_id)) is not None:
         query = query.where(seen)
@@ -559,19 +592,28 @@ def list_requests(session: SessionDep, principal: PrincipalDep, kind: RequestKin
             for row in session.scalars(query.limit(limit).offset(offset))]
 
 
-@router.get("/service-requests/{number}", response_model=RequestView)
-async def get_request(number: str, client: ClientDep, session: SessionDep, principal: PrincipalDep) -> RequestView:
-    """The request's live state; a finished request (its workflow has ended) from the register."""
-    access.service_request(session, principal, number)
-    row = session.get(ServiceRequest, number)
-    if row is not None and row.state in ("delivered", "rejected", "handed_back"):
+async def request_view(path: ProcessPath, number: str, response: Response | None = None) -> RequestView:
+    def register(session: Session, finished_only: bool) -> RequestView | None:
+        row = session.get(ServiceRequest, number)
+        if row is None or (finished_only and row.state not in ("delivered", "rejected", "handed_back")):
+            return None
         return request_view_from_register(session, row)
-    try:
-        return await client.get_workflow_handle(request_workflow_id(number)).query(ServiceRequestWorkflow.view)
-    except RPCError as error:
-        if row is not None:
-            return request_view_from_register(session, row)
-        raise http_error(error, f"number: no service request {number!r}") from error
+
+    finished = await path.db(register, True)
+    if finished is not None:
+        if response is not None:
+            response.headers[VIEW_SOURCE] = "mirror"
+        return finished
+    return await path.view(request_workflow_id(number), ServiceRequestWorkflow.view,
+                           f"number: no service request {number!r}", response, mirror=lambda s: register(s, False))
+
+
+@router.get("/service-requests/{number}", response_model=RequestView, responses={404: {}, 503: {}})
+async def get_request(number: Number, path: ProcessDep, response: Response, principal: PrincipalDep) -> RequestView:
+    """The request's live state; a finished request (its workflow has ended) from the register."""
+    if not access.sees_everything(principal):
+        await path.db(access.service_request, principal, number)
+    return await request_view(path, number, response)
 
 
 def request_view_from_register(session: Session, row: ServiceRequest) -> RequestView:
@@ -587,34 +629,32 @@ def request_view_from_register(session: Session, row: ServiceRequest) -> Request
         allowed_events=[], log=log)
 
 
-@router.get("/service-requests/{number}/history", response_model=list[TransitionRecord])
-def request_history(number: str, session: SessionDep, principal: PrincipalDep) -> list[TransitionRecord]:
+@router.get("/service-requests/{number}/history", response_model=list[TransitionRecord], responses={404: {}})
+def request_history(number: Number, session: SessionDep, principal: PrincipalDep, limit: Limit = 1000,
+                    offset: Offset = 0) -> list[TransitionRecord]:
     access.service_request(session, principal, number)
     if session.get(ServiceRequest, number) is None:
         raise HTTPException(404, f"number: no service request {number!r}")
-    rows = session.scalars(select(ServiceRequestTransition).where(ServiceRequestTransition.number == number)
-                           .order_by(ServiceRequestTransition.seq))
-    return [record_of(row) for row in rows]
+    return audit_log(session, ServiceRequestTransition, ServiceRequestTransition.number, number, limit, offset)
 
 
-@router.post("/service-requests/{number}/events", response_model=RequestView, responses={404: {}, 409: {}})
-async def post_request_event(number: str, request: RequestEventRequest, actor: ActorDep, client: ClientDep,
-                             session: SessionDep) -> RequestView:
+@router.post("/service-requests/{number}/events", response_model=RequestView, responses={404: {}, 409: {}, 503: {}})
+async def post_request_event(number: Number, request: RequestEventRequest, actor: ActorDep, path: ProcessDep,
+                             idempotency_key: IdempotencyKeyDep) -> RequestView:
     """start_work, deliver (a move needs minutes_worked: TK-12), reject, hand_back."""
-    handle = client.get_workflow_handle(request_workflow_id(number))
     command = RequestCommand(actor=actor, reason=request.reason, action=request.action)
-    try:
-        return await handle.execute_update(ServiceRequestWorkflow.apply, command)
-    except (WorkflowUpdateFailedError, RPCError) as error:
-        raise ended_or_missing(error, session, ServiceRequest, number, "service request") from error
+    return await path.apply(request_workflow_id(number), ServiceRequestWorkflow.apply, command,
+                            f"number: no service request {number!r}",
+                            ended=ended_detail(ServiceRequest, number, "service request"), update_id=idempotency_key)
 
 
 @router.get("/units/{unit_id}/designated-applicants", response_model=list[DesignatedView])
-def designated_applicants(unit_id: str, session: SessionDep, principal: PrincipalDep) -> list[DesignatedView]:
+def designated_applicants(unit_id: str, session: SessionDep, principal: PrincipalDep, limit: Limit = 200,
+                          offset: Offset = 0) -> list[DesignatedView]:
     """Rule TK-9: who besides the manager may apply for non-employee accounts."""
     access.unit(principal, unit_id)
     rows = session.scalars(select(DesignatedApplicant).where(DesignatedApplicant.unit_id == unit_id)
-                           .order_by(DesignatedApplicant.person_ref))
+                           .order_by(DesignatedApplicant.person_ref).limit(limit).offset(offset))
     return [DesignatedView(unit_id=r.unit_id, person_ref=r.person_ref, designated_by=r.designated_by,
                            designated_at=aware(r.designated_at)) for r in rows]
 
@@ -664,19 +704,22 @@ def incident_view(row: Incident, tz) -> IncidentView:
                         recorded_by=row.recorded_by)
 
 
-@router.post("/incidents", status_code=status.HTTP_201_CREATED, response_model=IncidentView, responses={422: {}})
+@router.post("/incidents", status_code=status.HTTP_201_CREATED, response_model=IncidentView,
+             responses={200: {"description": "already recorded (same Idempotency-Key)"}, 422: {}})
 def record_incident(incident: NewIncident, actor: ActorDep, session: SessionDep, settings: SettingsDep,
-                    principal: PrincipalDep) -> IncidentView:
+                    response: Response, idempotency_key: IdempotencyKeyDep, principal: PrincipalDep) -> IncidentView:
     """Rules AV-3/AV-4: IT reports IT incidents on its own (published on the intranets); units report theirs."""
     access.incident(principal, incident.reported_by, incident.unit_id)
+    tz = support_calendar(settings).tz
+    digest = request_hash(actor, incident.model_dump(mode="json"))
+    if idempotency_key is not None:
+        earlier = session.get(IdempotencyKey, ("incidents", idempotency_key))
+        if earlier is not None:
+            return _earlier_incident(session, earlier, digest, tz, response)
     if incident.unit_id is not None and session.get(Unit, incident.unit_id) is None:
         raise HTTPException(422, f"unit_id: unknown unit {incident.unit_id!r}")
     if incident.municipality is not None and session.get(Municipality, incident.municipality) is None:
         raise HTTPException(422, f"municipality: unknown municipality {incident.municipality!r}")
-    for name in ("started_at", "ended_at"):
-        value = getattr(incident, name)
-        if value is not None and value.tzinfo is None:
-            raise HTTPException(422, f"{name}: give the offset (ISO 8601 with offset)")
     at = now_utc()
     row = Incident(kind=incident.kind, title=incident.title, description=incident.description,
                    reported_by=incident.reported_by, unit_id=incident.unit_id, municipality=incident.municipality,
@@ -694,8 +737,25 @@ def record_incident(incident: NewIncident, actor: ActorDep, session: SessionDep,
         session.add(OutboxMessage(created_at=utc(at), topic="unit_incident", recipient=line_lead(Line.INFRASTRUKTUR),
                                   subject=f"Unit {incident.unit_id} reports: {incident.title}",
                                   body=incident.description or ""))
-    session.commit()
-    return incident_view(row, support_calendar(settings).tz)
+    if idempotency_key is not None:  # in the same transaction as the incident: recorded once
+        session.add(IdempotencyKey(scope="incidents", key=idempotency_key, request_hash=digest,
+                                   resource=str(row.id), created_at=at))
+    try:
+        session.commit()
+    except IntegrityError:  # a concurrent request with the same key won
+        session.rollback()
+        earlier = session.get(IdempotencyKey, ("incidents", idempotency_key))
+        if earlier is None:
+            raise
+        return _earlier_incident(session, earlier, digest, tz, response)
+    return incident_view(row, tz)
+
+
+def _earlier_incident(session: Session, earlier: IdempotencyKey, digest: str, tz, response: Response) -> IncidentView:
+    if earlier.request_hash != digest:
+        raise HTTPException(422, f"Idempotency-Key: {earlier.key!r} was used for another request")
+    response.status_code = status.HTTP_200_OK
+    return incident_view(session.get(Incident, int(earlier.resource)), tz)
 
 
 @router.put("/incidents/{incident_id}/end", response_model=IncidentView, responses={404: {}, 409: {}, 422: {}})
@@ -718,9 +778,10 @@ def end_incident(incident_id: int, end: IncidentEnd, session: SessionDep, settin
 
 
 @router.get("/incidents", response_model=list[IncidentView])
-def list_incidents(session: SessionDep, settings: SettingsDep, year: int | None = None,
-                   kind: Literal["outage", "incident"] | None = None) -> list[IncidentView]:
-    query = select(Incident).order_by(Incident.started_at)
+def list_incidents(session: SessionDep, settings: SettingsDep, year: YearQuery | None = None,
+                   kind: Literal["outage", "incident"] | None = None, limit: Limit = 200,
+                   offset: Offset = 0) -> list[IncidentView]:
+    query = select(Incident).order_by(Incident.started_at, Incident.id).limit(limit).offset(offset)
     if kind is not None:
         query = query.where(Incident.kind == kind)
     tz = support_calendar(settings).tz

@@ -5,6 +5,7 @@ from db.models import Base
 import db.agreement_models  # noqa: F401
 import db.ticket_models  # noqa: F401
 import db.security_models  # noqa: F401
+import db.idempotency  # noqa: F401
 from db.session import make_engine
 
 config = context.config

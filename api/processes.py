@@ -1,0 +1,196 @@
+"""The one HTTP→process path (issue 7), used by every route that drives a process (devices, tickets,
+service requests, agreements, governance):
+
+- `start`: start a process by its business key (the workflow ID) once, and answer its view when it is
+  registered; a repeated call answers 200 with the same process. A process that ends at once (a TK-7
+  hand-back at registration) answers its final view.
+- `apply`: an event as a Temporal Update, with a deadline.
+- `view`: the live view (a Query with a deadline); when the process cannot answer in time (the worker or
+  Temporal away) or has ended, the database mirror answers, and the response says so
+  (`X-Ramflow-View: mirror`).
+- `db`: every database call of an async endpoint, in a worker thread with a short session: the event loop
+  never blocks and no connection is held across an await on Temporal.
+
+Every Temporal call has a deadline; a dependency that is away becomes 503 with Retry-After (api/errors.py).
+"""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from anyio import to_thread
+from fastapi import HTTPException, Response, status
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
+
+from api.errors import Unavailable, business_cause, http_error, transient
+from config import Settings
+from domain.process import TransitionRecord
+
+T = TypeVar("T")
+VIEW_SOURCE = "X-Ramflow-View"  # "live" (the process answered) or "mirror" (the database answered)
+
+
+@dataclass(frozen=True)
+class ProcessPath:
+    client: Client
+    settings: Settings
+    sessions: sessionmaker[Session]
+
+    # --- bounded waits ----------------------------------------------------------------------------
+    @property
+    def rpc_timeout(self) -> timedelta:
+        return timedelta(seconds=self.settings.temporal_rpc_timeout_seconds)
+
+    async def _bounded(self, call: Awaitable[T], seconds: float, what: str) -> T:
+        try:
+            return await asyncio.wait_for(call, seconds)
+        except asyncio.TimeoutError as error:
+            raise Unavailable(f"{what}: no answer within {seconds:g} s") from error
+
+    # --- the database, off the event loop ---------------------------------------------------------
+    async def db(self, work: Callable[..., T], *args: Any) -> T:
+        """Run `work(session, *args)` in a worker thread with its own short-lived session."""
+        def run() -> T:
+            with self.sessions() as session:
+                return work(session, *args)
+        return await to_thread.run_sync(run)
+
+    # --- start by business key --------------------------------------------------------------------
+    async def start_new(self, run: Callable, arg: Any, workflow_id: str) -> WorkflowHandle | None:
+        """Start the workflow; None if one with this ID exists or existed (IDs are never reused)."""
+        try:
+            return await self._bounded(self.client.start_workflow(
+                run, arg, id=workflow_id, task_queue=self.settings.temporal_task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE, rpc_timeout=self.rpc_timeout,
+            ), self.settings.temporal_rpc_timeout_seconds, "Temporal (start)")
+        except WorkflowAlreadyStartedError:
+            return None
+        except Exception as error:  # noqa: BLE001
+            raise http_error(error, f"workflow {workflow_id!r}") from error
+
+    async def start(self, run: Callable, arg: Any, workflow_id: str, ready: Callable, response: Response,
+                    not_found: str | None = None) -> Any:
+        """Start once; a repeated call answers 200 with the process's state."""
+        if await self.start_new(run, arg, workflow_id) is None:
+            response.status_code = status.HTTP_200_OK
+        return await self.ready(run, workflow_id, ready, not_found or f"workflow {workflow_id!r}")
+
+    async def ready(self, run: Callable, workflow_id: str, ready: Callable, not_found: str) -> Any:
+        """The view once the process is registered. A process that has already ended (handed back at
+        registration, TK-7) cannot take the Update: its result is its final view."""
+        handle = self.client.get_workflow_handle_for(run, workflow_id)  # type: ignore[arg-type]
+        try:
+            return await self._bounded(handle.execute_update(ready, rpc_timeout=self.rpc_timeout),
+                                       self.settings.update_wait_seconds, "the worker (registration)")
+        except Unavailable:
+            raise
+        except WorkflowUpdateFailedError as error:
+            if business_cause(error.cause) is not None:  # the process refused: its status from the table
+                raise _raise(http_error(error, not_found), error) from error
+            first: Exception = error
+        except Exception as error:  # noqa: BLE001
+            if transient(error):
+                raise Unavailable(f"Temporal: {error}") from error
+            first = error
+        try:  # the Update could not reach the process because it has ended: its result is its final view
+            return await self._bounded(handle.result(rpc_timeout=self.rpc_timeout),
+                                       self.settings.update_wait_seconds, "Temporal (result)")
+        except Unavailable:
+            raise
+        except Exception as error:  # noqa: BLE001
+            raise _raise(http_error(error, not_found), error) from first
+
+    # --- short processes the API waits for (yearly rounds) -----------------------------------------
+    async def run_once(self, run: Callable, arg: Any, workflow_id: str, not_found: str) -> tuple[bool, Any]:
+        """Start the process (or join the one running under this ID) and wait for its result within the
+        update deadline: (True, result), or (False, None) while it still runs (the API answers 202)."""
+        try:
+            handle = await self._bounded(self.client.start_workflow(
+                run, arg, id=workflow_id, task_queue=self.settings.temporal_task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE, rpc_timeout=self.rpc_timeout,
+            ), self.settings.temporal_rpc_timeout_seconds, "Temporal (start)")
+        except WorkflowAlreadyStartedError:
+            handle = self.client.get_workflow_handle_for(run, workflow_id)  # type: ignore[arg-type]
+        except Unavailable:
+            raise
+        except Exception as error:  # noqa: BLE001
+            raise _raise(http_error(error, not_found), error) from error
+        try:
+            return True, await asyncio.wait_for(handle.result(rpc_timeout=self.rpc_timeout),
+                                                self.settings.update_wait_seconds)
+        except asyncio.TimeoutError:
+            return False, None
+        except Exception as error:  # noqa: BLE001
+            raise _raise(http_error(error, not_found), error) from error
+
+    # --- events -----------------------------------------------------------------------------------
+    async def apply(self, workflow_id: str, update: Callable, command: Any, not_found: str,
+                    ended: Callable[[Session], str | None] | None = None, update_id: str | None = None) -> Any:
+        """An event as an Update with a deadline. `ended(session)` names the final state of a process that
+        has ended (409); `update_id` (from Idempotency-Key) makes a retried event apply once."""
+        handle = self.client.get_workflow_handle(workflow_id)
+        try:
+            return await self._bounded(
+                handle.execute_update(update, command, id=update_id, rpc_timeout=self.rpc_timeout),
+                self.settings.update_wait_seconds, "the worker (event)")
+        except Unavailable:
+            raise
+        except Exception as error:  # noqa: BLE001
+            mapped = http_error(error, not_found)
+            if mapped is error:
+                raise
+            if ended is not None and isinstance(error, RPCError) and isinstance(mapped, HTTPException):
+                # not there (not merely unreachable): has its process ended?
+                detail = await self.db(ended)
+                if detail is not None:
+                    raise HTTPException(409, detail) from error
+            raise mapped from error
+
+    # --- views ------------------------------------------------------------------------------------
+    async def view(self, workflow_id: str, query: Callable, not_found: str, response: Response | None = None,
+                   mirror: Callable[[Session], Any | None] | None = None) -> Any:
+        """The live view; the database mirror when the process cannot answer in time or has ended."""
+        handle = self.client.get_workflow_handle(workflow_id)
+        seconds = self.settings.query_wait_seconds
+        try:
+            answer = await self._bounded(handle.query(query, rpc_timeout=timedelta(seconds=seconds)), seconds,
+                                         "the worker (view)")
+        except Exception as error:  # noqa: BLE001
+            mapped = error if isinstance(error, Unavailable) else http_error(error, not_found)
+            if mirror is not None and (isinstance(mapped, Unavailable)
+                                       or (isinstance(mapped, HTTPException) and mapped.status_code in (404, 409))):
+                answer = await self.db(mirror)
+                if answer is not None:
+                    if response is not None:
+                        response.headers[VIEW_SOURCE] = "mirror"
+                        if isinstance(mapped, Unavailable):
+                            response.headers["Warning"] = '110 - "the process did not answer in time: ' \
+                                                          'view from the database mirror"'
+                    return answer
+            if mapped is error and not isinstance(error, Unavailable):
+                raise
+            raise mapped from error
+        if response is not None:
+            response.headers[VIEW_SOURCE] = "live"
+        return answer
+
+
+def _raise(mapped: Exception, error: Exception) -> Exception:
+    """What to raise for a Temporal error: its HTTP translation, or the error itself if it has none."""
+    return mapped if mapped is not error else error
+
+
+def audit_log(session: Session, table: type, column: Any, key: str, limit: int = 1000,
+              offset: int = 0) -> list[TransitionRecord]:
+    """A process's audit log as its register mirrors it: who, when (UTC, with offset), why, which rule."""
+    rows = session.scalars(select(table).where(column == key).order_by(table.seq).limit(limit).offset(offset))
+    return [TransitionRecord(seq=r.seq, at=r.at, event=r.event, from_state=r.from_state, to_state=r.to_state,
+                             actor=r.actor, reason=r.reason, rule=r.rule, details=r.details or {}) for r in rows]
