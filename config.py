@@ -51,8 +51,8 @@ class Settings(BaseSettings):
     # --- identity (OpenID Connect bearer tokens; Microsoft Entra ID in production) -------------------------
     oidc_issuer: str = Field("http://127.0.0.1:18900", description="the token issuer (`iss`); Entra ID: "
                              "https://login.microsoftonline.com/<tenant-id>/v2.0")
-    oidc_audience: str = Field("api://ramflow", description="the API's audience (`aud`): the Application ID URI "
-                               "or client id of the app registration")
+    oidc_audience: str = Field("api://ramflow", description="the API's audience (`aud`): on Entra ID (v2 tokens) "
+                               "the Application (client) ID of the app registration")
     oidc_discovery_url: str | None = Field(None, description="default: <issuer>/.well-known/openid-configuration")
     oidc_jwks_url: str | None = Field(None, description="default: `jwks_uri` of the discovery document")
     oidc_jwks_refresh_seconds: int = Field(3600, ge=60, description="how long fetched signing keys are trusted; "

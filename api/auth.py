@@ -174,6 +174,7 @@ async def authenticate(request: Request) -> Principal:
     try:
         principal = await validate(token, request.app.state.jwks, settings)
     except IssuerUnavailable as error:
-        raise HTTPException(503, str(error), headers={"Retry-After": "5"}) from error
+        retry = str(getattr(settings, "retry_after_seconds", 5))
+        raise HTTPException(503, str(error), headers={"Retry-After": retry}) from error
     request.state.principal = principal
     return principal
