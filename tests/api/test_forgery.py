@@ -109,6 +109,7 @@ async def test_the_system_actor_cannot_be_claimed(api, bearer, sessions):
     assert (await api.get("/devices/ORD-F-2")).json()["state"] == "in_use"
     recorded = await refusals(api, bearer, subject="ramflow")
     assert recorded and recorded[0]["status"] == 401 and recorded[0]["subject"] is None  # claimed, not validated
+    assert recorded[0]["claimed_subject"] == "ramflow" and "reserved" in recorded[0]["reason"]
 
 
 async def test_prices_and_renewal_policies_only_by_it_admin_and_recorded(api, bearer, sessions):

@@ -184,3 +184,25 @@ async def test_rate_limit_per_identity_is_429_with_retry_after(database_url, ses
     assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
     assert "rate limit" in limited.json()["detail"] and "it.anna" in limited.json()["detail"]
     assert other.status_code == 200
+
+
+def test_make_token_prints_one_token_from_the_running_issuer_and_nothing_else(issuer):
+    """`make -s token USER=… ROLES=…` (the curl walkthroughs): one line, a JWT the API accepts."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    env = {**os.environ, "OIDC_ISSUER": issuer.url, "OIDC_AUDIENCE": issuer.audience}
+    made = subprocess.run(["make", "-s", f"PY={sys.executable}", "token", "USER=E1001", "ROLES=unit-manager",
+                           "UNIT=TR-KS"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0, made.stderr
+    lines = made.stdout.splitlines()
+    assert len(lines) == 1 and lines[0].count(".") == 2
+    claims = jwt.decode(lines[0], issuer.key).claims
+    assert (claims["sub"], claims["roles"], claims["unit"], claims["iss"]) == (
+        "E1001", ["unit-manager"], "TR-KS", issuer.url)
+    without_user = subprocess.run(["make", "-s", f"PY={sys.executable}", "token", "ROLES=it-admin"], cwd=ROOT,
+                                  env=env, capture_output=True, text=True, timeout=60)
+    assert without_user.returncode != 0 and "usage" in without_user.stderr and not without_user.stdout
