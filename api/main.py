@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any, AsyncIterator
 
 from anyio import to_thread
-from fastapi import FastAPI, HTTPException
+from fastapi import Depends, FastAPI, HTTPException
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,7 +17,7 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest, GetSystemInfoRequest
 from temporalio.client import Client
 
-from api.errors import install_error_handlers
+from api.errors import COMMON_RESPONSES, install_error_handlers, reject_lone_surrogates
 from api.routes import agreements, calendar, catalogue, devices, governance, outbox, reference, tickets
 from config import Settings, get_settings
 from db.session import api_sessionmaker
@@ -71,6 +71,29 @@ async def _no_body() -> Message:
     return {"type": "http.request", "body": b"", "more_body": False}
 
 
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI document, once; wall-clock times (support hours, service windows) carry no offset, so
+    they are RFC 3339 `partial-time`, not `time` (which requires one)."""
+    if app.openapi_schema is None:
+        from fastapi.openapi.utils import get_openapi
+
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+
+        def walk(node: Any) -> None:
+            if isinstance(node, dict):
+                if node.get("format") == "time" and node.get("type") == "string":
+                    node["format"] = "partial-time"
+                for value in node.values():
+                    walk(value)
+            elif isinstance(node, list):
+                for value in node:
+                    walk(value)
+
+        walk(schema)
+        app.openapi_schema = schema
+    return app.openapi_schema
+
+
 def create_app(settings: Settings | None = None, client: Client | None = None,
                sessions: sessionmaker[Session] | None = None) -> FastAPI:
     """Build the app; tests pass their own client and database, production connects in the lifespan."""
@@ -98,7 +121,9 @@ def create_app(settings: Settings | None = None, client: Client | None = None,
     install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     for module in (devices, catalogue, reference, outbox, tickets, calendar, agreements, governance):
-        app.include_router(module.router, prefix="/api/v1")
+        app.include_router(module.router, prefix="/api/v1", responses=COMMON_RESPONSES,
+                           dependencies=[Depends(reject_lone_surrogates)])
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 
     @app.get("/health", tags=["health"])
     async def health() -> dict[str, str]:
