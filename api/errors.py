@@ -5,11 +5,15 @@ One table (workflows.base.BUSINESS_ERRORS) maps a business error type to its sta
 503 with Retry-After, never a hang or a 500 (issue 7)."""
 from __future__ import annotations
 
+import json
 import logging
+import re
+from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import exc as sa_exc
 from temporalio.client import (
     RPCTimeoutOrCancelledError,
@@ -32,6 +36,62 @@ TRANSIENT = frozenset({RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDE
                        RPCStatusCode.CANCELLED, RPCStatusCode.ABORTED, RPCStatusCode.UNKNOWN})
 # Echoed input in a 422 is cut to this many characters (a 5 MB body is never sent back).
 MAX_ECHO = 200
+
+
+class AsciiJSONResponse(JSONResponse):
+    """JSON with non-ASCII escaped: a lone surrogate in echoed input can never make encoding fail (a 500)."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
+class ErrorDetail(BaseModel):
+    """Every refusal: `detail` names the field or the rule (a list of field errors for malformed input)."""
+
+    detail: str | list[dict[str, Any]]
+
+
+_ERROR = {"model": ErrorDetail}
+# Documented on every route (api.main): what any call may answer besides its own success.
+COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    404: {**_ERROR, "description": "not found (the field says which)"},
+    409: {**_ERROR, "description": "the state or the rule does not allow it"},
+    413: {**_ERROR, "description": "request body too large"},
+    422: {**_ERROR, "description": "invalid input: the field and the rule"},
+    503: {**_ERROR, "description": "Temporal, the worker or the database is away: retry after Retry-After seconds "
+                                  "(creating POSTs are safe to retry)",
+          "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}}},
+}
+# The same, for a route whose success is not JSON (text/plain, text/csv): its refusals still are.
+JSON_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"description": entry["description"],
+           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorDetail"}}}}
+    for code, entry in COMMON_RESPONSES.items()}
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        return any(0xD800 <= ord(char) <= 0xDFFF for char in value)
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(item) for item in value)
+    return False
+
+
+async def reject_lone_surrogates(request: Request) -> None:
+    """A JSON body whose text has a lone UTF-16 surrogate (`"\\ud800"`) cannot be stored, sent to Temporal or
+    answered back: 422 before anything is done with it."""
+    if request.method in ("POST", "PUT", "PATCH"):
+        body = await request.body()
+        if _SURROGATE_ESCAPE.search(body):
+            try:
+                parsed = json.loads(body)
+            except ValueError:
+                return  # malformed JSON: FastAPI answers 422 itself
+            if _has_lone_surrogate(parsed):
+                raise HTTPException(422, "body: text must be valid Unicode (a lone surrogate escape was sent)")
 
 
 class Unavailable(Exception):
@@ -77,7 +137,7 @@ def http_error(error: Exception, not_found: str = "not found") -> Exception:
 
 
 def _unavailable(retry_after: int, what: str) -> JSONResponse:
-    return JSONResponse({"detail": f"temporarily unavailable: {what}; retry after {retry_after} s "
+    return AsciiJSONResponse({"detail": f"temporarily unavailable: {what}; retry after {retry_after} s "
                                    "(a creating POST is safe to retry with its business key or Idempotency-Key)"},
                         status_code=503, headers={"Retry-After": str(retry_after)})
 
@@ -85,6 +145,10 @@ def _unavailable(retry_after: int, what: str) -> JSONResponse:
 def _short(value: object) -> object:
     text = repr(value) if not isinstance(value, str) else value
     return value if len(text) <= MAX_ECHO else f"{text[:MAX_ECHO]}… ({len(text)} characters)"
+
+
+def _short_text(text: str, limit: int) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -100,7 +164,7 @@ def install_error_handlers(app: FastAPI) -> None:
         if error.status in TRANSIENT:
             return _unavailable(retry_after(), "Temporal did not answer")
         log.exception("unexpected Temporal error", exc_info=error)
-        return JSONResponse({"detail": f"Temporal refused the call: {error.message[:MAX_ECHO]}"}, status_code=502)
+        return AsciiJSONResponse({"detail": f"Temporal refused the call: {error.message[:MAX_ECHO]}"}, status_code=502)
 
     @app.exception_handler(RPCTimeoutOrCancelledError)
     async def _on_rpc_timeout(_request: Request, _error: RPCTimeoutOrCancelledError) -> JSONResponse:
@@ -126,4 +190,16 @@ def install_error_handlers(app: FastAPI) -> None:
             if "ctx" in item:
                 entry["ctx"] = {k: _short(str(v)) for k, v in item["ctx"].items()}
             detail.append(entry)
-        return JSONResponse({"detail": detail[:20]}, status_code=422)
+        return AsciiJSONResponse({"detail": detail[:20]}, status_code=422)
+
+    @app.exception_handler(ValidationError)
+    async def _on_model(_request: Request, error: ValidationError) -> JSONResponse:
+        """A domain model built from the request (and its actor) refused a value: the caller's input, 422."""
+        detail = [{"type": item["type"], "loc": [error.title, *item["loc"]], "msg": item["msg"],
+                   "input": _short(item.get("input"))} for item in error.errors()]
+        return AsciiJSONResponse({"detail": detail[:20]}, status_code=422)
+
+    @app.exception_handler(HTTPException)
+    async def _on_http(_request: Request, error: HTTPException) -> JSONResponse:
+        detail = error.detail if not isinstance(error.detail, str) else str(_short_text(error.detail, 1000))
+        return AsciiJSONResponse({"detail": detail}, status_code=error.status_code, headers=error.headers)

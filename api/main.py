@@ -10,6 +10,7 @@ from anyio import to_thread
 from fastapi import Depends, FastAPI, HTTPException
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from fastapi.exception_handlers import http_exception_handler
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -20,8 +21,8 @@ from temporalio.client import Client
 
 from api import security
 from api.auth import Jwks
-from api.errors import install_error_handlers
-from api.policy import RateLimiter, enforce
+from api.errors import COMMON_RESPONSES, install_error_handlers, reject_lone_surrogates
+from api.policy import ACCESS_RESPONSES, RateLimiter, documented_bearer, enforce
 from api.routes import agreements, calendar, catalogue, devices, governance, outbox, reference, tickets
 from config import Settings, get_settings
 from db.session import api_sessionmaker
@@ -75,6 +76,29 @@ async def _no_body() -> Message:
     return {"type": "http.request", "body": b"", "more_body": False}
 
 
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI document, once; wall-clock times (support hours, service windows) carry no offset, so
+    they are RFC 3339 `partial-time`, not `time` (which requires one)."""
+    if app.openapi_schema is None:
+        from fastapi.openapi.utils import get_openapi
+
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+
+        def walk(node: Any) -> None:
+            if isinstance(node, dict):
+                if node.get("format") == "time" and node.get("type") == "string":
+                    node["format"] = "partial-time"
+                for value in node.values():
+                    walk(value)
+            elif isinstance(node, list):
+                for value in node:
+                    walk(value)
+
+        walk(schema)
+        app.openapi_schema = schema
+    return app.openapi_schema
+
+
 def create_app(settings: Settings | None = None, client: Client | None = None,
                sessions: sessionmaker[Session] | None = None) -> FastAPI:
     """Build the app; tests pass their own client and database, production connects in the lifespan."""
@@ -111,11 +135,14 @@ def create_app(settings: Settings | None = None, client: Client | None = None,
     app.state.jwks = Jwks(settings)
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     install_error_handlers(app)
-    app.add_exception_handler(StarletteHTTPException, security.record_refusal)  # 401/403 recorded
+    for kind in (HTTPException, StarletteHTTPException):  # every 401/403 recorded, then answered as before
+        app.add_exception_handler(kind, security.recording(app.exception_handlers.get(kind, http_exception_handler)))
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(security.SecurityHeaders)  # outermost: every answer, 413 included
     for module in (devices, catalogue, reference, outbox, tickets, calendar, agreements, governance, security):
-        app.include_router(module.router, prefix="/api/v1")
+        app.include_router(module.router, prefix="/api/v1", responses={**COMMON_RESPONSES, **ACCESS_RESPONSES},
+                           dependencies=[Depends(reject_lone_surrogates), Depends(documented_bearer)])
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 
     @app.get("/health", tags=["health"])
     async def health() -> dict[str, str]:

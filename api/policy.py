@@ -22,6 +22,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.routing import compile_path
 
 from api.auth import Principal, authenticate
+from api.errors import ErrorDetail
 
 PREFIX = "/api/v1"
 
@@ -288,13 +289,26 @@ def route_template(request: Request) -> str:
     return route_path
 
 
+# Documented on every route (the OpenAPI document says what the access policy answers).
+ACCESS_RESPONSES: dict[int | str, dict] = {
+    401: {"model": ErrorDetail, "description": "no valid bearer token",
+          "headers": {"WWW-Authenticate": {"schema": {"type": "string"}, "description": "Bearer realm=\"ramflow\", …"}}},
+    403: {"model": ErrorDetail, "description": "the token's roles or an object-level rule do not allow it "
+                                               "(docs/security.md)"},
+    429: {"model": ErrorDetail, "description": "rate limit of the identity: retry after Retry-After seconds",
+          "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}}},
+}
 # Only for the OpenAPI document (the docs' "Authorize" button): api.auth reads and checks the header itself.
 BEARER_SCHEME = HTTPBearer(auto_error=False, scheme_name="OpenID Connect bearer token",
                            description="an access token of the configured issuer (Entra ID; `make token` locally)")
 
 
-async def enforce(request: Request,
-                  _documented: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER_SCHEME)] = None) -> None:
+async def documented_bearer(
+        _token: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER_SCHEME)] = None) -> None:
+    """A dependency of the /api/v1 routers: the OpenAPI document says they need the bearer token."""
+
+
+async def enforce(request: Request) -> None:
     """Every request: authenticate (401), rate-limit (429), authorise against POLICY (403)."""
     method, template = request.method, route_template(request)
     rule = rule_for(method, template)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,6 +22,7 @@ from api.deps import SessionDep
 from db.security_models import ReferenceChange, RefusedAttempt
 
 router = APIRouter(tags=["security"])
+log = logging.getLogger(__name__)
 
 
 # --- headers ----------------------------------------------------------------------------------------
@@ -71,22 +74,27 @@ def _record(sessions: sessionmaker[Session], attempt: RefusedAttempt) -> None:
         session.commit()
 
 
-async def record_refusal(request: Request, error: StarletteHTTPException):
-    """Every 401 and 403 is recorded with who, what and when (readable by auditors), then answered."""
-    if error.status_code in (401, 403):
-        principal = getattr(request.state, "principal", None)
-        attempt = RefusedAttempt(
-            at=datetime.now(timezone.utc), status=error.status_code,
-            subject=principal.subject if principal else None,
-            claimed_subject=None if principal else _claimed_subject(request),
-            roles=sorted(principal.roles) if principal else [], method=request.method,
-            path=request.url.path[:300], reason=str(error.detail)[:2000],
-            client=request.client.host if request.client else None)
-        try:
-            await run_in_threadpool(_record, request.app.state.sessions, attempt)
-        except Exception:  # noqa: BLE001 - the refusal is answered even if the record cannot be written
-            pass
-    return await http_exception_handler(request, error)
+def recording(answer: Callable[[Request, Any], Awaitable[Response]]) -> Callable:
+    """An exception handler that records every 401 and 403 (who, what, when: readable by auditors), then
+    answers as `answer` (the app's own HTTPException handler) would."""
+
+    async def record_refusal(request: Request, error: StarletteHTTPException) -> Response:
+        if error.status_code in (401, 403):
+            principal = getattr(request.state, "principal", None)
+            attempt = RefusedAttempt(
+                at=datetime.now(timezone.utc), status=error.status_code,
+                subject=principal.subject if principal else None,
+                claimed_subject=None if principal else _claimed_subject(request),
+                roles=sorted(principal.roles) if principal else [], method=request.method,
+                path=request.url.path[:300], reason=str(error.detail)[:2000],
+                client=request.client.host if request.client else None)
+            try:
+                await run_in_threadpool(_record, request.app.state.sessions, attempt)
+            except Exception:  # noqa: BLE001 - the refusal is answered even if the record cannot be written
+                log.exception("could not record a refused attempt")
+        return await answer(request, error)
+
+    return record_refusal
 
 
 class RefusedAttemptView(BaseModel):

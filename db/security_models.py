@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Index, Integer, String, Text
+from sqlalchemy import JSON, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.models import Base
+from db.models import Base, UTCDateTime
 
 
 class RefusedAttempt(Base):
@@ -14,7 +14,7 @@ class RefusedAttempt(Base):
 
     __tablename__ = "refused_attempts"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
     status: Mapped[int] = mapped_column(Integer)
     subject: Mapped[str | None] = mapped_column(String(120), doc="the validated token's subject")
     claimed_subject: Mapped[str | None] = mapped_column(String(120), doc="an invalid token's subject, unverified")
@@ -32,7 +32,7 @@ class ReferenceChange(Base):
 
     __tablename__ = "reference_changes"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
     actor: Mapped[str] = mapped_column(String(120))
     entity: Mapped[str] = mapped_column(String(40))
     key: Mapped[str] = mapped_column(String(120))

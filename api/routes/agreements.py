@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from activities.agreements import price_list_for, unit_application_charges, versions_of
 from api import access
+from api.errors import JSON_ERRORS
 from api.deps import ActorDep, Limit, Offset, PrincipalDep, ProcessDep, SessionDep, SettingsDep
 from api.security import record_reference_change, row_dict
 from db.agreement_models import AgreementRow, ApplicationPriceRow, GovernanceProcessRow, ServiceDefinitionRow
@@ -221,7 +222,8 @@ def get_version(agreement_id: str, version: int, session: SessionDep) -> Agreeme
     raise HTTPException(404, f"version: agreement {agreement_id!r} has no version {version}")
 
 
-@router.get("/agreements/{agreement_id}/versions/{version}/sketch", response_class=PlainTextResponse)
+@router.get("/agreements/{agreement_id}/versions/{version}/sketch", response_class=PlainTextResponse,
+            responses=JSON_ERRORS)
 def sketch(agreement_id: str, version: int, session: SessionDep) -> str:
     """Rule AG-2: the system sketch as a Mermaid diagram."""
     content = get_version(agreement_id, version, session).content

@@ -1,6 +1,7 @@
 """Support tickets, service requests, incidents and the tertial follow-up (rules TK-1 … TK-12, AV-1 … AV-4)."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 from typing import Annotated, Literal
 
@@ -18,6 +19,7 @@ from activities.tickets import (
 )
 from api.bounds import Instant, YearQuery
 from api import access
+from api.errors import JSON_ERRORS
 from api.deps import ActorDep, IdempotencyKeyDep, Limit, Offset, PrincipalDep, ProcessDep, SessionDep, SettingsDep
 from api.processes import VIEW_SOURCE, ProcessPath, audit_log
 from api.routes.calendar import framework_parameters, support_calendar
@@ -531,6 +533,8 @@ async def submit_request(request: NewServiceRequest, actor: ActorDep, path: Proc
     await path.db(access.applicant, principal, request.unit_id, request.details.kind, request.applicant_ref)
     settings = path.settings
     applicant = request.applicant_ref or actor
+    if not re.fullmatch(REF_PATTERN, applicant):
+        raise HTTPException(422, "applicant_ref: give the applicant's reference (X-Actor is not one)")
     check = ServiceRequestOrder(number="CHECK", unit_id=request.unit_id, applicant_ref=applicant,
                                 details=request.details)
     year = now_utc().astimezone(support_calendar(settings).tz).year
@@ -839,7 +843,7 @@ def tertial(session: SessionDep, settings: SettingsDep, year: Annotated[int, Que
 
 
 @router.get("/reports/tertial.csv", response_class=Response,
-            responses={200: {"content": {"text/csv": {}}, "description": "metric,rule,value,goal,met rows"}})
+            responses={**JSON_ERRORS, 200: {"content": {"text/csv": {}}, "description": "metric,rule,value,goal,met rows"}})
 def tertial_csv(session: SessionDep, settings: SettingsDep, year: Annotated[int, Query(ge=2000, le=2100)],
                 tertial: Annotated[int, Query(ge=1, le=3)]) -> Response:
     report = build_report(session, settings, year, tertial)
