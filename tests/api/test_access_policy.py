@@ -116,3 +116,41 @@ def test_readme_and_docs_walkthroughs_use_tokens_not_x_actor():
 @pytest.mark.parametrize("role", sorted(ROLES))
 def test_every_role_is_in_the_readme_entra_setup(role):
     assert f"`{role}`" in SECURITY_DOC.read_text(encoding="utf-8")
+
+
+def walkthrough_calls(text: str) -> list[tuple[str, str, str, frozenset[str]]]:
+    """(method, path, token variable, its roles) of every curl in a document's walkthroughs."""
+    roles_of = {name: frozenset(roles.split(",")) for name, roles in
+                re.findall(r"(\w+)=\$\(make -s token USER=\S+ ROLES=([\w,-]+)", text)}
+    array = re.search(r'H=\(-H "Authorization: Bearer \$(\w+)"', text)
+    joined = re.sub(r"\\\n", " ", text)
+    calls = []
+    for line in joined.splitlines():
+        for command in re.findall(r"curl [^;|]*", line):
+            url = re.search(r"\$(?:API|B)(/[^\s'\"?]*)", command)
+            if url is None:
+                continue
+            method = re.search(r"-X (\w+)", command)
+            token = re.search(r'Bearer \$(\w+)', command)
+            name = token.group(1) if token else (array.group(1) if array and "${H[@]}" in command else None)
+            assert name is not None, f"a curl without a token: {command}"
+            calls.append((method.group(1) if method else "GET", "/api/v1" + url.group(1), name,
+                          roles_of.get(name, frozenset())))
+    return calls
+
+
+def test_every_walkthrough_call_is_allowed_to_the_roles_of_its_token():
+    """The README and docs walkthroughs work as written: each call's token has a role the policy allows."""
+    from starlette.routing import compile_path
+
+    patterns = [(key, compile_path(key[1])[0]) for key in policy_by_full_path()]
+    checked = 0
+    for doc in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for method, path, name, roles in walkthrough_calls(doc.read_text(encoding="utf-8")):
+            keys = [key for key, pattern in patterns if key[0] == method and pattern.fullmatch(path)]
+            assert keys, f"{doc.name}: {method} {path} is no operation of the API"
+            rule = policy_by_full_path()[keys[-1]]
+            assert roles, f"{doc.name}: ${name} is not made by `make -s token` in the document"
+            assert rule.public or roles & rule.roles, f"{doc.name}: {method} {path} as ${name} ({sorted(roles)})"
+            checked += 1
+    assert checked > 50

@@ -264,3 +264,17 @@ async def test_the_auditor_reads_but_changes_nothing(api, bearer, sessions):
                            headers=auditor)).status_code == 403
     with sessions() as s:
         assert s.get(Device, "ORD-AU-1").state == "in_use"
+
+
+async def test_unit_manager_reports_incidents_and_development_cases_for_their_own_unit_only(api, bearer):
+    tranemo = bearer("E1001", "unit-manager", unit="TR-KS")
+    incident = {"kind": "incident", "title": "Skrivaren", "reported_by": "unit", "started_at": "2026-11-20T08:00:00+01:00"}
+    assert (await api.post("/incidents", json={**incident, "unit_id": "UL-KS"}, headers=tranemo)).status_code == 403
+    as_it = {**incident, "reported_by": "it", "unit_id": None}
+    assert (await api.post("/incidents", json=as_it, headers=tranemo)).status_code == 403  # AV-4: IT publishes
+    own = await api.post("/incidents", json={**incident, "unit_id": "TR-KS"}, headers=tranemo)
+    assert own.status_code == 201 and own.json()["recorded_by"] == "E1001"
+    case = {"case_id": "DEV-F-1", "title": "E-arkiv", "kind": "new_system_setup", "estimated_cost": "450000"}
+    elsewhere = await api.post("/development-cases", json={**case, "unit_id": "UL-KS"}, headers=tranemo)
+    assert elsewhere.status_code == 403
+    assert (await api.get("/development-cases/DEV-F-1")).status_code == 404  # nothing was started
