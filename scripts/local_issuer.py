@@ -43,7 +43,8 @@ class LocalIssuer:
         self.key = self._load_key(key_file)
         self.ec_key = ECKey.generate_key("P-256", parameters={"kid": f"local-ec-{uuid.uuid4().hex[:12]}",
                                                               "use": "sig", "alg": "ES256"})
-        self.retired: list[RSAKey] = []  # still published after a rotation, until tokens signed with them expire
+        self.retired: list[RSAKey] = []
+        self.fetches = {"discovery": 0, "jwks": 0}  # how often relying parties fetched the documents  # still published after a rotation, until tokens signed with them expire
         self.app = self._build_app()
 
     @staticmethod
@@ -99,10 +100,12 @@ class LocalIssuer:
 
         @app.get("/.well-known/openid-configuration")
         def openid_configuration() -> dict[str, Any]:
+            self.fetches["discovery"] += 1
             return self.discovery()
 
         @app.get("/jwks")
         def jwks() -> dict[str, Any]:
+            self.fetches["jwks"] += 1
             return self.jwks()
 
         @app.post("/token")

@@ -112,6 +112,15 @@ async def test_unknown_kid_is_401_after_refetching_the_jwks(http, issuer):
     assert_401(await http.get("/api/v1/units", headers=as_bearer(token)), "unknown signing key")
 
 
+async def test_discovery_and_jwks_are_fetched_once_and_cached(http, issuer):
+    before = dict(issuer.fetches)
+    for user in ("it.anna", "it.bo", "E5001"):
+        for _ in range(3):
+            token = issuer.mint(user, ["it-staff"])
+            assert (await http.get("/api/v1/units", headers=as_bearer(token))).status_code == 200
+    assert issuer.fetches == {"discovery": before["discovery"] + 1, "jwks": before["jwks"] + 1}
+
+
 async def test_rotated_key_is_fetched_on_its_unknown_kid(http, issuer):
     assert (await http.get("/api/v1/units", headers=as_bearer(issuer.mint("it.anna", ["it-staff"])))).status_code == 200
     issuer.rotate()  # the API's cached JWKS does not know the new kid yet
