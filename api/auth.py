@@ -87,7 +87,13 @@ class Jwks:
         async with self._lock:
             age = time.monotonic() - self.fetched_at
             if self.keys is None or age > self.settings.oidc_jwks_refresh_seconds:
-                await self._fetch()
+                try:
+                    await self._fetch()
+                except IssuerUnavailable:
+                    if self.keys is None:
+                        raise
+                    # the issuer is away but its keys are known: keep validating with them, ask again soon
+                    self.fetched_at = time.monotonic() - self.settings.oidc_jwks_refresh_seconds + 60
             found = self._find(kid)
             if found is None and time.monotonic() - self.fetched_at >= self.min_refresh_interval:
                 await self._fetch()

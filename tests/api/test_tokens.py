@@ -189,10 +189,12 @@ async def test_rate_limit_per_identity_is_429_with_retry_after(database_url, ses
         statuses = [(await client.get("/api/v1/units", headers=anna)).status_code for _ in range(7)]
         limited = await client.get("/api/v1/units", headers=anna)
         other = await client.get("/api/v1/units", headers=bo)  # another identity has its own budget
+        anonymous = [(await client.get("/api/v1/units")).status_code for _ in range(7)]  # per address
     assert statuses[:5] == [200] * 5 and statuses[5:] == [429, 429]
     assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
     assert "rate limit" in limited.json()["detail"] and "it.anna" in limited.json()["detail"]
     assert other.status_code == 200
+    assert anonymous[:5] == [401] * 5 and anonymous[5:] == [429, 429]
 
 
 def test_make_token_prints_one_token_from_the_running_issuer_and_nothing_else(issuer):
@@ -215,3 +217,12 @@ def test_make_token_prints_one_token_from_the_running_issuer_and_nothing_else(is
     without_user = subprocess.run(["make", "-s", f"PY={sys.executable}", "token", "ROLES=it-admin"], cwd=ROOT,
                                   env=env, capture_output=True, text=True, timeout=60)
     assert without_user.returncode != 0 and "usage" in without_user.stderr and not without_user.stdout
+
+
+async def test_known_keys_keep_working_while_the_issuer_is_away(http, issuer):
+    token = as_bearer(issuer.mint("it.anna", ["it-staff"]))
+    assert (await http.get("/api/v1/units", headers=token)).status_code == 200
+    jwks = http.app.state.jwks
+    jwks.fetched_at -= jwks.settings.oidc_jwks_refresh_seconds + 1  # stale: the next call asks the issuer again
+    jwks.jwks_url = "http://127.0.0.1:9/jwks"  # … which does not answer
+    assert (await http.get("/api/v1/units", headers=token)).status_code == 200
