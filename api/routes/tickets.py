@@ -534,7 +534,7 @@ async def submit_request(request: NewServiceRequest, actor: ActorDep, path: Proc
     settings = path.settings
     applicant = request.applicant_ref or actor
     if not re.fullmatch(REF_PATTERN, applicant):
-        raise HTTPException(422, "applicant_ref: give the applicant's reference (X-Actor is not one)")
+        raise HTTPException(422, "applicant_ref: the signed-in user's subject is no applicant reference")
     check = ServiceRequestOrder(number="CHECK", unit_id=request.unit_id, applicant_ref=applicant,
                                 details=request.details)
     year = now_utc().astimezone(support_calendar(settings).tz).year
