@@ -25,10 +25,10 @@ from anyio import to_thread
 from fastapi import HTTPException, Response, status
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.common import WorkflowIDReusePolicy
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import Unavailable, business_cause, http_error, transient
 from config import Settings
@@ -64,24 +64,37 @@ class ProcessPath:
         return await to_thread.run_sync(run)
 
     # --- start by business key --------------------------------------------------------------------
-    async def start_new(self, run: Callable, arg: Any, workflow_id: str) -> WorkflowHandle | None:
-        """Start the workflow; None if one with this ID exists or existed (IDs are never reused)."""
+    async def start_ready(self, run: Callable, arg: Any, workflow_id: str, ready: Callable,
+                          not_found: str) -> tuple[bool, Any]:
+        """Start a new process and wait for it to be registered, in one call (Update-with-Start): (True, view);
+        (False, None) if a process with this ID exists or existed (IDs are never reused). The Update reaches
+        the process in its first task, so even a process that ends at once (a TK-7 hand-back at
+        registration) answers it: no "update aborted by closing workflow"."""
+        operation = WithStartWorkflowOperation(
+            run, arg, id=workflow_id, task_queue=self.settings.temporal_task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL, id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
         try:
-            return await self._bounded(self.client.start_workflow(
-                run, arg, id=workflow_id, task_queue=self.settings.temporal_task_queue,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE, rpc_timeout=self.rpc_timeout,
-            ), self.settings.temporal_rpc_timeout_seconds, "Temporal (start)")
+            return True, await self._bounded(self.client.execute_update_with_start_workflow(
+                ready, start_workflow_operation=operation, rpc_timeout=self.rpc_timeout),
+                self.settings.update_wait_seconds, "the worker (registration)")
         except WorkflowAlreadyStartedError:
-            return None
+            return False, None
+        except Unavailable:
+            raise
         except Exception as error:  # noqa: BLE001
-            raise http_error(error, f"workflow {workflow_id!r}") from error
+            if isinstance(error, RPCError) and error.status == RPCStatusCode.ALREADY_EXISTS:
+                return False, None
+            raise _raise(http_error(error, not_found), error) from error
 
     async def start(self, run: Callable, arg: Any, workflow_id: str, ready: Callable, response: Response,
                     not_found: str | None = None) -> Any:
-        """Start once; a repeated call answers 200 with the process's state."""
-        if await self.start_new(run, arg, workflow_id) is None:
-            response.status_code = status.HTTP_200_OK
-        return await self.ready(run, workflow_id, ready, not_found or f"workflow {workflow_id!r}")
+        """Start once by business key; a repeated call answers 200 with the process's state."""
+        not_found = not_found or f"workflow {workflow_id!r}"
+        created, view = await self.start_ready(run, arg, workflow_id, ready, not_found)
+        if created:
+            return view
+        response.status_code = status.HTTP_200_OK
+        return await self.ready(run, workflow_id, ready, not_found)
 
     async def ready(self, run: Callable, workflow_id: str, ready: Callable, not_found: str) -> Any:
         """The view once the process is registered. A process that has already ended (handed back at

@@ -1,6 +1,7 @@
 """`make run`: the embedded stack on one machine — Temporal dev server (unless TEMPORAL_ADDRESS is set),
 the local OpenID Connect issuer (unless OIDC_ISSUER is set), migrations and reference data on SQLite, the
-worker and the API. Ctrl-C stops everything."""
+worker and the API. A child that dies is logged and restarted with backoff (the others keep running);
+Ctrl-C stops everything within seconds."""
 from __future__ import annotations
 
 import os
@@ -11,6 +12,7 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
+from typing import Callable
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,6 +34,53 @@ def _stop(signum: int, _frame: object) -> None:
     raise KeyboardInterrupt  # SIGTERM/SIGHUP stop the stack as cleanly as Ctrl-C
 
 
+def log(message: str) -> None:
+    print(f"{time.strftime('%H:%M:%S')} devstack {message}", file=sys.stderr, flush=True)
+
+
+class Child:
+    """A supervised child: restarted when it dies, after a backoff that doubles while it keeps dying
+    (1 s … 30 s) and starts over once it has stayed up for a minute."""
+
+    STABLE_SECONDS, MAX_BACKOFF = 60.0, 30.0
+
+    def __init__(self, name: str, start: Callable[[], subprocess.Popen]) -> None:
+        self.name, self._start = name, start
+        self.backoff = 1.0
+        self.process = self._start()
+        self.started = time.monotonic()
+        self.restart_at: float | None = None
+
+    def check(self) -> None:
+        now = time.monotonic()
+        if self.restart_at is not None:
+            if now >= self.restart_at:
+                log(f"restarting {self.name}")
+                self.process, self.started, self.restart_at = self._start(), now, None
+            return
+        code = self.process.poll()
+        if code is None:
+            return
+        if now - self.started >= self.STABLE_SECONDS:
+            self.backoff = 1.0
+        log(f"{self.name} exited with code {code}; restarting in {self.backoff:.0f} s")
+        self.restart_at = now + self.backoff
+        self.backoff = min(self.backoff * 2, self.MAX_BACKOFF)
+
+    def stop(self) -> None:
+        self.restart_at = None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+
+    def wait(self, seconds: float) -> None:
+        try:
+            self.process.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            log(f"{self.name} did not stop within {seconds:.0f} s: killed")
+            self.process.kill()
+            self.process.wait()
+
+
 def main() -> int:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGHUP, _stop)
@@ -43,23 +92,22 @@ def main() -> int:
     from db.session import make_sessionmaker
 
     settings = get_settings()
-    children: list[tuple[str, subprocess.Popen]] = []
+    children: list[Child] = []
     embedded = "TEMPORAL_ADDRESS" not in os.environ
     env = {**os.environ}
     try:
         if embedded:
             host, port = settings.temporal_address.rsplit(":", 1)
-            server = subprocess.Popen([
+            children.append(Child("temporal", lambda: subprocess.Popen([
                 str(BIN / "temporal"), "server", "start-dev", "--db-filename", "var/temporal.db",
                 "--ip", host, "--port", port, "--ui-port", "8233", "--namespace", settings.temporal_namespace,
                 "--log-level", "warn",
-            ], stdout=open("var/temporal.log", "a"), stderr=subprocess.STDOUT, start_new_session=True)
-            children.append(("temporal", server))
+            ], stdout=open("var/temporal.log", "a"), stderr=subprocess.STDOUT, start_new_session=True)))
             wait_for_port(host, int(port), 60, "the Temporal dev server")
         local_issuer = "OIDC_ISSUER" not in os.environ
         if local_issuer:  # a real issuer the API validates like Entra ID: discovery document, JWKS, signatures
             issuer = urlsplit(settings.oidc_issuer)
-            children.append(("issuer", subprocess.Popen([
+            children.append(Child("issuer", lambda: subprocess.Popen([
                 sys.executable, "-m", "scripts.local_issuer", "--host", issuer.hostname or "127.0.0.1",
                 "--port", str(issuer.port or 80), "--audience", settings.oidc_audience,
                 "--key-file", "var/local-issuer-key.json",
@@ -67,16 +115,17 @@ def main() -> int:
             wait_for_port(issuer.hostname or "127.0.0.1", issuer.port or 80, 30, "the local OpenID Connect issuer")
         upgrade(settings.database_url)
         loaded = load_reference_data(make_sessionmaker(settings.database_url), date.today().year)
-        children.append(("worker", subprocess.Popen([sys.executable, "worker.py"], env=env, start_new_session=True)))
-        children.append(("api", subprocess.Popen([
+        children.append(Child("worker", lambda: subprocess.Popen([sys.executable, "worker.py"], env=env,
+                                                                 start_new_session=True)))
+        children.append(Child("api", lambda: subprocess.Popen([
             sys.executable, "-m", "uvicorn", "api.main:app", "--host", settings.api_host,
-            "--port", str(settings.api_port), "--log-level", "warning",
+            "--port", str(settings.api_port), "--log-level", "warning", "--timeout-keep-alive", "30",
         ], env=env, start_new_session=True)))
         wait_for_port(settings.api_host, settings.api_port, 60, "the API")
         base = f"http://{settings.api_host}:{settings.api_port}"
         print(f"""
 Ramflow is up.
-  API            {base}/api/v1   (OpenAPI: {base}/docs)
+  API            {base}/api/v1   (OpenAPI: {base}/docs; liveness {base}/health, readiness {base}/ready)
   Temporal       {settings.temporal_address}  namespace {settings.temporal_namespace}, task queue {settings.temporal_task_queue}
   Temporal UI    {"http://127.0.0.1:8233" if embedded else "(external server)"}
   Database       {settings.database_url}{"  (reference data loaded)" if loaded else ""}
@@ -85,25 +134,20 @@ Ramflow is up.
                    TOKEN=$(make -s token USER=it.anna ROLES=it-staff,it-admin TEAM=användarstöd)
                    curl -s -H "Authorization: Bearer $TOKEN" {base}/api/v1/devices
   Logs           var/temporal.log; worker and API print here
-Ctrl-C stops everything.
+A child that dies is restarted with backoff. Ctrl-C stops everything.
 """, flush=True)
-        while all(child.poll() is None for _, child in children):
+        while True:
+            for child in children:
+                child.check()
             time.sleep(0.5)
-        dead = [name for name, child in children if child.poll() is not None]
-        print(f"stopped: {', '.join(dead)} exited", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         print("\nstopping …", flush=True)
         return 0
     finally:
-        for _, child in reversed(children):
-            if child.poll() is None:
-                child.send_signal(signal.SIGINT)
-        for _, child in reversed(children):
-            try:
-                child.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        for child in reversed(children):  # the API and the worker first, then the server they talk to
+            child.stop()
+        for child in reversed(children):
+            child.wait(8)
 
 
 if __name__ == "__main__":

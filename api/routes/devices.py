@@ -176,7 +176,8 @@ async def post_event(order_number: OrderNumber, request: EventRequest, actor: Ac
         if unit_id is not None and session.get(Unit, unit_id) is None:
             raise HTTPException(422, f"action.unit_id: unknown unit {unit_id!r}")
 
-    await path.db(check)
+    if isinstance(action, (SendToErasure, RecordErasure)) or getattr(action, "unit_id", None) is not None:
+        await path.db(check)  # only these events name something in the register
     command = DeviceCommand(actor=actor, reason=request.reason, action=action)
     return await path.apply(device_workflow_id(order_number), DeviceLifecycleWorkflow.apply, command,
                             f"order_number: no device {order_number!r}", update_id=idempotency_key)

@@ -394,13 +394,16 @@ async def report_ticket(ticket: NewTicket, actor: ActorDep, path: ProcessDep, re
             on_call_hourly_rate=settings.on_call_hourly_rate, extra_closed_days=settings.extra_closed_days,
             support_hours=hours,
         )
-        handle = await path.start_new(TicketWorkflow.run, start, ticket_workflow_id(number))
-        if handle is None and not given:
+        not_found = f"number: no ticket {number!r}"
+        created, view = await path.start_ready(TicketWorkflow.run, start, ticket_workflow_id(number),
+                                               TicketWorkflow.registered, not_found)
+        if not created and not given:
             continue  # an allocated number whose workflow exists (e.g. a restored database): the next one
-        if handle is None or exists:  # a repeated call, possibly while the first one is still registering
-            response.status_code = status.HTTP_200_OK
-        return await path.ready(TicketWorkflow.run, ticket_workflow_id(number), TicketWorkflow.registered,
-                                f"number: no ticket {number!r}")
+        if created and not exists:
+            return view
+        response.status_code = status.HTTP_200_OK  # a repeated call, possibly while the first still registers
+        return view if created else await path.ready(TicketWorkflow.run, ticket_workflow_id(number),
+                                                     TicketWorkflow.registered, not_found)
     raise HTTPException(409, "number: could not allocate a free ticket number")
 
 
@@ -571,13 +574,16 @@ async def submit_request(request: NewServiceRequest, actor: ActorDep, path: Proc
         start = RequestStart(order=check.model_copy(update={"number": number}), submitted_by=actor,
                              move_hourly_rate=settings.move_hourly_rate,
                              move_increment_minutes=settings.move_increment_minutes)
-        handle = await path.start_new(ServiceRequestWorkflow.run, start, request_workflow_id(number))
-        if handle is None and not given:
+        not_found = f"number: no service request {number!r}"
+        created, view = await path.start_ready(ServiceRequestWorkflow.run, start, request_workflow_id(number),
+                                               ServiceRequestWorkflow.registered, not_found)
+        if not created and not given:
             continue
-        if handle is None or exists:
-            response.status_code = status.HTTP_200_OK
-        return await path.ready(ServiceRequestWorkflow.run, request_workflow_id(number),
-                                ServiceRequestWorkflow.registered, f"number: no service request {number!r}")
+        if created and not exists:
+            return view
+        response.status_code = status.HTTP_200_OK
+        return view if created else await path.ready(ServiceRequestWorkflow.run, request_workflow_id(number),
+                                                     ServiceRequestWorkflow.registered, not_found)
     raise HTTPException(409, "number: could not allocate a free service-request number")
 
 
