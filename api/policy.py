@@ -65,6 +65,7 @@ READERS = IT + (SYSTEM_OWNER,) + BODY_ROLES + (AUDITOR,)  # agreements and gover
 class Rule:
     roles: frozenset[str]
     scoped: str | None = None  # the object-level rule that narrows it further (api.access), for the docs
+    reads: bool = False  # changes nothing (every GET; a POST that only computes an answer): the auditor may
 
     @property
     def public(self) -> bool:
@@ -86,7 +87,8 @@ def allow(*roles: str | Iterable[str], scoped: str | None = None) -> Rule:
 
 def read(*roles: str | Iterable[str], scoped: str | None = None) -> Rule:
     """A read: the auditor reads everything."""
-    return allow(*roles, AUDITOR, scoped=scoped)
+    rule = allow(*roles, AUDITOR, scoped=scoped)
+    return Rule(rule.roles, rule.scoped, reads=True)
 
 
 OWN_UNIT = "unit-manager: own unit only (another unit's object is 404)"
@@ -196,9 +198,29 @@ POLICY: dict[tuple[str, str], Rule] = {
     # security records (this issue)
     ("GET", "/security/refused-attempts"): read(IT_ADMIN),
     ("GET", "/reference-changes"): read(IT_ADMIN),
+    # --- routes of the other branches of this wave, ready for their merge ---------------------------------
+    # operations (issue 13): scraped by Prometheus inside the network; the TLS proxy does not forward it
+    ("GET", "/metrics"): PUBLIC,
+    # the auditors' workspace (issue 11)
+    ("GET", "/audit/trail"): read(IT_ADMIN),
+    ("GET", "/audit/verify"): read(IT_ADMIN),
+    ("GET", "/audit/archive"): read(IT_ADMIN),
+    ("GET", "/audit/processes/{workflow_id}/transitions"): read(IT_ADMIN),
+    ("GET", "/audit/processes/{workflow_id}/refusals"): read(IT_ADMIN),
+    ("GET", "/audit/processes/{workflow_id}/diagram"): read(IT_ADMIN),
+    ("GET", "/audit/processes/{workflow_id}/consistency"): read(IT_ADMIN),
+    ("GET", "/audit/processes/{workflow_id}/history"): read(IT_ADMIN),
+    ("GET", "/audit/processes/{workflow_id}/bundle"): read(IT_ADMIN),
+    ("POST", "/codec/decode"): read(IT_STAFF, IT_ADMIN),  # decodes payloads, changes nothing
+    # premises projects (rule fidelity, FC-1 … FC-4): IT's demands on property owners
+    ("POST", "/premises-projects"): allow(IT_STAFF, IT_ADMIN),
+    ("GET", "/premises-projects"): read(IT),
+    ("GET", "/premises-projects/{project_id}"): read(IT),
+    ("POST", "/premises-projects/{project_id}/events"): allow(IT_STAFF),
+    ("GET", "/premises-projects/{project_id}/history"): read(IT),
 }
 # paths outside /api/v1 keep their own path
-UNPREFIXED = {"/health", "/ready"}
+UNPREFIXED = {"/health", "/ready", "/metrics"}
 
 # --- who may send which event (the body of one endpoint carries many acts) -------------------------------
 DEVICE_EVENTS: dict[str, frozenset[str]] = {
