@@ -270,11 +270,6 @@ def rule_for(method: str, template: str) -> Rule | None:
     return _POLICY.get((method, template))
 
 
-def allowed_roles(method: str, template: str) -> frozenset[str] | None:
-    rule = rule_for(method, template)
-    return None if rule is None else rule.roles
-
-
 # --- rate limiting per identity ------------------------------------------------------------------------
 class RateLimiter:
     """Fixed one-minute windows per key (a token's subject, or the address of a caller without one).
@@ -343,7 +338,7 @@ async def enforce(request: Request) -> None:
         if error.status_code == 401:
             limiter.hit(f"address {request.client.host if request.client else 'unknown'}")
         raise
-    limiter.hit(principal.subject)
+    limiter.hit(f"subject {principal.subject}")
     if rule is None:
         raise HTTPException(403, f"no access policy for {method} {template}: denied to everyone until it has one")
     if not principal.roles & rule.roles:
