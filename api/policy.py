@@ -272,25 +272,26 @@ def rule_for(method: str, template: str) -> Rule | None:
 
 # --- rate limiting per identity ------------------------------------------------------------------------
 class RateLimiter:
-    """Fixed one-minute windows per key (a token's subject, or the address of a caller without one).
-    In memory, per API process: behind N replicas the limit is N times this."""
+    """A one-minute window per key (a token's subject, or the address of a caller without one), opened by
+    the key's first request. In memory, per API process: behind N replicas the limit is N times this."""
+
+    WINDOW = 60.0
 
     def __init__(self, per_minute: int) -> None:
         self.per_minute = per_minute
-        self.windows: dict[str, tuple[int, int]] = {}
+        self.windows: dict[str, tuple[float, int]] = {}
 
     def hit(self, key: str) -> None:
         now = time.monotonic()
-        window = int(now // 60)
-        start, count = self.windows.get(key, (window, 0))
-        if start != window:
-            start, count = window, 0
+        start, count = self.windows.get(key, (now, 0))
+        if now - start >= self.WINDOW:
+            start, count = now, 0
             if len(self.windows) > 10_000:  # forget ended windows
-                self.windows = {k: v for k, v in self.windows.items() if v[0] == window}
+                self.windows = {k: v for k, v in self.windows.items() if now - v[0] < self.WINDOW}
         count += 1
         self.windows[key] = (start, count)
         if count > self.per_minute:
-            retry = max(1, math.ceil((window + 1) * 60 - now))
+            retry = max(1, math.ceil(start + self.WINDOW - now))
             raise HTTPException(429, f"rate limit: more than {self.per_minute} requests a minute from {key}; "
                                      f"retry in {retry} s", headers={"Retry-After": str(retry)})
 
