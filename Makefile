@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test bench openapi docs clean token
+.PHONY: run test bench bench-front-door openapi docs clean token
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench.equipment_throughput
+
+bench-front-door: $(STAMP)
+	$(PY) -m bench.front_door
 
 docs: $(STAMP)
 	$(PY) -m scripts.render_docs

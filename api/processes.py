@@ -49,6 +49,11 @@ class ProcessPath:
     def rpc_timeout(self) -> timedelta:
         return timedelta(seconds=self.settings.temporal_rpc_timeout_seconds)
 
+    @property
+    def update_timeout(self) -> timedelta:
+        """An Update's RPC waits for the worker to apply it: its deadline is the update wait."""
+        return timedelta(seconds=self.settings.update_wait_seconds)
+
     async def _bounded(self, call: Awaitable[T], seconds: float, what: str) -> T:
         try:
             return await asyncio.wait_for(call, seconds)
@@ -75,7 +80,7 @@ class ProcessPath:
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL, id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
         try:
             return True, await self._bounded(self.client.execute_update_with_start_workflow(
-                ready, start_workflow_operation=operation, rpc_timeout=self.rpc_timeout),
+                ready, start_workflow_operation=operation, rpc_timeout=self.update_timeout),
                 self.settings.update_wait_seconds, "the worker (registration)")
         except WorkflowAlreadyStartedError:
             return False, None
@@ -85,6 +90,8 @@ class ProcessPath:
             if isinstance(error, RPCError) and error.status == RPCStatusCode.ALREADY_EXISTS:
                 return False, None
             raise _raise(http_error(error, not_found), error) from error
+        finally:
+            _settle(operation)
 
     async def start(self, run: Callable, arg: Any, workflow_id: str, ready: Callable, response: Response,
                     not_found: str | None = None) -> Any:
@@ -101,7 +108,7 @@ class ProcessPath:
         registration, TK-7) cannot take the Update: its result is its final view."""
         handle = self.client.get_workflow_handle_for(run, workflow_id)  # type: ignore[arg-type]
         try:
-            return await self._bounded(handle.execute_update(ready, rpc_timeout=self.rpc_timeout),
+            return await self._bounded(handle.execute_update(ready, rpc_timeout=self.update_timeout),
                                        self.settings.update_wait_seconds, "the worker (registration)")
         except Unavailable:
             raise
@@ -152,7 +159,7 @@ class ProcessPath:
         handle = self.client.get_workflow_handle(workflow_id)
         try:
             return await self._bounded(
-                handle.execute_update(update, command, id=update_id, rpc_timeout=self.rpc_timeout),
+                handle.execute_update(update, command, id=update_id, rpc_timeout=self.update_timeout),
                 self.settings.update_wait_seconds, "the worker (event)")
         except Unavailable:
             raise
@@ -194,6 +201,14 @@ class ProcessPath:
         if response is not None:
             response.headers[VIEW_SOURCE] = "live"
         return answer
+
+
+def _settle(operation: WithStartWorkflowOperation) -> None:
+    """Mark the start operation's own outcome as seen, so that a failed call logs no "Future exception was
+    never retrieved" (its error is the call's, already handled)."""
+    future = getattr(operation, "_workflow_handle", None)
+    if isinstance(future, asyncio.Future) and future.done() and not future.cancelled():
+        future.exception()
 
 
 def _raise(mapped: Exception, error: Exception) -> Exception:

@@ -24,13 +24,15 @@ import uuid
 from pathlib import Path
 
 import httpx
-from temporalio.client import Client
+from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 ROOT = Path(__file__).resolve().parents[1]
-CONCURRENCY = (1, 10, 50, 200)
+CONCURRENCY = tuple(int(c) for c in os.environ.get("BENCH_CONCURRENCY", "1,10,50,200").split(","))
+FAIL = WorkflowIDConflictPolicy.FAIL
 MODES = ("skeleton", "sdk", "api")
 
 
@@ -57,23 +59,24 @@ async def serve_workers(address: str, queue: str, database_url: str) -> None:
 async def skeleton_device(client: Client, queue: str, number: str) -> None:
     from bench.skeleton import SkeletonWorkflow
 
-    handle = await client.start_workflow(SkeletonWorkflow.run, number, id=f"skeleton-{number}",
-                                         task_queue=f"{queue}-skeleton")
-    await handle.execute_update(SkeletonWorkflow.registered)
-    await handle.execute_update(SkeletonWorkflow.deliver, f"S-{number}")
+    # the same client pattern as the API: start + registration in one call (Update-with-Start), then the event
+    start = WithStartWorkflowOperation(SkeletonWorkflow.run, number, id=f"skeleton-{number}",
+                                       task_queue=f"{queue}-skeleton", id_conflict_policy=FAIL)
+    await client.execute_update_with_start_workflow(SkeletonWorkflow.registered, start_workflow_operation=start)
+    await client.get_workflow_handle(f"skeleton-{number}").execute_update(SkeletonWorkflow.deliver, f"S-{number}")
 
 
 async def sdk_device(client: Client, queue: str, number: str) -> None:
     from domain.equipment import Deliver, DeviceCommand, DeviceOrder, DeviceStart, device_workflow_id
     from workflows.equipment import DeviceLifecycleWorkflow
 
-    handle = await client.start_workflow(
+    start = WithStartWorkflowOperation(
         DeviceLifecycleWorkflow.run, DeviceStart(order=DeviceOrder(
             order_number=number, model_code="LAT-5450", unit_id="TR-KS", user_ref="E1"), ordered_by="bench"),
-        id=device_workflow_id(number), task_queue=queue)
-    await handle.execute_update(DeviceLifecycleWorkflow.registered)
-    await handle.execute_update(DeviceLifecycleWorkflow.apply,
-                                DeviceCommand(actor="bench", action=Deliver(serial_number=f"S-{number}")))
+        id=device_workflow_id(number), task_queue=queue, id_conflict_policy=FAIL)
+    await client.execute_update_with_start_workflow(DeviceLifecycleWorkflow.registered, start_workflow_operation=start)
+    await client.get_workflow_handle(device_workflow_id(number)).execute_update(
+        DeviceLifecycleWorkflow.apply, DeviceCommand(actor="bench", action=Deliver(serial_number=f"S-{number}")))
 
 
 async def api_device(http: httpx.AsyncClient, number: str) -> None:

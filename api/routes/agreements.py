@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, Response, status
+from fastapi import APIRouter, Body, HTTPException, Path, Query, Response, status
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -361,7 +361,7 @@ def application_prices(year: Year, session: SessionDep) -> PriceList:
 
 
 @router.put("/application-prices/{year}", response_model=PriceList, responses={409: {}, 422: {}})
-def set_application_prices(year: Year, entries: list[PriceListEntry], actor: ActorDep,
+def set_application_prices(year: Year, entries: Annotated[list[PriceListEntry], Body(max_length=1000)], actor: ActorDep,
                            session: SessionDep) -> PriceList:
     """Rule AG-5: the price list is revised at the turn of the year, so only a coming year's list
     can be set; a decided framework version also sets it (GV-2)."""
