@@ -750,7 +750,7 @@ def build_report(session: Session, settings: Settings, year: int, tertial: int) 
 def tertial(session: SessionDep, settings: SettingsDep, year: Annotated[int, Query(ge=2000, le=2100)],
             tertial: Annotated[int, Query(ge=1, le=3, description="T1 Jan–Apr, T2 May–Aug, T3 Sep–Dec")]):
     """The follow-up per tertial: TK-3 share within användarstöd, TK-4 intefunktion, TK-8 on call,
-    AV-3 outages and incidents, AV-1 availability (service windows are not downtime), TK-6 survey."""
+    AV-3 outages and incidents, AV-1 availability (all downtime; the part inside service windows shown apart), TK-6 survey."""
     return build_report(session, settings, year, tertial)
 
 

@@ -1,6 +1,7 @@
 """The equipment API through FastAPI to a real Temporal server and a real database."""
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -126,11 +127,27 @@ def test_openapi_documents_every_equipment_resource():
     assert {"404", "409", "422"} <= set(events["responses"])
 
 
+async def _until_state(api, number: str, state: str) -> None:
+    for _ in range(300):
+        response = await api.get(f"/devices/{number}")
+        if response.status_code == 200 and response.json()["state"] == state:
+            return
+        await asyncio.sleep(0.05)
+
+
 async def test_eq11_only_the_offered_employee_answers_a_buyout_403(api):
     await api.post("/orders", json=order("ORD-API-10"))
     await api.post("/devices/ORD-API-10/events", json={"action": {"event": "deliver", "serial_number": "S10"}})
-    await api.post("/devices/ORD-API-10/events", json={"action": {"event": "return_device"}})
+    # rule EQ-11: a buyout case only once the rental has ended, at hardware replacement
+    renewed = await api.post("/devices/ORD-API-10/events", json={"action": {"event": "renew_now"}})
+    assert renewed.status_code == 200, renewed.text
+    await _until_state(api, "ORD-API-10-R1", "called_off")
+    replacement = await api.post("/devices/ORD-API-10-R1/events",
+                                 json={"action": {"event": "deliver", "serial_number": "S10B"}})
+    assert replacement.status_code == 200, replacement.text
+    await _until_state(api, "ORD-API-10", "returned")
     offered = await api.post("/devices/ORD-API-10/events", json={"action": {"event": "offer_buyout", "price": "900.00"}})
+    assert offered.status_code == 200, offered.text
     assert offered.json()["buyout"]["buyer_ref"] == "E2101"
     refused = await api.post("/devices/ORD-API-10/events", json={"action": {"event": "accept_buyout"}},
                              headers={"X-Actor": "E9999"})
