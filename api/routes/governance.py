@@ -12,6 +12,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.governance import (
     checked_equipment_price,
+    yearly_revision_conflict,
     framework_in_force,
     framework_versions,
 )
@@ -75,6 +76,7 @@ class ProposalRequest(BaseModel):
     services: list[str] = Field(default_factory=list)
     prices: list[PriceItem] = Field(default_factory=list)
     equipment_prices: list[Price] = Field(default_factory=list, description="the equipment price list it decides")
+    supersedes: str | None = Field(None, description="rule GV-1: the decided yearly revision of that year it replaces")
 
 
 class FrameworkEvent(EventRequest):
@@ -121,13 +123,18 @@ async def propose(request: ProposalRequest, actor: ActorDep, client: ClientDep, 
                                      summary=request.summary, law_reference=request.law_reference,
                                      effective_from=request.effective_from, parameters=parameters,
                                      services=request.services, prices=request.prices,
-                                     equipment_prices=request.equipment_prices)
+                                     equipment_prices=request.equipment_prices, supersedes=request.supersedes)
         for price in proposal.equipment_prices:  # refused now, not at the committee's decision
             checked_equipment_price(session, price)
     except ValueError as error:
         raise HTTPException(422, str(error)) from error
     except ApplicationError as error:
         raise HTTPException(422, error.message) from error
+    conflict = yearly_revision_conflict(session, proposal.proposal_id, proposal.effective_from, proposal.supersedes,
+                                        proposal.kind)
+    if conflict is not None:  # rule GV-1: refused now rather than at samverkansnämnden's decision
+        raise HTTPException(409, f"supersedes: rule GV-1: one yearly revision per year; {conflict.id!r} is already "
+                                 f"decided for {proposal.effective_from.year}: supersede it explicitly or withdraw")
     return await _start(client, FrameworkChangeWorkflow.run, FrameworkStart(proposal=proposal, started_by=actor),
                         framework_workflow_id(proposal_id), settings.temporal_task_queue,
                         FrameworkChangeWorkflow.ready, response)
