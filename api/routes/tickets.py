@@ -41,6 +41,7 @@ from db.ticket_models import (
 from domain.process import TransitionRecord
 from domain.service_requests import (
     RequestAction,
+    RequestCharge,
     RequestCommand,
     RequestDetails,
     RequestKind,
@@ -72,6 +73,7 @@ from domain.tickets import (
     TicketReport,
     TicketStart,
     TicketView,
+    in_server_series,
     line_lead,
     ticket_workflow_id,
 )
@@ -351,6 +353,9 @@ async def report_ticket(ticket: NewTicket, actor: ActorDep, client: ClientDep, s
     if ticket.number is not None and session.get(Ticket, ticket.number) is not None:
         response.status_code = status.HTTP_200_OK
         return await ticket_view(client, session, settings, ticket.number)
+    if ticket.number is not None and in_server_series(ticket.number):  # kept out of the allocator's series
+        raise HTTPException(422, f"number: {ticket.number!r} has the form of the server's numbers (T<year>-NNNNN); "
+                                 "leave it out to get one, or choose another form")
     report_data = ticket.model_dump(exclude={"number", "reported_at"})
     try:
         resolve_ticket_terms(session, TicketReport(number="CHECK", **report_data))  # 422 before anything is written
@@ -506,6 +511,9 @@ async def submit_request(request: NewServiceRequest, actor: ActorDep, client: Cl
     if request.number is not None and session.get(ServiceRequest, request.number) is not None:
         response.status_code = status.HTTP_200_OK
         return await get_request(request.number, client, session)
+    if request.number is not None and in_server_series(request.number):  # kept out of the allocator's series
+        raise HTTPException(422, f"number: {request.number!r} has the form of the server's numbers (SR<year>-NNNNN); "
+                                 "leave it out to get one, or choose another form")
     applicant = request.applicant_ref or actor
     check = ServiceRequestOrder(number="CHECK", unit_id=request.unit_id, applicant_ref=applicant,
                                 details=request.details)
@@ -552,11 +560,19 @@ async def get_request(number: str, client: ClientDep, session: SessionDep) -> Re
     if row is not None and row.state in ("delivered", "rejected", "handed_back"):
         return request_view_from_register(session, row)
     try:
-        return await client.get_workflow_handle(request_workflow_id(number)).query(ServiceRequestWorkflow.view)
+        view = await client.get_workflow_handle(request_workflow_id(number)).query(ServiceRequestWorkflow.view)
+        return view.model_copy(update={"charge": request_charge(session, number)})
     except RPCError as error:
         if row is not None:
             return request_view_from_register(session, row)
         raise http_error(error, f"number: no service request {number!r}") from error
+
+
+def request_charge(session: Session, number: str) -> RequestCharge | None:
+    """Rule TK-12: what the unit was charged for a move ordered from IT, shown on the request."""
+    charge = session.scalar(select(SupportCharge).where(SupportCharge.source == "physical_move",
+                                                        SupportCharge.reference == number))
+    return None if charge is None else RequestCharge.model_validate(charge, from_attributes=True)
 
 
 def request_view_from_register(session: Session, row: ServiceRequest) -> RequestView:
@@ -569,7 +585,7 @@ def request_view_from_register(session: Session, row: ServiceRequest) -> Request
         unit_id=row.unit_id, applicant_ref=row.applicant_ref, assignee=row.assignee,
         details=TypeAdapter(RequestDetails).validate_python(row.details), result=row.result,
         minutes_worked=row.minutes_worked, handed_back_reason=hand_back if row.state == "handed_back" else None,
-        allowed_events=[], log=log)
+        charge=request_charge(session, row.number), allowed_events=[], log=log)
 
 
 @router.get("/service-requests/{number}/history", response_model=list[TransitionRecord])
