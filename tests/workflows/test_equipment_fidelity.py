@@ -36,7 +36,7 @@ def _open_charges(sessions, number: str) -> list[str]:
             Charge.order_number == number, Charge.recurring.is_(True), Charge.ends_on.is_(None)))]
 
 
-async def test_eq8_device_returned_under_notice_stays_charged_until_reassigned(client, worker, sessions):
+async def test_eq8_bl6_device_returned_under_notice_stays_charged_until_reassigned(client, worker, sessions):
     handle = await order_device(client, worker.task_queue, "ORD-EQ8-F1")
     await act(handle, Deliver(serial_number="SN-F1"))
     await act(handle, GiveNotice(), reason="staff cut")
