@@ -131,6 +131,13 @@ class GovernanceActivities:
                     service.status = "in_force"
             return written
 
+    @activity.defn(name="governance.version_status")
+    def version_status(self, version_id: str) -> str:
+        """Rule GV-1: whether a decided version was superseded before its date ("" when unknown)."""
+        with self.sessions() as s:
+            row = s.get(FrameworkVersionRow, version_id)
+            return row.status if row is not None else ""
+
     @activity.defn(name="governance.draft_yearly_proposal")
     def draft_yearly_proposal(self, request: YearlyDraftRequest) -> FrameworkProposal:
         """Rule GV-1: the yearly revision starts from the parameters in force, the services priced for
@@ -150,4 +157,4 @@ class GovernanceActivities:
 
     def all(self) -> list:
         return [self.record_decision, self.record_framework_version, self.activate_framework_version,
-                self.draft_yearly_proposal]
+                self.version_status, self.draft_yearly_proposal]

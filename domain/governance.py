@@ -131,14 +131,14 @@ def parameters_in_force(versions: list[FrameworkVersion], on_date: date) -> Fram
 
 # --- the change process (GV-1, GV-2) ----------------------------------------------------------
 IN_PREPARATION, AT_STEERING_GROUP, AT_BOARDS, AT_COMMITTEE = "in_preparation", "at_steering_group", "at_boards", "at_committee"
-DECIDED, IN_FORCE, WITHDRAWN = "decided", "in_force", "withdrawn"
+DECIDED, IN_FORCE, WITHDRAWN, SUPERSEDED = "decided", "in_force", "withdrawn", "superseded"
 OPEN_STATES = (IN_PREPARATION, AT_STEERING_GROUP, AT_BOARDS, AT_COMMITTEE)
 
 FRAMEWORK_CHANGE = ProcessDefinition(
     name="framework_change",
-    states=(IN_PREPARATION, AT_STEERING_GROUP, AT_BOARDS, AT_COMMITTEE, DECIDED, IN_FORCE, WITHDRAWN),
+    states=(IN_PREPARATION, AT_STEERING_GROUP, AT_BOARDS, AT_COMMITTEE, DECIDED, IN_FORCE, WITHDRAWN, SUPERSEDED),
     initial=IN_PREPARATION,
-    final=frozenset({IN_FORCE, WITHDRAWN}),
+    final=frozenset({IN_FORCE, WITHDRAWN, SUPERSEDED}),
     moves=(
         Move("revise", (IN_PREPARATION,), IN_PREPARATION, "GV-2"),
         Move("forum_prepare", (IN_PREPARATION,), AT_STEERING_GROUP, "GV-2", conditions=("dated_in_chain_order",)),
@@ -150,6 +150,8 @@ FRAMEWORK_CHANGE = ProcessDefinition(
         Move("committee_decide", (AT_COMMITTEE,), DECIDED, "GV-2", conditions=("dated_in_chain_order",)),
         Move("committee_reject", (AT_COMMITTEE,), IN_PREPARATION, "GV-2", conditions=("dated_in_chain_order",)),
         Move("take_effect", (DECIDED,), IN_FORCE, "GV-1", by_system=True),
+        # rule GV-1: a later yearly revision of the same year replaced it before its date
+        Move("supersede", (DECIDED,), SUPERSEDED, "GV-1", by_system=True),
         Move("withdraw", OPEN_STATES, WITHDRAWN, "GV-1"),
     ),
 )

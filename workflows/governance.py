@@ -110,6 +110,16 @@ class FrameworkChangeWorkflow(RecordedProcess):
         self.process.today = workflow.now().astimezone(LOCAL_TZ).date()  # rule GV-2: not in the future
         super()._check(command)
 
+    async def _timer_fired(self, kind: str) -> None:
+        # rule GV-1: a version superseded by a later yearly revision of its year never takes effect (added
+        # later: histories from before it go straight to take_effect)
+        if kind == "take_effect" and workflow.patched("gv1-superseded-version-never-takes-effect"):
+            status = await run_activity("governance.version_status", self.snap.proposal.proposal_id, str)
+            if status == "superseded":
+                await self._fire("supersede", SYSTEM_ACTOR, "a later yearly revision of the same year superseded it")
+                return
+        await super()._timer_fired(kind)
+
     @workflow.update
     async def ready(self) -> FrameworkView:
         await workflow.wait_condition(lambda: bool(self.snap.log) and not self.lock.locked())
@@ -141,6 +151,10 @@ class FrameworkChangeWorkflow(RecordedProcess):
 
     async def _after(self, previous: str, trigger: str, current: str) -> None:
         snap = self.snap
+        if trigger == "supersede":
+            await self._notify("framework_superseded", "it:all", f"{snap.proposal.title} superseded",
+                               "A later yearly revision of the same year replaced it; it never took effect (GV-1).")
+            return
         if trigger in ("revise", "withdraw", "take_effect"):
             if trigger == "take_effect":
                 await self._notify("framework_in_force", "it:all", f"{snap.proposal.title} in force",

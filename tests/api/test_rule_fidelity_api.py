@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from tests.agreements.helpers import content, local_now
+from domain.governance import framework_workflow_id
+from tests.agreements.helpers import content, local_now, sleep_to_new_year, until
+from workflows.governance import FrameworkChangeWorkflow
 
 
 async def test_ag6_coming_year_includes_an_approved_new_agreement_marked_provisional(api, env):
@@ -58,6 +60,16 @@ async def test_gv1_one_yearly_revision_per_year_a_second_is_refused_or_supersede
     assert versions[f"yearly-{year}"] == "superseded" and versions[f"yearly-{year}-b"] == "decided"
     in_force = (await api.get("/framework/parameters", params={"on": str(date(year, 1, 1))})).json()
     assert in_force["id"] == f"yearly-{year}-b"
+    # on 1 January the superseded version never takes effect; the later one does
+    await sleep_to_new_year(env, year)
+    old = await until(env.client.get_workflow_handle(framework_workflow_id(f"yearly-{year}")),
+                      FrameworkChangeWorkflow.view, lambda v: v.state != "decided")
+    new = await until(env.client.get_workflow_handle(framework_workflow_id(f"yearly-{year}-b")),
+                      FrameworkChangeWorkflow.view, lambda v: v.state != "decided")
+    assert (old.state, old.log[-1].event, old.log[-1].rule) == ("superseded", "supersede", "GV-1")
+    assert new.state == "in_force"
+    versions = {v["id"]: v["status"] for v in (await api.get("/framework/versions")).json()}
+    assert (versions[f"yearly-{year}"], versions[f"yearly-{year}-b"]) == ("superseded", "in_force")
 
 
 async def test_gv2_decision_dates_follow_the_chain_and_are_not_in_the_future(api, env):
