@@ -14,6 +14,7 @@ from temporalio.worker import Worker
 from activities.agreements import AgreementActivities
 from activities.equipment import EquipmentActivities
 from activities.governance import GovernanceActivities
+from activities.premises import PremisesActivities
 from activities.renewals import RenewalActivities
 from activities.tickets import TicketActivities
 from config import Settings, get_settings
@@ -26,18 +27,20 @@ from workflows.agreements import (
 )
 from workflows.equipment import DeviceLifecycleWorkflow
 from workflows.governance import DevelopmentCaseWorkflow, FrameworkChangeWorkflow, FrameworkYearlyRoundWorkflow
+from workflows.premises import PremisesProjectWorkflow
 from workflows.tickets import ServiceRequestWorkflow, TicketWorkflow
 
 WORKFLOWS: list[type] = [DeviceLifecycleWorkflow, TicketWorkflow, ServiceRequestWorkflow,
                          AgreementWorkflow, AgreementRevisionRoundWorkflow, ServiceIntroductionWorkflow,
                          CloudMoveWorkflow, FrameworkChangeWorkflow, FrameworkYearlyRoundWorkflow,
-                         DevelopmentCaseWorkflow]
+                         DevelopmentCaseWorkflow, PremisesProjectWorkflow]
 
 
 def all_activities(client: Client, sessions: sessionmaker[Session], settings: Settings) -> list:
     """Every activity, bound to its dependencies."""
     return [*EquipmentActivities(sessions).all(), RenewalActivities(client, sessions).rearm_renewals, *TicketActivities(sessions).all(),
-            *AgreementActivities(sessions).all(), *GovernanceActivities(sessions).all()]
+            *AgreementActivities(sessions).all(), *GovernanceActivities(sessions).all(),
+            *PremisesActivities(sessions).all()]
 
 
 async def connect(settings: Settings, lazy: bool = False) -> Client:

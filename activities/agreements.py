@@ -79,15 +79,38 @@ def version_from_row(s: Session, row: AgreementVersionRow) -> AgreementVersion:
                             created_at=row.created_at)
 
 
+def approved_versions_to_come(s: Session, year: int) -> dict[str, AgreementVersion]:
+    """Rule AG-6: versions approved to take effect on 1 January of `year` that are not kept yet (the
+    version row is written when it takes effect), read from their processes' rows."""
+    coming: dict[str, AgreementVersion] = {}
+    rows = s.scalars(select(GovernanceProcessRow).where(GovernanceProcessRow.process == "agreement",
+                                                        GovernanceProcessRow.state == "approved"))
+    for row in rows:
+        data = row.data or {}
+        if data.get("for_year") != year or not data.get("content") or not data.get("proposal"):
+            continue
+        coming[data["agreement_id"]] = AgreementVersion(
+            agreement_id=data["agreement_id"], version=(data.get("base_version") or 0) + 1, for_year=year,
+            effective_from=date(year, 1, 1), content=AgreementContent.model_validate(data["content"]),
+            cost=CostBreakdown.model_validate(data["proposal"]), workflow_id=row.workflow_id, created_at=row.updated_at)
+    return coming
+
+
 def unit_application_charges(s: Session, unit_id: str, year: int) -> UnitApplicationCharges:
-    """Rules AG-3, AG-6: what unit U pays for applications in year Y (for the billing work)."""
-    ids = s.scalars(select(AgreementVersionRow.agreement_id).distinct().join(
-        AgreementRow, AgreementRow.id == AgreementVersionRow.agreement_id))
+    """Rules AG-3, AG-6: what unit U pays for applications in year Y (for the billing work). A coming
+    year includes every version that will be in force on its 1 January, marked provisional until then."""
+    coming = approved_versions_to_come(s, year)
+    ids = set(s.scalars(select(AgreementVersionRow.agreement_id).distinct().join(
+        AgreementRow, AgreementRow.id == AgreementVersionRow.agreement_id))) | set(coming)
     agreements = []
-    for agreement_id in ids:
+    for agreement_id in sorted(ids):
         row = s.get(AgreementRow, agreement_id)
-        agreements.append((versions_of(s, agreement_id), row.terminated_on if row else None))
-    return unit_charges(unit_id, year, agreements, price_list_for(s, year))
+        versions = versions_of(s, agreement_id)
+        if agreement_id in coming and all(v.version != coming[agreement_id].version for v in versions):
+            versions.append(coming[agreement_id])
+        agreements.append((versions, row.terminated_on if row else None))
+    provisional = {(v.agreement_id, v.version) for v in coming.values()}
+    return unit_charges(unit_id, year, agreements, price_list_for(s, year), provisional)
 
 
 class AgreementActivities:

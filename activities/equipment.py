@@ -206,7 +206,15 @@ class EquipmentActivities:
                 CatalogueModel.model_validate(row, from_attributes=True)
                 for row in rows if price_for(s, row.code, request.on.year) is not None
             ]
-        chosen = preferred_model(candidates)
+            old = s.get(CatalogueModelRow, request.replaces_model) if request.replaces_model else None
+        if request.chosen_model is not None:  # IT chose otherwise: any priced model of the category
+            chosen = next((m for m in candidates if m.code == request.chosen_model), None)
+            if chosen is None:
+                raise ApplicationError(f"model_code: {request.chosen_model!r} is not an active {request.category.value} "
+                                       f"model with a price (rules EQ-2, EQ-5)", type="NoModel", non_retryable=True)
+            return chosen.code
+        # rule EQ-5: a laptop stays a laptop, a desktop a desktop
+        chosen = preferred_model(candidates, old.form_factor if old is not None else None)
         if chosen is None:
             raise ApplicationError(f"no active {request.category.value} model with a price", type="NoModel",
                                    non_retryable=True)

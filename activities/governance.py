@@ -41,6 +41,18 @@ def framework_versions(s: Session) -> list[FrameworkVersion]:
     return [FrameworkVersion.model_validate(row, from_attributes=True) for row in rows]
 
 
+def yearly_revision_conflict(s: Session, proposal_id: str, effective_from: date, supersedes: str | None,
+                             kind: str) -> FrameworkVersionRow | None:
+    """Rule GV-1: one yearly revision per year. The decided yearly version of the same year that
+    `proposal_id` would collide with, unless it names that version in `supersedes`."""
+    if kind != "yearly":
+        return None
+    rows = s.scalars(select(FrameworkVersionRow).where(
+        FrameworkVersionRow.kind == "yearly", FrameworkVersionRow.effective_from == effective_from,
+        FrameworkVersionRow.id != proposal_id, FrameworkVersionRow.status != "superseded"))
+    return next((row for row in rows if row.id != supersedes), None)
+
+
 def framework_in_force(s: Session, on: date) -> FrameworkVersion:
     """The framework version (and its parameters) in force on `on` (rule GV-2)."""
     return parameters_in_force(framework_versions(s), on)
@@ -72,6 +84,14 @@ class GovernanceActivities:
             row = s.get(FrameworkVersionRow, v.id)
             if row is not None and row.workflow_id != request.workflow_id:
                 raise invalid(f"proposal_id: framework version {v.id!r} already exists")
+            conflict = yearly_revision_conflict(s, v.id, v.effective_from, request.supersedes, v.kind)
+            if conflict is not None:
+                raise invalid(f"supersedes: rule GV-1: one yearly revision per year; {conflict.id!r} is already decided "
+                              f"for {v.effective_from.year}: a later change supersedes it explicitly")
+            if request.supersedes is not None:
+                replaced = s.get(FrameworkVersionRow, request.supersedes)
+                if replaced is not None and replaced.id != v.id:
+                    replaced.status = "superseded"
             s.merge(FrameworkVersionRow(
                 id=v.id, title=v.title, kind=v.kind, effective_from=v.effective_from, decided_on=v.decided_on,
                 minutes_ref=v.minutes_ref, status="decided" if row is None else row.status,
@@ -93,6 +113,8 @@ class GovernanceActivities:
             row = s.get(FrameworkVersionRow, request.version_id)
             if row is None:
                 raise invalid(f"no framework version {request.version_id!r}")
+            if row.status == "superseded":  # rule GV-1: a later yearly revision replaced it before its date
+                return []
             version = FrameworkVersion.model_validate(row, from_attributes=True)
             row.status = "in_force"
             row.activated_at = row.activated_at or request.at
@@ -108,6 +130,13 @@ class GovernanceActivities:
                 if service is not None:
                     service.status = "in_force"
             return written
+
+    @activity.defn(name="governance.version_status")
+    def version_status(self, version_id: str) -> str:
+        """Rule GV-1: whether a decided version was superseded before its date ("" when unknown)."""
+        with self.sessions() as s:
+            row = s.get(FrameworkVersionRow, version_id)
+            return row.status if row is not None else ""
 
     @activity.defn(name="governance.draft_yearly_proposal")
     def draft_yearly_proposal(self, request: YearlyDraftRequest) -> FrameworkProposal:
@@ -128,4 +157,4 @@ class GovernanceActivities:
 
     def all(self) -> list:
         return [self.record_decision, self.record_framework_version, self.activate_framework_version,
-                self.draft_yearly_proposal]
+                self.version_status, self.draft_yearly_proposal]

@@ -23,7 +23,7 @@ from api import security
 from api.auth import Jwks
 from api.errors import COMMON_RESPONSES, install_error_handlers, reject_lone_surrogates
 from api.policy import ACCESS_RESPONSES, RateLimiter, documented_bearer, enforce
-from api.routes import agreements, calendar, catalogue, devices, governance, outbox, reference, tickets
+from api.routes import agreements, calendar, catalogue, devices, governance, outbox, premises, reference, tickets
 from config import Settings, get_settings
 from db.session import api_sessionmaker
 
@@ -139,7 +139,8 @@ def create_app(settings: Settings | None = None, client: Client | None = None,
         app.add_exception_handler(kind, security.recording(app.exception_handlers.get(kind, http_exception_handler)))
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(security.SecurityHeaders)  # outermost: every answer, 413 included
-    for module in (devices, catalogue, reference, outbox, tickets, calendar, agreements, governance, security):
+    for module in (devices, catalogue, reference, outbox, tickets, calendar, agreements, governance, premises,
+                   security):
         app.include_router(module.router, prefix="/api/v1", responses={**COMMON_RESPONSES, **ACCESS_RESPONSES},
                            dependencies=[Depends(reject_lone_surrogates), Depends(documented_bearer)])
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

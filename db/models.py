@@ -86,6 +86,7 @@ class CatalogueModelRow(Base):
     warranty_months: Mapped[int] = mapped_column(Integer)
     agreement_ref: Mapped[str] = mapped_column(String(80))
     original_os: Mapped[str | None] = mapped_column(String(80))
+    form_factor: Mapped[str | None] = mapped_column(String(20))  # laptop / desktop (EQ-5 replacement); 0004
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 

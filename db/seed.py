@@ -58,6 +58,9 @@ CATALOGUE = [
     ("CAM-AXIS", "Axis M3086-V", Category.SURVEILLANCE_CAMERA, 60, 36, "ADDA-NAT-2023", None,
      dict(monthly_rent=D("130.00"))),
 ]
+# rule EQ-5: a replacement keeps the form factor of the device it replaces
+FORM_FACTORS = {"LAT-5450": "laptop", "OPT-7020": "desktop", "TP-E14": "laptop", "CB-314": "laptop",
+                "LOAN-LAT": "laptop"}
 
 
 def load_reference_data(sessions: sessionmaker[Session], year: int) -> bool:
@@ -71,7 +74,8 @@ def load_reference_data(sessions: sessionmaker[Session], year: int) -> bool:
         s.add_all(ErasureVendor(name=n, certification=c, certified=ok) for n, c, ok in ERASURE_VENDORS)
         for code, name, category, life, warranty, agreement, os_name, prices in CATALOGUE:
             model = CatalogueModel(code=code, name=name, category=category, expected_life_months=life,
-                                   warranty_months=warranty, agreement_ref=agreement, original_os=os_name)
+                                   warranty_months=warranty, agreement_ref=agreement, original_os=os_name,
+                                   form_factor=FORM_FACTORS.get(code))
             s.add(CatalogueModelRow(**model.model_dump(mode="python") | {"category": category.value}))
             price = Price(year=year, model_code=code, **prices)
             check_price(category, price)

@@ -352,6 +352,7 @@ class ApplicationCharge(BaseModel):
     application: str
     version: int
     cost: CostBreakdown
+    provisional: bool = Field(False, description="rule AG-6: approved, in force from the coming 1 January")
 
 
 class UnitApplicationCharges(BaseModel):
@@ -365,7 +366,7 @@ class UnitApplicationCharges(BaseModel):
 
 
 def unit_charges(unit_id: str, year: int, agreements: list[tuple[list[AgreementVersion], date | None]],
-                 prices: PriceList) -> UnitApplicationCharges:
+                 prices: PriceList, provisional: set[tuple[str, int]] | frozenset = frozenset()) -> UnitApplicationCharges:
     """Each charged agreement's quantities in force on 1 January, priced with that year's list (AG-3)."""
     charges = []
     for versions, terminated_on in agreements:
@@ -373,11 +374,12 @@ def unit_charges(unit_id: str, year: int, agreements: list[tuple[list[AgreementV
         if version is None or version.content.unit_id != unit_id:
             continue
         charges.append(ApplicationCharge(agreement_id=version.agreement_id, application=version.content.application,
-                                         version=version.version, cost=compute_cost(version.content.cost_lines, prices)))
+                                         version=version.version, cost=compute_cost(version.content.cost_lines, prices),
+                                         provisional=(version.agreement_id, version.version) in provisional))
     charges.sort(key=lambda c: c.agreement_id)
     return UnitApplicationCharges(unit_id=unit_id, year=year, charges=charges,
                                   total=sum((c.cost.total for c in charges), Decimal("0.00")),
-                                  provisional=any(c.cost.provisional for c in charges))
+                                  provisional=any(c.cost.provisional or c.provisional for c in charges))
 
 
 # --- the agreement process: drawing up (AG-1) and the yearly revision (AG-4) ----------------

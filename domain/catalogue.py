@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import Enum
+from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -50,7 +51,9 @@ MIN_LIFE_MONTHS = 48  # rule EQ-3
 CATEGORY_RULES: dict[Category, CategoryRules] = {
     Category.WORKSTATION: CategoryRules(Charging.RENT, MIN_LIFE_MONTHS, computer=True, default_renewal_months=48),
     Category.TEACHER_COMPUTER: CategoryRules(Charging.RENT, MIN_LIFE_MONTHS, computer=True),
-    Category.STUDENT_COMPUTER: CategoryRules(Charging.RENT, MIN_LIFE_MONTHS, computer=True),
+    # rule EQ-3 names workstations, printers/copiers and screens; a student computer's life is agreed per
+    # municipality (EQ-5: Ulricehamn renews them after 36 months), so no 48-month floor
+    Category.STUDENT_COMPUTER: CategoryRules(Charging.RENT, computer=True),
     Category.TABLET: CategoryRules(Charging.RENT, mdm=True, recyclable=True),
     Category.PRINTER: CategoryRules(Charging.RENT, MIN_LIFE_MONTHS),
     Category.ACCESS_POINT: CategoryRules(Charging.RENT, installation_charged=True),
@@ -66,6 +69,9 @@ def rules_of(category: Category | str) -> CategoryRules:
     return CATEGORY_RULES[Category(category)]
 
 
+FormFactor = Literal["laptop", "desktop"]
+
+
 class CatalogueModel(BaseModel):
     """A model in IT's assortment (rule EQ-1), called off under a procured agreement (rule EQ-2)."""
 
@@ -76,6 +82,7 @@ class CatalogueModel(BaseModel):
     warranty_months: int = Field(ge=0, le=240)
     agreement_ref: str = Field(min_length=1, max_length=80, description="procured agreement to call off under (EQ-2)")
     original_os: str | None = Field(None, max_length=80, description="OS reinstalled at buyout (EQ-11)")
+    form_factor: FormFactor | None = Field(None, description="laptop or desktop: a replacement keeps it (EQ-5)")
     active: bool = True
 
     @model_validator(mode="after")
@@ -94,9 +101,10 @@ def check_min_life(category: Category, expected_life_months: int) -> None:
         )
 
 
-def preferred_model(models: list[CatalogueModel]) -> CatalogueModel | None:
-    """Rule EQ-2: prefer the model whose expected life exceeds its warranty the most, then the longest life."""
-    active = [m for m in models if m.active]
+def preferred_model(models: list[CatalogueModel], form_factor: str | None = None) -> CatalogueModel | None:
+    """Rule EQ-2: prefer the model whose expected life exceeds its warranty the most, then the longest life.
+    Rule EQ-5: a replacement keeps the replaced device's form factor (a laptop stays a laptop)."""
+    active = [m for m in models if m.active and (form_factor is None or m.form_factor == form_factor)]
     if not active:
         return None
     return max(active, key=lambda m: (m.expected_life_months > m.warranty_months, m.expected_life_months, m.code))

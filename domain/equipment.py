@@ -23,6 +23,7 @@ def device_workflow_id(order_number: str) -> str:
 # --- states ---------------------------------------------------------------------------------
 ORDERED, CALLED_OFF, DELIVERED, IN_USE = "ordered", "called_off", "delivered", "in_use"
 NOTICE_GIVEN, RENEWAL_DUE, RETURNED = "notice_given", "renewal_due", "returned"
+RETURNED_UNDER_NOTICE = "returned_under_notice"  # rule EQ-8: at IT, still charged to the old unit
 BUYOUT_OFFERED, AVAILABLE_FOR_BUYOUT, BUYOUT_ACCEPTED = "buyout_offered", "available_for_buyout", "buyout_accepted"
 AWAITING_ERASURE, ERASED = "awaiting_erasure", "erased"
 SOLD_TO_EMPLOYEE, SOLD, RECYCLED, DISPOSED = "sold_to_employee", "sold", "recycled", "disposed"
@@ -30,12 +31,14 @@ STOLEN, DAMAGED, LOST, SETTLED, WRITTEN_OFF = "stolen", "damaged", "lost", "sett
 CANCELLED = "cancelled"
 
 ACTIVE_STATES = (IN_USE, NOTICE_GIVEN, RENEWAL_DUE)  # rule EQ-6: delivered and charged
+# rule EQ-8: a device under notice returned to IT stays charged until reassignment or the term's end
+CHARGED_STATES = (*ACTIVE_STATES, RETURNED_UNDER_NOTICE)
 FINAL_STATES = frozenset({SOLD_TO_EMPLOYEE, SOLD, RECYCLED, DISPOSED, SETTLED, WRITTEN_OFF, CANCELLED})
 
 EQUIPMENT = ProcessDefinition(
     name="equipment",
     states=(
-        ORDERED, CALLED_OFF, DELIVERED, IN_USE, NOTICE_GIVEN, RENEWAL_DUE, RETURNED,
+        ORDERED, CALLED_OFF, DELIVERED, IN_USE, NOTICE_GIVEN, RENEWAL_DUE, RETURNED, RETURNED_UNDER_NOTICE,
         BUYOUT_OFFERED, AVAILABLE_FOR_BUYOUT, BUYOUT_ACCEPTED, AWAITING_ERASURE, ERASED,
         SOLD_TO_EMPLOYEE, SOLD, RECYCLED, DISPOSED, STOLEN, DAMAGED, LOST, SETTLED, WRITTEN_OFF, CANCELLED,
     ),
@@ -46,21 +49,24 @@ EQUIPMENT = ProcessDefinition(
         Move("cancel", (ORDERED, CALLED_OFF), CANCELLED, "EQ-1"),
         Move("deliver", (CALLED_OFF,), DELIVERED, "EQ-1"),
         Move("activate", (DELIVERED,), IN_USE, "EQ-6", by_system=True),
-        Move("reassign", (IN_USE, NOTICE_GIVEN), IN_USE, "EQ-7"),
+        Move("reassign", (IN_USE, NOTICE_GIVEN, RETURNED_UNDER_NOTICE), IN_USE, "EQ-7"),
         Move("give_notice", (IN_USE,), NOTICE_GIVEN, "EQ-8", conditions=("is_rented",)),
         Move("withdraw_notice", (NOTICE_GIVEN,), IN_USE, "EQ-8"),
-        Move("end_rental", (NOTICE_GIVEN, IN_USE), RETURNED, "EQ-8", by_system=True),
+        Move("end_rental", (NOTICE_GIVEN, IN_USE, RETURNED_UNDER_NOTICE), RETURNED, "EQ-8", by_system=True),
         Move("renewal_due", (IN_USE,), RENEWAL_DUE, "EQ-5", by_system=True),
         Move("renew_now", (IN_USE,), RENEWAL_DUE, "EQ-5", conditions=("is_rented",)),
         Move("replacement_delivered", ACTIVE_STATES, RETURNED, "EQ-5", by_system=True),
-        Move("return_device", (IN_USE, NOTICE_GIVEN, RENEWAL_DUE), RETURNED, "EQ-10"),
+        Move("return_device", (IN_USE, RENEWAL_DUE), RETURNED, "EQ-10"),
+        Move("return_device", (NOTICE_GIVEN,), RETURNED_UNDER_NOTICE, "EQ-8", conditions=("keeps_notice_charge",)),
+        # histories from before the EQ-8 fix (workflow.patched "rule-fidelity-eq8-eq11-eq12") replay this move
+        Move("return_device", (NOTICE_GIVEN,), RETURNED, "EQ-10", conditions=("before_rule_fidelity",)),
         Move("offer_buyout", (RETURNED, AVAILABLE_FOR_BUYOUT), BUYOUT_OFFERED, "EQ-11",
-             conditions=("is_computer", "buyer_may_buy")),
+             conditions=("is_computer", "rental_ended", "buyer_may_buy")),
         Move("accept_buyout", (BUYOUT_OFFERED,), BUYOUT_ACCEPTED, "EQ-11"),
         Move("decline_buyout", (BUYOUT_OFFERED,), AVAILABLE_FOR_BUYOUT, "EQ-11"),
         Move("buyout_expired", (BUYOUT_OFFERED,), AVAILABLE_FOR_BUYOUT, "EQ-11", by_system=True),
         Move("send_to_erasure", (RETURNED, AVAILABLE_FOR_BUYOUT, BUYOUT_ACCEPTED), AWAITING_ERASURE, "EQ-12"),
-        Move("record_erasure", (AWAITING_ERASURE,), ERASED, "EQ-12"),
+        Move("record_erasure", (AWAITING_ERASURE,), ERASED, "EQ-12", conditions=("certificate_from_sent_vendor",)),
         Move("complete_buyout", (ERASED,), SOLD_TO_EMPLOYEE, "EQ-11", conditions=("has_buyer",), by_system=True),
         Move("sell", (ERASED,), SOLD, "EQ-12", conditions=("has_no_buyer",)),
         Move("recycle", (ERASED,), RECYCLED, "EQ-10", conditions=("has_no_buyer", "is_recyclable")),
@@ -80,6 +86,11 @@ EQUIPMENT = ProcessDefinition(
 CONDITION_MESSAGES = {
     "is_rented": "rule EQ-8: notice can only be given on rented equipment",
     "is_computer": "rule EQ-11: only computers can be bought out",
+    "rental_ended": ("rule EQ-11: only a computer whose rental has ended, at hardware replacement, can be bought "
+                     "out; an early return is not a buyout case"),
+    "certificate_from_sent_vendor": "rule EQ-12: the erasure certificate must come from the vendor the device was sent to",
+    "keeps_notice_charge": "rule EQ-8",
+    "before_rule_fidelity": "rule EQ-8",
     "buyer_may_buy": "rule EQ-11: a computer is first offered to its own user; others may buy it once declined",
     "has_buyer": "rule EQ-11: no accepted buyer",
     "has_no_buyer": "rule EQ-11: an employee has accepted the buyout; the device goes to them",
@@ -155,6 +166,8 @@ class RenewNow(_Event):
     """Renew before the timer (e.g. broken beyond repair): the replacement is ordered at once (EQ-5)."""
 
     event: Literal["renew_now"] = "renew_now"
+    model_code: str | None = Field(None, min_length=1, max_length=40,
+                                   description="IT's choice of replacement model; default: same category and form factor")
 
 
 class ReturnDevice(_Event):
@@ -297,6 +310,9 @@ class DeviceSnapshot(BaseModel):
     erasure_certificate: str | None = None
     police_report_ref: str | None = None
     replacement_order: str | None = None
+    replacement_model_choice: str | None = None  # IT chose the replacement's model (EQ-5)
+    mdm_profile: str | None = None  # rule EQ-13: enrolled at delivery
+    mdm_enrolled_at: datetime | None = None
     log: list[TransitionRecord] = Field(default_factory=list)
 
     def renewal_due_at(self, lead: timedelta) -> datetime | None:
@@ -325,6 +341,8 @@ class DeviceProcess(GuardedProcess):
     definition = EQUIPMENT
     condition_messages = CONDITION_MESSAGES
     snapshot: DeviceSnapshot
+    # False only while replaying histories from before the EQ-8/EQ-11/EQ-12 fixes (workflow.patched)
+    rule_fidelity: bool = True
 
     def _rules(self):
         assert self.snapshot.terms is not None, "terms are set when the order is registered"
@@ -347,6 +365,27 @@ class DeviceProcess(GuardedProcess):
             return buyer == self.snapshot.user_ref
         return True
 
+    def rental_ended(self, command: object = None) -> bool:
+        """Rule EQ-11: bought out only at hardware replacement: the rental ended (replacement delivered,
+        renewal due, or the term ran out), not an early return."""
+        if not self.rule_fidelity or self.state != RETURNED:  # available_for_buyout: checked at the first offer
+            return True
+        for record in reversed(self.snapshot.log):
+            if record.to_state == RETURNED and record.from_state != RETURNED:
+                return record.event in ("replacement_delivered", "end_rental") or record.from_state == RENEWAL_DUE
+        return False
+
+    def certificate_from_sent_vendor(self, command: object = None) -> bool:
+        """Rule EQ-12: the certificate comes from the vendor the device was sent to."""
+        action = action_of(command)
+        return not self.rule_fidelity or action is None or action.vendor == self.snapshot.erasure_vendor
+
+    def keeps_notice_charge(self, command: object = None) -> bool:
+        return self.rule_fidelity
+
+    def before_rule_fidelity(self, command: object = None) -> bool:
+        return not self.rule_fidelity
+
     def has_buyer(self, command: object = None) -> bool:
         return self.snapshot.buyout is not None and self.snapshot.buyout.accepted
 
@@ -364,6 +403,10 @@ class DeviceProcess(GuardedProcess):
             case Deliver():
                 snap.serial_number, snap.delivered_at = action.serial_number, now
                 details["serial_number"] = action.serial_number
+            case RenewNow():
+                snap.replacement_model_choice = action.model_code
+                if action.model_code:
+                    details["model_code"] = action.model_code
             case Reassign():
                 for name in ("unit_id", "user_ref", "location"):
                     value = getattr(action, name)
@@ -398,8 +441,9 @@ class DeviceProcess(GuardedProcess):
         return details
 
     def cost_bearer(self) -> str | None:
-        """Rule EQ-6: only active (delivered) equipment is charged; rule EQ-8: notice does not stop it."""
-        return self.snapshot.unit_id if self.state in ACTIVE_STATES else None
+        """Rule EQ-6: only active (delivered) equipment is charged; rule EQ-8: notice does not stop it, nor
+        a return to IT under notice (until reassignment or the end of the rental term)."""
+        return self.snapshot.unit_id if self.state in CHARGED_STATES else None
 
 
 def renewal_order_number(order_number: str) -> str:
@@ -446,6 +490,8 @@ class DeviceView(BaseModel):
     erasure_vendor: str | None
     erasure_certificate: str | None
     police_report_ref: str | None
+    mdm_profile: str | None = None
+    mdm_enrolled_at: datetime | None = None
     allowed_events: list[str]
     log: list[TransitionRecord]
 
@@ -527,3 +573,5 @@ class ReplacementModelRequest(BaseModel):
     category: Category
     municipality: str
     on: date
+    replaces_model: str | None = None  # rule EQ-5: keep its form factor
+    chosen_model: str | None = None  # IT chose otherwise

@@ -68,10 +68,12 @@ class FrameworkParameters(BaseModel):
     """What the rest of Ramflow reads from the framework assignment in force; a decision changes
     them from a date, without a code change."""
 
-    support_hours: list[OpeningHours] = Field(default_factory=_default_hours, description="rule TK-1")
-    availability_target_percent: Decimal = Field(Decimal("99.1"), ge=0, le=100, decimal_places=3,
-                                                 description="rule AV-1")
-    max_incidents_per_year: int = Field(5, ge=0, description="rule AV-3")
+    # validated at the proposal: an empty hours table would fail every new ticket's workflow (TK-1, TK-5)
+    support_hours: list[OpeningHours] = Field(default_factory=_default_hours, min_length=1, max_length=7,
+                                              description="rule TK-1: at least one open weekday")
+    availability_target_percent: Decimal = Field(Decimal("99.1"), ge=90, le=100, decimal_places=3,
+                                                 description="rule AV-1: between 90 and 100 %")
+    max_incidents_per_year: int = Field(5, ge=0, le=365, description="rule AV-3: at most one a day")
     service_windows: list[ServiceWindowRule] = Field(default_factory=_default_windows, description="rule AV-2")
     renewal_periods: list[RenewalPeriod] = Field(default_factory=_default_renewals, description="rule EQ-5")
     price_list_year: int = Field(ge=2000, le=2100, description="the price list this version decides (AG-5)")
@@ -112,7 +114,7 @@ class FrameworkVersion(BaseModel):
     effective_from: date
     decided_on: date | None = None
     minutes_ref: str | None = None
-    status: Literal["decided", "in_force"] = "decided"
+    status: Literal["decided", "in_force", "superseded"] = "decided"
     parameters: FrameworkParameters
     services: list[str] = Field(default_factory=list, description="service codes of the service catalogue")
     activated_at: datetime | None = None
@@ -121,7 +123,7 @@ class FrameworkVersion(BaseModel):
 def parameters_in_force(versions: list[FrameworkVersion], on_date: date) -> FrameworkVersion:
     """The version whose parameters apply on `on_date`: the latest decided one that has taken
     effect by then (rule GV-2). By date, so a late worker cannot delay a decision."""
-    candidates = [v for v in versions if v.effective_from <= on_date]
+    candidates = [v for v in versions if v.effective_from <= on_date and v.status != "superseded"]  # rule GV-1
     if not candidates:
         raise LookupError(f"no framework version in force on {on_date.isoformat()}")
     return max(candidates, key=lambda v: (v.effective_from, v.decided_on or date.min, v.id))
@@ -129,25 +131,27 @@ def parameters_in_force(versions: list[FrameworkVersion], on_date: date) -> Fram
 
 # --- the change process (GV-1, GV-2) ----------------------------------------------------------
 IN_PREPARATION, AT_STEERING_GROUP, AT_BOARDS, AT_COMMITTEE = "in_preparation", "at_steering_group", "at_boards", "at_committee"
-DECIDED, IN_FORCE, WITHDRAWN = "decided", "in_force", "withdrawn"
+DECIDED, IN_FORCE, WITHDRAWN, SUPERSEDED = "decided", "in_force", "withdrawn", "superseded"
 OPEN_STATES = (IN_PREPARATION, AT_STEERING_GROUP, AT_BOARDS, AT_COMMITTEE)
 
 FRAMEWORK_CHANGE = ProcessDefinition(
     name="framework_change",
-    states=(IN_PREPARATION, AT_STEERING_GROUP, AT_BOARDS, AT_COMMITTEE, DECIDED, IN_FORCE, WITHDRAWN),
+    states=(IN_PREPARATION, AT_STEERING_GROUP, AT_BOARDS, AT_COMMITTEE, DECIDED, IN_FORCE, WITHDRAWN, SUPERSEDED),
     initial=IN_PREPARATION,
-    final=frozenset({IN_FORCE, WITHDRAWN}),
+    final=frozenset({IN_FORCE, WITHDRAWN, SUPERSEDED}),
     moves=(
         Move("revise", (IN_PREPARATION,), IN_PREPARATION, "GV-2"),
-        Move("forum_prepare", (IN_PREPARATION,), AT_STEERING_GROUP, "GV-2"),
-        Move("steering_approve", (AT_STEERING_GROUP,), AT_BOARDS, "GV-2"),
-        Move("steering_reject", (AT_STEERING_GROUP,), IN_PREPARATION, "GV-2"),
-        Move("board_approve", (AT_BOARDS,), AT_COMMITTEE, "GV-2", conditions=("board_may_decide", "completes_boards")),
-        Move("board_approve", (AT_BOARDS,), AT_BOARDS, "GV-2", conditions=("board_may_decide", "leaves_board_pending")),
-        Move("board_reject", (AT_BOARDS,), IN_PREPARATION, "GV-2", conditions=("board_may_decide",)),
-        Move("committee_decide", (AT_COMMITTEE,), DECIDED, "GV-2"),
-        Move("committee_reject", (AT_COMMITTEE,), IN_PREPARATION, "GV-2"),
+        Move("forum_prepare", (IN_PREPARATION,), AT_STEERING_GROUP, "GV-2", conditions=("dated_in_chain_order",)),
+        Move("steering_approve", (AT_STEERING_GROUP,), AT_BOARDS, "GV-2", conditions=("dated_in_chain_order",)),
+        Move("steering_reject", (AT_STEERING_GROUP,), IN_PREPARATION, "GV-2", conditions=("dated_in_chain_order",)),
+        Move("board_approve", (AT_BOARDS,), AT_COMMITTEE, "GV-2", conditions=("board_may_decide", "dated_in_chain_order", "completes_boards")),
+        Move("board_approve", (AT_BOARDS,), AT_BOARDS, "GV-2", conditions=("board_may_decide", "dated_in_chain_order", "leaves_board_pending")),
+        Move("board_reject", (AT_BOARDS,), IN_PREPARATION, "GV-2", conditions=("board_may_decide", "dated_in_chain_order")),
+        Move("committee_decide", (AT_COMMITTEE,), DECIDED, "GV-2", conditions=("dated_in_chain_order",)),
+        Move("committee_reject", (AT_COMMITTEE,), IN_PREPARATION, "GV-2", conditions=("dated_in_chain_order",)),
         Move("take_effect", (DECIDED,), IN_FORCE, "GV-1", by_system=True),
+        # rule GV-1: a later yearly revision of the same year replaced it before its date
+        Move("supersede", (DECIDED,), SUPERSEDED, "GV-1", by_system=True),
         Move("withdraw", OPEN_STATES, WITHDRAWN, "GV-1"),
     ),
 )
@@ -178,6 +182,8 @@ class FrameworkProposal(BaseModel):
     prices: list[PriceItem] = Field(default_factory=list, description="price list of parameters.price_list_year")
     equipment_prices: list[Price] = Field(default_factory=list,
                                           description="equipment prices of parameters.price_list_year (EQ-4, AG-5)")
+    supersedes: str | None = Field(None, pattern=KEY_PATTERN,
+                                   description="rule GV-1: the decided yearly revision of the same year it replaces")
 
     @model_validator(mode="after")
     def _gv1(self) -> "FrameworkProposal":
@@ -306,6 +312,34 @@ FRAMEWORK_MESSAGES = {
 class FrameworkProcess(GuardedProcess):
     definition = FRAMEWORK_CHANGE
     condition_messages = FRAMEWORK_MESSAGES
+    today: date | None = None  # the local date, set by the workflow before each check (rule GV-2)
+    rule_fidelity: bool = True  # False only while replaying histories from before GV-2's date checks
+
+    def earliest_decision_date(self, command: Any = None) -> date | None:
+        """Rule GV-2: a decision is dated no earlier than the steps before it in the chain (the two
+        kommunstyrelser of one round decide in parallel, in any order)."""
+        parallel = list(self.snapshot.board_approvals.values()) if isinstance(
+            action_of(command), (BoardApprove, BoardReject)) else []
+        earlier = [d.decided_on for d in self.snapshot.decisions if d not in parallel]
+        return max(earlier) if earlier else None
+
+    def dated_in_chain_order(self, command: Any = None) -> bool:
+        action = action_of(command)
+        if action is None or not self.rule_fidelity:
+            return True
+        if self.today is not None and action.decided_on > self.today:
+            return False
+        earliest = self.earliest_decision_date(command)
+        return earliest is None or action.decided_on >= earliest
+
+    def condition_message(self, condition: str, command: Any = None) -> str:
+        if condition == "dated_in_chain_order":
+            action = action_of(command)
+            if self.today is not None and action.decided_on > self.today:
+                return f"decided_on: rule GV-2: {action.decided_on.isoformat()} is in the future"
+            return (f"decided_on: rule GV-2: {action.decided_on.isoformat()} is before the previous step's decision "
+                    f"({self.earliest_decision_date(command).isoformat()}); decisions follow the chain's order")
+        return super().condition_message(condition, command)
 
     def board_may_decide(self, command: Any = None) -> bool:
         action = action_of(command)
@@ -368,6 +402,7 @@ class RecordFrameworkVersion(BaseModel):
     version: FrameworkVersion
     prices: list[PriceItem]
     equipment_prices: list[Price] = Field(default_factory=list)
+    supersedes: str | None = None  # rule GV-1
     workflow_id: str
     at: datetime
 

@@ -203,6 +203,17 @@ class RequestStart(BaseModel):
     move_increment_minutes: int = 30
 
 
+class RequestCharge(BaseModel):
+    """Rule TK-12: a move ordered from IT is charged per hour (started increments)."""
+
+    minutes_worked: int
+    minutes_charged: int
+    hours: Decimal
+    hourly_rate: Decimal
+    amount: Decimal
+    charged_on: date
+
+
 class RequestView(BaseModel):
     number: str
     workflow_id: str
@@ -216,6 +227,7 @@ class RequestView(BaseModel):
     result: str | None
     minutes_worked: int | None
     handed_back_reason: str | None
+    charge: RequestCharge | None = Field(None, description="rule TK-12: what the unit was charged for the move")
     allowed_events: list[str]
     log: list[TransitionRecord]
 

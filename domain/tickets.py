@@ -1,6 +1,8 @@
 """Support tickets (rules TK-1 … TK-8): lines, states, moves, the deadline clock and the ticket snapshot."""
 from __future__ import annotations
 
+import re
+
 import math
 import random
 from datetime import date, datetime, time
@@ -16,6 +18,15 @@ from domain.support_matters import Matter, Owner, SupportLevel, hand_back_reason
 
 TICKET_NUMBER_PATTERN = r"^[A-Z0-9][A-Z0-9-]{2,39}$"
 REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$"
+
+
+# The server allocates T<year>-00001 and SR<year>-00001 (one counter per prefix and year); a number a
+# client chooses must stay out of that series, or allocation would collide with it.
+SERVER_SERIES_PATTERN = re.compile(r"^(T|SR)\d{4}-\d{5}$")
+
+
+def in_server_series(number: str) -> bool:
+    return SERVER_SERIES_PATTERN.fullmatch(number) is not None
 
 
 def ticket_workflow_id(number: str) -> str:

@@ -2,6 +2,8 @@
 
     .venv/bin/python -m scripts.record_history device tests/workflows/histories/device_renewal_buyout_<change>.json
     .venv/bin/python -m scripts.record_history ticket tests/workflows/histories/ticket_escalated_breached.json
+    .venv/bin/python -m scripts.record_history device_fidelity tests/workflows/histories/device_notice_return_under_notice.json
+    .venv/bin/python -m scripts.record_history premises tests/workflows/histories/premises_network_node_ready.json
 Keep the old files: each is a history a running workflow may have. Guard a change with workflow.patched
 (e.g. "eq11-employee-answers-buyout" in workflows/equipment.py), record a new file that takes the new
 path, and the replay test proves today's code replays both."""
@@ -97,7 +99,78 @@ async def ticket_escalated_breached(client: Client, env: WorkflowEnvironment) ->
     return handle
 
 
-SCENARIOS = {"device": device_renewal_buyout, "ticket": ticket_escalated_breached}
+async def device_notice_return_fidelity(client: Client, env: WorkflowEnvironment) -> WorkflowHandle:
+    """After rule-fidelity-eq8-eq11-eq12: returned to IT under notice, still charged, then reassigned (EQ-8)."""
+    from domain.equipment import Reassign, ReportLost, ReturnDevice, WriteOff
+
+    order = DeviceOrder(order_number="ORD-HIST-3", model_code="LAT-5450", unit_id="TR-KS", user_ref="E5001")
+    handle = await client.start_workflow(DeviceLifecycleWorkflow.run, DeviceStart(order=order),
+                                         id=device_workflow_id("ORD-HIST-3"), task_queue=QUEUE)
+    await handle.execute_update(DeviceLifecycleWorkflow.registered)
+    for action in (Deliver(serial_number="SN-H4"), GiveNotice(), ReturnDevice(), Reassign(unit_id="TR-SOC"),
+                   ReportLost(), WriteOff()):
+        await handle.execute_update(DeviceLifecycleWorkflow.apply, DeviceCommand(actor="it.anna", action=action))
+    await handle.result()
+    return handle
+
+
+async def premises_ready(client: Client, env: WorkflowEnvironment) -> WorkflowHandle:
+    """A network node from invitation to ready: requirements, design approval, racks, connection, power (FC-1 … FC-4)."""
+    from domain.premises import (
+        ApproveDesign, DeclareReady, DeliverConnection, InstallRacks, MountEquipment, PremisesCommand,
+        PremisesProjectRequest, PremisesStart, RackRequirement, RecordRequirements, RecordReservePower, ReservePower,
+        SubmitDesign, premises_workflow_id,
+    )
+    from workflows.premises import PremisesProjectWorkflow
+
+    project = PremisesProjectRequest(project_id="FC-HIST-1", kind="new", municipality="tranemo", site_name="Nod Limmared",
+                                     address="Stationsgatan 2", property_owner="Tranemobostäder AB",
+                                     site_class="network_node", document_ref="INBJ-H1")
+    handle = await client.start_workflow(PremisesProjectWorkflow.run, PremisesStart(project=project, started_by="tb.pl"),
+                                         id=premises_workflow_id("FC-HIST-1"), task_queue=QUEUE)
+    await handle.execute_update(PremisesProjectWorkflow.ready)
+    for action in (RecordRequirements(document_ref="K", racks=[RackRequirement(room="Nod", count=1)]),
+                   SubmitDesign(document_ref="R", cooling_ref="KYL", fire_protection_ref="BRAND"),
+                   ApproveDesign(document_ref="G"), InstallRacks(document_ref="L", count=1),
+                   MountEquipment(document_ref="M"), DeliverConnection(document_ref="F"),
+                   RecordReservePower(document_ref="UPS", power=ReservePower(kind="ups", hours=Decimal(4))),
+                   DeclareReady(document_ref="KLAR")):
+        await handle.execute_update(PremisesProjectWorkflow.apply, PremisesCommand(actor="it.anna", action=action))
+    await handle.result()
+    return handle
+
+
+async def framework_decided(client: Client, env: WorkflowEnvironment, in_order: bool = True) -> WorkflowHandle:
+    """An acute change through the whole chain to in force (GV-1, GV-2); `in_order=False` dates the steps
+    backwards, as histories from before the GV-2 date checks may have them."""
+    from datetime import timedelta as days_
+
+    from domain.governance import (
+        BoardApprove, CommitteeDecide, ForumPrepare, FrameworkCommand, FrameworkParameters, FrameworkProposal,
+        FrameworkStart, SteeringApprove, framework_workflow_id,
+    )
+    from workflows.governance import FrameworkChangeWorkflow
+
+    today = (await env.get_current_time()).date()
+    proposal = FrameworkProposal(proposal_id="acute-hist-1", kind="acute", title="Ändrad lag", law_reference="SFS 1",
+                                 effective_from=today + days_(10),
+                                 parameters=FrameworkParameters(price_list_year=today.year))
+    handle = await client.start_workflow(FrameworkChangeWorkflow.run, FrameworkStart(proposal=proposal),
+                                         id=framework_workflow_id("acute-hist-1"), task_queue=QUEUE)
+    await handle.execute_update(FrameworkChangeWorkflow.ready)
+    step = days_(1) if in_order else -days_(1)
+    first = today - days_(10) if in_order else today
+    for n, action in enumerate((ForumPrepare, SteeringApprove, BoardApprove, BoardApprove, CommitteeDecide)):
+        extra = {"municipality": ("tranemo", "ulricehamn")[n - 2]} if action is BoardApprove else {}
+        await handle.execute_update(FrameworkChangeWorkflow.apply, FrameworkCommand(
+            actor="nämndsekreterare", action=action(decided_on=first + step * n, minutes_ref=f"P {n}", **extra)))
+    await env.sleep(days_(11))
+    await handle.result()
+    return handle
+
+
+SCENARIOS = {"framework": framework_decided, "device": device_renewal_buyout, "ticket": ticket_escalated_breached,
+             "device_fidelity": device_notice_return_fidelity, "premises": premises_ready}
 
 
 async def record(scenario: str, target: Path) -> None:

@@ -42,3 +42,27 @@ async def until(handle: WorkflowHandle, predicate, seconds: float = 15.0) -> Dev
         if predicate(current) or loop.time() > end:
             return current
         await asyncio.sleep(0.05)
+
+
+async def until_state(api, number: str, state: str, tries: int = 300) -> None:
+    """Poll the API until the device is in `state` (its children start asynchronously)."""
+    import asyncio
+
+    for _ in range(tries):
+        response = await api.get(f"/devices/{number}")
+        if response.status_code == 200 and response.json()["state"] == state:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"device {number} never reached {state!r}")
+
+
+async def returned_at_replacement(api, number: str) -> None:
+    """Rule EQ-11: a buyout case only once the rental has ended, at hardware replacement: renew now,
+    deliver the replacement, and the old device is returned."""
+    renewed = await api.post(f"/devices/{number}/events", json={"action": {"event": "renew_now"}})
+    assert renewed.status_code == 200, renewed.text
+    await until_state(api, f"{number}-R1", "called_off")
+    replacement = await api.post(f"/devices/{number}-R1/events",
+                                 json={"action": {"event": "deliver", "serial_number": f"{number}-R1"}})
+    assert replacement.status_code == 200, replacement.text
+    await until_state(api, number, "returned")

@@ -13,6 +13,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.catalogue import rules_of
     from domain.equipment import (
         ACTIVE_STATES,
+        CHARGED_STATES,
         EQUIPMENT,
         BuyoutCompletion,
         CallOffRequest,
@@ -76,7 +77,7 @@ class DeviceLifecycleWorkflow(ProcessWorkflow):
                 return ("end_rental", end) if end else None
             due = snap.renewal_due_at(lead)
             return ("renewal_due", due) if due else None  # rule EQ-5
-        if state == "notice_given":
+        if state in ("notice_given", "returned_under_notice"):
             end = snap.rental_end_at()
             return ("end_rental", end) if end else None  # rule EQ-8
         if state == "buyout_offered" and snap.buyout is not None:
@@ -89,6 +90,9 @@ class DeviceLifecycleWorkflow(ProcessWorkflow):
         # Added after devices were running: histories from before it replay without the check.
         if workflow.patched("eq11-employee-answers-buyout"):
             self._check_answerer(command)
+        # rules EQ-8 (return under notice keeps charging), EQ-11 (buyout only once the rental ended) and
+        # EQ-12 (certificate from the vendor sent to): histories from before them replay the old moves
+        self.process.rule_fidelity = workflow.patched("rule-fidelity-eq8-eq11-eq12")
         await self._command(command)
         return self.view()
 
@@ -161,6 +165,7 @@ class DeviceLifecycleWorkflow(ProcessWorkflow):
             rental_end_at=snap.rental_end_at(), replaces=snap.order.replaces,
             replacement_order=snap.replacement_order, buyout=snap.buyout, erasure_vendor=snap.erasure_vendor,
             erasure_certificate=snap.erasure_certificate, police_report_ref=snap.police_report_ref,
+            mdm_profile=snap.mdm_profile, mdm_enrolled_at=snap.mdm_enrolled_at,
             allowed_events=self.process.allowed_events() if snap.terms else [], log=snap.log,
         )
 
@@ -212,16 +217,20 @@ class DeviceLifecycleWorkflow(ProcessWorkflow):
         assert snap.terms is not None
         number = snap.order.order_number
         cost_bearer = self.process.cost_bearer()
-        if trigger == "reassign" or (previous in ACTIVE_STATES) != (current in ACTIVE_STATES):
+        if trigger == "reassign" or (previous in CHARGED_STATES) != (current in CHARGED_STATES):
             # rules EQ-6/EQ-7/EQ-8: charging follows the active cost bearer, day by day
             await run_activity("equipment.change_cost_bearer", CostBearerChange(
                 key=self._key("cost_bearer"), order_number=number, unit_id=cost_bearer, on=now.date(),
                 delivery=trigger == "activate", rental_weeks=snap.order.rental_weeks))
         if trigger == "deliver":
+            enrolled: dict[str, str] = {}
             if rules_of(snap.terms.category).mdm:  # rule EQ-13
                 await run_activity("equipment.enrol_mdm", MdmRequest(
                     order_number=number, serial_number=snap.serial_number or "", category=snap.terms.category, at=now))
-            await self._fire("activate", SYSTEM_ACTOR, "registered in the inventory register and handed out")
+                snap.mdm_profile, snap.mdm_enrolled_at = f"standard-{snap.terms.category.value}", now
+                enrolled = {"mdm_profile": snap.mdm_profile}  # rule EQ-13: visible in the audit log
+            await self._fire("activate", SYSTEM_ACTOR, "registered in the inventory register and handed out",
+                             details=enrolled)
         elif trigger == "activate":
             await self._notify("delivered", f"unit:{snap.unit_id}", f"{number} delivered",
                                f"{snap.terms.model_name} is delivered and charged to unit {snap.unit_id}.")
@@ -249,10 +258,12 @@ class DeviceLifecycleWorkflow(ProcessWorkflow):
         assert snap.terms is not None
         try:
             model_code = await run_activity("equipment.replacement_model", ReplacementModelRequest(
-                category=snap.terms.category, municipality=snap.terms.municipality, on=workflow.now().date()), str)
+                category=snap.terms.category, municipality=snap.terms.municipality, on=workflow.now().date(),
+                replaces_model=snap.order.model_code, chosen_model=snap.replacement_model_choice), str)
         except ApplicationError:
             await self._notify("renewal_blocked", "it:asset-management", f"{snap.order.order_number}: no model",
-                               f"No active {snap.terms.category.value} model with a price; order the replacement by hand.")
+                               f"No active {snap.terms.category.value} model of the same kind with a price; "
+                               f"order the replacement by hand.")
             return
         number = renewal_order_number(snap.order.order_number)
         order = DeviceOrder(order_number=number, model_code=model_code, unit_id=snap.unit_id,

@@ -11,7 +11,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from domain.equipment import RearmRequest, RenewalPeriodUpdate
-    from domain.agreements import action_of, local_year
+    from domain.agreements import LOCAL_TZ, action_of, local_year
     from domain.governance import (
         AT_BOARDS,
         AT_COMMITTEE,
@@ -97,12 +97,28 @@ class FrameworkChangeWorkflow(RecordedProcess):
 
     @workflow.update
     async def apply(self, command: FrameworkCommand) -> FrameworkView:
+        # rule GV-2's date checks came later: histories from before them replay without
+        self.process.rule_fidelity = workflow.patched("gv2-decision-dates-in-chain-order")
         await self._command(command)
         return self.view()
 
     @apply.validator
     def _validate_apply(self, command: FrameworkCommand) -> None:
         self._check(command)
+
+    def _check(self, command: FrameworkCommand) -> None:
+        self.process.today = workflow.now().astimezone(LOCAL_TZ).date()  # rule GV-2: not in the future
+        super()._check(command)
+
+    async def _timer_fired(self, kind: str) -> None:
+        # rule GV-1: a version superseded by a later yearly revision of its year never takes effect (added
+        # later: histories from before it go straight to take_effect)
+        if kind == "take_effect" and workflow.patched("gv1-superseded-version-never-takes-effect"):
+            status = await run_activity("governance.version_status", self.snap.proposal.proposal_id, str)
+            if status == "superseded":
+                await self._fire("supersede", SYSTEM_ACTOR, "a later yearly revision of the same year superseded it")
+                return
+        await super()._timer_fired(kind)
 
     @workflow.update
     async def ready(self) -> FrameworkView:
@@ -125,6 +141,7 @@ class FrameworkChangeWorkflow(RecordedProcess):
                 minutes_ref=action.minutes_ref, parameters=proposal.parameters, services=proposal.services)
             await run_activity("governance.record_framework_version", RecordFrameworkVersion(
                 version=version, prices=proposal.prices, equipment_prices=proposal.equipment_prices,
+                supersedes=proposal.supersedes,
                 workflow_id=workflow.info().workflow_id, at=workflow.now()))
         elif trigger == "take_effect":
             written = await run_activity("governance.activate_framework_version", ActivateFrameworkVersion(
@@ -134,6 +151,10 @@ class FrameworkChangeWorkflow(RecordedProcess):
 
     async def _after(self, previous: str, trigger: str, current: str) -> None:
         snap = self.snap
+        if trigger == "supersede":
+            await self._notify("framework_superseded", "it:all", f"{snap.proposal.title} superseded",
+                               "A later yearly revision of the same year replaced it; it never took effect (GV-1).")
+            return
         if trigger in ("revise", "withdraw", "take_effect"):
             if trigger == "take_effect":
                 await self._notify("framework_in_force", "it:all", f"{snap.proposal.title} in force",

@@ -13,6 +13,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.governance import (
     checked_equipment_price,
+    yearly_revision_conflict,
     framework_in_force,
     framework_versions,
 )
@@ -71,6 +72,8 @@ class ProposalRequest(BaseModel):
     prices: list[PriceItem] = Field(default_factory=list, max_length=1000)
     equipment_prices: list[Price] = Field(default_factory=list, max_length=1000,
                                           description="the equipment price list it decides")
+    supersedes: str | None = Field(None, max_length=120,
+                                   description="rule GV-1: the decided yearly revision of that year it replaces")
 
 
 class FrameworkEvent(EventRequest):
@@ -97,7 +100,7 @@ def parameters(session: SessionDep, on: Annotated[Day | None, Query()] = None) -
 
 
 @router.post("/framework/proposals", status_code=status.HTTP_201_CREATED, response_model=FrameworkView,
-             responses={200: {"description": "already started"}, 422: {}})
+             responses={200: {"description": "already started"}, 409: {"description": "rule GV-1"}, 422: {}})
 async def propose(request: ProposalRequest, actor: ActorDep, path: ProcessDep, response: Response) -> FrameworkView:
     """Rule GV-1: the yearly revision, or an acute one for a change in law; it-forum utveckling
     prepares it (GV-2). The proposal id is the business key: a repeated call answers 200."""
@@ -118,13 +121,19 @@ async def propose(request: ProposalRequest, actor: ActorDep, path: ProcessDep, r
                                          summary=request.summary, law_reference=request.law_reference,
                                          effective_from=request.effective_from, parameters=parameters,
                                          services=request.services, prices=request.prices,
-                                         equipment_prices=request.equipment_prices)
+                                         equipment_prices=request.equipment_prices, supersedes=request.supersedes)
             for price in proposal.equipment_prices:  # refused now, not at the committee's decision
                 checked_equipment_price(session, price)
         except ValueError as error:
             raise HTTPException(422, str(error)[:500]) from error
         except ApplicationError as error:
             raise HTTPException(422, error.message) from error
+        conflict = yearly_revision_conflict(session, proposal.proposal_id, proposal.effective_from,
+                                            proposal.supersedes, proposal.kind)
+        if conflict is not None:  # rule GV-1: refused now rather than at samverkansnämnden's decision
+            raise HTTPException(409, f"supersedes: rule GV-1: one yearly revision per year; {conflict.id!r} is "
+                                     f"already decided for {proposal.effective_from.year}: supersede it explicitly "
+                                     "or withdraw")
         return proposal
 
     proposal = await path.db(check)

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from api.deps import Limit, Offset, SessionDep
 from db.models import ErasureVendor, Municipality, Unit
+from db.ticket_models import DesignatedApplicant
 
 router = APIRouter(tags=["reference data"])
 
@@ -21,6 +22,9 @@ class UnitView(BaseModel):
     id: str
     municipality: str
     name: str
+    manager_ref: str | None = Field(None, description="rule TK-9: the unit's manager, who may apply")
+    designated_applicants: list[str] = Field(default_factory=list,
+                                             description="rule TK-9: the persons the manager designated to apply")
     model_config = {"from_attributes": True}
 
 
@@ -41,7 +45,12 @@ def units(session: SessionDep, municipality: str | None = None, limit: Limit = 2
     query = select(Unit).order_by(Unit.id).limit(limit).offset(offset)
     if municipality:
         query = query.where(Unit.municipality == municipality)
-    return list(session.scalars(query))
+    designated: dict[str, list[str]] = {}
+    for row in session.scalars(select(DesignatedApplicant).order_by(DesignatedApplicant.person_ref)):
+        designated.setdefault(row.unit_id, []).append(row.person_ref)
+    # rule TK-9: who manages each unit (and who else may apply) is visible with the unit
+    return [UnitView(id=u.id, municipality=u.municipality, name=u.name, manager_ref=u.manager_ref,
+                     designated_applicants=designated.get(u.id, [])) for u in session.scalars(query)]
 
 
 @router.get("/erasure-vendors", response_model=list[VendorView])

@@ -42,6 +42,7 @@ from db.ticket_models import (
 from domain.process import TransitionRecord
 from domain.service_requests import (
     RequestAction,
+    RequestCharge,
     RequestCommand,
     RequestDetails,
     RequestKind,
@@ -74,6 +75,7 @@ from domain.tickets import (
     TicketReport,
     TicketStart,
     TicketView,
+    in_server_series,
     line_lead,
     ticket_workflow_id,
 )
@@ -361,6 +363,9 @@ async def report_ticket(ticket: NewTicket, actor: ActorDep, path: ProcessDep, re
         """(number, exists already, support hours); the number is claimed for an Idempotency-Key."""
         if ticket.number is not None and session.get(Ticket, ticket.number) is not None:
             return ticket.number, True, None
+        if ticket.number is not None and in_server_series(ticket.number):  # kept out of the allocator's series
+            raise HTTPException(422, f"number: {ticket.number!r} has the form of the server's numbers "
+                                     "(T<year>-NNNNN); leave it out to get one, or choose another form")
         try:
             resolve_ticket_terms(session, TicketReport(number="CHECK", **report_data))  # 422, nothing written
         except InvalidTicket as error:
@@ -546,6 +551,9 @@ async def submit_request(request: NewServiceRequest, actor: ActorDep, path: Proc
         """(number, exists in the register, claimed by an earlier request with this key)"""
         if request.number is not None and session.get(ServiceRequest, request.number) is not None:
             return request.number, True, True
+        if request.number is not None and in_server_series(request.number):  # kept out of the allocator's series
+            raise HTTPException(422, f"number: {request.number!r} has the form of the server's numbers "
+                                     "(SR<year>-NNNNN); leave it out to get one, or choose another form")
         try:
             resolve_request_terms(session, check)
         except InvalidTicket as error:
@@ -614,8 +622,11 @@ async def request_view(path: ProcessPath, number: str, response: Response | None
         if response is not None:
             response.headers[VIEW_SOURCE] = "mirror"
         return finished
-    return await path.view(request_workflow_id(number), ServiceRequestWorkflow.view,
+    view = await path.view(request_workflow_id(number), ServiceRequestWorkflow.view,
                            f"number: no service request {number!r}", response, mirror=lambda s: register(s, False))
+    if view.charge is None:  # rule TK-12: the charge is the register's, shown on the live view too
+        view = view.model_copy(update={"charge": await path.db(request_charge, number)})
+    return view
 
 
 @router.get("/service-requests/{number}", response_model=RequestView, responses={404: {}, 503: {}})
@@ -624,6 +635,13 @@ async def get_request(number: Number, path: ProcessDep, response: Response, prin
     if not access.sees_everything(principal):
         await path.db(access.service_request, principal, number)
     return await request_view(path, number, response)
+
+
+def request_charge(session: Session, number: str) -> RequestCharge | None:
+    """Rule TK-12: what the unit was charged for a move ordered from IT, shown on the request."""
+    charge = session.scalar(select(SupportCharge).where(SupportCharge.source == "physical_move",
+                                                        SupportCharge.reference == number))
+    return None if charge is None else RequestCharge.model_validate(charge, from_attributes=True)
 
 
 def request_view_from_register(session: Session, row: ServiceRequest) -> RequestView:
@@ -636,7 +654,7 @@ def request_view_from_register(session: Session, row: ServiceRequest) -> Request
         unit_id=row.unit_id, applicant_ref=row.applicant_ref, assignee=row.assignee,
         details=TypeAdapter(RequestDetails).validate_python(row.details), result=row.result,
         minutes_worked=row.minutes_worked, handed_back_reason=hand_back if row.state == "handed_back" else None,
-        allowed_events=[], log=log)
+        charge=request_charge(session, row.number), allowed_events=[], log=log)
 
 
 @router.get("/service-requests/{number}/history", response_model=list[TransitionRecord], responses={404: {}})
@@ -844,7 +862,7 @@ def build_report(session: Session, settings: Settings, year: int, tertial: int) 
 def tertial(session: SessionDep, settings: SettingsDep, year: Annotated[int, Query(ge=2000, le=2100)],
             tertial: Annotated[int, Query(ge=1, le=3, description="T1 Jan–Apr, T2 May–Aug, T3 Sep–Dec")]):
     """The follow-up per tertial: TK-3 share within användarstöd, TK-4 intefunktion, TK-8 on call,
-    AV-3 outages and incidents, AV-1 availability (service windows are not downtime), TK-6 survey."""
+    AV-3 outages and incidents, AV-1 availability (all downtime; the part inside service windows shown apart), TK-6 survey."""
     return build_report(session, settings, year, tertial)
 
 

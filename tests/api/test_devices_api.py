@@ -6,6 +6,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from db.models import Device
+from tests.equipment_helpers import returned_at_replacement
 
 
 def order(number: str, **extra) -> dict:
@@ -131,8 +132,9 @@ def test_openapi_documents_every_equipment_resource():
 async def test_eq11_only_the_offered_employee_answers_a_buyout_403(api, bearer):
     await api.post("/orders", json=order("ORD-API-10"))
     await api.post("/devices/ORD-API-10/events", json={"action": {"event": "deliver", "serial_number": "S10"}})
-    await api.post("/devices/ORD-API-10/events", json={"action": {"event": "return_device"}})
+    await returned_at_replacement(api, "ORD-API-10")  # rule EQ-11: a buyout case at hardware replacement
     offered = await api.post("/devices/ORD-API-10/events", json={"action": {"event": "offer_buyout", "price": "900.00"}})
+    assert offered.status_code == 200, offered.text
     assert offered.json()["buyout"]["buyer_ref"] == "E2101"
     refused = await api.post("/devices/ORD-API-10/events", json={"action": {"event": "accept_buyout"}},
                              headers=bearer("E9999", "employee"))

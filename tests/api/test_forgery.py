@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from db.models import Device, OutboxMessage, PriceRow, RenewalPolicy
 from db.ticket_models import Incident
 from tests.agreements.helpers import content
+from tests.equipment_helpers import returned_at_replacement
 
 IT = ("it.anna", "it-staff", "it-admin")
 
@@ -26,7 +27,7 @@ async def delivered(api, number: str, unit_id: str, user_ref: str) -> None:
 
 async def offered(api, number: str, unit_id: str, user_ref: str) -> None:
     await delivered(api, number, unit_id, user_ref)
-    await api.post(f"/devices/{number}/events", json={"action": {"event": "return_device"}})
+    await returned_at_replacement(api, number)  # rule EQ-11: a buyout case at hardware replacement
     answer = await api.post(f"/devices/{number}/events", json={"action": {"event": "offer_buyout", "price": "1500.00"}})
     assert answer.json()["state"] == "buyout_offered", answer.text
 

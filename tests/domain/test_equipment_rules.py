@@ -11,6 +11,7 @@ from domain.catalogue import (
     CATEGORY_RULES, CatalogueModel, Category, Charging, Price, add_months, check_price, delivery_charges,
     preferred_model,
 )
+from domain.process import TransitionRecord
 from domain.equipment import (
     EQUIPMENT, DeviceCommand, DeviceOrder, DeviceProcess, DeviceSnapshot, OfferBuyout, OrderTerms, renewal_order_number,
 )
@@ -22,7 +23,7 @@ def model(code="MOD-1", category=Category.WORKSTATION, life=48, warranty=36) -> 
 
 
 @pytest.mark.parametrize("category", [Category.WORKSTATION, Category.PRINTER, Category.SCREEN,
-                                      Category.TEACHER_COMPUTER, Category.STUDENT_COMPUTER])
+                                      Category.TEACHER_COMPUTER])
 def test_eq3_models_under_48_months_are_refused(category):
     with pytest.raises(ValidationError, match="EQ-3"):
         model(category=category, life=47)
@@ -75,8 +76,12 @@ def snapshot(category=Category.WORKSTATION, state="returned", user="E1") -> Devi
     order = DeviceOrder(order_number="ORD-1", model_code="M", unit_id="U1", user_ref=user)
     terms = OrderTerms(category=category, model_name="M", agreement_ref="A", municipality="tranemo",
                        price=Price(year=2026, model_code="M", monthly_rent=Decimal("1")), renewal_months=48)
+    # returned at hardware replacement (rule EQ-11: only then a buyout case)
+    replaced = TransitionRecord(seq=1, at=datetime(2030, 1, 1, tzinfo=timezone.utc), event="replacement_delivered",
+                                from_state="renewal_due", to_state="returned", actor="ramflow", rule="EQ-5")
     return DeviceSnapshot(order=order, terms=terms, state=state, unit_id="U1", user_ref=user,
-                          delivered_at=datetime(2026, 1, 15, 9, tzinfo=timezone.utc), renewal_months=48)
+                          delivered_at=datetime(2026, 1, 15, 9, tzinfo=timezone.utc), renewal_months=48,
+                          log=[replaced] if state == "returned" else [])
 
 
 def offer(buyer: str | None = None) -> DeviceCommand:

@@ -87,11 +87,11 @@ EXPECTED = {
     "survey": {"closed": 4, "sent": 3, "answered": 2, "solved_satisfactorily": 1,
                "share_solved_satisfactorily": 0.5, "treatment_average": 4.0},
 }
-# AV-1/AV-2: outages 6 h (20 May) + 1 h (31 Aug, clipped) + 2 h (1 Jul, merged) = 9 h; the 4 h service
-# window on 20 May is not downtime: 5 h = 18000 s. Availability 100 * (1 - 18000 / 10627200) = 99.8306 %.
-AVAILABILITY = {"period_seconds": float(PERIOD), "outage_seconds": 9 * 3600.0,
-                "service_window_seconds_excluded": 4 * 3600.0, "downtime_seconds": 5 * 3600.0,
-                "availability_percent": 99.8306, "target_percent": 99.1, "target_met": True}
+# AV-1/AV-2: outages 6 h (20 May) + 1 h (31 Aug, clipped) + 2 h (1 Jul, merged) = 9 h, all downtime; 4 h of it
+# fell inside the service window on 20 May (shown, not subtracted). Availability 100 * (1 - 32400 / 10627200).
+AVAILABILITY = {"period_seconds": float(PERIOD), "outage_seconds": 9 * 3600.0, "downtime_seconds": 9 * 3600.0,
+                "downtime_inside_service_windows_seconds": 4 * 3600.0,
+                "availability_percent": 99.6951, "target_percent": 99.1, "target_met": True}
 
 
 async def test_tk3_tk4_tk6_tk8_av1_av2_av3_tertial_report_on_a_fixture_set(api, fixture_set):
@@ -110,7 +110,7 @@ async def test_tertial_report_csv_export(api, fixture_set):
     rows = {r["metric"]: r for r in csv.DictReader(io.StringIO(response.text))}
     assert (rows["share_solved_within_anvandarstod"]["value"], rows["share_solved_within_anvandarstod"]["goal"],
             rows["share_solved_within_anvandarstod"]["met"]) == ("0.6", "0.5", "yes")
-    assert rows["availability_percent"]["value"] == "99.8306" and rows["availability_percent"]["rule"] == "AV-1"
+    assert rows["availability_percent"]["value"] == "99.6951" and rows["availability_percent"]["rule"] == "AV-1"
     assert (rows["outages_and_incidents_year_to_date"]["value"], rows["outages_and_incidents_year_to_date"]["met"]) \
         == ("6", "no")
     assert rows["on_call_hours_charged"]["value"] == "1.50" and rows["on_call_tickets"]["tertial"] == "T2"
@@ -158,6 +158,17 @@ def test_av1_ongoing_outage_counts_until_now():
     assert report.availability.outage_seconds == 12 * 3600
 
 
+def test_av1_outage_inside_the_primary_window_counts_as_downtime():
+    """Rule AV-1 (interpretation in RULES.md): a 4-hour outage in the primary window (third Tuesday,
+    18-22) is downtime; the report shows that it fell inside the window but does not subtract it."""
+    outage = IncidentFact(kind="outage", started_at=at(2026, 3, 17, 18), ended_at=at(2026, 3, 17, 22))
+    report = tertial_report(2026, 1, tickets=[], charges=[], incidents=[outage], surveys=[],
+                            cal=default_calendar(), now=NOW, **DOCUMENT_TARGETS)
+    a = report.availability
+    assert (a.downtime_seconds, a.downtime_inside_service_windows_seconds) == (4 * 3600, 4 * 3600)
+    assert a.availability_percent == round(100 * (1 - 4 * 3600 / a.period_seconds), 4) < 100
+
+
 def test_av3_more_than_five_a_year_is_flagged():
     cal = default_calendar()
     five = [IncidentFact(kind="incident", started_at=at(2026, m, 10, 9), ended_at=at(2026, m, 10, 10))
@@ -174,9 +185,8 @@ def test_av3_more_than_five_a_year_is_flagged():
 
 async def test_gv2_av2_tertial_availability_uses_the_service_windows_in_force(api, fixture_set, sessions):
     """From 1 August 2025 the primary window moves to the first Monday (no secondary): the 20 May outage
-    no longer overlaps a planned window, so all 9 h count as downtime: 100 * (1 - 32400 / 10627200)."""
+    no longer overlaps a planned window, so none of the 9 h of downtime is inside a window."""
     decide_framework_version(sessions, "acute-2025-windows", date(2025, 8, 1), service_windows=[
         {"kind": "primary", "weekday": 0, "week_of_month": 1, "starts": "18:00", "ends": "22:00"}])
     report = (await api.get("/reports/tertial", params={"year": 2025, "tertial": 2})).json()
-    assert report["availability"] == {**AVAILABILITY, "service_window_seconds_excluded": 0.0,
-                                      "downtime_seconds": 9 * 3600.0, "availability_percent": 99.6951}
+    assert report["availability"] == {**AVAILABILITY, "downtime_inside_service_windows_seconds": 0.0}

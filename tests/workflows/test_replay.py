@@ -11,14 +11,17 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from workflows.equipment import DeviceLifecycleWorkflow
+from workflows.governance import FrameworkChangeWorkflow
+from workflows.premises import PremisesProjectWorkflow
 from workflows.tickets import TicketWorkflow
 
-WORKFLOW_BY_PREFIX = {"device": DeviceLifecycleWorkflow, "ticket": TicketWorkflow}
+WORKFLOW_BY_PREFIX = {"device": DeviceLifecycleWorkflow, "ticket": TicketWorkflow, "premises": PremisesProjectWorkflow,
+                      "framework": FrameworkChangeWorkflow}
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
-async def test_stored_history_replays_eq5_eq11_eq12_tk2_tk5(path: Path):
+async def test_stored_history_replays_eq5_eq8_eq11_eq12_tk2_tk5_gv2_fc1(path: Path):
     history = WorkflowHistory.from_json(path.stem, json.loads(path.read_text()))
     workflow_class = WORKFLOW_BY_PREFIX[path.stem.split("_", 1)[0]]
     replayer = Replayer(workflows=[workflow_class], data_converter=pydantic_data_converter)
