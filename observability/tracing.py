@@ -42,14 +42,37 @@ def tracing_interceptor(provider: trace.TracerProvider | None = None) -> Tracing
 
 
 def instrument_database(sessions: Any, provider: trace.TracerProvider | None = None) -> None:
-    """A span per SQL statement (the trace's last hop). Takes a (async_)sessionmaker or an engine;
-    does nothing when the instrumentation is missing or the object is not recognised."""
-    try:
-        from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
-    except ImportError:  # optional: the trace then ends at the activity
-        return
+    """A client span per SQL statement, child of the activity or request that runs it (the trace's last hop).
+    Takes a (async_)sessionmaker or an engine. SQLAlchemy's own cursor events, so no instrumentation package
+    whose supported-version range lags SQLAlchemy releases."""
+    from sqlalchemy import event
+
     engine = getattr(sessions, "kw", {}).get("bind", sessions)
     engine = getattr(engine, "sync_engine", engine)  # AsyncEngine → its Engine
-    if not hasattr(engine, "dialect"):
+    if not hasattr(engine, "dialect") or getattr(engine, "_ramflow_traced", False):
         return
-    SQLAlchemyInstrumentor().instrument(engine=engine, tracer_provider=provider or trace.get_tracer_provider())
+    tracer = (provider or trace.get_tracer_provider()).get_tracer("ramflow.db")
+    system = engine.dialect.name
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _start(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+        verb = statement.lstrip().split(" ", 1)[0].upper()
+        span = tracer.start_span(f"{verb} {system}", kind=trace.SpanKind.CLIENT, attributes={
+            "db.system": system, "db.statement": statement[:2000]})  # parameters (personal data) never recorded
+        context._ramflow_span = span
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _end(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+        span = getattr(context, "_ramflow_span", None)
+        if span is not None:
+            span.end()
+
+    @event.listens_for(engine, "handle_error")
+    def _error(exception_context) -> None:  # noqa: ANN001
+        span = getattr(exception_context.execution_context, "_ramflow_span", None)
+        if span is not None:
+            span.record_exception(exception_context.original_exception)
+            span.set_status(trace.Status(trace.StatusCode.ERROR))
+            span.end()
+
+    engine._ramflow_traced = True
