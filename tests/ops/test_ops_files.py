@@ -126,3 +126,13 @@ def test_alert_rules_pass_their_promtool_unit_tests():
     assert result.returncode == 0, result.stdout + result.stderr
     tested = set(re.findall(r"alertname:\s*(\w+)", ALERT_TESTS.read_text()))
     assert {r["alert"] for r in alert_rules()} <= tested, "every alert has a unit test"
+
+
+async def test_readme_operations_section_names_live_metrics_and_every_alert(live_metric_names):
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## Operations"):]
+    named = set(re.findall(r"`((?:ramflow|temporal)_[a-z_]+)", section))
+    assert len(named) >= 15
+    missing = {n for n in named if not any(live == n or live.startswith(n + "_") for live in live_metric_names)}
+    assert not missing, sorted(missing)
+    assert {r["alert"] for r in alert_rules()} == set(re.findall(r"`(Ramflow\w+)`", section))
