@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import urllib.request
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -29,16 +29,37 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+class _WhileRecording(SimpleSpanProcessor):
+    """Exports only while a test that asked for `spans` runs (the global provider outlives it)."""
+
+    recording = False
+
+    def on_end(self, span) -> None:  # noqa: ANN001
+        if self.recording:
+            super().on_end(span)
+
+
 @pytest.fixture(scope="session")
-def spans() -> InMemorySpanExporter:
-    """Every span of the test process lands here (the global provider is set once per process)."""
-    exporter = InMemorySpanExporter()
+def _span_processor() -> _WhileRecording:
+    """The global tracer provider is set once per process; its processor records into memory."""
     provider = trace.get_tracer_provider()
     if not isinstance(provider, TracerProvider):
         provider = TracerProvider()
         trace.set_tracer_provider(provider)
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    return exporter
+    processor = _WhileRecording(InMemorySpanExporter())
+    provider.add_span_processor(processor)
+    return processor
+
+
+@pytest.fixture
+def spans(_span_processor: _WhileRecording) -> Iterator[InMemorySpanExporter]:
+    """The spans finished during this test."""
+    exporter = _span_processor.span_exporter
+    exporter.clear()
+    _span_processor.recording = True
+    yield exporter
+    _span_processor.recording = False
+    exporter.clear()
 
 
 @dataclass
@@ -48,7 +69,7 @@ class OpsEnv:
 
 
 @pytest_asyncio.fixture
-async def ops_env(spans: InMemorySpanExporter) -> AsyncIterator[OpsEnv]:
+async def ops_env(_span_processor: _WhileRecording) -> AsyncIterator[OpsEnv]:
     """A time-skipping server reached through a runtime with the Prometheus exporter and a traced client,
     as worker.main() builds them."""
     address = f"127.0.0.1:{free_port()}"
