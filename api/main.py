@@ -22,12 +22,13 @@ def create_app(settings: Settings | None = None, client: Client | None = None,
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if app.state.client is None:  # one client per process, not per request
             from observability.logging import configure_logging
+            from observability.temporal_metrics import api_runtime
             from observability.tracing import instrument_database, setup_tracing
             from worker import connect
 
             configure_logging(app.state.settings, "api")  # issue 13: production logging and tracing
             instrument_database(app.state.sessions, setup_tracing(app.state.settings, "ramflow-api"))
-            app.state.client = await connect(app.state.settings)
+            app.state.client = await connect(app.state.settings, api_runtime())
         yield
 
     app = FastAPI(

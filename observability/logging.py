@@ -21,6 +21,7 @@ current_actor: contextvars.ContextVar[str | None] = contextvars.ContextVar("ramf
 # Loggers that say too much at INFO: `transitions` logs every callback of every move.
 QUIET_LOGGERS = ("transitions", "httpx", "httpcore", "urllib3")
 TRANSITION_LOGGER = "ramflow.transition"
+TEMPORAL_EXTRAS = ("temporal_workflow", "temporal_activity", "temporal_log")  # read above or already in the message
 _RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
 
 
@@ -61,7 +62,7 @@ def event_fields(record: logging.LogRecord) -> dict[str, Any]:
         fields.update(workflow_id=act.get("workflow_id"), run_id=act.get("workflow_run_id"),
                       activity=act.get("activity_type"))
     for key, value in record.__dict__.items():  # extra={...} of the caller
-        if key not in _RESERVED and not key.startswith("_") and key not in ("temporal_workflow", "temporal_activity"):
+        if key not in _RESERVED and not key.startswith("_") and key not in TEMPORAL_EXTRAS:
             fields[key] = value
     fields.setdefault("business_key", business_key(fields.get("workflow_id")))
     actor = current_actor.get()
