@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -63,6 +64,12 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(600, ge=1, description="requests per identity (or per address without a "
                                        "token) per minute, per API process; more answer 429")
     api_docs_enabled: bool = Field(True, description="serve /docs, /redoc and /openapi.json (switch off in production)")
+    # --- operations (issue 13): metrics, logs, traces ---------------------------------------------
+    worker_metrics_host: str = Field("127.0.0.1", description="address the worker's Prometheus /metrics binds (Temporal SDK runtime)")
+    worker_metrics_port: int = Field(9464, ge=0, le=65535, description="port of the worker's /metrics; 0 turns it off")
+    log_format: Literal["text", "json"] = Field("text", description="text: readable lines (embedded stack); json: one JSON event per line (production)")
+    log_level: str = Field("INFO", description="level of Ramflow's own loggers")
+    otlp_endpoint: str | None = Field(None, description="OTLP/HTTP collector base URL (e.g. http://otel-collector:4318); unset: traces are not exported")
 
     @field_validator("database_url")
     @classmethod

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 
 from activities.agreements import AgreementActivities
@@ -19,6 +20,9 @@ from activities.renewals import RenewalActivities
 from activities.tickets import TicketActivities
 from config import Settings, get_settings
 from db.session import make_sessionmaker
+from observability.logging import configure_logging
+from observability.temporal_metrics import worker_runtime
+from observability.tracing import instrument_database, setup_tracing, tracing_interceptor
 from workflows.agreements import (
     AgreementRevisionRoundWorkflow,
     AgreementWorkflow,
@@ -43,12 +47,12 @@ def all_activities(client: Client, sessions: sessionmaker[Session], settings: Se
             *PremisesActivities(sessions).all()]
 
 
-async def connect(settings: Settings, lazy: bool = False) -> Client:
-    """One client per process. `lazy`: connect at the first call (the API starts, and answers 503, while
-    Temporal is away)."""
+async def connect(settings: Settings, runtime: Runtime | None = None, lazy: bool = False) -> Client:
+    """The process's one client; its tracing interceptor also traces the workers built on it (issue 13).
+    `lazy`: connect at the first call (the API starts, and answers 503, while Temporal is away)."""
     return await Client.connect(
         settings.temporal_address, namespace=settings.temporal_namespace, data_converter=pydantic_data_converter,
-        lazy=lazy,
+        interceptors=[tracing_interceptor()], runtime=runtime, lazy=lazy,
     )
 
 
@@ -64,15 +68,18 @@ def build_worker(client: Client, sessions: sessionmaker[Session], settings: Sett
 
 
 async def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
-    logging.getLogger("transitions").setLevel(logging.WARNING)  # no INFO line per move of a state machine
     settings = get_settings()
-    client = await connect(settings)
+    configure_logging(settings, "worker")  # issue 13: JSON events in production, text on the embedded stack
+    setup_tracing(settings, "ramflow-worker")
+    client = await connect(settings, worker_runtime(settings))  # the SDK's Prometheus /metrics
+    if settings.worker_metrics_port:
+        logging.info("worker metrics on http://%s:%d/metrics", settings.worker_metrics_host, settings.worker_metrics_port)
     if settings.schedules_enabled:  # rules AG-4, GV-1: the yearly rounds (idempotent create-or-update)
         from workflows.schedules import ensure_schedules
 
         logging.info("schedules ensured: %s", ", ".join(await ensure_schedules(client, settings)))
     sessions = make_sessionmaker(settings.database_url)
+    instrument_database(sessions)
     worker = build_worker(client, sessions, settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from db.models import AppliedEffect, AuditLogColumns
 from domain.process import TransitionRecord
+from observability.logging import business_key, log_transition
 
 
 def apply_once(session: Session, key: str, at: datetime) -> bool:
@@ -27,4 +28,5 @@ def append_audit_line(session: Session, table: type[AuditLogColumns], key_column
     if session.scalar(select(table.id).where(column == key, table.seq == record.seq)) is not None:
         return False
     session.add(table(**{key_column: key}, **record.model_dump(exclude={"at"}), at=record.at.astimezone(timezone.utc)))
+    log_transition((business_key(key) or key) if key_column == "workflow_id" else key, record)  # one event per move
     return True

@@ -19,6 +19,7 @@ from joserfc.jwk import KeySet
 from joserfc.jws import extract_compact
 
 from config import Settings
+from observability.logging import current_actor
 
 ALGORITHMS = ("RS256", "ES256")  # asymmetric only: never HS*, never "none"
 SYSTEM_ACTOR = "ramflow"  # workflows.base.SYSTEM_ACTOR: system moves; no token may claim it
@@ -183,4 +184,5 @@ async def authenticate(request: Request) -> Principal:
         retry = str(getattr(settings, "retry_after_seconds", 5))
         raise HTTPException(503, str(error), headers={"Retry-After": retry}) from error
     request.state.principal = principal
+    current_actor.set(principal.subject)  # the `actor` of this request's log events (observability.logging)
     return principal

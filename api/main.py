@@ -26,6 +26,7 @@ from api.policy import ACCESS_RESPONSES, RateLimiter, documented_bearer, enforce
 from api.routes import agreements, calendar, catalogue, devices, governance, outbox, premises, reference, tickets
 from config import Settings, get_settings
 from db.session import api_sessionmaker
+from observability.http import instrument_app, untraced
 
 
 class BodyLimit:
@@ -106,9 +107,14 @@ def create_app(settings: Settings | None = None, client: Client | None = None,
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if app.state.client is None:  # one client per process, not per request; lazy: up while Temporal is away
+            from observability.logging import configure_logging
+            from observability.temporal_metrics import api_runtime
+            from observability.tracing import instrument_database, setup_tracing
             from worker import connect
 
-            app.state.client = await connect(app.state.settings, lazy=True)
+            configure_logging(app.state.settings, "api")  # issue 13: production logging and tracing
+            instrument_database(app.state.sessions, setup_tracing(app.state.settings, "ramflow-api"))
+            app.state.client = await connect(app.state.settings, api_runtime(), lazy=True)
         yield
 
     settings = settings or get_settings()
@@ -128,6 +134,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None,
         docs_url="/docs" if docs else None,
         redoc_url="/redoc" if docs else None,
         openapi_url="/openapi.json" if docs else None,
+        telemetry={"exclude": untraced},  # issue 13: request spans (native), none for /metrics and /health
     )
     app.state.settings = settings
     app.state.client = client
@@ -144,6 +151,8 @@ def create_app(settings: Settings | None = None, client: Client | None = None,
         app.include_router(module.router, prefix="/api/v1", responses={**COMMON_RESPONSES, **ACCESS_RESPONSES},
                            dependencies=[Depends(reject_lone_surrogates), Depends(documented_bearer)])
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+
+    instrument_app(app)  # issue 13: GET /metrics, request metrics, spans and request logs
 
     @app.get("/health", tags=["health"])
     async def health() -> dict[str, str]:

@@ -30,6 +30,31 @@ def wait_for_port(host: str, port: int, seconds: float, what: str) -> None:
     raise SystemExit(f"{what} did not open {host}:{port} within {seconds:.0f} s")
 
 
+def metrics_summary(url: str, seconds: float = 20) -> str:
+    """Fetch a /metrics page (issue 13) and say what it carries: the Ramflow gauges with their values."""
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    end = time.monotonic() + seconds
+    while True:
+        try:
+            text = urllib.request.urlopen(url, timeout=5).read().decode()
+            break
+        except OSError as error:
+            if time.monotonic() > end:
+                return f"{url}  (not answering: {error})"
+            time.sleep(0.5)
+    families = list(text_string_to_metric_families(text))
+    lines = [f"{url}  ({len(families)} metric families, {sum(len(f.samples) for f in families)} series)"]
+    for family in families:
+        if family.type == "gauge" and family.name.startswith("ramflow_") and family.samples:
+            shown = ", ".join(f"{','.join(s.labels.values()) or 'total'}={s.value:g}" for s in family.samples[:4])
+            more = f", … {len(family.samples) - 4} more" if len(family.samples) > 4 else ""
+            lines.append(f"    {family.name}: {shown}{more}")
+    return "\n".join(lines)
+
+
 def _stop(signum: int, _frame: object) -> None:
     raise KeyboardInterrupt  # SIGTERM/SIGHUP stop the stack as cleanly as Ctrl-C
 
@@ -123,6 +148,10 @@ def main() -> int:
         ], env=env, start_new_session=True)))
         wait_for_port(settings.api_host, settings.api_port, 60, "the API")
         base = f"http://{settings.api_host}:{settings.api_port}"
+        worker_metrics = (f"http://{settings.worker_metrics_host}:{settings.worker_metrics_port}/metrics"
+                          if settings.worker_metrics_port else None)
+        metrics = "\n  ".join([metrics_summary(f"{base}/metrics"),
+                               metrics_summary(worker_metrics) if worker_metrics else "worker metrics off"])
         print(f"""
 Ramflow is up.
   API            {base}/api/v1   (OpenAPI: {base}/docs; liveness {base}/health, readiness {base}/ready)
@@ -133,7 +162,9 @@ Ramflow is up.
                  every call needs a bearer token; roles in docs/security.md:
                    TOKEN=$(make -s token USER=it.anna ROLES=it-staff,it-admin TEAM=användarstöd)
                    curl -s -H "Authorization: Bearer $TOKEN" {base}/api/v1/devices
-  Logs           var/temporal.log; worker and API print here
+  Logs           var/temporal.log; worker and API print here (LOG_FORMAT=json for JSON events)
+  Metrics        (Prometheus text format; ops/ has the dashboard and the alert rules)
+  {metrics}
 A child that dies is restarted with backoff. Ctrl-C stops everything.
 """, flush=True)
         while True:

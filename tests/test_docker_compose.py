@@ -241,3 +241,66 @@ def test_api_in_production_validates_entra_tokens_and_hides_the_docs(services: d
     env = _environment(services["api"])
     assert "OIDC_ISSUER" in env and "OIDC_AUDIENCE" in env and ":?" in env["OIDC_ISSUER"]
     assert env["API_DOCS_ENABLED"] == "false"
+
+
+# --- operations (issue 13): Prometheus and Grafana provisioned from ops/ -----------------------------------
+def _mounts(service: dict) -> dict[str, Path]:
+    """container path → host path (relative to the repository) of the service's bind mounts."""
+    out = {}
+    for volume in service.get("volumes", []):
+        host, container = str(volume).split(":")[:2]
+        if host.startswith("./"):
+            out[container] = ROOT / host
+    return out
+
+
+def test_prometheus_and_grafana_are_provisioned_from_files_in_the_repository(services: dict) -> None:
+    assert {"prometheus", "grafana"} <= set(services)
+    for name in ("prometheus", "grafana"):
+        for container, host in _mounts(services[name]).items():
+            assert host.exists(), f"{name} mounts {host} at {container}, which is not in the repository"
+    assert "GF_SECURITY_ADMIN_PASSWORD" in _environment(services["grafana"])
+    assert ":?" in _environment(services["grafana"])["GF_SECURITY_ADMIN_PASSWORD"], "no default admin password"
+
+
+def test_prometheus_scrapes_the_api_and_every_worker_on_their_settings_ports(services: dict) -> None:
+    prometheus = services["prometheus"]
+    mounts = _mounts(prometheus)
+    config_arg = next(a for a in _command(prometheus) if a.startswith("--config.file="))
+    scrape = yaml.safe_load(mounts[config_arg.split("=", 1)[1]].read_text(encoding="utf-8"))
+    for rule_file in scrape["rule_files"]:
+        assert rule_file in mounts, f"rule file {rule_file} is not mounted into the prometheus container"
+    jobs = {job["job_name"]: job for job in scrape["scrape_configs"]}
+    api_env = _environment(services["api"])
+    api_target = jobs["ramflow-api"]["static_configs"][0]["targets"][0]
+    assert api_target == f"api:{config.Settings(api_port=api_env['API_PORT']).api_port}"
+    assert jobs["ramflow-api"]["metrics_path"] == "/metrics"
+    worker = config.Settings(**{k.lower(): _interpolate(v) for k, v in _environment(services["worker"]).items()
+                                if k in _setting_names()})
+    assert worker.worker_metrics_host == "0.0.0.0" and worker.worker_metrics_port > 0
+    discovery = jobs["ramflow-worker"]["dns_sd_configs"][0]
+    assert discovery["names"] == ["worker"] and discovery["port"] == worker.worker_metrics_port  # every replica
+    assert str(worker.worker_metrics_port) in [str(p) for p in services["worker"].get("expose", [])]
+
+
+def test_grafana_reads_that_prometheus_and_the_repository_dashboards(services: dict) -> None:
+    import json
+
+    mounts = _mounts(services["grafana"])
+    provisioning = mounts["/etc/grafana/provisioning"]
+    sources = yaml.safe_load((provisioning / "datasources" / "prometheus.yml").read_text(encoding="utf-8"))
+    source = sources["datasources"][0]
+    assert source["url"] == "http://prometheus:9090" and "prometheus" in services
+    providers = yaml.safe_load((provisioning / "dashboards" / "ramflow.yml").read_text(encoding="utf-8"))
+    dashboards_dir = mounts[providers["providers"][0]["options"]["path"]]
+    dashboards = list(dashboards_dir.glob("*.json"))
+    assert dashboards
+    for path in dashboards:
+        for panel in json.loads(path.read_text(encoding="utf-8"))["panels"]:
+            if panel.get("datasource"):
+                assert panel["datasource"]["uid"] == source["uid"], f"{path.name}: {panel['title']}"
+
+
+def test_production_logs_are_json(services: dict) -> None:
+    for name in RAMFLOW_SERVICES:
+        assert config.Settings(log_format=_environment(services[name])["LOG_FORMAT"]).log_format == "json"
