@@ -1,0 +1,99 @@
+"""Appending to and verifying the auditors' hash chains (issue 11; hashing in domain.audit).
+
+Chains: one per process in each audit-log table (by seq), one over the history archive and one over
+the refused attempts (by id). `verify` recomputes every chain and names the first broken link of each."""
+from __future__ import annotations
+
+import gzip
+import hashlib
+from datetime import datetime, timezone
+from itertools import groupby
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from db.agreement_models import GovernanceTransitionRow
+from db.audit_models import ARCHIVE_FIELDS, REFUSAL_FIELDS, HistoryArchive, RefusedAttempt
+from db.models import DeviceTransition
+from db.ticket_models import ServiceRequestTransition, TicketTransition
+from domain.audit import GENESIS, audit_line_content, first_broken_link, link_hash
+
+# audit-log table -> the column that names its process (also the chain's key)
+AUDIT_LOGS: dict[type, str] = {
+    DeviceTransition: "order_number",
+    TicketTransition: "number",
+    ServiceRequestTransition: "number",
+    GovernanceTransitionRow: "workflow_id",
+}
+
+
+def _content(row: Any, fields: tuple[str, ...]) -> dict[str, Any]:
+    return {field: getattr(row, field) for field in fields}
+
+
+def _last_hash(session: Session, model: type) -> str:
+    return session.scalar(select(model.hash).order_by(model.id.desc()).limit(1)) or GENESIS
+
+
+def append_archive(session: Session, **values: Any) -> HistoryArchive:
+    """Add an archived history at the end of the archive's chain (the caller commits; a concurrent
+    append fails on the unique prev_hash and is retried)."""
+    row = HistoryArchive(**values)
+    row.prev_hash = _last_hash(session, HistoryArchive)
+    row.hash = link_hash(row.prev_hash, _content(row, ARCHIVE_FIELDS))
+    session.add(row)
+    return row
+
+
+def append_refusal(session: Session, **values: Any) -> RefusedAttempt:
+    row = RefusedAttempt(**values)
+    row.prev_hash = _last_hash(session, RefusedAttempt)
+    row.hash = link_hash(row.prev_hash, _content(row, REFUSAL_FIELDS))
+    session.add(row)
+    return row
+
+
+def history_json(row: HistoryArchive) -> bytes:
+    return gzip.decompress(row.history_gz)
+
+
+def verify(session: Session) -> dict[str, Any]:
+    """Recompute every chain. `intact` is False when any link fails; `broken` names the first broken
+    link of each failing chain (table, process key, row id, seq, what is wrong)."""
+    broken: list[dict[str, Any]] = []
+    checked: dict[str, int] = {}
+    for model, key_column in AUDIT_LOGS.items():
+        key = getattr(model, key_column)
+        rows = session.scalars(select(model).order_by(key, model.seq)).all()
+        checked[model.__tablename__] = len(rows)
+        for process_key, lines in groupby(rows, key=lambda r: getattr(r, key_column)):
+            by_id = {}
+            chain = []
+            for line in lines:
+                by_id[line.id] = line
+                chain.append((line.id, audit_line_content(key_column, process_key, line), line.prev_hash, line.hash))
+            problem = first_broken_link(chain)
+            if problem is not None:
+                broken.append({"chain": model.__tablename__, "key": process_key,
+                               "seq": by_id[problem["id"]].seq, **problem})
+    archive = session.scalars(select(HistoryArchive).order_by(HistoryArchive.id)).all()
+    checked[HistoryArchive.__tablename__] = len(archive)
+    problem = first_broken_link((r.id, _content(r, ARCHIVE_FIELDS), r.prev_hash, r.hash) for r in archive)
+    if problem is None:  # the chain covers the history's digest; the digest must cover the stored history
+        for row in archive:
+            digest = hashlib.sha256(history_json(row)).hexdigest()
+            if digest != row.history_sha256:
+                problem = {"id": row.id, "problem": "the stored history does not match its digest (altered)",
+                           "expected": row.history_sha256, "found": digest}
+                break
+    if problem is not None:
+        row = next(r for r in archive if r.id == problem["id"])
+        broken.append({"chain": HistoryArchive.__tablename__, "key": f"{row.workflow_id}/{row.run_id}", **problem})
+    refusals = session.scalars(select(RefusedAttempt).order_by(RefusedAttempt.id)).all()
+    checked[RefusedAttempt.__tablename__] = len(refusals)
+    problem = first_broken_link((r.id, _content(r, REFUSAL_FIELDS), r.prev_hash, r.hash) for r in refusals)
+    if problem is not None:
+        broken.append({"chain": RefusedAttempt.__tablename__, "key": None, **problem})
+    return {"intact": not broken, "verified_at": datetime.now(timezone.utc).isoformat(), "checked": checked,
+            "broken": broken}
