@@ -12,6 +12,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from activities.agreements import AgreementActivities
+from activities.audit import AuditActivities, ensure_search_attributes
 from activities.equipment import EquipmentActivities
 from activities.governance import GovernanceActivities
 from activities.renewals import RenewalActivities
@@ -37,7 +38,8 @@ WORKFLOWS: list[type] = [DeviceLifecycleWorkflow, TicketWorkflow, ServiceRequest
 def all_activities(client: Client, sessions: sessionmaker[Session], settings: Settings) -> list:
     """Every activity, bound to its dependencies."""
     return [*EquipmentActivities(sessions).all(), RenewalActivities(client, sessions).rearm_renewals, *TicketActivities(sessions).all(),
-            *AgreementActivities(sessions).all(), *GovernanceActivities(sessions).all()]
+            *AgreementActivities(sessions).all(), *GovernanceActivities(sessions).all(),
+            *AuditActivities(client, sessions).all()]
 
 
 async def connect(settings: Settings) -> Client:
@@ -61,6 +63,8 @@ async def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
     settings = get_settings()
     client = await connect(settings)
+    # issue 11: the workflows upsert these on every move; a namespace without them would stall them
+    await ensure_search_attributes(client, settings.temporal_namespace)
     if settings.schedules_enabled:  # rules AG-4, GV-1: the yearly rounds (idempotent create-or-update)
         from workflows.schedules import ensure_schedules
 

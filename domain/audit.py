@@ -8,7 +8,9 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime, timezone
-from typing import Any, Iterable
+from typing import Any, Iterable, Literal
+
+from pydantic import BaseModel
 
 GENESIS = "0" * 64
 
@@ -67,3 +69,26 @@ def first_broken_link(rows: Iterable[tuple[Any, dict[str, Any], str | None, str 
                     "expected": recomputed, "found": stored}
         expected_prev = stored
     return None
+
+
+# --- the history archive and search attributes ---------------------------------------------------
+# Workflow-ID prefixes of the processes (domain.*.…_workflow_id); the rest of the ID is the business key.
+WORKFLOW_ID_PREFIXES = ("cloud-move-", "agreement-", "service-", "device-", "framework-", "devcase-",
+                        "request-", "ticket-")
+
+
+def business_key_of(workflow_id: str) -> str:
+    """`device-ORD-2026-0001` → `ORD-2026-0001` (workflow IDs carry business keys only, never personal data)."""
+    for prefix in WORKFLOW_ID_PREFIXES:
+        if workflow_id.startswith(prefix):
+            return workflow_id[len(prefix):]
+    return workflow_id
+
+
+class ArchiveRequest(BaseModel):
+    """Archive one run's event history (idempotent per workflow id + run id)."""
+
+    workflow_id: str
+    run_id: str
+    workflow_type: str
+    reason: Literal["closed", "continued_as_new"]

@@ -30,6 +30,7 @@ from domain.tickets import (
     Assign, Close, Escalate, Line, Resolve, Resume, TicketCommand, TicketReport, TicketStart, WaitForCustomer,
     ticket_workflow_id,
 )
+from activities.audit import ensure_search_attributes
 from worker import build_worker
 from workflows.equipment import DeviceLifecycleWorkflow
 from workflows.tickets import TicketWorkflow
@@ -109,6 +110,7 @@ async def record(scenario: str, target: Path) -> None:
         env = await WorkflowEnvironment.start_time_skipping(
             data_converter=pydantic_data_converter,
             test_server_existing_path=str(Path(sys.executable).parent / "temporal-test-server"))
+        await ensure_search_attributes(env.client, "default")  # issue 11: upserted on every move
         async with env, build_worker(env.client, sessions, Settings(database_url=url, temporal_task_queue=QUEUE)):
             handle = await SCENARIOS[scenario](env.client, env)
             target.write_text((await handle.fetch_history()).to_json())

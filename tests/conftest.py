@@ -25,6 +25,7 @@ from db.migrate import upgrade  # noqa: E402
 from db.seed import load_reference_data  # noqa: E402
 from db.session import make_sessionmaker  # noqa: E402
 from worker import build_worker  # noqa: E402
+from activities.audit import ensure_search_attributes  # noqa: E402
 
 SEED_YEAR = 2026  # the price-list year of the seeded reference data
 # Data-layer fixtures (`backend_url`, `backend_sessions`): SQLite and PostgreSQL, for every test folder.
@@ -46,6 +47,7 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
     environment = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter, test_server_existing_path=binary("temporal-test-server")
     )
+    await ensure_search_attributes(environment.client, "default")  # issue 11: upserted on every move
     yield environment
     await environment.shutdown()
 

@@ -17,6 +17,7 @@ from config import Settings
 from domain.agreements import agreement_workflow_id
 from tests.conftest import binary
 from worker import build_worker
+from activities.audit import ensure_search_attributes
 from workflows.schedules import AGREEMENT_REVISION_SCHEDULE, FRAMEWORK_REVISION_SCHEDULE, ensure_schedules
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -26,6 +27,7 @@ STOCKHOLM = ZoneInfo("Europe/Stockholm")
 async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
     environment = await WorkflowEnvironment.start_local(
         dev_server_existing_path=binary("temporal"), data_converter=pydantic_data_converter, ui=False)
+    await ensure_search_attributes(environment.client, "default")  # issue 11: upserted on every move
     yield environment
     await environment.shutdown()
 
