@@ -57,3 +57,65 @@ async def test_search_attributes_follow_every_move_without_personal_data(client,
     attributes = (await handle.describe()).typed_search_attributes
     assert attributes.get(STATE) == "cancelled"
     assert "E5001" not in {str(pair.value) for pair in attributes}
+
+
+async def test_every_workflow_type_round_trips_through_the_archive(api, client, worker, env, sessions):
+    """One run of each of the ten workflow types is archived and replays from the archive (closed
+    service request by itself; running ones are terminated first, the rounds end by themselves)."""
+    from decimal import Decimal
+
+    from domain.agreements import (
+        CloudMoveRequest, CloudMoveStart, ServiceDelivery, ServiceStart, cloud_move_workflow_id, service_workflow_id,
+    )
+    from domain.governance import (
+        CaseKind, DevelopmentCaseRequest, DevelopmentCaseStart, RoundStart, development_case_workflow_id,
+    )
+    from tests.agreements.helpers import content, local_now, start
+    from tests.tickets.helpers import report_ticket
+    from workflows.agreements import AgreementRevisionRoundWorkflow, CloudMoveWorkflow, ServiceIntroductionWorkflow
+    from workflows.governance import DevelopmentCaseWorkflow, FrameworkYearlyRoundWorkflow
+
+    queue = worker.task_queue
+    year = (await local_now(env)).year
+    ids = ["device-ORD-RT-1", "ticket-T-RT-1"]
+    await order_device(client, queue, "ORD-RT-1")
+    await report_ticket(client, queue, "T-RT-1")
+    created = await api.post("/service-requests", headers={"X-Actor": "E1001"}, json={
+        "number": "SR-RT-0001", "unit_id": "TR-KS", "details": {
+            "kind": "non_employee_account", "holder": "Consultant K", "organisation": "Konsult AB",
+            "valid_until": "2027-06-30"}})
+    assert created.status_code == 201, created.text
+    await api.post("/service-requests/SR-RT-0001/events", json={"action": {"event": "start_work", "assignee": "it.acc"}})
+    done = await api.post("/service-requests/SR-RT-0001/events", json={"action": {"event": "deliver", "result": "ok"}})
+    assert done.json()["state"] == "delivered"
+    revisions = await client.execute_workflow(AgreementRevisionRoundWorkflow.run, RoundStart(year=year),
+                                              id=f"round-rt-{year}", task_queue=queue)
+    proposal_id = await client.execute_workflow(FrameworkYearlyRoundWorkflow.run, RoundStart(year=year),
+                                                id=f"fw-round-rt-{year}", task_queue=queue)
+    delivery = ServiceDelivery(service_code="svc-rt", name="RT", agreement=content("APP-RT", cost_lines=[
+        dict(component="support", quantity="1")]))
+    await start(client, ServiceIntroductionWorkflow.run, ServiceStart(delivery=delivery), service_workflow_id("svc-rt"),
+                queue)
+    await start(client, CloudMoveWorkflow.run, CloudMoveStart(request=CloudMoveRequest(
+        case_id="CM-RT", application="App", unit_id="TR-SBF", system_owner_ref="E1004", supplier="SaaS AB",
+        agreement_id="APP-CM-RT")), cloud_move_workflow_id("CM-RT"), queue)
+    await start(client, DevelopmentCaseWorkflow.run, DevelopmentCaseStart(request=DevelopmentCaseRequest(
+        case_id="DEV-RT-1", title="t", kind=CaseKind.CHANGE, unit_id="TR-KS", estimated_cost=Decimal("5000.00")),
+        threshold=Decimal("100000.00")), development_case_workflow_id("DEV-RT-1"), queue)
+    ids += ["request-SR-RT-0001", revisions[0], proposal_id, f"round-rt-{year}", f"fw-round-rt-{year}",
+            service_workflow_id("svc-rt"), cloud_move_workflow_id("CM-RT"), development_case_workflow_id("DEV-RT-1")]
+
+    archiver = AuditActivities(client, sessions)
+    for workflow_id in ids:
+        handle = client.get_workflow_handle(workflow_id)
+        description = await handle.describe()
+        if description.status is not None and description.status.name == "RUNNING":
+            await handle.terminate("audit round trip")
+        await archiver.archive_history(ArchiveRequest(workflow_id=workflow_id, run_id=description.run_id,
+                                                      workflow_type=description.workflow_type, reason="closed"))
+    with sessions() as s:
+        rows = s.scalars(select(HistoryArchive)).all()
+        assert verify(s)["intact"]
+    assert {row.workflow_type for row in rows} == {w.__temporal_workflow_definition.name for w in WORKFLOWS}
+    for row in rows:
+        await replay(row)
