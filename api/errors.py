@@ -6,6 +6,8 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.refusals import record_refusal
+
 # ApplicationError types raised by workflows and activities, and the status the API answers.
 STATUS_BY_ERROR_TYPE = {
     "IllegalTransition": 409,
@@ -19,6 +21,13 @@ STATUS_BY_ERROR_TYPE = {
 
 def http_error(error: Exception, not_found: str = "not found") -> HTTPException:
     """Translate what a Temporal call raised; unknown errors are re-raised by the caller."""
+    answer = _translate(error, not_found)
+    if isinstance(error, WorkflowUpdateFailedError):  # issue 11: a refused command leaves no Temporal trace
+        record_refusal(answer.status_code, str(answer.detail))
+    return answer
+
+
+def _translate(error: Exception, not_found: str) -> HTTPException:
     if isinstance(error, WorkflowUpdateFailedError):
         cause = error.cause
         while cause is not None and not isinstance(cause, ApplicationError):

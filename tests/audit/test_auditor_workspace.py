@@ -1,0 +1,98 @@
+"""Issue 11, done when: an auditor finds a device that closed years after its order (time-skipping
+server), reads why each step happened, sees the refused attempt, exports the bundle and replays it."""
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+from datetime import timedelta
+
+from scripts.replay_bundle import replay_bundle
+
+
+async def until_state(api, order: str, state: str, seconds: float = 15.0) -> dict:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + seconds
+    while True:
+        device = (await api.get(f"/devices/{order}")).json()
+        if device.get("state") == state or loop.time() > end:
+            return device
+        await asyncio.sleep(0.05)
+
+
+async def close_a_device_years_later(api, env, order: str) -> None:
+    created = await api.post("/orders", json={"order_number": order, "model_code": "LAT-5450", "unit_id": "TR-KS",
+                                              "user_ref": "E5001"})
+    assert created.status_code == 201, created.text
+    await api.post(f"/devices/{order}/events", json={"action": {"event": "deliver", "serial_number": "SN-AUD"}})
+    refused = await api.post(f"/devices/{order}/events", json={"action": {"event": "sell", "buyer": "x", "price": "1"}},
+                             headers={"X-Actor": "it.bertil"})
+    assert refused.status_code == 409
+    await env.sleep(timedelta(days=48 * 31))  # rule EQ-5: the renewal timer orders the replacement
+    assert (await until_state(api, order, "renewal_due"))["state"] == "renewal_due"
+    await api.post(f"/devices/{order}-R1/events", json={"action": {"event": "deliver", "serial_number": "SN-AUD2"}})
+    assert (await until_state(api, order, "returned"))["state"] == "returned"
+    for action in ({"event": "send_to_erasure", "vendor": "Inrego AB"},
+                   {"event": "record_erasure", "vendor": "Inrego AB", "certificate_id": "INR-AUD-1"},
+                   {"event": "dispose"}):
+        answer = await api.post(f"/devices/{order}/events", json={"reason": "worn out", "action": action})
+        assert answer.status_code == 200, answer.text
+
+
+async def test_auditor_finds_closed_device_reads_why_exports_and_replays(api, env):
+    await close_a_device_years_later(api, env, "ORD-AUDIT-1")
+    workflow_id = "device-ORD-AUDIT-1"
+    # the archive row is written by the closing workflow itself
+    for _ in range(100):
+        archived = (await api.get("/audit/archive", params={"business_key": "ORD-AUDIT-1"})).json()
+        if archived:
+            break
+        await asyncio.sleep(0.05)
+    assert [(a["workflow_type"], a["reason"]) for a in archived] == [("DeviceLifecycle", "closed")]
+
+    found = (await api.get("/audit/trail", params={"process": "equipment", "municipality": "tranemo",
+                                                    "event": "dispose"})).json()
+    assert [i["business_key"] for i in found["items"]] == ["ORD-AUDIT-1"] and found["total"] == 1
+    log = (await api.get(f"/audit/processes/{workflow_id}/transitions")).json()
+    assert [(line["event"], line["rule"]) for line in log][-4:] == [
+        ("replacement_delivered", "EQ-5"), ("send_to_erasure", "EQ-12"), ("record_erasure", "EQ-12"),
+        ("dispose", "EQ-10")]
+    assert log[-1]["reason"] == "worn out" and log[-1]["actor"] == "it.anna" and log[-1]["hash"]
+    assert int(log[-1]["at"][:4]) >= int(log[0]["at"][:4]) + 4  # closed years after its order
+
+    [refusal] = (await api.get(f"/audit/processes/{workflow_id}/refusals")).json()
+    assert (refusal["event"], refusal["actor"], refusal["status"]) == ("sell", "it.bertil", 409)
+    assert "EQ-12" in refusal["message"]
+
+    diagram = (await api.get(f"/audit/processes/{workflow_id}/diagram")).json()
+    assert diagram["current_state"] == "disposed" and "class disposed current" in diagram["mermaid"]
+
+    history = (await api.get(f"/audit/processes/{workflow_id}/history", params={"source": "archive"})).json()
+    [run] = history["runs"]
+    started = run["history"]["events"][0]["workflowExecutionStartedEventAttributes"]
+    assert started["input"]["payloads"][0]["decoded"]["order"]["order_number"] == "ORD-AUDIT-1"
+
+    bundle = (await api.get(f"/audit/processes/{workflow_id}/bundle")).json()
+    assert bundle["current_state"] == "disposed" and bundle["chain"]["intact"]
+    assert len(bundle["refused_attempts"]) == 1 and len(bundle["transitions"]) == len(log)
+    assert [failure for _, failure in await replay_bundle(bundle)] == [None]
+    assert (await api.get("/audit/verify")).json()["intact"]
+
+
+async def test_audit_trail_pages_and_exports_csv_and_json_lines(api):
+    for n in (1, 2):
+        await api.post("/orders", json={"order_number": f"ORD-TRAIL-{n}", "model_code": "LAT-5450",
+                                        "unit_id": "TR-KS" if n == 1 else "UL-KS", "user_ref": "E5001"})
+    page = (await api.get("/audit/trail", params={"limit": 2, "offset": 1})).json()
+    assert page["total"] == 4 and len(page["items"]) == 2  # order + call_off per device
+    by_unit = (await api.get("/audit/trail", params={"unit": "UL-KS", "rule": "EQ-2"})).json()["items"]
+    assert [(i["business_key"], i["event"]) for i in by_unit] == [("ORD-TRAIL-2", "call_off")]
+    exported = await api.get("/audit/trail", params={"format": "csv", "actor": "it.anna"})
+    assert exported.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(exported.text)))
+    assert {(r["business_key"], r["event"]) for r in rows} == {("ORD-TRAIL-1", "order"), ("ORD-TRAIL-2", "order")}
+    lines = (await api.get("/audit/trail", params={"format": "jsonl", "municipality": "ulricehamn"})).text.splitlines()
+    assert [json.loads(line)["event"] for line in lines] == ["order", "call_off"]
+    late = await api.get("/audit/trail", params={"since": "2026-01-01T00:00:00"})
+    assert late.status_code == 422 and "since" in late.json()["detail"]
