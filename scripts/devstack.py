@@ -13,6 +13,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+# Issue 11: how long Temporal keeps a closed run (the dev server's default is 24 h). Deliberately short:
+# Temporal is the engine, not the record. Every run is archived in Ramflow's database when it closes or
+# continues as new (hash-chained, backed up with the register), so auditors do not depend on this; 30 days
+# keep recent runs in the Web UI for operations and the monthly follow-up. Same value in docker-compose.yml.
+NAMESPACE_RETENTION = "720h"
 
 
 def wait_for_port(host: str, port: int, seconds: float, what: str) -> None:
@@ -54,6 +59,10 @@ def main() -> int:
             ], stdout=open("var/temporal.log", "a"), stderr=subprocess.STDOUT, start_new_session=True)
             children.append(("temporal", server))
             wait_for_port(host, int(port), 60, "the Temporal dev server")
+            subprocess.run([str(BIN / "temporal"), "operator", "namespace", "update", "--namespace",
+                            settings.temporal_namespace, "--retention", NAMESPACE_RETENTION,
+                            "--address", settings.temporal_address], check=True, stdout=subprocess.DEVNULL)
+            # the search attributes (issue 11) are registered by the worker when it starts: one place
         upgrade(settings.database_url)
         loaded = load_reference_data(make_sessionmaker(settings.database_url), date.today().year)
         children.append(("worker", subprocess.Popen([sys.executable, "worker.py"], env=env, start_new_session=True)))
