@@ -18,6 +18,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from activities.audit import ensure_search_attributes
 from config import Settings
 from db.migrate import upgrade
 from db.seed import load_reference_data
@@ -30,7 +31,6 @@ from domain.tickets import (
     Assign, Close, Escalate, Line, Resolve, Resume, TicketCommand, TicketReport, TicketStart, WaitForCustomer,
     ticket_workflow_id,
 )
-from activities.audit import ensure_search_attributes
 from worker import build_worker
 from workflows.equipment import DeviceLifecycleWorkflow
 from workflows.tickets import TicketWorkflow

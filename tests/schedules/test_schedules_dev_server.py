@@ -13,11 +13,11 @@ from temporalio.client import ScheduleActionStartWorkflow, ScheduleRange
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from activities.audit import ensure_search_attributes
 from config import Settings
 from domain.agreements import agreement_workflow_id
 from tests.conftest import binary
 from worker import build_worker
-from activities.audit import ensure_search_attributes
 from workflows.schedules import AGREEMENT_REVISION_SCHEDULE, FRAMEWORK_REVISION_SCHEDULE, ensure_schedules
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
