@@ -5,7 +5,7 @@ from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     framework_revision_month: int = Field(2, ge=1, le=12, description="rule GV-1: month the yearly framework change proposal is opened (schedule)")
     framework_revision_day: int = Field(1, ge=1, le=28, description="rule GV-1: day of month the yearly framework proposal is opened")
     development_case_threshold: Decimal = Field(Decimal("100000.00"), ge=0, description="rule GV-3: estimated cost (SEK) from which it-styrgrupp prioritises a development case")
+    payload_encryption_keys: SecretStr | None = Field(None, description="issue 11: AES-256-GCM keys of the payload codec, "
+        "'keyid=base64(32 bytes),…'; the first encrypts, all decrypt (rotation). Unset: payloads are not encrypted")
     schedules_enabled: bool = Field(True, description="create or update the yearly Temporal Schedules when the worker starts")
 
     @field_validator("database_url")

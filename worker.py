@@ -8,7 +8,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from activities.agreements import AgreementActivities
@@ -17,6 +16,7 @@ from activities.equipment import EquipmentActivities
 from activities.governance import GovernanceActivities
 from activities.renewals import RenewalActivities
 from activities.tickets import TicketActivities
+from codec import make_data_converter, settings_keys
 from config import Settings, get_settings
 from db.session import make_sessionmaker
 from workflows.agreements import (
@@ -43,8 +43,9 @@ def all_activities(client: Client, sessions: sessionmaker[Session], settings: Se
 
 
 async def connect(settings: Settings) -> Client:
-    return await Client.connect(
-        settings.temporal_address, namespace=settings.temporal_namespace, data_converter=pydantic_data_converter
+    return await Client.connect(  # issue 11: payloads encrypted when keys are configured (codec.py)
+        settings.temporal_address, namespace=settings.temporal_namespace,
+        data_converter=make_data_converter(settings_keys(settings)),
     )
 
 
@@ -62,6 +63,8 @@ def build_worker(client: Client, sessions: sessionmaker[Session], settings: Sett
 async def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
     settings = get_settings()
+    if settings.payload_encryption_keys is None:
+        logging.warning("PAYLOAD_ENCRYPTION_KEYS is unset: Temporal stores payloads (employee numbers) in clear text")
     client = await connect(settings)
     # issue 11: the workflows upsert these on every move; a namespace without them would stall them
     await ensure_search_attributes(client, settings.temporal_namespace)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 
 from api.refusals import RefusalRecorder
-from api.routes import agreements, audit, calendar, catalogue, devices, governance, outbox, reference, tickets
+from api.routes import agreements, audit, calendar, catalogue, codec, devices, governance, outbox, reference, tickets
 from config import Settings, get_settings
 from db.session import make_sessionmaker
 
@@ -36,7 +36,8 @@ def create_app(settings: Settings | None = None, client: Client | None = None,
     app.state.settings = settings or get_settings()
     app.state.client = client
     app.state.sessions = sessions or make_sessionmaker(app.state.settings.database_url)
-    for module in (devices, catalogue, reference, outbox, tickets, calendar, agreements, governance, audit):
+    for module in (devices, catalogue, reference, outbox, tickets, calendar, agreements, governance, audit,
+                   codec):
         app.include_router(module.router, prefix="/api/v1")
     app.add_middleware(RefusalRecorder)  # issue 11: refused commands leave a trace (api.refusals)
 

@@ -12,13 +12,13 @@ from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Response
-from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client, WorkflowHistory
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import ClientDep, SessionDep, SessionFactoryDep
+from codec import EncryptionCodec, decrypt_history_json
 from db.audit_chain import history_json, verify
 from db.audit_models import HistoryArchive, RefusedAttempt
 from db.audit_queries import COLUMNS, TrailFilter, trail
@@ -208,6 +208,11 @@ async def _runs(client: Client, sessions: sessionmaker[Session], workflow_id: st
     return runs
 
 
+def _codec(client: Client) -> EncryptionCodec | None:
+    codec = client.data_converter.payload_codec
+    return codec if isinstance(codec, EncryptionCodec) else None
+
+
 def _decode_payloads(node: Any) -> Any:
     """Add `decoded` next to every JSON payload of a history (proto JSON keeps them base64)."""
     if isinstance(node, dict):
@@ -235,7 +240,8 @@ async def process_history(workflow_id: str, client: ClientDep, sessions: Session
     if not runs:
         raise HTTPException(404, f"workflow_id: no history for {workflow_id!r}")
     if decode:
-        runs = [{**run, "history": _decode_payloads(run["history"])} for run in runs]
+        codec = _codec(client)
+        runs = [{**run, "history": _decode_payloads(decrypt_history_json(run["history"], codec))} for run in runs]
     return {"workflow_id": workflow_id, "runs": runs}
 
 
@@ -245,7 +251,9 @@ async def process_bundle(workflow_id: str, client: ClientDep, sessions: SessionF
     `python -m scripts.replay_bundle FILE`), transition log, refused attempts, current state and the
     state of its hash chain."""
     workflow_class = _process_of(workflow_id)
-    runs = await _runs(client, sessions, workflow_id, "auto")
+    codec = _codec(client)  # decrypted for the auditor: the bundle replays without the keys
+    runs = [{**run, "history": decrypt_history_json(run["history"], codec)}
+            for run in await _runs(client, sessions, workflow_id, "auto")]
 
     def records() -> tuple[list, list, dict]:
         with sessions() as s:

@@ -7,7 +7,6 @@ import json
 
 from sqlalchemy import select
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from activities.audit import AuditActivities
@@ -15,6 +14,7 @@ from db.audit_chain import verify
 from db.audit_models import HistoryArchive
 from domain.audit import ArchiveRequest
 from domain.equipment import Cancel
+from tests.conftest import TEST_DATA_CONVERTER
 from tests.equipment_helpers import act, order_device
 from worker import WORKFLOWS
 from workflows.search_attributes import BUSINESS_KEY, MUNICIPALITY, PROCESS_TYPE, STATE, UNIT
@@ -22,7 +22,7 @@ from workflows.search_attributes import BUSINESS_KEY, MUNICIPALITY, PROCESS_TYPE
 
 async def replay(row: HistoryArchive) -> None:
     history = WorkflowHistory.from_json(row.workflow_id, json.loads(gzip.decompress(row.history_gz)))
-    result = await Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter).replay_workflow(
+    result = await Replayer(workflows=WORKFLOWS, data_converter=TEST_DATA_CONVERTER).replay_workflow(
         history, raise_on_replay_failure=True)
     assert result.replay_failure is None
 
