@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     development_case_threshold: Decimal = Field(Decimal("100000.00"), ge=0, description="rule GV-3: estimated cost (SEK) from which it-styrgrupp prioritises a development case")
     payload_encryption_keys: SecretStr | None = Field(None, description="issue 11: AES-256-GCM keys of the payload codec, "
         "'keyid=base64(32 bytes),…'; the first encrypts, all decrypt (rotation). Unset: payloads are not encrypted")
+    codec_cors_origins: list[str] = Field(default_factory=lambda: ["http://127.0.0.1:8233", "http://localhost:8233"],
+        description="issue 11: origins of the Temporal Web UI that may call POST /api/v1/codec/decode (JSON list)")
     schedules_enabled: bool = Field(True, description="create or update the yearly Temporal Schedules when the worker starts")
 
     @field_validator("database_url")

@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 
@@ -40,6 +41,9 @@ def create_app(settings: Settings | None = None, client: Client | None = None,
                    codec):
         app.include_router(module.router, prefix="/api/v1")
     app.add_middleware(RefusalRecorder)  # issue 11: refused commands leave a trace (api.refusals)
+    # issue 11: the Temporal Web UI (another origin) decodes payloads through /codec/decode
+    app.add_middleware(CORSMiddleware, allow_origins=app.state.settings.codec_cors_origins, allow_methods=["POST"],
+                       allow_headers=["Content-Type", "Authorization", "X-Namespace"], allow_credentials=True)
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:

@@ -49,12 +49,21 @@ def main() -> int:
     children: list[tuple[str, subprocess.Popen]] = []
     embedded = "TEMPORAL_ADDRESS" not in os.environ
     env = {**os.environ}
+    if settings.payload_encryption_keys is None:  # issue 11: a key of this machine's own, kept in var/
+        keys = ROOT / "var" / "payload-keys"
+        if not keys.exists():
+            from codec import new_key_spec
+
+            keys.write_text(new_key_spec("dev1"))
+            keys.chmod(0o600)
+        env["PAYLOAD_ENCRYPTION_KEYS"] = keys.read_text().strip()
     try:
         if embedded:
             host, port = settings.temporal_address.rsplit(":", 1)
             server = subprocess.Popen([
                 str(BIN / "temporal"), "server", "start-dev", "--db-filename", "var/temporal.db",
                 "--ip", host, "--port", port, "--ui-port", "8233", "--namespace", settings.temporal_namespace,
+                "--ui-codec-endpoint", f"http://{settings.api_host}:{settings.api_port}/api/v1/codec",
                 "--log-level", "warn",
             ], stdout=open("var/temporal.log", "a"), stderr=subprocess.STDOUT, start_new_session=True)
             children.append(("temporal", server))

@@ -71,3 +71,14 @@ async def test_keys_rotate_old_payloads_still_decrypt_and_clear_ones_pass():
     assert await rotated.decode([clear]) == [clear]
     with pytest.raises(ValueError, match="unknown key"):
         await EncryptionCodec(parse_keys(new_key_spec("k3"))).decode([sealed])
+
+
+async def test_web_ui_origin_may_call_the_codec_endpoint(api):
+    preflight = await api.options("/codec/decode", headers={
+        "Origin": "http://127.0.0.1:8233", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type,x-namespace"})
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == "http://127.0.0.1:8233"
+    other = await api.options("/codec/decode", headers={"Origin": "http://evil.example",
+                                                        "Access-Control-Request-Method": "POST"})
+    assert "access-control-allow-origin" not in other.headers
