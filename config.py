@@ -43,6 +43,14 @@ class Settings(BaseSettings):
         description="issue 11: origins of the Temporal Web UI that may call POST /api/v1/codec/decode (JSON list)")
     schedules_enabled: bool = Field(True, description="create or update the yearly Temporal Schedules when the worker starts")
 
+    @field_validator("codec_cors_origins", mode="before")
+    @classmethod
+    def _json_list(cls, value: object) -> object:
+        """A JSON list also when given as a string (not only from the environment)."""
+        import json
+
+        return json.loads(value) if isinstance(value, str) else value
+
     @field_validator("database_url")
     @classmethod
     def _known_backend(cls, value: str) -> str:
