@@ -92,3 +92,34 @@ class ArchiveRequest(BaseModel):
     run_id: str
     workflow_type: str
     reason: Literal["closed", "continued_as_new"]
+
+
+# --- consistency: the database mirror against the workflow's own log ------------------------------
+DRIFT_FIELDS = ("at", "event", "from_state", "to_state", "actor", "reason", "rule", "details")
+
+
+def log_drift(workflow_log: list[dict[str, Any]], mirror: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every difference between the workflow's log (the truth: it is what Temporal replays) and the
+    register's mirror: lines missing from the mirror, lines only in the mirror, fields that differ."""
+    def normal(line: dict[str, Any], field: str) -> Any:
+        value = line.get(field)
+        if field == "at" and value is not None:
+            return canonical_instant(value if isinstance(value, datetime) else datetime.fromisoformat(value))
+        if field == "details":
+            return dict(value or {})
+        return value
+
+    truth = {line["seq"]: line for line in workflow_log}
+    copy = {line["seq"]: line for line in mirror}
+    drift: list[dict[str, Any]] = []
+    for seq in sorted(truth.keys() | copy.keys()):
+        if seq not in copy:
+            drift.append({"seq": seq, "problem": "missing from the database mirror", "event": truth[seq]["event"]})
+        elif seq not in truth:
+            drift.append({"seq": seq, "problem": "in the database mirror only", "event": copy[seq]["event"]})
+        else:
+            for field in DRIFT_FIELDS:
+                if normal(truth[seq], field) != normal(copy[seq], field):
+                    drift.append({"seq": seq, "problem": f"{field} differs", "workflow": normal(truth[seq], field),
+                                  "mirror": normal(copy[seq], field)})
+    return drift

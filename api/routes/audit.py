@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client, WorkflowHistory
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.audit import consistency
 from api.deps import ClientDep, SessionDep, SessionFactoryDep
 from codec import EncryptionCodec, decrypt_history_json
 from db.audit_chain import history_json, verify
@@ -228,6 +229,20 @@ def _decode_payloads(node: Any) -> Any:
     if isinstance(node, list):
         return [_decode_payloads(v) for v in node]
     return node
+
+
+@router.get("/processes/{workflow_id}/consistency", responses={503: {"description": "Temporal unreachable"}})
+async def process_consistency(workflow_id: str, client: ClientDep, sessions: SessionFactoryDep) -> dict[str, Any]:
+    """Drift between the register's mirror and the workflow's own log (missing, extra or differing lines)."""
+    _process_of(workflow_id)
+    try:
+        return await consistency(client, sessions, workflow_id, TEMPORAL_DEADLINE.total_seconds())
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            raise HTTPException(404, f"workflow_id: {workflow_id!r} is not in Temporal (beyond retention?)") from error
+        raise HTTPException(503, "Temporal is not reachable; try again", headers={"Retry-After": "5"}) from error
+    except asyncio.TimeoutError as error:
+        raise HTTPException(503, "Temporal did not answer in time; try again", headers={"Retry-After": "5"}) from error
 
 
 @router.get("/processes/{workflow_id}/history", responses={503: {"description": "Temporal unreachable"}})

@@ -96,3 +96,20 @@ async def test_audit_trail_pages_and_exports_csv_and_json_lines(api):
     assert [json.loads(line)["event"] for line in lines] == ["order", "call_off"]
     late = await api.get("/audit/trail", params={"since": "2026-01-01T00:00:00"})
     assert late.status_code == 422 and "since" in late.json()["detail"]
+
+
+async def test_consistency_check_reports_drift_between_mirror_and_workflow_log(api, sessions):
+    from sqlalchemy import text
+
+    await api.post("/orders", json={"order_number": "ORD-DRIFT-1", "model_code": "LAT-5450", "unit_id": "TR-KS",
+                                    "user_ref": "E5001"})
+    report = (await api.get("/audit/processes/device-ORD-DRIFT-1/consistency")).json()
+    assert report["consistent"] and report["workflow_lines"] == report["mirror_lines"] == 2
+    with sessions() as s:  # someone edits the register directly
+        s.execute(text("UPDATE device_transitions SET rule = 'EQ-99' WHERE order_number = 'ORD-DRIFT-1' AND seq = 2"))
+        s.execute(text("DELETE FROM device_transitions WHERE order_number = 'ORD-DRIFT-1' AND seq = 1"))
+        s.commit()
+    drift = (await api.get("/audit/processes/device-ORD-DRIFT-1/consistency")).json()["drift"]
+    assert [(d["seq"], d["problem"]) for d in drift] == [(1, "missing from the database mirror"), (2, "rule differs")]
+    assert (drift[1]["workflow"], drift[1]["mirror"]) == ("EQ-2", "EQ-99")
+    assert (await api.get("/audit/processes/device-NOPE/consistency")).status_code == 404
