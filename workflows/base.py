@@ -53,6 +53,16 @@ async def run_activity(name: str, arg: Any, result_type: type | None = None) -> 
         raise
 
 
+async def archive_run(reason: str) -> None:
+    """Issue 11: the run's event history into Ramflow's archive, beyond the namespace's retention; the
+    last step of every workflow and the one before continue-as-new. Added after processes were
+    running: their histories replay without the step."""
+    if workflow.patched("audit-archive-history"):
+        info = workflow.info()
+        await run_activity("audit.archive_history", ArchiveRequest(
+            workflow_id=info.workflow_id, run_id=info.run_id, workflow_type=info.workflow_type, reason=reason))
+
+
 def refuse(message: str) -> ApplicationError:
     return ApplicationError(message, type="InvalidCommand", non_retryable=True)
 
@@ -114,12 +124,7 @@ class ProcessWorkflow:
         await self._archive("closed")
 
     async def _archive(self, reason: str) -> None:
-        """Issue 11: the run's event history into Ramflow's archive, beyond the namespace's retention.
-        Added after processes were running: their histories replay without the step."""
-        if workflow.patched("audit-archive-history"):
-            info = workflow.info()
-            await run_activity("audit.archive_history", ArchiveRequest(
-                workflow_id=info.workflow_id, run_id=info.run_id, workflow_type=info.workflow_type, reason=reason))
+        await archive_run(reason)
 
     async def _fire_timer(self, due: tuple[str, datetime] | None) -> None:
         async with self.lock:

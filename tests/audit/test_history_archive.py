@@ -105,6 +105,11 @@ async def test_every_workflow_type_round_trips_through_the_archive(api, client, 
     ids += ["request-SR-RT-0001", revisions[0], proposal_id, f"round-rt-{year}", f"fw-round-rt-{year}",
             service_workflow_id("svc-rt"), cloud_move_workflow_id("CM-RT"), development_case_workflow_id("DEV-RT-1")]
 
+    await client.get_workflow_handle("request-SR-RT-0001").result()
+    with sessions() as s:  # the rounds and the delivered request archived themselves when they closed
+        closed = {(row.workflow_type, row.reason) for row in s.scalars(select(HistoryArchive))}
+    assert {("AgreementRevisionRound", "closed"), ("FrameworkYearlyRound", "closed"),
+            ("ServiceRequest", "closed")} <= closed
     archiver = AuditActivities(client, sessions)
     for workflow_id in ids:
         handle = client.get_workflow_handle(workflow_id)
