@@ -59,41 +59,43 @@ def history_json(row: HistoryArchive) -> bytes:
 
 
 def verify(session: Session) -> dict[str, Any]:
-    """Recompute every chain. `intact` is False when any link fails; `broken` names the first broken
-    link of each failing chain (table, process key, row id, seq, what is wrong)."""
+    """Recompute every chain, streaming the rows. `intact` is False when any link fails; `broken` names
+    the first broken link of each failing chain (table, process key, row id, seq, what is wrong)."""
     broken: list[dict[str, Any]] = []
     checked: dict[str, int] = {}
     for model, key_column in AUDIT_LOGS.items():
         key = getattr(model, key_column)
-        rows = session.scalars(select(model).order_by(key, model.seq)).all()
-        checked[model.__tablename__] = len(rows)
+        rows = session.scalars(select(model).order_by(key, model.seq).execution_options(yield_per=1000))
+        count = 0
         for process_key, lines in groupby(rows, key=lambda r: getattr(r, key_column)):
-            by_id = {}
+            seqs: dict[int, int] = {}
             chain = []
             for line in lines:
-                by_id[line.id] = line
+                count += 1
+                seqs[line.id] = line.seq
                 chain.append((line.id, audit_line_content(key_column, process_key, line), line.prev_hash, line.hash))
             problem = first_broken_link(chain)
             if problem is not None:
-                broken.append({"chain": model.__tablename__, "key": process_key,
-                               "seq": by_id[problem["id"]].seq, **problem})
-    archive = session.scalars(select(HistoryArchive).order_by(HistoryArchive.id)).all()
-    checked[HistoryArchive.__tablename__] = len(archive)
-    problem = first_broken_link((r.id, _content(r, ARCHIVE_FIELDS), r.prev_hash, r.hash) for r in archive)
-    if problem is None:  # the chain covers the history's digest; the digest must cover the stored history
-        for row in archive:
-            digest = hashlib.sha256(history_json(row)).hexdigest()
-            if digest != row.history_sha256:
-                problem = {"id": row.id, "problem": "the stored history does not match its digest (altered)",
-                           "expected": row.history_sha256, "found": digest}
-                break
-    if problem is not None:
-        row = next(r for r in archive if r.id == problem["id"])
-        broken.append({"chain": HistoryArchive.__tablename__, "key": f"{row.workflow_id}/{row.run_id}", **problem})
-    refusals = session.scalars(select(RefusedAttempt).order_by(RefusedAttempt.id)).all()
-    checked[RefusedAttempt.__tablename__] = len(refusals)
-    problem = first_broken_link((r.id, _content(r, REFUSAL_FIELDS), r.prev_hash, r.hash) for r in refusals)
-    if problem is not None:
-        broken.append({"chain": RefusedAttempt.__tablename__, "key": None, **problem})
+                broken.append({"chain": model.__tablename__, "key": process_key, "seq": seqs[problem["id"]], **problem})
+        checked[model.__tablename__] = count
+    for model, fields in ((HistoryArchive, ARCHIVE_FIELDS), (RefusedAttempt, REFUSAL_FIELDS)):
+        count, problem, keys = 0, None, {}
+        expected_prev = GENESIS
+        for row in session.scalars(select(model).order_by(model.id).execution_options(yield_per=100)):
+            count += 1
+            if problem is not None:
+                continue
+            problem = first_broken_link([(row.id, _content(row, fields), row.prev_hash, row.hash)], expected_prev)
+            if problem is None and model is HistoryArchive:
+                digest = hashlib.sha256(history_json(row)).hexdigest()
+                if digest != row.history_sha256:  # the chain covers the digest; the digest the history
+                    problem = {"id": row.id, "problem": "the stored history does not match its digest (altered)",
+                               "expected": row.history_sha256, "found": digest}
+            if problem is not None:
+                keys = {"key": f"{row.workflow_id}/{row.run_id}" if model is HistoryArchive else row.workflow_id}
+            expected_prev = row.hash
+        checked[model.__tablename__] = count
+        if problem is not None:
+            broken.append({"chain": model.__tablename__, **keys, **problem})
     return {"intact": not broken, "verified_at": datetime.now(timezone.utc).isoformat(), "checked": checked,
             "broken": broken}

@@ -55,10 +55,10 @@ def audit_line_content(key_column: str, key: str, line: Any) -> dict[str, Any]:
     return content
 
 
-def first_broken_link(rows: Iterable[tuple[Any, dict[str, Any], str | None, str | None]]) -> dict[str, Any] | None:
-    """Walk one chain in order: rows of (row id, content, prev_hash, hash). None when intact, else
-    the first row whose link does not hold and why."""
-    expected_prev = GENESIS
+def first_broken_link(rows: Iterable[tuple[Any, dict[str, Any], str | None, str | None]],
+                      expected_prev: str = GENESIS) -> dict[str, Any] | None:
+    """Walk one chain in order: rows of (row id, content, prev_hash, hash), the first linked to
+    `expected_prev`. None when intact, else the first row whose link does not hold and why."""
     for row_id, content, prev_hash, stored in rows:
         if prev_hash != expected_prev:
             return {"id": row_id, "problem": "prev_hash does not match the previous row (a row before it was "

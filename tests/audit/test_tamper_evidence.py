@@ -93,3 +93,32 @@ def test_postgres_refuses_update_and_delete_of_audit_rows(backend_sessions, sql)
     device_with_log(backend_sessions, "ORD-A-1")
     with backend_sessions() as s, pytest.raises(DBAPIError, match="append-only"):
         s.execute(text(sql))
+
+
+def test_altered_archived_history_and_refusal_are_detected(backend_sessions):
+    import gzip
+    import hashlib
+
+    from db.audit_chain import append_archive
+
+    history = b'{"events": []}'
+    with backend_sessions() as s:
+        for n in (1, 2):
+            append_archive(s, workflow_id=f"device-ORD-H-{n}", run_id="r1", workflow_type="DeviceLifecycle",
+                           business_key=f"ORD-H-{n}", reason="closed", first_event_at=NOW, last_event_at=NOW,
+                           event_count=0, history_sha256=hashlib.sha256(history).hexdigest(),
+                           history_gz=gzip.compress(history), archived_at=NOW)
+            s.flush()
+            append_refusal(s, at=NOW, method="POST", path="/p", workflow_id=f"device-ORD-H-{n}", actor="a",
+                           event="sell", status=409, message="no")
+            s.flush()
+        s.commit()
+        assert verify(s)["intact"]
+    forged = gzip.compress(b'{"events": [{"eventId": "1"}]}').hex()
+    literal = f"'\\x{forged}'" if backend_sessions.kw["bind"].dialect.name == "postgresql" else f"X'{forged}'"
+    tamper(backend_sessions, f"UPDATE history_archive SET history_gz = {literal} WHERE business_key = 'ORD-H-2'")
+    tamper(backend_sessions, "UPDATE refused_attempts SET actor = 'b' WHERE workflow_id = 'device-ORD-H-1'")
+    with backend_sessions() as s:
+        links = {link["chain"]: link for link in verify(s)["broken"]}
+    assert links["history_archive"]["key"] == "device-ORD-H-2/r1" and "digest" in links["history_archive"]["problem"]
+    assert links["refused_attempts"]["key"] == "device-ORD-H-1" and "altered" in links["refused_attempts"]["problem"]
