@@ -22,8 +22,8 @@ STATUS_BY_ERROR_TYPE = {
 def http_error(error: Exception, not_found: str = "not found") -> HTTPException:
     """Translate what a Temporal call raised; unknown errors are re-raised by the caller."""
     answer = _translate(error, not_found)
-    if isinstance(error, WorkflowUpdateFailedError):  # issue 11: a refused command leaves no Temporal trace
-        record_refusal(answer.status_code, str(answer.detail))
+    if answer.status_code in (403, 409, 422):  # issue 11: a refused command leaves no trace in Temporal
+        record_refusal(answer.status_code, str(answer.detail))  # (no-op outside a command's request)
     return answer
 
 
