@@ -5,20 +5,19 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from activities.audit import ensure_search_attributes
 from config import Settings
 from domain.equipment import Cancel
-from tests.conftest import binary
+from tests.conftest import TEST_DATA_CONVERTER, binary
 from tests.equipment_helpers import act, order_device
 from worker import build_worker
 
 
 async def test_auditor_finds_a_cancelled_device_by_search_attributes(sessions, database_url, executor):
     env = await WorkflowEnvironment.start_local(dev_server_existing_path=binary("temporal"),
-                                                data_converter=pydantic_data_converter, ui=False)
+                                                data_converter=TEST_DATA_CONVERTER, ui=False)
     try:
         client = env.client
         assert len(await ensure_search_attributes(client, "default")) == 5
