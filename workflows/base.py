@@ -116,7 +116,10 @@ class ProcessWorkflow:
                 )
             except asyncio.TimeoutError:
                 await self._fire_timer(due)
-            if workflow.info().is_continue_as_new_suggested() and not self.lock.locked():
+            if workflow.info().is_continue_as_new_suggested():
+                # Wait for the handlers (they hold the lock) rather than loop: with a suggestion pending the
+                # wait above returns at once, and looping while a handler held the lock never yielded
+                # (TMPRL1101 deadlock). No history completed that path, so this replays as before.
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 await self._archive("continued_as_new")
                 workflow.continue_as_new(carry())
