@@ -94,9 +94,17 @@ def audit_trail(
     writer = csv.DictWriter(out, fieldnames=COLUMNS)
     writer.writeheader()
     for line in lines:
-        writer.writerow({**line, "details": json.dumps(line["details"] or {}, ensure_ascii=False, sort_keys=True)})
+        row = {**line, "details": json.dumps(line["details"] or {}, ensure_ascii=False, sort_keys=True)}
+        writer.writerow({key: _cell(value) for key, value in row.items()})
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="ramflow-audit-trail.csv"'})
+
+
+def _cell(value: Any) -> Any:
+    """Free text (reasons, actors) that a spreadsheet would run as a formula is quoted (CSV injection)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 @router.get("/verify")

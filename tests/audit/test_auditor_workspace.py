@@ -94,6 +94,10 @@ async def test_audit_trail_pages_and_exports_csv_and_json_lines(api):
     assert {(r["business_key"], r["event"]) for r in rows} == {("ORD-TRAIL-1", "order"), ("ORD-TRAIL-2", "order")}
     lines = (await api.get("/audit/trail", params={"format": "jsonl", "municipality": "ulricehamn"})).text.splitlines()
     assert [json.loads(line)["event"] for line in lines] == ["order", "call_off"]
+    await api.post("/devices/ORD-TRAIL-1/events", json={"reason": "=HYPERLINK(\"http://x\")", "action": {"event": "cancel"}})
+    exported = await api.get("/audit/trail", params={"format": "csv", "event": "cancel"})
+    [row] = list(csv.DictReader(io.StringIO(exported.text)))
+    assert row["reason"] == "'=HYPERLINK(\"http://x\")"  # a spreadsheet shows it, never runs it
     late = await api.get("/audit/trail", params={"since": "2026-01-01T00:00:00"})
     assert late.status_code == 422 and "since" in late.json()["detail"]
 
@@ -113,3 +117,24 @@ async def test_consistency_check_reports_drift_between_mirror_and_workflow_log(a
     assert [(d["seq"], d["problem"]) for d in drift] == [(1, "missing from the database mirror"), (2, "rule differs")]
     assert (drift[1]["workflow"], drift[1]["mirror"]) == ("EQ-2", "EQ-99")
     assert (await api.get("/audit/processes/device-NOPE/consistency")).status_code == 404
+
+
+async def test_eq11_forbidden_buyout_answer_is_kept_as_a_refused_attempt(api):
+    order = "ORD-AUD-403"
+    await api.post("/orders", json={"order_number": order, "model_code": "LAT-5450", "unit_id": "TR-KS",
+                                    "user_ref": "E5001"})
+    await api.post(f"/devices/{order}/events", json={"action": {"event": "deliver", "serial_number": "S1"}})
+    await api.post(f"/devices/{order}/events", json={"action": {"event": "renew_now"}})
+    for _ in range(100):
+        answer = await api.post(f"/devices/{order}-R1/events", json={"action": {"event": "deliver", "serial_number": "S2"}})
+        if answer.status_code == 200:
+            break
+        await asyncio.sleep(0.05)
+    assert (await until_state(api, order, "returned"))["state"] == "returned"
+    await api.post(f"/devices/{order}/events", json={"action": {"event": "offer_buyout", "price": "1500.00"}})
+    forbidden = await api.post(f"/devices/{order}/events", json={"action": {"event": "accept_buyout"}},
+                               headers={"X-Actor": "E9999"})
+    assert forbidden.status_code == 403
+    refusals = (await api.get(f"/audit/processes/device-{order}/refusals")).json()
+    assert [(r["actor"], r["event"], r["status"]) for r in refusals][-1] == ("E9999", "accept_buyout", 403)
+    assert "EQ-11" in refusals[-1]["message"]
