@@ -74,6 +74,14 @@ def _event_of(body: bytes) -> str | None:
     return str(event)[:60] if event is not None else None
 
 
+def _detail(body: bytes) -> str:
+    try:
+        detail = json.loads(body or b"{}").get("detail")
+    except (ValueError, AttributeError):
+        detail = None
+    return (detail if isinstance(detail, str) else json.dumps(detail) if detail else body.decode(errors="replace"))[:4000]
+
+
 def store_refusals(sessions: sessionmaker[Session], request: _Request) -> None:
     event = _event_of(bytes(request.body))
     for refusal in request.refusals:
@@ -94,7 +102,8 @@ def store_refusals(sessions: sessionmaker[Session], request: _Request) -> None:
 
 
 class RefusalRecorder:
-    """Pure ASGI middleware around commands (POST, PUT, PATCH, DELETE)."""
+    """Pure ASGI middleware around commands (POST, PUT, PATCH, DELETE). A 403 or 409 answer to a command
+    on a process that no `record_refusal` call described is recorded too."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -113,11 +122,24 @@ class RefusalRecorder:
                 request.body.extend(message.get("body", b""))
             return message
 
+        answer: dict[str, Any] = {"status": 0, "body": bytearray()}
+
+        async def watching_send(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                answer["status"] = message["status"]
+            elif message["type"] == "http.response.body" and answer["status"] in (403, 409):
+                answer["body"].extend(message.get("body", b"")[:8192])
+            await send(message)
+
         token = _current.set(request)
         try:
-            await self.app(scope, teeing_receive, send)
+            await self.app(scope, teeing_receive, watching_send)
         finally:
             _current.reset(token)
+            if not request.refusals and answer["status"] in (403, 409) and workflow_of_path(request.path):
+                # refused before reaching the translation point (e.g. the role policy): kept all the same
+                request.refusals.append({"status": answer["status"], "message": _detail(bytes(answer["body"])),
+                                         "workflow_id": None, "event": None, "actor": None})
             if request.refusals:
                 sessions = scope["app"].state.sessions
                 await anyio.to_thread.run_sync(store_refusals, sessions, request)

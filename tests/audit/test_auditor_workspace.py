@@ -138,3 +138,20 @@ async def test_eq11_forbidden_buyout_answer_is_kept_as_a_refused_attempt(api):
     refusals = (await api.get(f"/audit/processes/device-{order}/refusals")).json()
     assert [(r["actor"], r["event"], r["status"]) for r in refusals][-1] == ("E9999", "accept_buyout", 403)
     assert "EQ-11" in refusals[-1]["message"]
+
+
+async def test_command_on_a_closed_ticket_is_kept_as_a_refused_attempt(api):
+    created = await api.post("/tickets", json={"unit_id": "TR-KS", "reporter_ref": "E5001", "title": "Printer jam"})
+    number = created.json()["number"]
+    await api.post(f"/tickets/{number}/events", json={"action": {"event": "resolve", "resolution": "cleared"}})
+    await api.post(f"/tickets/{number}/events", json={"action": {"event": "close"}})
+    for _ in range(100):
+        late = await api.post(f"/tickets/{number}/events", json={"action": {"event": "reopen"}},
+                              headers={"X-Actor": "it.cecilia"})
+        if late.status_code == 409:
+            break
+        await asyncio.sleep(0.05)
+    assert late.status_code == 409
+    [refusal] = (await api.get(f"/audit/processes/ticket-{number}/refusals")).json()[-1:]
+    assert (refusal["actor"], refusal["event"], refusal["status"]) == ("it.cecilia", "reopen", 409)
+    assert refusal["message"] == late.json()["detail"]
