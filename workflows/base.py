@@ -121,13 +121,10 @@ class ProcessWorkflow:
                 # wait above returns at once, and looping while a handler held the lock never yielded
                 # (TMPRL1101 deadlock). No history completed that path, so this replays as before.
                 await workflow.wait_condition(workflow.all_handlers_finished)
-                await self._archive("continued_as_new")
+                await archive_run("continued_as_new")
                 workflow.continue_as_new(carry())
         await workflow.wait_condition(workflow.all_handlers_finished)
-        await self._archive("closed")
-
-    async def _archive(self, reason: str) -> None:
-        await archive_run(reason)
+        await archive_run("closed")
 
     async def _fire_timer(self, due: tuple[str, datetime] | None) -> None:
         async with self.lock:
