@@ -6,7 +6,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     query_wait_seconds: float = Field(2.0, gt=0, le=60, description="API: longest wait for a live view (Query) before the database mirror answers")
     retry_after_seconds: int = Field(5, ge=1, le=3600, description="API: Retry-After of a 503 while Temporal, the worker or the database is away")
     max_body_bytes: int = Field(1_000_000, ge=1024, le=2_000_000, description="API: largest request body (413 above); below Temporal's 2 MB payload limit")
+    payload_encryption_keys: SecretStr | None = Field(None, description="issue 11: AES-256-GCM keys of the payload codec, "
+        "'keyid=base64(32 bytes),…'; the first encrypts, all decrypt (rotation). Unset: payloads are not encrypted")
+    codec_cors_origins: list[str] = Field(default_factory=lambda: ["http://127.0.0.1:8233", "http://localhost:8233"],
+        description="issue 11: origins of the Temporal Web UI that may call POST /api/v1/codec/decode (JSON list)")
     schedules_enabled: bool = Field(True, description="create or update the yearly Temporal Schedules when the worker starts")
     # --- identity (OpenID Connect bearer tokens; Microsoft Entra ID in production) -------------------------
     oidc_issuer: str = Field("http://127.0.0.1:18900", description="the token issuer (`iss`); Entra ID: "
@@ -70,6 +74,14 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = Field("text", description="text: readable lines (embedded stack); json: one JSON event per line (production)")
     log_level: str = Field("INFO", description="level of Ramflow's own loggers")
     otlp_endpoint: str | None = Field(None, description="OTLP/HTTP collector base URL (e.g. http://otel-collector:4318); unset: traces are not exported")
+
+    @field_validator("codec_cors_origins", mode="before")
+    @classmethod
+    def _json_list(cls, value: object) -> object:
+        """A JSON list also when given as a string (not only from the environment)."""
+        import json
+
+        return json.loads(value) if isinstance(value, str) else value
 
     @field_validator("database_url")
     @classmethod

@@ -8,16 +8,17 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 
 from activities.agreements import AgreementActivities
+from activities.audit import AuditActivities, ensure_search_attributes
 from activities.equipment import EquipmentActivities
 from activities.governance import GovernanceActivities
 from activities.premises import PremisesActivities
 from activities.renewals import RenewalActivities
 from activities.tickets import TicketActivities
+from codec import make_data_converter, settings_keys
 from config import Settings, get_settings
 from db.session import make_sessionmaker
 from observability.logging import configure_logging
@@ -44,14 +45,16 @@ def all_activities(client: Client, sessions: sessionmaker[Session], settings: Se
     """Every activity, bound to its dependencies."""
     return [*EquipmentActivities(sessions).all(), RenewalActivities(client, sessions).rearm_renewals, *TicketActivities(sessions).all(),
             *AgreementActivities(sessions).all(), *GovernanceActivities(sessions).all(),
-            *PremisesActivities(sessions).all()]
+            *PremisesActivities(sessions).all(), *AuditActivities(client, sessions).all()]
 
 
 async def connect(settings: Settings, runtime: Runtime | None = None, lazy: bool = False) -> Client:
-    """The process's one client; its tracing interceptor also traces the workers built on it (issue 13).
-    `lazy`: connect at the first call (the API starts, and answers 503, while Temporal is away)."""
+    """The process's one client: payloads encrypted when keys are configured (issue 11, codec.py); its
+    tracing interceptor also traces the workers built on it (issue 13). `lazy`: connect at the first call
+    (the API starts, and answers 503, while Temporal is away)."""
     return await Client.connect(
-        settings.temporal_address, namespace=settings.temporal_namespace, data_converter=pydantic_data_converter,
+        settings.temporal_address, namespace=settings.temporal_namespace,
+        data_converter=make_data_converter(settings_keys(settings)),
         interceptors=[tracing_interceptor()], runtime=runtime, lazy=lazy,
     )
 
@@ -71,9 +74,13 @@ async def main() -> None:
     settings = get_settings()
     configure_logging(settings, "worker")  # issue 13: JSON events in production, text on the embedded stack
     setup_tracing(settings, "ramflow-worker")
+    if settings.payload_encryption_keys is None:
+        logging.warning("PAYLOAD_ENCRYPTION_KEYS is unset: Temporal stores payloads (employee numbers) in clear text")
     client = await connect(settings, worker_runtime(settings))  # the SDK's Prometheus /metrics
     if settings.worker_metrics_port:
         logging.info("worker metrics on http://%s:%d/metrics", settings.worker_metrics_host, settings.worker_metrics_port)
+    # issue 11: the workflows upsert these on every move; a namespace without them would stall them
+    await ensure_search_attributes(client, settings.temporal_namespace)
     if settings.schedules_enabled:  # rules AG-4, GV-1: the yearly rounds (idempotent create-or-update)
         from workflows.schedules import ensure_schedules
 

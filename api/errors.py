@@ -25,6 +25,7 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.refusals import record_refusal
 from workflows.base import BUSINESS_ERRORS
 
 log = logging.getLogger("ramflow.api")
@@ -116,7 +117,15 @@ def business_cause(error: BaseException) -> ApplicationError | None:
 
 def http_error(error: Exception, not_found: str = "not found") -> Exception:
     """Translate what a Temporal call raised into an HTTPException (or Unavailable); unknown errors are
-    returned as they are so that the caller re-raises them."""
+    returned as they are so that the caller re-raises them. A refused command (403/409/422) is noted for
+    the refused-attempts record (issue 11: it leaves no trace in Temporal; api.refusals)."""
+    answer = _translate(error, not_found)
+    if isinstance(answer, HTTPException) and answer.status_code in (403, 409, 422):
+        record_refusal(answer.status_code, str(answer.detail))  # (no-op outside a command's request)
+    return answer
+
+
+def _translate(error: Exception, not_found: str) -> Exception:
     if transient(error):
         return Unavailable(f"Temporal: {error}")
     if isinstance(error, (WorkflowUpdateFailedError, WorkflowFailureError)):

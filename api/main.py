@@ -8,10 +8,9 @@ from typing import Any, AsyncIterator
 
 from anyio import to_thread
 from fastapi import Depends, FastAPI, HTTPException
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
-from fastapi.exception_handlers import http_exception_handler
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.api.enums.v1 import TaskQueueType
@@ -23,7 +22,9 @@ from api import security
 from api.auth import Jwks
 from api.errors import COMMON_RESPONSES, install_error_handlers, reject_lone_surrogates
 from api.policy import ACCESS_RESPONSES, RateLimiter, documented_bearer, enforce
-from api.routes import agreements, calendar, catalogue, devices, governance, outbox, premises, reference, tickets
+from api.refusals import RefusalRecorder
+from api.routes import (agreements, audit, calendar, catalogue, codec, devices, governance, outbox, premises,
+                        reference, tickets)
 from config import Settings, get_settings
 from db.session import api_sessionmaker
 from observability.http import instrument_app, untraced
@@ -142,12 +143,15 @@ def create_app(settings: Settings | None = None, client: Client | None = None,
     app.state.jwks = Jwks(settings)
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     install_error_handlers(app)
-    for kind in (HTTPException, StarletteHTTPException):  # every 401/403 recorded, then answered as before
-        app.add_exception_handler(kind, security.recording(app.exception_handlers.get(kind, http_exception_handler)))
+    # one record per refused request: every 401/403, and commands a process refused (api.refusals)
+    app.add_middleware(RefusalRecorder)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
-    app.add_middleware(security.SecurityHeaders)  # outermost: every answer, 413 included
+    app.add_middleware(security.SecurityHeaders)  # every answer, 413 included
+    # issue 11: the Temporal Web UI (another origin) decodes payloads through /codec/decode
+    app.add_middleware(CORSMiddleware, allow_origins=settings.codec_cors_origins, allow_methods=["POST"],
+                       allow_headers=["Content-Type", "Authorization", "X-Namespace"], allow_credentials=True)
     for module in (devices, catalogue, reference, outbox, tickets, calendar, agreements, governance, premises,
-                   security):
+                   security, audit, codec):
         app.include_router(module.router, prefix="/api/v1", responses={**COMMON_RESPONSES, **ACCESS_RESPONSES},
                            dependencies=[Depends(reject_lone_surrogates), Depends(documented_bearer)])
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

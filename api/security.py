@@ -1,25 +1,21 @@
-"""Security around every answer: response headers, the record of refused attempts (401/403) and of
-changes to reference data, and the routes auditors read them through."""
+"""Security around every answer: response headers, the routes auditors read the refused attempts
+(recorded by api.refusals) and the changes to reference data through."""
 from __future__ import annotations
 
-import base64
 import json
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response
-from pydantic import BaseModel
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
-from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import SessionDep
-from db.security_models import ReferenceChange, RefusedAttempt
+from db.audit_models import RefusedAttempt
+from db.security_models import ReferenceChange
 
 router = APIRouter(tags=["security"])
 log = logging.getLogger(__name__)
@@ -53,60 +49,19 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
-# --- refused attempts -------------------------------------------------------------------------------
-def _claimed_subject(request: Request) -> str | None:
-    """An invalid token's subject, unverified: who it claimed to be (recorded, never trusted)."""
-    value = request.headers.get("authorization", "")
-    parts = value.partition(" ")[2].split(".")
-    if len(parts) != 3:
-        return None
-    try:
-        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
-        subject = payload.get("oid") or payload.get("sub")
-        return str(subject)[:120] if subject is not None else None
-    except (ValueError, AttributeError):
-        return None
-
-
-def _record(sessions: sessionmaker[Session], attempt: RefusedAttempt) -> None:
-    with sessions() as session:
-        session.add(attempt)
-        session.commit()
-
-
-def recording(answer: Callable[[Request, Any], Awaitable[Response]]) -> Callable:
-    """An exception handler that records every 401 and 403 (who, what, when: readable by auditors), then
-    answers as `answer` (the app's own HTTPException handler) would."""
-
-    async def record_refusal(request: Request, error: StarletteHTTPException) -> Response:
-        if error.status_code in (401, 403):
-            principal = getattr(request.state, "principal", None)
-            attempt = RefusedAttempt(
-                at=datetime.now(timezone.utc), status=error.status_code,
-                subject=principal.subject if principal else None,
-                claimed_subject=None if principal else _claimed_subject(request),
-                roles=sorted(principal.roles) if principal else [], method=request.method,
-                path=request.url.path[:300], reason=str(error.detail)[:2000],
-                client=request.client.host if request.client else None)
-            try:
-                await run_in_threadpool(_record, request.app.state.sessions, attempt)
-            except Exception:  # noqa: BLE001 - the refusal is answered even if the record cannot be written
-                log.exception("could not record a refused attempt")
-        return await answer(request, error)
-
-    return record_refusal
-
-
+# --- refused attempts (recorded by api.refusals.RefusalRecorder: one store with the auditors') --------------
 class RefusedAttemptView(BaseModel):
     id: int
     at: datetime
     status: int
-    subject: str | None
+    subject: str | None = Field(validation_alias="actor", description="the validated token's subject")
     claimed_subject: str | None
     roles: list[str]
     method: str
     path: str
-    reason: str
+    workflow_id: str | None
+    event: str | None
+    reason: str = Field(validation_alias="message")
     client: str | None
     model_config = {"from_attributes": True}
 
@@ -115,10 +70,11 @@ class RefusedAttemptView(BaseModel):
 def refused_attempts(session: SessionDep, subject: str | None = None, status: int | None = None,
                      since: datetime | None = None,
                      limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[RefusedAttempt]:
-    """Requests refused with 401 (no valid token) or 403 (not allowed): who, what, when; newest first."""
+    """Requests refused with 401 (no valid token), 403 (not allowed) or a command a process refused (409,
+    422): who, what, when; newest first."""
     query = select(RefusedAttempt).order_by(RefusedAttempt.id.desc()).limit(limit)
     if subject is not None:
-        query = query.where((RefusedAttempt.subject == subject) | (RefusedAttempt.claimed_subject == subject))
+        query = query.where((RefusedAttempt.actor == subject) | (RefusedAttempt.claimed_subject == subject))
     if status is not None:
         query = query.where(RefusedAttempt.status == status)
     if since is not None:

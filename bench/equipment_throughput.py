@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, text
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from activities.audit import ensure_search_attributes
 from config import Settings
 from db.migrate import upgrade
 from db.seed import load_reference_data
@@ -82,6 +83,7 @@ async def main(n: int) -> None:
     env = await WorkflowEnvironment.start_local(data_converter=pydantic_data_converter,
                                                 dev_server_existing_path=str(binary), ui=False)
     async with env:
+        await ensure_search_attributes(env.client, "default")  # issue 11: upserted on every move
         with tempfile.TemporaryDirectory() as tmp:
             rows = {
                 "sqlite, one at a time": await run(env.client, f"sqlite:///{tmp}/seq.db", max(10, n // 5), False),

@@ -49,6 +49,9 @@ class AuditLogColumns:
     reason: Mapped[str | None] = mapped_column(Text)
     rule: Mapped[str] = mapped_column(String(20))
     details: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Tamper evidence (issue 11, domain.audit): the chain over this process's lines; append-only.
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
 
 
 # --- reference data -------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Security records: refused attempts (401/403) and changes to reference data (who, when, what)."""
+"""Security records: changes to reference data (who, when, what). Refused attempts (401/403, refused
+commands) are one store with the auditors' records: db.audit_models.RefusedAttempt."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -6,25 +7,8 @@ from datetime import datetime
 from sqlalchemy import JSON, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from db.audit_models import RefusedAttempt  # noqa: F401 - the one refused-attempts store
 from db.models import Base, UTCDateTime
-
-
-class RefusedAttempt(Base):
-    """A request the API refused with 401 or 403: readable by auditors."""
-
-    __tablename__ = "refused_attempts"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime())
-    status: Mapped[int] = mapped_column(Integer)
-    subject: Mapped[str | None] = mapped_column(String(120), doc="the validated token's subject")
-    claimed_subject: Mapped[str | None] = mapped_column(String(120), doc="an invalid token's subject, unverified")
-    roles: Mapped[list] = mapped_column(JSON, default=list)
-    method: Mapped[str] = mapped_column(String(10))
-    path: Mapped[str] = mapped_column(String(300))
-    reason: Mapped[str] = mapped_column(Text)
-    client: Mapped[str | None] = mapped_column(String(80))
-
-    __table_args__ = (Index("ix_refused_attempts_at", "at"),)
 
 
 class ReferenceChange(Base):

@@ -17,6 +17,11 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+# Issue 11: how long Temporal keeps a closed run (the dev server's default is 24 h). Deliberately short:
+# Temporal is the engine, not the record. Every run is archived in Ramflow's database when it closes or
+# continues as new (hash-chained, backed up with the register), so auditors do not depend on this; 30 days
+# keep recent runs in the Web UI for operations and the monthly follow-up. Same value in docker-compose.yml.
+NAMESPACE_RETENTION = "720h"
 
 
 def wait_for_port(host: str, port: int, seconds: float, what: str) -> None:
@@ -120,15 +125,28 @@ def main() -> int:
     children: list[Child] = []
     embedded = "TEMPORAL_ADDRESS" not in os.environ
     env = {**os.environ}
+    if settings.payload_encryption_keys is None:  # issue 11: a key of this machine's own, kept in var/
+        keys = ROOT / "var" / "payload-keys"
+        if not keys.exists():
+            from codec import new_key_spec
+
+            keys.write_text(new_key_spec("dev1"))
+            keys.chmod(0o600)
+        env["PAYLOAD_ENCRYPTION_KEYS"] = keys.read_text().strip()
     try:
         if embedded:
             host, port = settings.temporal_address.rsplit(":", 1)
             children.append(Child("temporal", lambda: subprocess.Popen([
                 str(BIN / "temporal"), "server", "start-dev", "--db-filename", "var/temporal.db",
                 "--ip", host, "--port", port, "--ui-port", "8233", "--namespace", settings.temporal_namespace,
+                "--ui-codec-endpoint", f"http://{settings.api_host}:{settings.api_port}/api/v1/codec",
                 "--log-level", "warn",
             ], stdout=open("var/temporal.log", "a"), stderr=subprocess.STDOUT, start_new_session=True)))
             wait_for_port(host, int(port), 60, "the Temporal dev server")
+            subprocess.run([str(BIN / "temporal"), "operator", "namespace", "update", "--namespace",
+                            settings.temporal_namespace, "--retention", NAMESPACE_RETENTION,
+                            "--address", settings.temporal_address], check=True, stdout=subprocess.DEVNULL)
+            # the search attributes (issue 11) are registered by the worker when it starts: one place
         local_issuer = "OIDC_ISSUER" not in os.environ
         if local_issuer:  # a real issuer the API validates like Entra ID: discovery document, JWKS, signatures
             issuer = urlsplit(settings.oidc_issuer)

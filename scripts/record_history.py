@@ -20,6 +20,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from activities.audit import ensure_search_attributes
 from config import Settings
 from db.migrate import upgrade
 from db.seed import load_reference_data
@@ -182,6 +183,7 @@ async def record(scenario: str, target: Path) -> None:
         env = await WorkflowEnvironment.start_time_skipping(
             data_converter=pydantic_data_converter,
             test_server_existing_path=str(Path(sys.executable).parent / "temporal-test-server"))
+        await ensure_search_attributes(env.client, "default")  # issue 11: upserted on every move
         async with env, build_worker(env.client, sessions, Settings(database_url=url, temporal_task_queue=QUEUE)):
             handle = await SCENARIOS[scenario](env.client, env)
             target.write_text((await handle.fetch_history()).to_json())

@@ -16,21 +16,25 @@ import pytest
 import pytest_asyncio
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from codec import make_data_converter  # noqa: E402
 from config import Settings  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
 from db.seed import load_reference_data  # noqa: E402
 from db.session import make_sessionmaker  # noqa: E402
 from scripts.local_issuer import LocalIssuer  # noqa: E402
 from worker import build_worker  # noqa: E402
+from activities.audit import ensure_search_attributes  # noqa: E402
 
 SEED_YEAR = 2026  # the price-list year of the seeded reference data
+# Issue 11: the tests' clients encrypt payloads like production (codec.py), with a fixed test key.
+TEST_PAYLOAD_KEYS = "test1=" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVowMTIzNDU="
+TEST_DATA_CONVERTER = make_data_converter(TEST_PAYLOAD_KEYS)
 # Data-layer fixtures (`backend_url`, `backend_sessions`): SQLite and PostgreSQL, for every test folder.
 pytest_plugins = ["tests.db_backends"]
 
@@ -48,8 +52,9 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
     """A time-skipping test server of the test's own (starts in ~0.1 s): 48-month lives run in seconds,
     and no timer of another test can fire into this one's virtual clock."""
     environment = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter, test_server_existing_path=binary("temporal-test-server")
+        data_converter=TEST_DATA_CONVERTER, test_server_existing_path=binary("temporal-test-server")
     )
+    await ensure_search_attributes(environment.client, "default")  # issue 11: upserted on every move
     yield environment
     await environment.shutdown()
 

@@ -11,7 +11,7 @@ from temporalio import workflow
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from workflows.base import SYSTEM_ACTOR, ProcessWorkflow, refuse, run_activity
+from workflows.base import SYSTEM_ACTOR, ProcessWorkflow, archive_run, refuse, run_activity
 
 with workflow.unsafe.imports_passed_through():
     from domain.agreements import (
@@ -263,6 +263,7 @@ class AgreementRevisionRoundWorkflow:
                 started.append(workflow_id)
             except WorkflowAlreadyStartedError:
                 continue
+        await archive_run("closed")  # issue 11
         return started
 
 

@@ -51,7 +51,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 from workflows.agreements import RecordedProcess
-from workflows.base import SYSTEM_ACTOR, run_activity
+from workflows.base import SYSTEM_ACTOR, archive_run, run_activity
 
 BODY_INBOX = {
     IN_PREPARATION: ["group:it-forum-utveckling"],
@@ -206,6 +206,7 @@ class FrameworkYearlyRoundWorkflow:
             )
         except WorkflowAlreadyStartedError:
             pass
+        await archive_run("closed")  # issue 11
         return workflow_id
 
 

@@ -15,12 +15,12 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client.parser import text_string_to_metric_families
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from observability.temporal_metrics import prometheus_runtime
 from observability.tracing import tracing_interceptor
-from tests.conftest import binary
+from activities.audit import ensure_search_attributes
+from tests.conftest import TEST_DATA_CONVERTER, binary
 
 
 def free_port() -> int:
@@ -74,9 +74,10 @@ async def ops_env(_span_processor: _WhileRecording) -> AsyncIterator[OpsEnv]:
     as worker.main() builds them."""
     address = f"127.0.0.1:{free_port()}"
     environment = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter, test_server_existing_path=binary("temporal-test-server"),
+        data_converter=TEST_DATA_CONVERTER, test_server_existing_path=binary("temporal-test-server"),
         runtime=prometheus_runtime(address), interceptors=[tracing_interceptor()],
     )
+    await ensure_search_attributes(environment.client, "default")  # issue 11: upserted on every move
     yield OpsEnv(environment, f"http://{address}/metrics")
     await environment.shutdown()
 

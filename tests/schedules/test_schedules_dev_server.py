@@ -10,12 +10,12 @@ from zoneinfo import ZoneInfo
 
 import pytest_asyncio
 from temporalio.client import ScheduleActionStartWorkflow, ScheduleRange
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from activities.audit import ensure_search_attributes
 from config import Settings
 from domain.agreements import agreement_workflow_id
-from tests.conftest import binary
+from tests.conftest import TEST_DATA_CONVERTER, binary
 from worker import build_worker
 from workflows.schedules import AGREEMENT_REVISION_SCHEDULE, FRAMEWORK_REVISION_SCHEDULE, ensure_schedules
 
@@ -25,7 +25,8 @@ STOCKHOLM = ZoneInfo("Europe/Stockholm")
 @pytest_asyncio.fixture(scope="module")
 async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
     environment = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=binary("temporal"), data_converter=pydantic_data_converter, ui=False)
+        dev_server_existing_path=binary("temporal"), data_converter=TEST_DATA_CONVERTER, ui=False)
+    await ensure_search_attributes(environment.client, "default")  # issue 11: upserted on every move
     yield environment
     await environment.shutdown()
 

@@ -12,7 +12,6 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 from temporalio.client import WorkflowUpdateFailedError
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Replayer
 
@@ -320,7 +319,7 @@ async def test_tk6_close_draws_the_survey_from_workflow_random_reproducibly(clie
         mirrored = {f"ticket-{n}" for n in s.scalars(select(Ticket.number).where(Ticket.survey_selected.is_(True)))}
     assert mirrored == selected
     histories = [await handle.fetch_history() for handle, _ in results]
-    replayer = Replayer(workflows=[TicketWorkflow], data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=[TicketWorkflow], data_converter=client.data_converter)  # its payload codec
     for history in histories:
         result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
         assert result.replay_failure is None

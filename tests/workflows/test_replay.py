@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from tests.conftest import TEST_DATA_CONVERTER
 from workflows.equipment import DeviceLifecycleWorkflow
 from workflows.governance import FrameworkChangeWorkflow
 from workflows.premises import PremisesProjectWorkflow
@@ -24,7 +24,8 @@ HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 async def test_stored_history_replays_eq5_eq8_eq11_eq12_tk2_tk5_gv2_fc1(path: Path):
     history = WorkflowHistory.from_json(path.stem, json.loads(path.read_text()))
     workflow_class = WORKFLOW_BY_PREFIX[path.stem.split("_", 1)[0]]
-    replayer = Replayer(workflows=[workflow_class], data_converter=pydantic_data_converter)
+    # through the payload codec, as a worker replays: histories from before encryption pass it unchanged
+    replayer = Replayer(workflows=[workflow_class], data_converter=TEST_DATA_CONVERTER)
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None
 

@@ -1,7 +1,7 @@
-"""refused attempts (401/403) and reference-data change records (issue 8)
+"""reference-data change records (issue 8); the refused attempts are one store with the auditors' (0009)
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-28 10:00:00
 """
 from alembic import op
@@ -9,26 +9,12 @@ import sqlalchemy as sa
 
 
 revision = '0006'
-down_revision = '0003'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table('refused_attempts',
-    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
-    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('status', sa.Integer(), nullable=False),
-    sa.Column('subject', sa.String(length=120), nullable=True),
-    sa.Column('claimed_subject', sa.String(length=120), nullable=True),
-    sa.Column('roles', sa.JSON(), nullable=False),
-    sa.Column('method', sa.String(length=10), nullable=False),
-    sa.Column('path', sa.String(length=300), nullable=False),
-    sa.Column('reason', sa.Text(), nullable=False),
-    sa.Column('client', sa.String(length=80), nullable=True),
-    sa.PrimaryKeyConstraint('id')
-    )
-    op.create_index('ix_refused_attempts_at', 'refused_attempts', ['at'])
     op.create_table('reference_changes',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('at', sa.DateTime(timezone=True), nullable=False),
@@ -46,5 +32,3 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index('ix_reference_changes_entity_key', table_name='reference_changes')
     op.drop_table('reference_changes')
-    op.drop_index('ix_refused_attempts_at', table_name='refused_attempts')
-    op.drop_table('refused_attempts')

@@ -1,14 +1,14 @@
 """idempotency keys of creating POSTs (issue 7: every creating POST is safe to retry)
 
 Revision ID: 0008
-Revises: 0003
+Revises: 0006
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = '0008'
-down_revision = '0003'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
