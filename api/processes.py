@@ -16,6 +16,7 @@ Every Temporal call has a deadline; a dependency that is away becomes 503 with R
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -157,6 +158,8 @@ class ProcessPath:
         """An event as an Update with a deadline. `ended(session)` names the final state of a process that
         has ended (409); `update_id` (from Idempotency-Key) makes a retried event apply once."""
         handle = self.client.get_workflow_handle(workflow_id)
+        if update_id is not None:  # the same key with another event is another Update, never a stale answer
+            update_id = f"{update_id}:{hashlib.sha256(command.model_dump_json().encode()).hexdigest()[:16]}"
         try:
             return await self._bounded(
                 handle.execute_update(update, command, id=update_id, rpc_timeout=self.update_timeout),
