@@ -96,3 +96,28 @@ async def test_lookup_error_in_an_activity_is_not_retried(client, worker, settin
             FrameworkYearlyRoundWorkflow.run, RoundStart(year=2010), id=f"round-{uuid.uuid4()}",
             task_queue=settings.temporal_task_queue), 20)
     assert "LookupError" in repr(failure.value.cause) or "LookupError" in str(failure.value.cause.cause)
+
+
+def test_tk7_hand_back_at_creation_on_the_dev_server_is_201_every_time(stack):
+    """Where it failed (about half the calls, "workflow update was aborted by closing workflow"): a real
+    dev server, the API in uvicorn; and a retry with the same Idempotency-Key gives the same ticket."""
+    import httpx
+
+    from db.session import make_sessionmaker
+
+    sessions = make_sessionmaker(f"sqlite:///{stack.db}")
+    add_device(sessions, "ORD-FD-CB2", "CB-314")
+    body = {"unit_id": "TR-BUF", "reporter_ref": "E1100", "title": "Printing", "device_order_number": "ORD-FD-CB2",
+            "matter": "printing"}
+    with httpx.Client(base_url=f"{stack.base}/api/v1", headers={"X-Actor": "it.anna"}, timeout=30) as http:
+        numbers = []
+        for i in range(10):
+            response = http.post("/tickets", json=body, headers={"Idempotency-Key": f"tk7-{i}"})
+            assert response.status_code == 201, response.text
+            assert response.json()["state"] == "handed_back"
+            numbers.append(response.json()["number"])
+        again = http.post("/tickets", json=body, headers={"Idempotency-Key": "tk7-0"})
+        assert again.status_code == 200 and again.json()["number"] == numbers[0]
+        assert again.json()["state"] == "handed_back"
+    assert count(sessions, Ticket) == 10
+    sessions.kw["bind"].dispose()
