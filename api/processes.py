@@ -16,6 +16,7 @@ Every Temporal call has a deadline; a dependency that is away becomes 503 with R
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -35,6 +36,7 @@ from config import Settings
 from domain.process import TransitionRecord
 
 T = TypeVar("T")
+_multi_operation = [True]  # False once the server refuses Update-with-Start: start, then update
 VIEW_SOURCE = "X-Ramflow-View"  # "live" (the process answered) or "mirror" (the database answered)
 
 
@@ -75,6 +77,8 @@ class ProcessPath:
         (False, None) if a process with this ID exists or existed (IDs are never reused). The Update reaches
         the process in its first task, so even a process that ends at once (a TK-7 hand-back at
         registration) answers it: no "update aborted by closing workflow"."""
+        if not _multi_operation[0]:
+            return await self._start_then_ready(run, arg, workflow_id, ready, not_found)
         operation = WithStartWorkflowOperation(
             run, arg, id=workflow_id, task_queue=self.settings.temporal_task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL, id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
@@ -89,9 +93,31 @@ class ProcessPath:
         except Exception as error:  # noqa: BLE001
             if isinstance(error, RPCError) and error.status == RPCStatusCode.ALREADY_EXISTS:
                 return False, None
+            if isinstance(error, RPCError) and error.status in (RPCStatusCode.UNIMPLEMENTED,
+                                                                RPCStatusCode.PERMISSION_DENIED):
+                # a server without Update-with-Start (Temporal < 1.28 without frontend.enableExecuteMultiOperation)
+                _multi_operation[0] = False
+                return await self._start_then_ready(run, arg, workflow_id, ready, not_found)
             raise _raise(http_error(error, not_found), error) from error
         finally:
             _settle(operation)
+
+    async def _start_then_ready(self, run: Callable, arg: Any, workflow_id: str, ready: Callable,
+                                not_found: str) -> tuple[bool, Any]:
+        """The same in two calls: start, then the registration Update (whose fallback reads the result of a
+        process that has already ended)."""
+        try:
+            await self._bounded(self.client.start_workflow(
+                run, arg, id=workflow_id, task_queue=self.settings.temporal_task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE, rpc_timeout=self.rpc_timeout,
+            ), self.settings.temporal_rpc_timeout_seconds, "Temporal (start)")
+        except WorkflowAlreadyStartedError:
+            return False, None
+        except Unavailable:
+            raise
+        except Exception as error:  # noqa: BLE001
+            raise _raise(http_error(error, not_found), error) from error
+        return True, await self.ready(run, workflow_id, ready, not_found)
 
     async def start(self, run: Callable, arg: Any, workflow_id: str, ready: Callable, response: Response,
                     not_found: str | None = None) -> Any:
@@ -117,7 +143,8 @@ class ProcessPath:
                 raise _raise(http_error(error, not_found), error) from error
             first: Exception = error
         except Exception as error:  # noqa: BLE001
-            if transient(error):
+            # ABORTED here is "update aborted by closing workflow": the process has ended, read its result
+            if transient(error) and not (isinstance(error, RPCError) and error.status == RPCStatusCode.ABORTED):
                 raise Unavailable(f"Temporal: {error}") from error
             first = error
         try:  # the Update could not reach the process because it has ended: its result is its final view
@@ -157,6 +184,8 @@ class ProcessPath:
         """An event as an Update with a deadline. `ended(session)` names the final state of a process that
         has ended (409); `update_id` (from Idempotency-Key) makes a retried event apply once."""
         handle = self.client.get_workflow_handle(workflow_id)
+        if update_id is not None:  # the same key with another event is another Update, never a stale answer
+            update_id = f"{update_id}:{hashlib.sha256(command.model_dump_json().encode()).hexdigest()[:16]}"
         try:
             return await self._bounded(
                 handle.execute_update(update, command, id=update_id, rpc_timeout=self.update_timeout),

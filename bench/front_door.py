@@ -8,7 +8,7 @@ Both workers (Ramflow's, with a real SQLite database, and the skeleton's) run in
 the API in its own. Prints latency (order + delivery of one device) and throughput, and the ratios:
 goal api latency <= 1.25x skeleton one at a time, api throughput >= 85 % of the skeleton at every concurrency.
 
-Usage: python -m bench.front_door [rounds]   (default 2)"""
+Usage: python -m bench.front_door [rounds]   (default 2; BENCH_CONCURRENCY=1,10 limits the concurrencies)"""
 from __future__ import annotations
 
 import asyncio

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, HTTPException, Path, Query, Response, status
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import select
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
@@ -16,9 +16,16 @@ from sqlalchemy.orm import Session
 from activities.agreements import price_list_for, unit_application_charges, versions_of
 from api import access
 from api.errors import JSON_ERRORS
+from api.processes import audit_log
 from api.deps import ActorDep, Limit, Offset, PrincipalDep, ProcessDep, SessionDep, SettingsDep
 from api.security import record_reference_change, row_dict
-from db.agreement_models import AgreementRow, ApplicationPriceRow, GovernanceProcessRow, ServiceDefinitionRow
+from db.agreement_models import (
+    AgreementRow,
+    ApplicationPriceRow,
+    GovernanceProcessRow,
+    GovernanceTransitionRow,
+    ServiceDefinitionRow,
+)
 from db.models import Unit
 from domain.agreements import (
     LOCAL_TZ,
@@ -132,6 +139,22 @@ class ProcessRow(BaseModel):
 
 def this_year() -> int:
     return datetime.now(LOCAL_TZ).year
+
+
+def process_mirror(view: type, workflow_id: str):
+    """An AG/GV process as its register mirrors it (state, its data, the audit log), for when the process
+    cannot answer in time; None if there is no row or the view needs more than the row keeps."""
+    def work(session: Session) -> Any:
+        row = session.get(GovernanceProcessRow, workflow_id)
+        if row is None:
+            return None
+        try:
+            return view.model_validate({
+                **(row.data or {}), "workflow_id": workflow_id, "state": row.state, "allowed_events": [],
+                "log": audit_log(session, GovernanceTransitionRow, GovernanceTransitionRow.workflow_id, workflow_id)})
+        except ValidationError:
+            return None
+    return work
 
 
 def _unit(session: Session, unit_id: str, field: str = "unit_id") -> Unit:
@@ -262,9 +285,10 @@ async def terminate(agreement_id: str, request: TerminateRequest, actor: ActorDe
 
 
 @router.get("/agreements/{agreement_id}/drawing-up", response_model=AgreementProcessView)
-async def drawing_up(agreement_id: str, path: ProcessDep) -> AgreementProcessView:
-    return await path.view(agreement_workflow_id(agreement_id), AgreementWorkflow.view,
-                        f"agreement_id: no agreement being drawn up {agreement_id!r}")
+async def drawing_up(agreement_id: str, path: ProcessDep, response: Response) -> AgreementProcessView:
+    workflow_id = agreement_workflow_id(agreement_id)
+    return await path.view(workflow_id, AgreementWorkflow.view, f"agreement_id: no agreement being drawn up {agreement_id!r}", response,
+                           mirror=process_mirror(AgreementProcessView, workflow_id))
 
 
 @router.post("/agreements/{agreement_id}/drawing-up/events", response_model=AgreementProcessView,
@@ -298,9 +322,10 @@ async def start_revision(agreement_id: str, request: RevisionRequest, actor: Act
 
 
 @router.get("/agreements/{agreement_id}/revisions/{for_year}", response_model=AgreementProcessView)
-async def get_revision(agreement_id: str, for_year: Year, path: ProcessDep) -> AgreementProcessView:
-    return await path.view(agreement_workflow_id(agreement_id, "revision", for_year), AgreementWorkflow.view,
-                        f"for_year: no revision of {agreement_id!r} for {for_year}")
+async def get_revision(agreement_id: str, for_year: Year, path: ProcessDep, response: Response) -> AgreementProcessView:
+    workflow_id = agreement_workflow_id(agreement_id, "revision", for_year)
+    return await path.view(workflow_id, AgreementWorkflow.view, f"for_year: no revision of {agreement_id!r} for {for_year}", response,
+                           mirror=process_mirror(AgreementProcessView, workflow_id))
 
 
 @router.post("/agreements/{agreement_id}/revisions/{for_year}/events", response_model=AgreementProcessView,
@@ -421,9 +446,10 @@ def list_services(session: SessionDep, status_: Annotated[str | None, Query(alia
 
 
 @router.get("/services/{service_code}", response_model=ServiceView)
-async def get_service(service_code: str, path: ProcessDep) -> ServiceView:
-    return await path.view(service_workflow_id(service_code), ServiceIntroductionWorkflow.view,
-                        f"service_code: no service {service_code!r}")
+async def get_service(service_code: str, path: ProcessDep, response: Response) -> ServiceView:
+    workflow_id = service_workflow_id(service_code)
+    return await path.view(workflow_id, ServiceIntroductionWorkflow.view, f"service_code: no service {service_code!r}", response,
+                           mirror=process_mirror(ServiceView, workflow_id))
 
 
 @router.post("/services/{service_code}/events", response_model=ServiceView, responses={404: {}, 409: {}, 422: {}})
@@ -447,9 +473,10 @@ async def start_cloud_move(request: CloudMoveRequest, actor: ActorDep, path: Pro
 
 
 @router.get("/cloud-moves/{case_id}", response_model=CloudMoveView)
-async def get_cloud_move(case_id: str, path: ProcessDep) -> CloudMoveView:
-    return await path.view(cloud_move_workflow_id(case_id), CloudMoveWorkflow.view,
-                        f"case_id: no cloud move {case_id!r}")
+async def get_cloud_move(case_id: str, path: ProcessDep, response: Response) -> CloudMoveView:
+    workflow_id = cloud_move_workflow_id(case_id)
+    return await path.view(workflow_id, CloudMoveWorkflow.view, f"case_id: no cloud move {case_id!r}", response,
+                           mirror=process_mirror(CloudMoveView, workflow_id))
 
 
 @router.post("/cloud-moves/{case_id}/events", response_model=CloudMoveView, responses={404: {}, 409: {}, 422: {}})

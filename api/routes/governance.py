@@ -21,7 +21,16 @@ from api import access
 from api.deps import ActorDep, Limit, Offset, PrincipalDep, ProcessDep, SessionDep, SettingsDep
 from api.bounds import Day
 from api.processes import audit_log
-from api.routes.agreements import EventRequest, ProcessRow, RoundRequest, _unit, round_running, RoundRunning, this_year
+from api.routes.agreements import (
+    EventRequest,
+    ProcessRow,
+    RoundRequest,
+    RoundRunning,
+    _unit,
+    process_mirror,
+    round_running,
+    this_year,
+)
 from db.agreement_models import (
     FrameworkDecisionRow,
     GovernanceProcessRow,
@@ -147,9 +156,10 @@ def list_proposals(session: SessionDep, state: str | None = None, limit: Limit =
 
 
 @router.get("/framework/proposals/{proposal_id}", response_model=FrameworkView)
-async def get_proposal(proposal_id: str, path: ProcessDep) -> FrameworkView:
-    return await path.view(framework_workflow_id(proposal_id), FrameworkChangeWorkflow.view,
-                        f"proposal_id: no proposal {proposal_id!r}")
+async def get_proposal(proposal_id: str, path: ProcessDep, response: Response) -> FrameworkView:
+    workflow_id = framework_workflow_id(proposal_id)
+    return await path.view(workflow_id, FrameworkChangeWorkflow.view, f"proposal_id: no proposal {proposal_id!r}", response,
+                           mirror=process_mirror(FrameworkView, workflow_id))
 
 
 @router.post("/framework/proposals/{proposal_id}/events", response_model=FrameworkView,
@@ -215,9 +225,10 @@ def list_cases(session: SessionDep, state: str | None = None, limit: Limit = 200
 
 
 @router.get("/development-cases/{case_id}", response_model=DevelopmentCaseView)
-async def get_case(case_id: str, path: ProcessDep) -> DevelopmentCaseView:
-    return await path.view(development_case_workflow_id(case_id), DevelopmentCaseWorkflow.view,
-                        f"case_id: no development case {case_id!r}")
+async def get_case(case_id: str, path: ProcessDep, response: Response) -> DevelopmentCaseView:
+    workflow_id = development_case_workflow_id(case_id)
+    return await path.view(workflow_id, DevelopmentCaseWorkflow.view, f"case_id: no development case {case_id!r}", response,
+                           mirror=process_mirror(DevelopmentCaseView, workflow_id))
 
 
 @router.post("/development-cases/{case_id}/events", response_model=DevelopmentCaseView,

@@ -44,18 +44,25 @@ async def test_worker_killed_mid_burst_every_process_completes_with_each_side_ef
             return delivered.json()["state"]
 
         control = await lifecycle(999)  # one device before the crash: what each side effect looks like
+        case = await http.post("/development-cases", json={
+            "case_id": "DEV-CRASH-1", "title": "Nytt ekonomisystem", "kind": "new_system_setup", "unit_id": "UL-KS",
+            "estimated_cost": "2500000.00"})
+        assert case.status_code == 201, case.text
         burst = asyncio.gather(*[lifecycle(i) for i in range(N)])
         await asyncio.sleep(1.5)
         stack.kill("worker")  # SIGKILL mid-burst
         started = time.monotonic()
         view = await http.get("/devices/ORD-CRASH-999")
         read_seconds = time.monotonic() - started
+        case_view = await http.get("/development-cases/DEV-CRASH-1")  # an AG/GV process: its mirror too
         await asyncio.sleep(2.0)
         stack.start_worker()
         states = await asyncio.wait_for(burst, BOUND + 30)
     assert control == "in_use" and set(states) == {"in_use"}
     assert view.status_code == 200 and view.headers["x-ramflow-view"] == "mirror" and read_seconds < 5
     assert view.json()["state"] == "in_use"
+    assert case_view.status_code == 200 and case_view.headers["x-ramflow-view"] == "mirror", case_view.text
+    assert case_view.json()["state"] == "at_steering_group" and case_view.json()["log"]
 
     sessions = make_sessionmaker(f"sqlite:///{stack.db}")
     with sessions() as s:

@@ -96,3 +96,45 @@ async def test_lookup_error_in_an_activity_is_not_retried(client, worker, settin
             FrameworkYearlyRoundWorkflow.run, RoundStart(year=2010), id=f"round-{uuid.uuid4()}",
             task_queue=settings.temporal_task_queue), 20)
     assert "LookupError" in repr(failure.value.cause) or "LookupError" in str(failure.value.cause.cause)
+
+
+def test_tk7_hand_back_at_creation_on_the_dev_server_is_201_every_time(stack):
+    """Where it failed (about half the calls, "workflow update was aborted by closing workflow"): a real
+    dev server, the API in uvicorn; and a retry with the same Idempotency-Key gives the same ticket."""
+    import httpx
+
+    from db.session import make_sessionmaker
+
+    sessions = make_sessionmaker(f"sqlite:///{stack.db}")
+    add_device(sessions, "ORD-FD-CB2", "CB-314")
+    body = {"unit_id": "TR-BUF", "reporter_ref": "E1100", "title": "Printing", "device_order_number": "ORD-FD-CB2",
+            "matter": "printing"}
+    with httpx.Client(base_url=f"{stack.base}/api/v1", headers=stack.bearer("it.anna"), timeout=30) as http:
+        numbers = []
+        for i in range(10):
+            response = http.post("/tickets", json=body, headers={"Idempotency-Key": f"tk7-{i}"})
+            assert response.status_code == 201, response.text
+            assert response.json()["state"] == "handed_back"
+            numbers.append(response.json()["number"])
+        again = http.post("/tickets", json=body, headers={"Idempotency-Key": "tk7-0"})
+        assert again.status_code == 200 and again.json()["number"] == numbers[0]
+        assert again.json()["state"] == "handed_back"
+    assert count(sessions, Ticket) == 10
+    sessions.kw["bind"].dispose()
+
+
+async def test_without_update_with_start_the_path_starts_then_waits_and_still_answers_a_hand_back(
+        api, sessions, monkeypatch):
+    """Temporal before 1.28 (docker-compose's 1.25) may refuse Update-with-Start: start, then the Update,
+    whose fallback reads the result of a process that ended at once (TK-7)."""
+    from api import processes
+
+    monkeypatch.setattr(processes, "_multi_operation", [False])
+    order = {"order_number": "ORD-FD-2STEP", "model_code": "LAT-5450", "unit_id": "UL-KS", "user_ref": "E2101"}
+    first, again = await api.post("/orders", json=order), await api.post("/orders", json=order)
+    assert (first.status_code, again.status_code) == (201, 200) and again.json()["state"] == "called_off"
+    add_device(sessions, "ORD-FD-CB3", "CB-314")
+    for _ in range(4):
+        response = await api.post("/tickets", json={"unit_id": "TR-BUF", "reporter_ref": "E1100", "title": "Printing",
+                                                    "device_order_number": "ORD-FD-CB3", "matter": "printing"})
+        assert response.status_code == 201 and response.json()["state"] == "handed_back", response.text
