@@ -12,6 +12,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from activities.agreements import AgreementActivities
+from activities.billing import BillingActivities, RenewalSafetyNetActivities
 from activities.equipment import EquipmentActivities
 from activities.governance import GovernanceActivities
 from activities.renewals import RenewalActivities
@@ -24,6 +25,7 @@ from workflows.agreements import (
     CloudMoveWorkflow,
     ServiceIntroductionWorkflow,
 )
+from workflows.billing import BillingRunWorkflow, RenewalSafetyNetWorkflow
 from workflows.equipment import DeviceLifecycleWorkflow
 from workflows.governance import DevelopmentCaseWorkflow, FrameworkChangeWorkflow, FrameworkYearlyRoundWorkflow
 from workflows.tickets import ServiceRequestWorkflow, TicketWorkflow
@@ -31,13 +33,15 @@ from workflows.tickets import ServiceRequestWorkflow, TicketWorkflow
 WORKFLOWS: list[type] = [DeviceLifecycleWorkflow, TicketWorkflow, ServiceRequestWorkflow,
                          AgreementWorkflow, AgreementRevisionRoundWorkflow, ServiceIntroductionWorkflow,
                          CloudMoveWorkflow, FrameworkChangeWorkflow, FrameworkYearlyRoundWorkflow,
-                         DevelopmentCaseWorkflow]
+                         DevelopmentCaseWorkflow, BillingRunWorkflow, RenewalSafetyNetWorkflow]
 
 
 def all_activities(client: Client, sessions: sessionmaker[Session], settings: Settings) -> list:
     """Every activity, bound to its dependencies."""
     return [*EquipmentActivities(sessions).all(), RenewalActivities(client, sessions).rearm_renewals, *TicketActivities(sessions).all(),
-            *AgreementActivities(sessions).all(), *GovernanceActivities(sessions).all()]
+            *AgreementActivities(sessions).all(), *GovernanceActivities(sessions).all(),
+            *BillingActivities(sessions).all(),
+            RenewalSafetyNetActivities(client, sessions, settings.renewal_lead_days).renewal_safety_net]
 
 
 async def connect(settings: Settings) -> Client:
@@ -62,9 +66,11 @@ async def main() -> None:
     settings = get_settings()
     client = await connect(settings)
     if settings.schedules_enabled:  # rules AG-4, GV-1: the yearly rounds (idempotent create-or-update)
-        from workflows.schedules import ensure_schedules
+        from workflows.schedules import ensure_billing_schedules, ensure_schedules
 
         logging.info("schedules ensured: %s", ", ".join(await ensure_schedules(client, settings)))
+        # rules BL-2, BL-3, EQ-5: billing runs on each municipality's cycle, the renewal safety net
+        logging.info("schedules ensured: %s", ", ".join(await ensure_billing_schedules(client, settings)))
     sessions = make_sessionmaker(settings.database_url)
     worker = build_worker(client, sessions, settings)
     stop = asyncio.Event()

@@ -4,6 +4,7 @@ from alembic import context
 from db.models import Base
 import db.agreement_models  # noqa: F401
 import db.ticket_models  # noqa: F401
+import db.billing_models  # noqa: F401
 from db.session import make_engine
 
 config = context.config
