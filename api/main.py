@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 
-from api.routes import agreements, calendar, catalogue, devices, governance, outbox, reference, tickets
+from api.routes import agreements, billing, calendar, catalogue, devices, governance, outbox, reference, tickets
 from config import Settings, get_settings
 from db.session import make_sessionmaker
 
@@ -35,7 +35,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None,
     app.state.settings = settings or get_settings()
     app.state.client = client
     app.state.sessions = sessions or make_sessionmaker(app.state.settings.database_url)
-    for module in (devices, catalogue, reference, outbox, tickets, calendar, agreements, governance):
+    for module in (devices, catalogue, reference, outbox, tickets, calendar, agreements, governance, billing):
         app.include_router(module.router, prefix="/api/v1")
 
     @app.get("/health", tags=["health"])

@@ -17,6 +17,8 @@ with workflow.unsafe.imports_passed_through():
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
                     maximum_interval=timedelta(minutes=5), non_retryable_error_types=["InvalidRun"])
 STEP_TIMEOUT = timedelta(minutes=5)
+# One unit's basis takes well under a second; if its worker dies the attempt is retried elsewhere after this.
+UNIT_TIMEOUT = timedelta(seconds=60)
 CONCURRENT_UNITS = 8  # bases are independent; a few at a time keeps the database's writers few
 
 
@@ -45,7 +47,7 @@ class BillingRunWorkflow:
             self.bases += await asyncio.gather(*(workflow.execute_activity(
                 "billing.store_basis", UnitBasisRequest(run_id=plan.run_id, municipality=plan.municipality,
                                                         period=plan.period, kind=plan.kind, unit_id=unit),
-                result_type=BasisSummary, start_to_close_timeout=STEP_TIMEOUT, retry_policy=RETRY)
+                result_type=BasisSummary, start_to_close_timeout=UNIT_TIMEOUT, retry_policy=RETRY)
                 for unit in chunk))
         stored = [b for b in self.bases if b.basis_id is not None]
         result = RunResult(run_id=plan.run_id, municipality=plan.municipality, period=plan.period, bases=stored,
