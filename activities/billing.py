@@ -111,8 +111,9 @@ def store_basis(s: Session, request: UnitBasisRequest, at: datetime) -> BasisSum
     s.add(basis)
     s.flush()
     if lines:
-        s.execute(insert(InvoiceLineRow), [
-            {**line.model_dump(exclude={"unit_id"}), "basis_id": basis.id} for line in lines])
+        fields = [name for name in Line.model_fields if name != "unit_id"]
+        s.connection().execute(insert(InvoiceLineRow.__table__), [
+            {**{name: getattr(line, name) for name in fields}, "basis_id": basis.id} for line in lines])
     return BasisSummary(unit_id=request.unit_id, basis_id=basis.id, lines=len(lines), total=basis.total, created=True)
 
 

@@ -49,13 +49,16 @@ def unit_ids(s: Session, municipality: str) -> list[str]:
 
 def recurring_charges(s: Session, unit_id: str, period: Period) -> list[RecurringCharge]:
     """Charge periods of the unit that overlap `period` (rules EQ-6, EQ-8)."""
-    rows = s.execute(select(Charge, Device.model_code, Device.category).join(
+    # plain rows, trusted values: the run reads every rental of the unit, so no ORM identity map and
+    # no re-validation (bench/billing_run.py)
+    rows = s.execute(select(Charge.id, Charge.order_number, Charge.unit_id, Device.category, Device.model_code,
+                            Charge.kind, Charge.amount, Charge.starts_on, Charge.ends_on).join(
         Device, Device.order_number == Charge.order_number).where(
         Charge.unit_id == unit_id, Charge.recurring.is_(True), Charge.starts_on < period.end,
         or_(Charge.ends_on.is_(None), Charge.ends_on > period.start)).order_by(Charge.id))
-    return [RecurringCharge(charge_id=c.id, order_number=c.order_number, unit_id=c.unit_id, category=category,
-                            model_code=model, kind=c.kind, monthly_amount=c.amount, starts_on=c.starts_on,
-                            ends_on=c.ends_on) for c, model, category in rows]
+    return [RecurringCharge.model_construct(
+        charge_id=r[0], order_number=r[1], unit_id=r[2], category=r[3], model_code=r[4], kind=r[5],
+        monthly_amount=r[6], starts_on=r[7], ends_on=r[8]) for r in rows]
 
 
 def year_prices(s: Session, charges: list[RecurringCharge], year: int) -> dict[str, Decimal]:

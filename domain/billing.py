@@ -198,7 +198,8 @@ def rent_lines(charges: list[RecurringCharge], period: Period, prices: dict[str,
         if months == 0:
             continue
         price = (prices or {}).get(f"{charge.kind}:{charge.model_code}", charge.monthly_amount)
-        lines.append(Line(
+        lines.append(Line.model_construct(  # every field computed here from validated inputs
+            adjusts_period=None,
             key=f"{charge.kind}:{charge.charge_id}", unit_id=charge.unit_id, kind=charge.kind,
             article=f"{charge.kind}:{charge.category}",
             text=f"{'Rent' if charge.kind == 'rent' else 'Service fee'} {charge.model_code} {charge.order_number}"
