@@ -116,3 +116,17 @@ async def test_bl3_central_cost_is_billed_once_a_year(client, worker, sessions):
     assert (line.kind, line.article) == ("central_cost", "central_cost")
     with pytest.raises(WorkflowFailureError):
         await bill(client, worker.task_queue, "tranemo", "2025-T1", kind="central")
+
+
+def test_bl1_tk8_tk12_hourly_rates_moved_into_the_price_list_of_the_year(sessions):
+    """The 950/650 SEK placeholders of config are the 2026 price list (migration 0005); a later year
+    without a list of its own uses the latest earlier one (AG-5); before any list, the config fallback."""
+    from db.billing_models import ServicePriceRow
+    from db.billing_queries import service_rate
+
+    with sessions.begin() as s:
+        assert (service_rate(s, "on_call", 2026), service_rate(s, "physical_move", 2026)) == (D("950.00"), D("650.00"))
+        assert service_rate(s, "on_call", 2027) == D("950.00") and service_rate(s, "on_call", 2025) is None
+        s.add(ServicePriceRow(year=2027, article="on_call", unit="hour", unit_price=D("990.00")))
+        s.flush()
+        assert service_rate(s, "on_call", 2027) == D("990.00")
