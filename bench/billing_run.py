@@ -23,14 +23,15 @@ from sqlalchemy import func, insert, select, text
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from activities.billing import BillingActivities
+from activities.billing import store_basis
 from config import Settings
+from db import billing_queries as q
 from db.billing_models import InvoiceBasisRow, InvoiceLineRow
 from db.migrate import upgrade
 from db.models import Charge, Device
 from db.seed import load_reference_data
 from db.session import make_sessionmaker
-from domain.billing import BillingRunStart, billing_workflow_id, parse_period
+from domain.billing import BillingRunStart, UnitBasisRequest, billing_workflow_id, parse_period
 from worker import build_worker
 from workflows.billing import BillingRunWorkflow
 
@@ -93,19 +94,13 @@ def rent_totals(sessions) -> dict[str, Decimal]:
 
 def direct_run(sessions) -> float:
     """collect + store_basis per unit, as the workflow's activities do, without Temporal in between."""
-    from domain.billing import UnitBasisRequest
-
-    acts = BillingActivities(sessions)
     started = time.perf_counter()
-    with sessions.begin() as s:
-        from db import billing_queries as q
+    with sessions() as s:
         units = q.unit_ids(s, "ulricehamn")
     for unit in units:
         with sessions.begin() as s:
-            from activities.billing import store_basis
             store_basis(s, UnitBasisRequest(run_id="direct", municipality="ulricehamn", period=PERIOD,
                                             kind="regular", unit_id=unit), datetime.now(timezone.utc))
-    del acts
     return time.perf_counter() - started
 
 
