@@ -13,6 +13,7 @@ from temporalio.worker import Worker
 
 from activities.agreements import AgreementActivities
 from activities.audit import AuditActivities, ensure_search_attributes
+from activities.billing import BillingActivities, RenewalSafetyNetActivities
 from activities.equipment import EquipmentActivities
 from activities.governance import GovernanceActivities
 from activities.premises import PremisesActivities
@@ -30,6 +31,7 @@ from workflows.agreements import (
     CloudMoveWorkflow,
     ServiceIntroductionWorkflow,
 )
+from workflows.billing import BillingRunWorkflow, RenewalSafetyNetWorkflow
 from workflows.equipment import DeviceLifecycleWorkflow
 from workflows.governance import DevelopmentCaseWorkflow, FrameworkChangeWorkflow, FrameworkYearlyRoundWorkflow
 from workflows.premises import PremisesProjectWorkflow
@@ -38,14 +40,16 @@ from workflows.tickets import ServiceRequestWorkflow, TicketWorkflow
 WORKFLOWS: list[type] = [DeviceLifecycleWorkflow, TicketWorkflow, ServiceRequestWorkflow,
                          AgreementWorkflow, AgreementRevisionRoundWorkflow, ServiceIntroductionWorkflow,
                          CloudMoveWorkflow, FrameworkChangeWorkflow, FrameworkYearlyRoundWorkflow,
-                         DevelopmentCaseWorkflow, PremisesProjectWorkflow]
+                         DevelopmentCaseWorkflow, PremisesProjectWorkflow, BillingRunWorkflow, RenewalSafetyNetWorkflow]
 
 
 def all_activities(client: Client, sessions: sessionmaker[Session], settings: Settings) -> list:
     """Every activity, bound to its dependencies."""
     return [*EquipmentActivities(sessions).all(), RenewalActivities(client, sessions).rearm_renewals, *TicketActivities(sessions).all(),
             *AgreementActivities(sessions).all(), *GovernanceActivities(sessions).all(),
-            *PremisesActivities(sessions).all(), *AuditActivities(client, sessions).all()]
+            *PremisesActivities(sessions).all(), *AuditActivities(client, sessions).all(),
+            *BillingActivities(sessions).all(),
+            RenewalSafetyNetActivities(client, sessions, settings.renewal_lead_days).renewal_safety_net]
 
 
 async def connect(settings: Settings, runtime: Runtime | None = None, lazy: bool = False) -> Client:
@@ -82,9 +86,11 @@ async def main() -> None:
     # issue 11: the workflows upsert these on every move; a namespace without them would stall them
     await ensure_search_attributes(client, settings.temporal_namespace)
     if settings.schedules_enabled:  # rules AG-4, GV-1: the yearly rounds (idempotent create-or-update)
-        from workflows.schedules import ensure_schedules
+        from workflows.schedules import ensure_billing_schedules, ensure_schedules
 
         logging.info("schedules ensured: %s", ", ".join(await ensure_schedules(client, settings)))
+        # rules BL-2, BL-3, EQ-5: billing runs on each municipality's cycle, the renewal safety net
+        logging.info("schedules ensured: %s", ", ".join(await ensure_billing_schedules(client, settings)))
     sessions = make_sessionmaker(settings.database_url)
     instrument_database(sessions)
     worker = build_worker(client, sessions, settings)

@@ -10,6 +10,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.effects import append_audit_line
+from db.billing_queries import service_rate
 from db.models import Device, Unit
 from db.ticket_models import (
     DesignatedApplicant,
@@ -160,12 +161,14 @@ class TicketActivities:
             if s.scalar(select(SupportCharge.id).where(SupportCharge.key == request.key)) is not None:
                 return
             hours = hours_of(request.minutes_charged)
-            amount = (hours * request.hourly_rate).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+            # rules TK-8, TK-12, AG-5: the rate of the year's price list; the workflow's rate (config) is the fallback
+            charged_on = request.at.astimezone(default_calendar().tz).date()
+            rate = service_rate(s, request.source, charged_on.year) or request.hourly_rate
+            amount = (hours * rate).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
             s.add(SupportCharge(
                 key=request.key, source=request.source, reference=request.reference, unit_id=request.unit_id,
                 minutes_worked=request.minutes_worked, minutes_charged=request.minutes_charged, hours=hours,
-                hourly_rate=request.hourly_rate, amount=amount,
-                charged_on=request.at.astimezone(default_calendar().tz).date(), at=utc(request.at),
+                hourly_rate=rate, amount=amount, charged_on=charged_on, at=utc(request.at),
             ))
 
     # --- service requests ------------------------------------------------------------------------

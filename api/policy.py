@@ -38,6 +38,7 @@ KS_TRANEMO = "kommunstyrelsen-tranemo"
 KS_ULRICEHAMN = "kommunstyrelsen-ulricehamn"
 SAMVERKANSNAMND = "samverkansnamnd-it"
 AUDITOR = "auditor"
+ECONOMY = "economy"  # the municipalities' economy staff: billing (issue 12)
 
 ROLES: dict[str, str] = {
     IT_STAFF: "IT staff (team: användarstöd, verksamhetsstöd, infrastruktur): tickets, service requests, "
@@ -54,6 +55,8 @@ ROLES: dict[str, str] = {
     KS_ULRICEHAMN: "secretary of kommunstyrelsen Ulricehamn: records its decision (GV-2)",
     SAMVERKANSNAMND: "secretary of samverkansnämnd IT: records its decision (GV-2)",
     AUDITOR: "auditor: reads everything, changes nothing",
+    ECONOMY: "economy staff of the municipalities: billing runs, invoice bases, the CSV export, the forecast "
+             "(reads only)",
 }
 BODY_ROLES = (IT_FORUM, IT_STYRGRUPP, KS_TRANEMO, KS_ULRICEHAMN, SAMVERKANSNAMND)
 IT = (IT_STAFF, IT_ADMIN)
@@ -218,6 +221,18 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/premises-projects/{project_id}"): read(IT),
     ("POST", "/premises-projects/{project_id}/events"): allow(IT_STAFF),
     ("GET", "/premises-projects/{project_id}/history"): read(IT),
+    # billing (issue 12, BL-1 … BL-6): it-admin runs it, economy reads and exports, a manager reads their unit's
+    ("POST", "/billing/runs"): allow(IT_ADMIN),
+    ("GET", "/billing/runs"): read(IT_ADMIN, ECONOMY),
+    ("GET", "/billing/runs/{run_id}"): read(IT_ADMIN, ECONOMY),
+    ("GET", "/billing/bases"): read(ECONOMY, IT_ADMIN, UNIT_MANAGER, scoped=OWN_UNIT),
+    ("GET", "/billing/bases/{basis_id}"): read(ECONOMY, IT_ADMIN, UNIT_MANAGER, scoped=OWN_UNIT),
+    ("GET", "/billing/bases/{basis_id}.html"): read(ECONOMY, IT_ADMIN, UNIT_MANAGER, scoped=OWN_UNIT),
+    ("GET", "/billing/{municipality}/{period}/export.csv"): read(ECONOMY),
+    ("PUT", "/billing/central-costs/{year}/{unit_id}"): allow(IT_ADMIN),
+    ("GET", "/billing/forecast/{municipality}"): read(ECONOMY, IT_ADMIN),
+    ("GET", "/billing/forecast/{municipality}.csv"): read(ECONOMY, IT_ADMIN),
+    ("GET", "/billing/forecast/{municipality}.svg"): read(ECONOMY, IT_ADMIN),
 }
 # paths outside /api/v1 keep their own path
 UNPREFIXED = {"/health", "/ready", "/metrics"}

@@ -23,8 +23,10 @@ from temporalio.client import (
 )
 
 from config import Settings
+from domain.billing import BillingRunStart
 from domain.governance import RoundStart
 from workflows.agreements import AgreementRevisionRoundWorkflow
+from workflows.billing import BillingRunWorkflow, RenewalSafetyNetWorkflow
 from workflows.governance import FrameworkYearlyRoundWorkflow
 
 AGREEMENT_REVISION_SCHEDULE = "ramflow-agreement-revision-round"
@@ -67,9 +69,10 @@ def schedule_definitions(settings: Settings) -> dict[str, Schedule]:
     }
 
 
-async def ensure_schedules(client: Client, settings: Settings) -> list[str]:
-    """Idempotent create-or-update of every schedule; returns their IDs."""
-    wanted = schedule_definitions(settings)
+async def ensure_schedules(client: Client, settings: Settings,
+                           wanted: dict[str, Schedule] | None = None) -> list[str]:
+    """Idempotent create-or-update of every schedule (by default the yearly rounds); returns their IDs."""
+    wanted = schedule_definitions(settings) if wanted is None else wanted
     for schedule_id, schedule in wanted.items():
         try:
             await client.create_schedule(schedule_id, schedule)
@@ -79,3 +82,61 @@ async def ensure_schedules(client: Client, settings: Settings) -> list[str]:
 
             await client.get_schedule_handle(schedule_id).update(keep_state)
     return list(wanted)
+
+
+# --- billing (BL-2, BL-3) and the renewal safety net (EQ-5) -----------------------------------
+BILLING_SCHEDULES = {
+    "ulricehamn": "ramflow-billing-ulricehamn-monthly",
+    "tranemo": "ramflow-billing-tranemo-tertial",
+}
+CENTRAL_COST_SCHEDULES = {m: f"ramflow-billing-{m}-central-cost" for m in ("tranemo", "ulricehamn")}
+RENEWAL_SAFETY_NET_SCHEDULE = "ramflow-renewal-safety-net"
+BILLING_HOUR = 6  # before the working day; the runs charge the period that just ended (in arrears)
+BILLING_JITTER = timedelta(minutes=30)  # the two municipalities' runs do not hit the database at once
+BILLING_CALENDARS = {
+    # rule BL-2: Ulricehamn's units every month (the month before) ...
+    "ulricehamn": ScheduleCalendarSpec(day_of_month=[ScheduleRange(1)], hour=[ScheduleRange(BILLING_HOUR)],
+                                       comment="rule BL-2: Ulricehamn monthly, charges the month before"),
+    # ... Tranemo in January, May and September (the tertial before)
+    "tranemo": ScheduleCalendarSpec(month=[ScheduleRange(1), ScheduleRange(5), ScheduleRange(9)],
+                                    day_of_month=[ScheduleRange(1)], hour=[ScheduleRange(BILLING_HOUR)],
+                                    comment="rule BL-2: Tranemo January, May, September, charges the tertial before"),
+}
+
+
+def _billing_run(start: BillingRunStart, workflow_id: str, calendar: ScheduleCalendarSpec, settings: Settings,
+                 note: str) -> Schedule:
+    return Schedule(
+        action=ScheduleActionStartWorkflow(BillingRunWorkflow.run, start, id=workflow_id,
+                                           task_queue=settings.temporal_task_queue,
+                                           execution_timeout=timedelta(days=1)),
+        spec=ScheduleSpec(calendars=[calendar], time_zone_name=settings.timezone, jitter=BILLING_JITTER),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=CATCHUP),
+        state=ScheduleState(note=note))
+
+
+def billing_schedule_definitions(settings: Settings) -> dict[str, Schedule]:
+    """Billing runs per municipality on its own cycle, the yearly central cost, the daily safety net."""
+    wanted = {
+        schedule_id: _billing_run(BillingRunStart(municipality=m), f"billing-{m}-scheduled", BILLING_CALENDARS[m],
+                                  settings, f"rule BL-2: invoice bases per unit for {m}")
+        for m, schedule_id in BILLING_SCHEDULES.items()
+    }
+    for m, schedule_id in CENTRAL_COST_SCHEDULES.items():
+        wanted[schedule_id] = _billing_run(
+            BillingRunStart(municipality=m, kind="central"), f"billing-{m}-central-scheduled",
+            yearly(1, 15, "rule BL-3: the central cost of the year before, once a year"), settings,
+            f"rule BL-3: central cost for {m}")
+    wanted[RENEWAL_SAFETY_NET_SCHEDULE] = Schedule(
+        action=ScheduleActionStartWorkflow(RenewalSafetyNetWorkflow.run, id="renewal-safety-net",
+                                           task_queue=settings.temporal_task_queue,
+                                           execution_timeout=timedelta(hours=2)),
+        spec=ScheduleSpec(calendars=[ScheduleCalendarSpec(hour=[ScheduleRange(5)], comment="rule EQ-5: daily")],
+                          time_zone_name=settings.timezone, jitter=BILLING_JITTER),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(days=1)),
+        state=ScheduleState(note="rule EQ-5: renews devices whose renewal is due but not pending"))
+    return wanted
+
+
+async def ensure_billing_schedules(client: Client, settings: Settings) -> list[str]:
+    return await ensure_schedules(client, settings, billing_schedule_definitions(settings))

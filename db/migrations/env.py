@@ -8,6 +8,7 @@ import db.security_models  # noqa: F401
 import db.idempotency  # noqa: F401
 import db.premises_models  # noqa: F401
 import db.audit_models  # noqa: F401
+import db.billing_models  # noqa: F401
 from db.session import make_engine
 
 config = context.config

@@ -60,7 +60,7 @@ async def test_search_attributes_follow_every_move_without_personal_data(client,
 
 
 async def test_every_workflow_type_round_trips_through_the_archive(api, client, worker, env, sessions):
-    """One run of each of the eleven workflow types is archived and replays from the archive (closed
+    """One run of each of the thirteen workflow types is archived and replays from the archive (closed
     service request by itself; running ones are terminated first, the rounds end by themselves)."""
     from decimal import Decimal
 
@@ -107,6 +107,13 @@ async def test_every_workflow_type_round_trips_through_the_archive(api, client, 
         "address": "Skolgatan 1, Tranemo", "unit_id": "TR-KS", "property_owner": "Tranemobostäder AB",
         "site_class": "network_node", "document_ref": "INBJ-RT"})
     assert premises.status_code == 201, premises.text
+    from domain.billing import BillingRunStart
+    from workflows.billing import BillingRunWorkflow, RenewalSafetyNetWorkflow
+
+    await client.execute_workflow(BillingRunWorkflow.run, BillingRunStart(municipality="ulricehamn", period="2026-10"),
+                                  id="billing-rt", task_queue=queue)
+    await client.execute_workflow(RenewalSafetyNetWorkflow.run, id="safety-net-rt", task_queue=queue)
+    ids += ["billing-rt", "safety-net-rt"]
     ids += ["request-SR-RT-0001", revisions[0], proposal_id, "premises-FC-RT-1", f"round-rt-{year}", f"fw-round-rt-{year}",
             service_workflow_id("svc-rt"), cloud_move_workflow_id("CM-RT"), development_case_workflow_id("DEV-RT-1")]
 

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select, text
 
+from db.billing_models import BillingRunRow
 from db.models import Device, OutboxMessage
 from db.ticket_models import Ticket
 from observability.business import BusinessCollector, awaiting_decision_states
@@ -42,7 +43,7 @@ async def test_api_metrics_count_requests_by_route_template_and_carry_the_busine
     with sessions() as s:
         unsent = s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.sent_at.is_(None)))
     assert unsent >= 2 and value(m, "ramflow_outbox_unsent") == unsent  # the breach went to the leads
-    assert value(m, "ramflow_billing_runs_failed") == 0  # no billing table yet: 0, not an error
+    assert value(m, "ramflow_billing_runs_failed") == 0  # no billing run yet: 0
     # the scrape itself is neither counted nor traced
     again = samples((await ops_api.get("/metrics")).text)
     assert value(again, "ramflow_http_requests_total", route="/metrics") == 0
@@ -111,9 +112,13 @@ def test_business_gauges_at_risk_breached_renewal_windows_and_billing_runs(sessi
     assert value(g, "ramflow_devices_renewal_due", municipality="ulricehamn", within_days="30") == 1
     assert value(g, "ramflow_devices_renewal_due", municipality="ulricehamn", within_days="90") == 2
     assert value(g, "ramflow_billing_runs_failed") == 0
-    with sessions.begin() as s:  # the billing change's table, once it exists
-        s.execute(text("CREATE TABLE billing_runs (id INTEGER PRIMARY KEY, status VARCHAR(20))"))
-        s.execute(text("INSERT INTO billing_runs (status) VALUES ('failed'), ('completed'), ('failed')"))
+    with sessions.begin() as s:  # billing runs (issue 12): published, stuck for hours, just started
+        for run_id, status, started in (("b-done", "published", now - timedelta(hours=5)),
+                                        ("b-stuck", "collecting", now - timedelta(hours=2)),
+                                        ("b-stored", "stored", now - timedelta(hours=3)),
+                                        ("b-new", "collecting", now - timedelta(minutes=5))):
+            s.add(BillingRunRow(run_id=run_id, municipality="ulricehamn", period="2026-10", kind="regular",
+                                status=status, requested_by="it.anna", started_at=started))
     assert value(gauges(), "ramflow_billing_runs_failed") == 2
 
 

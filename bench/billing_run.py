@@ -1,0 +1,162 @@
+"""Benchmark: one billing run over N active rentals (default 20,000) against one SQL query that
+computes the same rent totals per unit, in one run, on one machine (goal: run ≤ 3× the query).
+
+Measures:
+- the SQL query alone (per unit: Σ round(monthly × active days / days of the month, 2));
+- the run's work without Temporal (collect + one basis per unit: lines, change section, store);
+- the whole BillingRun workflow on Temporal's (time-skipping) test server with a real worker;
+and checks that the three give the same rent totals.
+Usage: python -m bench.billing_run [N]"""
+from __future__ import annotations
+
+import asyncio
+import random
+import sys
+import tempfile
+import time
+import uuid
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import func, insert, select, text
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from activities.billing import store_basis
+from config import Settings
+from db import billing_queries as q
+from db.billing_models import InvoiceBasisRow, InvoiceLineRow
+from db.migrate import upgrade
+from db.models import Charge, Device
+from db.seed import load_reference_data
+from db.session import make_sessionmaker
+from domain.billing import BillingRunStart, UnitBasisRequest, billing_workflow_id, parse_period
+from worker import build_worker
+from workflows.billing import BillingRunWorkflow
+
+PERIOD = "2026-03"
+UNITS = ["UL-KS", "UL-BUF", "UL-VOF", "UL-SBF", "UL-IT"]
+MODELS = [("LAT-5450", "workstation", "420.00"), ("OPT-7020", "workstation", "360.00"),
+          ("TP-E14", "teacher_computer", "310.00"), ("CB-314", "student_computer", "120.00"),
+          ("IPAD-10", "tablet", "150.00"), ("P2425", "screen", "45.00")]
+AT = datetime(2026, 1, 1, tzinfo=timezone.utc)
+SQL_TOTALS = text("""
+SELECT unit_id, SUM(ROUND(amount * (MIN(julianday(COALESCE(ends_on, :end)), julianday(:end))
+                                   - MAX(julianday(starts_on), julianday(:start))) / :days, 2))
+FROM charges
+WHERE recurring = 1 AND starts_on < :end AND (ends_on IS NULL OR ends_on > :start)
+GROUP BY unit_id ORDER BY unit_id""")
+
+
+def fleet(sessions, n: int) -> None:
+    """N rentals in Ulricehamn: most active all March, a tenth delivered or returned mid-March."""
+    rng = random.Random(12)
+    devices, charges = [], []
+    for i in range(n):
+        model, category, amount = MODELS[i % len(MODELS)]
+        unit = UNITS[i % len(UNITS)]
+        starts = date(2024, 1, 1) + timedelta(days=rng.randrange(700 if i % 10 == 0 else 800))
+        ends = date(2026, 3, 1) + timedelta(days=rng.randrange(1, 31)) if i % 10 == 0 else None
+        order = f"B{i:06d}"
+        devices.append(dict(order_number=order, workflow_id=f"device-{order}", model_code=model, category=category,
+                            agreement_ref="ADDA", municipality="ulricehamn", unit_id=unit, cost_bearer_unit_id=unit,
+                            state="in_use", ordered_at=AT, updated_at=AT, renewal_months=48,
+                            delivered_at=datetime.combine(starts, datetime.min.time(), timezone.utc)))
+        charges.append(dict(order_number=order, unit_id=unit, kind="rent", amount=Decimal(amount), recurring=True,
+                            starts_on=starts, ends_on=ends))
+    with sessions.begin() as s:
+        s.execute(insert(Device), devices)
+        s.execute(insert(Charge), charges)
+
+
+def fresh_db(template: Path, name: str) -> str:
+    path = template.with_name(name)
+    path.write_bytes(template.read_bytes())
+    return f"sqlite:///{path}"
+
+
+def sql_totals(sessions) -> tuple[float, dict[str, Decimal]]:
+    period = parse_period(PERIOD)
+    with sessions() as s:
+        started = time.perf_counter()
+        rows = s.execute(SQL_TOTALS, dict(start=period.start.isoformat(), end=period.end.isoformat(), days=31.0)).all()
+        elapsed = time.perf_counter() - started
+    return elapsed, {unit: Decimal(str(round(total, 2))).quantize(Decimal("0.01")) for unit, total in rows}
+
+
+def rent_totals(sessions) -> dict[str, Decimal]:
+    with sessions() as s:
+        rows = s.execute(select(InvoiceBasisRow.unit_id, func.sum(InvoiceLineRow.amount)).join(InvoiceLineRow)
+                         .where(InvoiceLineRow.kind == "rent").group_by(InvoiceBasisRow.unit_id)).all()
+    return {unit: Decimal(total).quantize(Decimal("0.01")) for unit, total in rows}
+
+
+def direct_run(sessions) -> float:
+    """collect + store_basis per unit, as the workflow's activities do, without Temporal in between."""
+    started = time.perf_counter()
+    with sessions() as s:
+        units = q.unit_ids(s, "ulricehamn")
+    for unit in units:
+        with sessions.begin() as s:
+            store_basis(s, UnitBasisRequest(run_id="direct", municipality="ulricehamn", period=PERIOD,
+                                            kind="regular", unit_id=unit), datetime.now(timezone.utc))
+    return time.perf_counter() - started
+
+
+async def workflow_run(url: str) -> float:
+    sessions = make_sessionmaker(url)
+    from tests.conftest import binary
+
+    env = await WorkflowEnvironment.start_time_skipping(data_converter=pydantic_data_converter,
+                                                        test_server_existing_path=binary("temporal-test-server"))
+    try:
+        settings = Settings(database_url=url, temporal_task_queue=f"bench-{uuid.uuid4()}")
+        async with build_worker(env.client, sessions, settings):
+            started = time.perf_counter()
+            await env.client.execute_workflow(BillingRunWorkflow.run,
+                                              BillingRunStart(municipality="ulricehamn", period=PERIOD),
+                                              id=billing_workflow_id("ulricehamn", PERIOD),
+                                              task_queue=settings.temporal_task_queue)
+            return time.perf_counter() - started
+    finally:
+        await env.shutdown()
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
+    with tempfile.TemporaryDirectory() as tmp:
+        template = Path(tmp) / "template.db"
+        url = f"sqlite:///{template}"
+        upgrade(url)
+        seed = make_sessionmaker(url)
+        load_reference_data(seed, 2026)
+        fleet(seed, n)
+        seed.kw["bind"].dispose()
+
+        sql_sessions = make_sessionmaker(fresh_db(template, "sql.db"))
+        sql_totals(sql_sessions)  # warm the page cache like the runs below get it warm
+        query_s, expected = sql_totals(sql_sessions)
+
+        direct_sessions = make_sessionmaker(fresh_db(template, "direct.db"))
+        direct_s = direct_run(direct_sessions)
+        direct = rent_totals(direct_sessions)
+
+        wf_url = fresh_db(template, "workflow.db")
+        workflow_s = asyncio.run(workflow_run(wf_url))
+        via_workflow = rent_totals(make_sessionmaker(wf_url))
+
+    print(f"active rentals: {n} in {len(UNITS)} units, period {PERIOD}")
+    print(f"one SQL query (rent totals per unit):        {query_s * 1000:8.1f} ms")
+    print(f"billing run, activities without Temporal:     {direct_s * 1000:8.1f} ms  ({direct_s / query_s:5.1f}x the query)")
+    print(f"billing run, BillingRun workflow (Temporal):  {workflow_s * 1000:8.1f} ms  ({workflow_s / query_s:5.1f}x the query)")
+    print("goal ≤ 3x the query:", "met" if workflow_s <= 3 * query_s else "NOT met")
+    same = expected == direct == via_workflow
+    print("same rent totals (query, run, workflow):", same)
+    if not same:
+        for unit in sorted(expected):
+            print(f"  {unit}: query {expected.get(unit)} run {direct.get(unit)} workflow {via_workflow.get(unit)}")
+
+
+if __name__ == "__main__":
+    main()
