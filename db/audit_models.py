@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.models import Base
+from db.models import Base, UTCDateTime
 
 
 class HistoryArchive(Base):
@@ -21,12 +21,12 @@ class HistoryArchive(Base):
     workflow_type: Mapped[str] = mapped_column(String(80), index=True)
     business_key: Mapped[str] = mapped_column(String(120), index=True)
     reason: Mapped[str] = mapped_column(String(30))  # closed | continued_as_new
-    first_event_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    last_event_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    first_event_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_event_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     event_count: Mapped[int] = mapped_column(Integer)
     history_sha256: Mapped[str] = mapped_column(String(64))
     history_gz: Mapped[bytes] = mapped_column(LargeBinary)
-    archived_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    archived_at: Mapped[datetime] = mapped_column(UTCDateTime())
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hash: Mapped[str] = mapped_column(String(64))
 
@@ -38,7 +38,7 @@ class RefusedAttempt(Base):
 
     __tablename__ = "refused_attempts"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     method: Mapped[str] = mapped_column(String(10))
     path: Mapped[str] = mapped_column(String(300))
     workflow_id: Mapped[str | None] = mapped_column(String(200), index=True)

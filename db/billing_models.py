@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.models import Base, Money
+from db.models import Base, Money, UTCDateTime
 
 Amount = Numeric(14, 2)
 
@@ -47,8 +47,8 @@ class BillingRunRow(Base):
     requested_by: Mapped[str] = mapped_column(String(80))
     units: Mapped[int] = mapped_column(Integer, default=0)
     total: Mapped[Decimal | None] = mapped_column(Amount)
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class InvoiceBasisRow(Base):
@@ -64,8 +64,8 @@ class InvoiceBasisRow(Base):
     run_id: Mapped[str] = mapped_column(String(80), index=True)
     total: Mapped[Decimal] = mapped_column(Amount)
     changes: Mapped[dict] = mapped_column(JSON)  # rule BL-4: domain.billing.ChangeSection
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class InvoiceLineRow(Base):

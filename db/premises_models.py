@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.models import AuditLogColumns, Base
+from db.models import AuditLogColumns, Base, UTCDateTime
 
 
 class PremisesProject(Base):
@@ -26,8 +26,8 @@ class PremisesProject(Base):
     connection_delivered: Mapped[bool] = mapped_column(Boolean, default=False)
     power_requirement_met: Mapped[bool] = mapped_column(Boolean, default=False)
     requirements: Mapped[dict] = mapped_column(JSON, default=dict)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class PremisesTransition(AuditLogColumns, Base):

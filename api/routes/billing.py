@@ -136,6 +136,7 @@ Text = Annotated[str | None, Query(max_length=20)]
 RunId = Annotated[str, Path(min_length=1, max_length=120)]
 Municipality = Annotated[str, Path(max_length=20)]
 FromYear = Annotated[int | None, Query(ge=2000, le=2100)]
+BasisId = Annotated[int, Path(ge=1, le=2_147_483_647, description="an invoice basis' id")]
 
 
 @router.get("/runs", response_model=list[RunView])
@@ -199,14 +200,14 @@ def bases(session: SessionDep, principal: PrincipalDep, municipality: Annotated[
 
 
 @router.get("/bases/{basis_id}.html", response_class=HTMLResponse, responses={404: {}})
-def basis_html(basis_id: int, session: SessionDep, principal: PrincipalDep) -> HTMLResponse:
+def basis_html(basis_id: BasisId, session: SessionDep, principal: PrincipalDep) -> HTMLResponse:
     """The basis as a unit manager reads it: what is charged, and what changed since last time."""
     row = _own_basis(session, principal, basis_id)
     return HTMLResponse(render_basis(_basis_view(session, row)))
 
 
 @router.get("/bases/{basis_id}", response_model=BasisView, responses={404: {}})
-def basis(basis_id: int, session: SessionDep, principal: PrincipalDep):
+def basis(basis_id: BasisId, session: SessionDep, principal: PrincipalDep):
     return _basis_view(session, _own_basis(session, principal, basis_id))
 
 
