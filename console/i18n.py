@@ -1,0 +1,116 @@
+"""Swedish first, English available: the console's words and the Swedish formats of dates, times and money."""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal, ROUND_HALF_UP
+from zoneinfo import ZoneInfo
+
+LANGUAGES = ("sv", "en")
+TZ = ZoneInfo("Europe/Stockholm")
+NBSP = "\u00a0"  # keeps `1 150,00 kr` on one line
+
+WORDS: dict[str, dict[str, str]] = {
+    "sv": {
+        "app": "Ramflow", "skip": "Hoppa till innehållet", "login": "Logga in", "logout": "Logga ut",
+        "signed_in_as": "Inloggad som", "language": "Språk", "other_language": "In English",
+        "queue": "Ärendekö", "tickets": "Ärenden", "ticket": "Ärende", "devices": "Enheter", "device": "Enhet",
+        "my_devices": "Mina enheter", "inbox": "Att besluta", "audit": "Granskning", "new_ticket": "Nytt ärende",
+        "new_request": "Ny beställning av tjänst", "order": "Beställ utrustning", "requests": "Tjänstebeställningar",
+        "line": "Linje", "first_line": "1:a linjen (användarstöd)", "second_line": "2:a linjen (användarstöd)",
+        "verksamhetsstod": "3:e linjen verksamhetsstöd", "infrastruktur": "3:e linjen infrastruktur",
+        "number": "Nummer", "title": "Rubrik", "unit": "Enhet/förvaltning", "state": "Status", "deadline": "Åtgärdas senast",
+        "time_left": "Kvar (arbetstid)", "assignee": "Handläggare", "reported": "Anmält", "intefunktion": "Intefunktion",
+        "warning": "Varning", "breached": "Överskriden", "ok": "I tid", "paused": "Klockan står",
+        "timeline": "Tidslinje", "events": "Händelser", "no_events": "Inga händelser är tillåtna i detta läge.",
+        "when": "När", "event": "Händelse", "from": "Från", "to": "Till", "actor": "Vem", "reason": "Varför",
+        "rule": "Regel", "refused": "Nekad", "done": "Klart", "search": "Sök", "model": "Modell",
+        "category": "Kategori", "user": "Användare", "renewal_due": "Förnyas", "buyout": "Utköp",
+        "buyout_offer": "Erbjudande om utköp", "price": "Pris", "answer_by": "Svara senast", "accept": "Tacka ja",
+        "decline": "Tacka nej", "none": "Inga", "description": "Beskrivning", "reporter": "Anmälare (anst.nr)",
+        "create": "Skapa", "kind": "Typ", "process": "Process", "key": "Nyckel", "period_from": "Från datum",
+        "period_to": "Till datum", "results": "Träffar", "waiting_for": "Väntar på", "chain": "Kedjan hittills",
+        "send": "Skicka", "escalate_to": "Eskalera till", "level": "Stödnivå", "matter": "Gäller",
+        "function": "Funktion som inte fungerar (intefunktion)", "order_number": "Ordernummer",
+        "location": "Placering", "applicant": "Sökande", "account_name": "Kontonamn", "tertial": "Tertial",
+        "not_allowed": "Du har inte behörighet till sidan.", "not_found": "Finns inte, eller så får du inte se den.",
+        "home": "Start", "welcome": "Välkommen", "avrop": "Avrop", "all": "Alla", "error": "Fel",
+        "mirror": "Uppgifterna kommer från registret (processen svarade inte i tid).",
+    },
+    "en": {
+        "app": "Ramflow", "skip": "Skip to content", "login": "Sign in", "logout": "Sign out",
+        "signed_in_as": "Signed in as", "language": "Language", "other_language": "På svenska",
+        "queue": "Ticket queue", "tickets": "Tickets", "ticket": "Ticket (ärende)", "devices": "Devices",
+        "device": "Device", "my_devices": "My devices", "inbox": "Awaiting decision", "audit": "Audit",
+        "new_ticket": "New ticket", "new_request": "New service request", "order": "Order equipment",
+        "requests": "Service requests", "line": "Line", "first_line": "1st line (användarstöd)",
+        "second_line": "2nd line (användarstöd)", "verksamhetsstod": "3rd line verksamhetsstöd",
+        "infrastruktur": "3rd line infrastruktur", "number": "Number", "title": "Title", "unit": "Unit",
+        "state": "State", "deadline": "Deadline", "time_left": "Left (working hours)", "assignee": "Assignee",
+        "reported": "Reported", "intefunktion": "Intefunktion", "warning": "Warning", "breached": "Breached",
+        "ok": "On time", "paused": "Clock paused", "timeline": "Timeline", "events": "Events",
+        "no_events": "No event is allowed in this state.", "when": "When", "event": "Event", "from": "From",
+        "to": "To", "actor": "Who", "reason": "Why", "rule": "Rule", "refused": "Refused", "done": "Done",
+        "search": "Search", "model": "Model", "category": "Category", "user": "User", "renewal_due": "Renewal",
+        "buyout": "Buyout (utköp)", "buyout_offer": "Buyout offer (utköp)", "price": "Price",
+        "answer_by": "Answer by", "accept": "Accept", "decline": "Decline", "none": "None",
+        "description": "Description", "reporter": "Reporter (employee no.)", "create": "Create", "kind": "Kind",
+        "process": "Process", "key": "Key", "period_from": "From date", "period_to": "To date",
+        "results": "Results", "waiting_for": "Waiting for", "chain": "Chain so far", "send": "Send",
+        "escalate_to": "Escalate to", "level": "Support level", "matter": "Matter",
+        "function": "Failing function (intefunktion)", "order_number": "Order number", "location": "Location",
+        "applicant": "Applicant", "account_name": "Account name", "tertial": "Tertial",
+        "not_allowed": "You may not see this page.", "not_found": "Not found, or not yours to see.",
+        "home": "Home", "welcome": "Welcome", "avrop": "Call-off (avrop)", "all": "All", "error": "Error",
+        "mirror": "Shown from the register (the process did not answer in time).",
+    },
+}
+
+
+def words(lang: str) -> dict[str, str]:
+    return WORDS.get(lang, WORDS["sv"])
+
+
+def when(value: datetime | str | None) -> str:
+    """`2026-11-28 14:05`, local time of the municipalities."""
+    if value is None or value == "":
+        return "–"
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is not None:
+        value = value.astimezone(TZ)
+    return value.strftime("%Y-%m-%d %H:%M")
+
+
+def day(value: datetime | str | None) -> str:
+    if value is None or value == "":
+        return "–"
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is not None:
+        value = value.astimezone(TZ)
+    return value.strftime("%Y-%m-%d")
+
+
+def kronor(value: Decimal | str | float | None) -> str:
+    """`1 150,00 kr`: a (no-break) space between thousands, decimal comma."""
+    if value is None or value == "":
+        return "–"
+    amount = Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    sign = "−" if amount < 0 else ""
+    whole, _, cents = f"{abs(amount):.2f}".partition(".")
+    groups = []
+    while whole:
+        groups.insert(0, whole[-3:])
+        whole = whole[:-3]
+    return f"{sign}{NBSP.join(groups)},{cents}{NBSP}kr"
+
+
+def working_hours(seconds: float | None) -> str:
+    """Time left in support hours: `5 h 30 min`."""
+    if seconds is None:
+        return "–"
+    minutes = int(round(seconds / 60))
+    sign = "−" if minutes < 0 else ""
+    minutes = abs(minutes)
+    hours, rest = divmod(minutes, 60)
+    return f"{sign}{hours} h {rest:02d} min" if hours else f"{sign}{rest} min"
