@@ -73,6 +73,9 @@ def create_console(api_app: FastAPI) -> FastAPI:
         lang = request.cookies.get(LANG_COOKIE, "sv")
         return lang if lang in i18n.LANGUAGES else "sv"
 
+    def t_of(request: Request) -> dict[str, str]:
+        return i18n.words(lang_of(request))
+
     def session_of(request: Request) -> ConsoleSession | None:
         return store.get(request.cookies.get(COOKIE))
 
@@ -379,7 +382,9 @@ def create_console(api_app: FastAPI) -> FastAPI:
             if mine:
                 items.append({"row": row, "view": view.body, "events": mine, "post": view_path(row) + "/events"
                               if row["process"] != "agreement" else view_path(row) + "/events"})
-        return render(request, "inbox.html", session, items=items, today=date.today().isoformat())
+        labels = {"decided_on": t_of(request)["decided_on"], "minutes_ref": t_of(request)["minutes_ref"],
+                  "priority": t_of(request)["priority"]}
+        return render(request, "inbox.html", session, items=items, today=date.today().isoformat(), labels=labels)
 
     @console.post("/inbox", include_in_schema=False)
     async def decide(request: Request) -> Response:
@@ -497,14 +502,15 @@ def decision_events(process: str, view: dict, principal) -> list[dict]:
             for key, role in policy.FRAMEWORK_EVENTS.items():
                 name, _, municipality = key.partition(":")
                 if name == event and principal.has(role):
-                    out.append({"event": event, "municipality": municipality or None})
+                    out.append({"event": event, "municipality": municipality or None,
+                                "fields": EVENT_FIELDS.get(event, ())})
         elif process == "development_case":
             if principal.has(policy.CASE_EVENTS.get(event, "")):
-                out.append({"event": event})
+                out.append({"event": event, "fields": EVENT_FIELDS.get(event, ())})
         elif process == "agreement" and event in ("approve", "reject"):
             for party, role in policy.AGREEMENT_PARTY_ROLE.items():
                 if principal.has(role):
-                    out.append({"event": event, "party": party})
+                    out.append({"event": event, "party": party, "fields": ()})
     return out
 
 

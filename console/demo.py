@@ -60,7 +60,7 @@ def seed(base: str, token: Token) -> dict[str, str]:
     keys: dict[str, str] = {}
     keys["ticket_first"] = s.ticket("Outlook startar inte", function="email_calendar")["number"]
     keys["ticket_plain"] = s.ticket("Ny skärm önskas", unit="UL-KS", reporter="E2101", support_level="managed")["number"]
-    second = s.ticket("Skrivaren på plan 2 skriver inte ut", support_level="managed")["number"]
+    second = s.ticket("Skrivaren på plan 2 skriver inte ut", function="network_printing")["number"]
     s.call("POST", f"/tickets/{second}/events", {"action": {"event": "escalate", "to": "second_line"}})
     keys["ticket_second"] = second
     for order, unit, user in (("ORD-DEMO-1", "TR-KS", "E5001"), ("ORD-DEMO-2", "UL-KS", "E2101"),
