@@ -53,6 +53,7 @@ def create_console(api_app: FastAPI) -> FastAPI:
     store = SessionStore()
     oidc = Oidc(settings)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.filters["name"] = lambda code, lang="sv": i18n.name(code, lang)
     templates.env.globals["new_key"] = lambda: uuid.uuid4().hex  # one Idempotency-Key per rendered form
     templates.env.filters.update(when=i18n.when, day=i18n.day, kronor=i18n.kronor, hours=i18n.working_hours)
     console.state.store = store
@@ -198,6 +199,8 @@ def create_console(api_app: FastAPI) -> FastAPI:
                 "warning" if warning_at and datetime.fromisoformat(warning_at) <= now else "ok")
             if live.get("clock_paused") and mark == "ok":
                 mark = "paused"
+            if (live.get("deadline", row["deadline"])) is None:
+                mark = "none"  # no intefunktion: no fix deadline (TK-5)
             rows.append({**row, "remaining": live.get("remaining_support_seconds"), "mark": mark,
                          "deadline": live.get("deadline", row["deadline"])})
         rows.sort(key=lambda r: (r["deadline"] is None, r["deadline"] or "", r["number"]))

@@ -116,3 +116,42 @@ def working_hours(seconds: float | None) -> str:
     minutes = abs(minutes)
     hours, rest = divmod(minutes, 60)
     return f"{sign}{hours} h {rest:02d} min" if hours else f"{sign}{rest} min"
+
+
+# The domain's events and states in Swedish (the code stays visible: it is what the API and the audit log say).
+NAMES_SV: dict[str, str] = {
+    # ticket events and states (TK-2 … TK-7)
+    "report": "anmält", "assign": "tilldela", "escalate": "eskalera", "transfer": "överför",
+    "wait_for_customer": "vänta på kund", "resume": "återuppta", "resolve": "lös", "reopen": "återöppna",
+    "close": "stäng", "hand_back": "lämna tillbaka", "first_line": "1:a linjen", "second_line": "2:a linjen",
+    "verksamhetsstod": "verksamhetsstöd", "infrastruktur": "infrastruktur", "assigned": "tilldelat",
+    "waiting_for_customer": "väntar på kund", "resolved": "löst", "closed": "stängt", "reopened": "återöppnat",
+    "handed_back": "tillbakalämnat",
+    # device events and states (EQ-1 … EQ-12)
+    "ordered": "beställd", "called_off": "avropad", "call_off": "avrop", "cancel": "avbeställ", "cancelled": "avbeställd",
+    "deliver": "leverera", "delivered": "levererad", "activate": "aktivera", "in_use": "i bruk",
+    "reassign": "flytta", "give_notice": "säg upp", "notice_given": "uppsagd", "withdraw_notice": "återkalla uppsägning",
+    "renewal_due": "dags att förnya", "renew_now": "förnya nu", "return_device": "återlämna", "returned": "återlämnad",
+    "offer_buyout": "erbjud utköp", "buyout_offered": "utköp erbjudet", "accept_buyout": "tacka ja till utköp",
+    "decline_buyout": "tacka nej till utköp", "buyout_accepted": "utköp accepterat",
+    "available_for_buyout": "kan köpas ut", "send_to_erasure": "skicka till radering",
+    "awaiting_erasure": "väntar på radering", "record_erasure": "registrera radering", "erased": "raderad",
+    "sell": "sälj", "sold": "såld", "sold_to_employee": "såld till medarbetare", "recycle": "återvinn",
+    "recycled": "återvunnen", "dispose": "kassera", "disposed": "kasserad", "report_stolen": "anmäl stöld",
+    "stolen": "stulen", "report_damaged": "anmäl skada", "damaged": "skadad", "report_lost": "anmäl förlust",
+    "lost": "förlorad", "record_police_report": "registrera polisanmälan", "settle": "reglera",
+    "settled": "reglerad", "found": "återfunnen", "write_off": "skriv av", "written_off": "avskriven",
+    # governance (GV-2 … GV-4)
+    "prioritise": "prioritera", "forum_pass": "godkänn i IT-forum", "forum_reject": "avslå i IT-forum",
+    "steering_reject": "avslå i styrgruppen", "steering_approve": "godkänn i styrgruppen",
+    "strategist_approve": "godkänn (strateg)", "strategist_reject": "avslå (strateg)",
+    "at_steering_group": "hos IT-styrgruppen", "registered": "registrerat", "approve": "godkänn", "reject": "avslå",
+}
+
+
+def name(code: str | None, lang: str) -> str:
+    """`tilldela (assign)` in Swedish; the code alone in English."""
+    if not code:
+        return "–"
+    swedish = NAMES_SV.get(code)
+    return f"{swedish} ({code})" if lang == "sv" and swedish else code.replace("_", " ") if lang == "en" else code

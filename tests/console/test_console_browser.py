@@ -90,7 +90,7 @@ def test_tk2_technician_takes_a_ticket_from_first_line_to_infrastruktur_and_clos
     accessible(page, "ticket")
     submit_event(page, "resolve", resolution="Connector omstartad")
     submit_event(page, "close")
-    assert page.locator("#state").inner_text() == "closed"
+    assert page.locator("#state").inner_text() == "stängt (closed)"
     assert "I tid" in page.locator("#time-left").inner_text()  # TK-4: fixed before its deadline
     timeline = page.locator("table.timeline").inner_text()
     assert timeline.count("escalate") == 2 and "TK-6" in timeline and "it.anna" in timeline
@@ -121,7 +121,7 @@ def test_eq11_employee_accepts_own_buyout_and_is_refused_anothers(console_stack,
     csrf = page.locator("input[name=csrf]").first.get_attribute("value")
     accessible(page, "device-buyout")
     submit_event(page, "accept_buyout")
-    assert page.locator("#state").inner_text() == "buyout_accepted"
+    assert page.locator("#state").inner_text() == "utköp accepterat (buyout_accepted)"
     # another's offer: not shown, and a forged form post is refused by the API (EQ-11), nothing changes
     page.goto(f"{stack.base}/console/devices/{keys['others_buyout']}")
     assert "Finns inte" in page.get_by_role("heading", level=1).inner_text()
