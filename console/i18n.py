@@ -145,7 +145,9 @@ NAMES_SV: dict[str, str] = {
     "prioritise": "prioritera", "forum_pass": "godkänn i IT-forum", "forum_reject": "avslå i IT-forum",
     "steering_reject": "avslå i styrgruppen", "steering_approve": "godkänn i styrgruppen",
     "strategist_approve": "godkänn (strateg)", "strategist_reject": "avslå (strateg)",
-    "at_steering_group": "hos IT-styrgruppen", "registered": "registrerat", "approve": "godkänn", "reject": "avslå",
+    "at_steering_group": "hos IT-styrgruppen",
+    "device": "enhet", "ticket": "ärende", "service_request": "tjänstebeställning", "governance": "styrning",
+    "development_case": "utvecklingsärende", "framework_change": "ändring av ramverket", "agreement": "avtal", "registered": "registrerat", "approve": "godkänn", "reject": "avslå",
 }
 
 
