@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import httpx
@@ -59,6 +59,9 @@ def seed(base: str, token: Token) -> dict[str, str]:
     s = Seeder(base, token)
     keys: dict[str, str] = {}
     keys["ticket_first"] = s.ticket("Outlook startar inte", function="email_calendar")["number"]
+    week_ago = (datetime.now(timezone.utc) - timedelta(days=7)).isoformat(timespec="seconds")
+    keys["ticket_breached"] = s.ticket("Kan inte logga in på datorn", function="workstation_login",
+                                      reported_at=week_ago)["number"]  # TK-5: a phone call recorded late
     keys["ticket_plain"] = s.ticket("Ny skärm önskas", unit="UL-KS", reporter="E2101", support_level="managed")["number"]
     second = s.ticket("Skrivaren på plan 2 skriver inte ut", function="network_printing")["number"]
     s.call("POST", f"/tickets/{second}/events", {"action": {"event": "escalate", "to": "second_line"}})

@@ -72,6 +72,10 @@ def test_tk2_technician_takes_a_ticket_from_first_line_to_infrastruktur_and_clos
     assert page.get_by_role("heading", level=1).inner_text().startswith("Ärendekö")
     row = page.get_by_role("row").filter(has_text=number)
     assert "Intefunktion" in page.locator("thead").inner_text() and "email_calendar" in row.inner_text()
+    late = page.get_by_role("row").filter(has_text=keys["ticket_breached"])
+    assert "Överskriden" in late.inner_text() and "mark-breached" in late.get_attribute("class")  # TK-5
+    numbers = [n.inner_text() for n in page.locator("table.queue tbody tr td:first-child a").all()]
+    assert numbers.index(keys["ticket_breached"]) < numbers.index(number)  # sorted by deadline
     accessible(page, "queue")
     row.get_by_role("link", name=number).click()
     assert page.locator("#line").inner_text() == "1:a linjen (användarstöd)"
@@ -187,3 +191,46 @@ def test_console_in_english_session_cookie_flags_and_csrf(console_stack, page):
     assert refused.status == 403 and "CSRF" in refused.text()
     page.goto(f"{stack.base}/console/tickets/new")
     accessible(page, None)
+
+
+def test_tk9_unit_manager_applies_for_an_account_and_orders_equipment(console_stack, page):
+    stack, _ = console_stack
+    sign_in(page, stack.base, "E1001", persona=True)
+    page.goto(f"{stack.base}/console/requests")
+    page.fill("#holder", "Kim Konsult")
+    page.fill("#organisation", "Konsultbolaget AB")
+    page.fill("#valid_until", "2027-06-30")
+    page.get_by_role("button", name="Skicka").click()
+    assert re.search(r"SR\d{4}-\d{5}", page.get_by_role("status").first.inner_text())
+    row = page.get_by_role("row").filter(has_text="non_employee_account")
+    assert "TR-KS" in row.inner_text() and "E1001" in row.inner_text()  # TK-9: the applicant is the manager
+    accessible(page, "requests")
+    page.goto(f"{stack.base}/console/orders/new")
+    page.fill("#order_number", "ORD-DEMO-10")
+    page.select_option("#model_code", "LAT-5450")
+    page.fill("#user_ref", "E5005")
+    accessible(page, None)
+    page.get_by_role("button", name="Skicka").click()
+    assert page.url.endswith("/console/devices/ORD-DEMO-10")
+    assert "TR-KS" in page.locator("dl.facts").inner_text()
+    # another unit's order is the API's refusal (own unit only), shown
+    page.goto(f"{stack.base}/console/orders/new")
+    page.fill("#order_number", "ORD-DEMO-11")
+    page.select_option("#unit_id", "UL-KS")
+    page.get_by_role("button", name="Skicka").click()
+    assert "Nekad" in page.get_by_role("alert").inner_text()
+
+
+def test_technician_registers_a_ticket_through_the_form(console_stack, page):
+    stack, _ = console_stack
+    sign_in(page, stack.base, "it.anna", persona=True)
+    page.get_by_role("link", name="Nytt ärende").click()
+    page.fill("#title", "Trådlöst nät nere i Ulricehamns stadshus")
+    page.select_option("#unit_id", "UL-KS")
+    page.fill("#reporter_ref", "E2101")
+    page.select_option("#function", "wireless_network")
+    accessible(page, "new-ticket")
+    page.get_by_role("button", name="Skapa").click()
+    assert re.search(r"/console/tickets/T\d{4}-\d{5}$", page.url)
+    assert page.locator("#line").inner_text() == "1:a linjen (användarstöd)"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", page.locator("#deadline").inner_text())
