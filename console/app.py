@@ -279,6 +279,23 @@ def create_console(api_app: FastAPI) -> FastAPI:
         return render(request, "requests.html", session, rows=rows, units=units.body if units.ok else [],
                       list_error=None if answer.ok else answer.message, today=date.today().isoformat())
 
+    @console.get("/requests/{number}", include_in_schema=False)
+    async def service_request(request: Request, number: str) -> Response:
+        session = session_of(request)
+        if session is None:
+            return login_redirect(request)
+        async with api_for(session) as api:
+            answer = await api.get(f"/service-requests/{quote(number)}")
+        if not answer.ok:
+            return refused(request, session, answer)
+        return render(request, "request.html", session, item=answer.body,
+                      events=event_forms(answer.body, "request", session))
+
+    @console.post("/requests/{number}/events", include_in_schema=False)
+    async def request_event(request: Request, number: str) -> Response:
+        return await send_event(request, f"/service-requests/{quote(number)}/events",
+                                f"/console/requests/{quote(number)}")
+
     @console.post("/requests", include_in_schema=False)
     async def create_request(request: Request) -> Response:
         session = session_of(request)
@@ -440,6 +457,18 @@ def create_console(api_app: FastAPI) -> FastAPI:
             return render(request, "error.html", session, status=404, heading=kind, message="unknown process type")
         async with api_for(session) as api:
             log = await audit_data.timeline(api, kind, key)
+        if request.query_params.get("format") == "csv":  # export (auditors)
+            import csv
+            import io
+
+            out = io.StringIO()
+            writer = csv.writer(out)
+            writer.writerow(["seq", "at", "event", "from_state", "to_state", "actor", "reason", "rule"])
+            for r in log:
+                writer.writerow([r["seq"], r["at"], r["event"], r["from_state"], r["to_state"], r["actor"],
+                                 r.get("reason") or "", r["rule"]])
+            return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers={
+                "Content-Disposition": f'attachment; filename="{kind}-{key}.csv"'})
         return render(request, "timeline.html", session, kind=kind, key=key, log=log)
 
     # --- one event, through the API ------------------------------------------------------------------
@@ -517,11 +546,14 @@ def decision_events(process: str, view: dict, principal) -> list[dict]:
     return out
 
 
+EVENT_ROUTES = {"ticket": "/tickets/{number}/events", "request": "/service-requests/{number}/events"}
+
+
 def may_send(kind: str, event: str) -> frozenset[str]:
     """Who may send the event, from the API's policy (api.policy), never decided here."""
     if kind == "device":
         return policy.DEVICE_EVENTS.get(event, policy.DEVICE_EVENT_DEFAULT)
-    rule = policy.rule_for("POST", f"{policy.PREFIX}/tickets/{{number}}/events")
+    rule = policy.rule_for("POST", policy.PREFIX + EVENT_ROUTES[kind])
     return rule.roles if rule else frozenset()
 
 

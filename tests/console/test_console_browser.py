@@ -160,6 +160,9 @@ def test_auditor_finds_a_closed_device_and_reads_its_timeline(console_stack, pag
     timeline = page.locator("table.timeline").inner_text()
     assert "write_off" in timeline and "EQ-9" in timeline and "report_lost" in timeline
     accessible(page, "device-timeline")
+    exported = page.request.get(page.url + "?format=csv")
+    assert exported.headers["content-type"].startswith("text/csv")
+    assert ",write_off,lost,written_off,it.anna,,EQ-9" in exported.text()
 
 
 def test_gv3_steering_group_secretary_sees_the_large_case_in_the_inbox_with_the_chain_and_prioritises_it(
@@ -205,6 +208,9 @@ def test_tk9_unit_manager_applies_for_an_account_and_orders_equipment(console_st
     row = page.get_by_role("row").filter(has_text="non_employee_account")
     assert "TR-KS" in row.inner_text() and "E1001" in row.inner_text()  # TK-9: the applicant is the manager
     accessible(page, "requests")
+    row.get_by_role("link").click()
+    assert "(TK-9)" in page.get_by_role("heading", level=1).inner_text() and "Kim Konsult" in page.locator("dl").inner_text()
+    accessible(page, None)
     page.goto(f"{stack.base}/console/orders/new")
     page.fill("#order_number", "ORD-DEMO-10")
     page.select_option("#model_code", "LAT-5450")
