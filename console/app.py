@@ -189,11 +189,15 @@ def create_console(api_app: FastAPI) -> FastAPI:
             answer = await api.get("/tickets", line=line, open="true", limit=QUEUE_LIMIT)
             if not answer.ok:
                 return refused(request, session, answer)
-            views = await asyncio.gather(*(api.get(f"/tickets/{row['number']}") for row in answer.body))
+            # the live view (time left, warning) only of tickets with a fix deadline (intefunktion, TK-5):
+            # each is one API call of this user, within their rate limit
+            async def live(row: dict) -> Answer | None:
+                return await api.get(f"/tickets/{row['number']}") if row["deadline"] is not None else None
+            views = await asyncio.gather(*(live(row) for row in answer.body))
         now = datetime.now(timezone.utc)
         rows = []
         for row, view in zip(answer.body, views):
-            live = view.body if view.ok else {}
+            live = view.body if view is not None and view.ok else {}
             warning_at = live.get("warning_at")
             mark = "breached" if (live.get("breached") or row["breached"]) else (
                 "warning" if warning_at and datetime.fromisoformat(warning_at) <= now else "ok")

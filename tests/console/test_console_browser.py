@@ -240,3 +240,22 @@ def test_technician_registers_a_ticket_through_the_form(console_stack, page):
     assert re.search(r"/console/tickets/T\d{4}-\d{5}$", page.url)
     assert page.locator("#line").inner_text() == "1:a linjen (användarstöd)"
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", page.locator("#deadline").inner_text())
+
+
+def test_eq5_technician_searches_the_register_and_reads_a_devices_renewal_date_and_events(console_stack, page):
+    stack, keys = console_stack
+    sign_in(page, stack.base, "it.anna", persona=True)
+    page.goto(f"{stack.base}/console/devices")
+    page.fill("#q", keys["other_unit_device"])
+    page.get_by_role("button", name="Sök").click()
+    rows = page.locator("main table tbody tr")
+    assert rows.count() == 1 and "UL-KS" in rows.inner_text()
+    accessible(page, "device-register")
+    page.get_by_role("link", name=keys["other_unit_device"]).click()
+    view = api_get(stack, f"/devices/{keys['other_unit_device']}")
+    from console.i18n import day
+
+    assert page.locator("#renewal").inner_text() == day(view["renewal_due_at"])  # EQ-5
+    buttons = page.locator("form.event button").all_inner_texts()
+    assert any("(return_device)" in b for b in buttons) and not any("accept_buyout" in b for b in buttons)
+    accessible(page, "device")
