@@ -21,7 +21,7 @@ from api import policy
 from api.auth import validate
 from console import audit_data, i18n
 from console.api_client import Answer, Api
-from console.oidc import Oidc
+from console.oidc import Oidc, check_id_token
 from console.session import COOKIE, LANG_COOKIE, LOGIN_COOKIE, ConsoleSession, SessionStore, csrf_ok
 
 HERE = Path(__file__).parent
@@ -135,7 +135,9 @@ def create_console(api_app: FastAPI) -> FastAPI:
             return render(request, "error.html", None, status=400, heading="OpenID Connect",
                           message="unknown or expired sign-in: start again")
         try:
-            token = await oidc.exchange(code, str(request.url_for("callback")), pending.verifier)
+            token, id_token = await oidc.exchange(code, str(request.url_for("callback")), pending.verifier)
+            if id_token is not None:
+                await check_id_token(id_token, api_app.state.jwks, settings.console_client_id, pending.nonce)
             principal = await validate(token, api_app.state.jwks, settings)
         except Exception as error:  # noqa: BLE001
             return render(request, "error.html", None, status=401, heading="OpenID Connect", message=str(error))
@@ -404,8 +406,7 @@ def create_console(api_app: FastAPI) -> FastAPI:
                 continue
             mine = [e for e in decision_events(row["process"], view.body, principal)]
             if mine:
-                items.append({"row": row, "view": view.body, "events": mine, "post": view_path(row) + "/events"
-                              if row["process"] != "agreement" else view_path(row) + "/events"})
+                items.append({"row": row, "view": view.body, "events": mine, "post": view_path(row) + "/events"})
         labels = {"decided_on": t_of(request)["decided_on"], "minutes_ref": t_of(request)["minutes_ref"],
                   "priority": t_of(request)["priority"]}
         return render(request, "inbox.html", session, items=items, today=date.today().isoformat(), labels=labels)
@@ -419,7 +420,7 @@ def create_console(api_app: FastAPI) -> FastAPI:
         if form is None:
             return csrf_refused(request, session)
         target = form.get("target", "")
-        if not target.startswith(("/framework/proposals/", "/development-cases/", "/agreements/")):
+        if ".." in target or not target.startswith(("/framework/proposals/", "/development-cases/", "/agreements/")):
             return render(request, "error.html", session, status=422, heading="target", message="unknown process")
         action = action_of(form)
         body = {"action": action, "reason": form.get("reason") or None}

@@ -37,8 +37,8 @@ class Oidc:
                  "nonce": nonce, "code_challenge": challenge(verifier), "code_challenge_method": "S256"}
         return f"{endpoint}?{urlencode(query)}"
 
-    async def exchange(self, code: str, redirect_uri: str, verifier: str) -> str:
-        """The access token for the API, from the code and the PKCE verifier."""
+    async def exchange(self, code: str, redirect_uri: str, verifier: str) -> tuple[str, str | None]:
+        """(access token for the API, ID token), from the code and the PKCE verifier."""
         endpoint = (await self.discovery())["token_endpoint"]
         form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
                 "client_id": self.settings.console_client_id, "code_verifier": verifier}
@@ -48,4 +48,30 @@ class Oidc:
             answer = await http.post(endpoint, data=form)
         if answer.status_code != 200:
             raise PermissionError(f"the issuer refused the code: {answer.text[:300]}")
-        return answer.json()["access_token"]
+        tokens = answer.json()
+        return tokens["access_token"], tokens.get("id_token")
+
+
+async def check_id_token(id_token: str, jwks, client_id: str, nonce: str) -> None:
+    """The ID token is signed by the issuer, for this client, and carries the nonce of this sign-in
+    (a replayed or injected code fails here)."""
+    from joserfc import jwt
+    from joserfc.errors import JoseError
+
+    from api.auth import ALGORITHMS, _header
+
+    header = _header(id_token)
+    if header.get("alg") not in ALGORITHMS or not isinstance(header.get("kid"), str):
+        raise PermissionError("ID token: unexpected algorithm or no key id")
+    key = await jwks.key(header["kid"])
+    if key is None:
+        raise PermissionError("ID token: unknown signing key")
+    try:
+        claims = jwt.decode(id_token, key, algorithms=[header["alg"]]).claims
+    except (JoseError, ValueError) as error:
+        raise PermissionError(f"ID token: {error}") from error
+    audience = claims.get("aud")
+    if client_id not in (audience if isinstance(audience, list) else [audience]):
+        raise PermissionError("ID token: issued for another client")
+    if claims.get("nonce") != nonce:
+        raise PermissionError("ID token: the nonce is not this sign-in's")
