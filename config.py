@@ -67,6 +67,16 @@ class Settings(BaseSettings):
     oidc_employee_claim: str = Field("employee_id", description="claim with the employee number; default: the subject")
     rate_limit_per_minute: int = Field(600, ge=1, description="requests per identity (or per address without a "
                                        "token) per minute, per API process; more answer 429")
+    # --- the web console (issue 14): authorization-code flow with PKCE against the same issuer -------------
+    console_client_id: str = Field("ramflow-console", description="console: OAuth client id (Entra ID: the "
+                                   "console's app registration)")
+    console_client_secret: str | None = Field(None, description="console: client secret of a confidential client "
+                                              "(Entra ID web app); none for the local issuer")
+    console_scope: str = Field("openid", description="console: scopes asked for (Entra ID: 'openid "
+                               "api://ramflow/.default')")
+    console_cookie_secure: bool = Field(True, description="console: session cookie only over HTTPS (switch off "
+                                        "for http://127.0.0.1 on the embedded stack)")
+    console_session_hours: float = Field(8.0, gt=0, le=24, description="console: a session lasts this long")
     api_docs_enabled: bool = Field(True, description="serve /docs, /redoc and /openapi.json (switch off in production)")
     # --- operations (issue 13): metrics, logs, traces ---------------------------------------------
     worker_metrics_host: str = Field("127.0.0.1", description="address the worker's Prometheus /metrics binds (Temporal SDK runtime)")

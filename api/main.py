@@ -155,6 +155,10 @@ def create_app(settings: Settings | None = None, client: Client | None = None,
         app.include_router(module.router, prefix="/api/v1", responses={**COMMON_RESPONSES, **ACCESS_RESPONSES},
                            dependencies=[Depends(reject_lone_surrogates), Depends(documented_bearer)])
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    # the web console (issue 14): its own app, outside the API's policy; it calls /api/v1 with the user's token
+    from console.app import create_console
+
+    app.mount("/console", create_console(app))
 
     instrument_app(app)  # issue 13: GET /metrics, request metrics, spans and request logs
 

@@ -111,6 +111,18 @@ class Child:
             self.process.wait()
 
 
+# How to sign in to the console as each role on the embedded stack (the local issuer's login page buttons).
+CONSOLE_LOGINS = """the login page lists one button per role:
+                   it-staff (användarstöd)  it.anna        queue, tickets, devices, service requests
+                   it-staff (infrastruktur) it.ivar        3rd line queue
+                   it-admin                 it.admin       + approvals inbox
+                   unit-manager TR-KS       E1001          own unit's devices, tickets, orders, accounts (TK-9)
+                   employee                 E5001          own devices and buyout offer (EQ-11)
+                   system-owner, it-forum, it-styrgrupp    approvals inbox
+                   auditor                  revisor.rut    search and timelines
+                 or type any user, roles, unit and team in its form"""
+
+
 def main() -> int:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGHUP, _stop)
@@ -133,6 +145,8 @@ def main() -> int:
             keys.write_text(new_key_spec("dev1"))
             keys.chmod(0o600)
         env["PAYLOAD_ENCRYPTION_KEYS"] = keys.read_text().strip()
+    # the console's session cookie is Secure in production; the embedded stack serves http://127.0.0.1
+    env.setdefault("CONSOLE_COOKIE_SECURE", "false" if settings.api_host in ("127.0.0.1", "localhost") else "true")
     try:
         if embedded:
             host, port = settings.temporal_address.rsplit(":", 1)
@@ -180,6 +194,9 @@ Ramflow is up.
                  every call needs a bearer token; roles in docs/security.md:
                    TOKEN=$(make -s token USER=it.anna ROLES=it-staff,it-admin TEAM=användarstöd)
                    curl -s -H "Authorization: Bearer $TOKEN" {base}/api/v1/devices
+  Console        {base}/console/   (Swedish first; "In English" top right)
+                 sign in at {settings.oidc_issuer if local_issuer else "the identity provider"}: {CONSOLE_LOGINS if local_issuer else "your own account"}
+                 example data for it: {sys.executable} -m console.demo
   Logs           var/temporal.log; worker and API print here (LOG_FORMAT=json for JSON events)
   Metrics        (Prometheus text format; ops/ has the dashboard and the alert rules)
   {metrics}

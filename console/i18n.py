@@ -1,0 +1,159 @@
+"""Swedish first, English available: the console's words and the Swedish formats of dates, times and money."""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal, ROUND_HALF_UP
+from zoneinfo import ZoneInfo
+
+LANGUAGES = ("sv", "en")
+TZ = ZoneInfo("Europe/Stockholm")
+NBSP = "\u00a0"  # keeps `1 150,00 kr` on one line
+
+WORDS: dict[str, dict[str, str]] = {
+    "sv": {
+        "app": "Ramflow", "skip": "Hoppa till innehållet", "login": "Logga in", "logout": "Logga ut",
+        "signed_in_as": "Inloggad som", "language": "Språk", "other_language": "In English",
+        "queue": "Ärendekö", "tickets": "Ärenden", "ticket": "Ärende", "devices": "Enheter", "device": "Enhet",
+        "my_devices": "Mina enheter", "inbox": "Att besluta", "audit": "Granskning", "new_ticket": "Nytt ärende",
+        "new_request": "Ny beställning av tjänst", "order": "Beställ utrustning", "requests": "Tjänstebeställningar",
+        "line": "Linje", "first_line": "1:a linjen (användarstöd)", "second_line": "2:a linjen (användarstöd)",
+        "verksamhetsstod": "3:e linjen verksamhetsstöd", "infrastruktur": "3:e linjen infrastruktur",
+        "number": "Nummer", "title": "Rubrik", "unit": "Enhet/förvaltning", "state": "Status", "deadline": "Åtgärdas senast",
+        "time_left": "Kvar (arbetstid)", "assignee": "Handläggare", "reported": "Anmält", "intefunktion": "Intefunktion",
+        "warning": "Varning", "breached": "Överskriden", "ok": "I tid", "paused": "Klockan står",
+        "timeline": "Tidslinje", "events": "Händelser", "no_events": "Inga händelser är tillåtna i detta läge.",
+        "when": "När", "event": "Händelse", "from": "Från", "to": "Till", "actor": "Vem", "reason": "Varför",
+        "rule": "Regel", "refused": "Nekad", "done": "Klart", "search": "Sök", "model": "Modell",
+        "category": "Kategori", "user": "Användare", "renewal_due": "Förnyas", "buyout": "Utköp",
+        "buyout_offer": "Erbjudande om utköp", "price": "Pris", "answer_by": "Svara senast", "accept": "Tacka ja",
+        "decline": "Tacka nej", "none": "Inga", "description": "Beskrivning", "reporter": "Anmälare (anst.nr)",
+        "create": "Skapa", "kind": "Typ", "process": "Process", "key": "Nyckel", "period_from": "Från datum",
+        "period_to": "Till datum", "results": "Träffar", "waiting_for": "Väntar på", "chain": "Kedjan hittills",
+        "send": "Skicka", "escalate_to": "Eskalera till", "level": "Stödnivå", "matter": "Gäller",
+        "function": "Funktion som inte fungerar (intefunktion)", "order_number": "Ordernummer",
+        "location": "Placering", "applicant": "Sökande", "account_name": "Kontonamn", "tertial": "Tertial",
+        "not_allowed": "Du har inte behörighet till sidan.", "not_found": "Finns inte, eller så får du inte se den.",
+        "decided_on": "Beslutsdatum", "minutes_ref": "Protokoll (paragraf)", "priority": "Prioritet",
+        "home": "Start", "welcome": "Välkommen", "avrop": "Avrop", "all": "Alla", "error": "Fel",
+        "mirror": "Uppgifterna kommer från registret (processen svarade inte i tid).",
+    },
+    "en": {
+        "app": "Ramflow", "skip": "Skip to content", "login": "Sign in", "logout": "Sign out",
+        "signed_in_as": "Signed in as", "language": "Language", "other_language": "På svenska",
+        "queue": "Ticket queue", "tickets": "Tickets", "ticket": "Ticket (ärende)", "devices": "Devices",
+        "device": "Device", "my_devices": "My devices", "inbox": "Awaiting decision", "audit": "Audit",
+        "new_ticket": "New ticket", "new_request": "New service request", "order": "Order equipment",
+        "requests": "Service requests", "line": "Line", "first_line": "1st line (användarstöd)",
+        "second_line": "2nd line (användarstöd)", "verksamhetsstod": "3rd line verksamhetsstöd",
+        "infrastruktur": "3rd line infrastruktur", "number": "Number", "title": "Title", "unit": "Unit",
+        "state": "State", "deadline": "Deadline", "time_left": "Left (working hours)", "assignee": "Assignee",
+        "reported": "Reported", "intefunktion": "Intefunktion", "warning": "Warning", "breached": "Breached",
+        "ok": "On time", "paused": "Clock paused", "timeline": "Timeline", "events": "Events",
+        "no_events": "No event is allowed in this state.", "when": "When", "event": "Event", "from": "From",
+        "to": "To", "actor": "Who", "reason": "Why", "rule": "Rule", "refused": "Refused", "done": "Done",
+        "search": "Search", "model": "Model", "category": "Category", "user": "User", "renewal_due": "Renewal",
+        "buyout": "Buyout (utköp)", "buyout_offer": "Buyout offer (utköp)", "price": "Price",
+        "answer_by": "Answer by", "accept": "Accept", "decline": "Decline", "none": "None",
+        "description": "Description", "reporter": "Reporter (employee no.)", "create": "Create", "kind": "Kind",
+        "process": "Process", "key": "Key", "period_from": "From date", "period_to": "To date",
+        "results": "Results", "waiting_for": "Waiting for", "chain": "Chain so far", "send": "Send",
+        "escalate_to": "Escalate to", "level": "Support level", "matter": "Matter",
+        "function": "Failing function (intefunktion)", "order_number": "Order number", "location": "Location",
+        "applicant": "Applicant", "account_name": "Account name", "tertial": "Tertial",
+        "not_allowed": "You may not see this page.", "not_found": "Not found, or not yours to see.",
+        "decided_on": "Decided on", "minutes_ref": "Minutes (paragraph)", "priority": "Priority",
+        "home": "Home", "welcome": "Welcome", "avrop": "Call-off (avrop)", "all": "All", "error": "Error",
+        "mirror": "Shown from the register (the process did not answer in time).",
+    },
+}
+
+
+def words(lang: str) -> dict[str, str]:
+    return WORDS.get(lang, WORDS["sv"])
+
+
+def when(value: datetime | str | None) -> str:
+    """`2026-11-28 14:05`, local time of the municipalities."""
+    if value is None or value == "":
+        return "–"
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is not None:
+        value = value.astimezone(TZ)
+    return value.strftime("%Y-%m-%d %H:%M")
+
+
+def day(value: datetime | str | None) -> str:
+    if value is None or value == "":
+        return "–"
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is not None:
+        value = value.astimezone(TZ)
+    return value.strftime("%Y-%m-%d")
+
+
+def kronor(value: Decimal | str | float | None) -> str:
+    """`1 150,00 kr`: a (no-break) space between thousands, decimal comma."""
+    if value is None or value == "":
+        return "–"
+    amount = Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    sign = "−" if amount < 0 else ""
+    whole, _, cents = f"{abs(amount):.2f}".partition(".")
+    groups = []
+    while whole:
+        groups.insert(0, whole[-3:])
+        whole = whole[:-3]
+    return f"{sign}{NBSP.join(groups)},{cents}{NBSP}kr"
+
+
+def working_hours(seconds: float | None) -> str:
+    """Time left in support hours: `5 h 30 min`."""
+    if seconds is None:
+        return "–"
+    minutes = int(round(seconds / 60))
+    sign = "−" if minutes < 0 else ""
+    minutes = abs(minutes)
+    hours, rest = divmod(minutes, 60)
+    return f"{sign}{hours} h {rest:02d} min" if hours else f"{sign}{rest} min"
+
+
+# The domain's events and states in Swedish (the code stays visible: it is what the API and the audit log say).
+NAMES_SV: dict[str, str] = {
+    # ticket events and states (TK-2 … TK-7)
+    "report": "anmält", "assign": "tilldela", "escalate": "eskalera", "transfer": "överför",
+    "wait_for_customer": "vänta på kund", "resume": "återuppta", "resolve": "lös", "reopen": "återöppna",
+    "close": "stäng", "hand_back": "lämna tillbaka", "first_line": "1:a linjen", "second_line": "2:a linjen",
+    "verksamhetsstod": "verksamhetsstöd", "infrastruktur": "infrastruktur", "assigned": "tilldelat",
+    "waiting_for_customer": "väntar på kund", "resolved": "löst", "closed": "stängt", "reopened": "återöppnat",
+    "handed_back": "tillbakalämnat",
+    # device events and states (EQ-1 … EQ-12)
+    "ordered": "beställd", "called_off": "avropad", "call_off": "avrop", "cancel": "avbeställ", "cancelled": "avbeställd",
+    "deliver": "leverera", "delivered": "levererad", "activate": "aktivera", "in_use": "i bruk",
+    "reassign": "flytta", "give_notice": "säg upp", "notice_given": "uppsagd", "withdraw_notice": "återkalla uppsägning",
+    "renewal_due": "dags att förnya", "renew_now": "förnya nu", "return_device": "återlämna", "returned": "återlämnad",
+    "offer_buyout": "erbjud utköp", "buyout_offered": "utköp erbjudet", "accept_buyout": "tacka ja till utköp",
+    "decline_buyout": "tacka nej till utköp", "buyout_accepted": "utköp accepterat",
+    "available_for_buyout": "kan köpas ut", "send_to_erasure": "skicka till radering",
+    "awaiting_erasure": "väntar på radering", "record_erasure": "registrera radering", "erased": "raderad",
+    "sell": "sälj", "sold": "såld", "sold_to_employee": "såld till medarbetare", "recycle": "återvinn",
+    "recycled": "återvunnen", "dispose": "kassera", "disposed": "kasserad", "report_stolen": "anmäl stöld",
+    "stolen": "stulen", "report_damaged": "anmäl skada", "damaged": "skadad", "report_lost": "anmäl förlust",
+    "lost": "förlorad", "record_police_report": "registrera polisanmälan", "settle": "reglera",
+    "settled": "reglerad", "found": "återfunnen", "write_off": "skriv av", "written_off": "avskriven",
+    # governance (GV-2 … GV-4)
+    "prioritise": "prioritera", "forum_pass": "godkänn i IT-forum", "forum_reject": "avslå i IT-forum",
+    "steering_reject": "avslå i styrgruppen", "steering_approve": "godkänn i styrgruppen",
+    "strategist_approve": "godkänn (strateg)", "strategist_reject": "avslå (strateg)",
+    "at_steering_group": "hos IT-styrgruppen",
+    "device": "enhet", "ticket": "ärende", "service_request": "tjänstebeställning", "governance": "styrning",
+    "development_case": "utvecklingsärende", "framework_change": "ändring av ramverket", "agreement": "avtal", "registered": "registrerat", "approve": "godkänn", "reject": "avslå",
+}
+
+
+def name(code: str | None, lang: str) -> str:
+    """`tilldela (assign)` in Swedish; the code alone in English."""
+    if not code:
+        return "–"
+    swedish = NAMES_SV.get(code)
+    return f"{swedish} ({code})" if lang == "sv" and swedish else code.replace("_", " ") if lang == "en" else code

@@ -1,0 +1,261 @@
+"""The console in a real browser (Debian's chromium via Playwright) against the embedded stack: sign-in
+through the local issuer (authorization code + PKCE), every action through the API, axe-core on each page.
+
+CONSOLE_SCREENSHOTS=docs/img saves the README's screenshots from this run."""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+SHOTS = os.environ.get("CONSOLE_SCREENSHOTS")
+
+
+def sign_in(page, base: str, sub: str, roles: str = "", unit: str = "", team: str = "", persona: bool = False,
+            start: str = "/console/") -> None:
+    """Through the issuer's login page, as a real user would (persona button or the form)."""
+    page.goto(base + start)
+    assert "/authorize?" in page.url  # the issuer's login page (authorization code + PKCE)
+    if persona:
+        page.get_by_role("button", name=re.compile(rf"— {re.escape(sub)} ")).click()
+    else:
+        page.fill("#sub", sub)
+        page.fill("#roles", roles)
+        page.fill("#unit", unit)
+        page.fill("#team", team)
+        page.click("#sign-in")
+    page.wait_for_url(re.compile(re.escape(base) + r"/console/"))
+
+
+def accessible(page, name: str | None = None) -> None:
+    """axe-core: no serious or critical violation (WCAG 2.1 A/AA rules)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a",
+                                                                             "wcag21aa"]}})
+    bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in results.response["violations"]
+           if v["impact"] in ("serious", "critical")]
+    assert not bad, f"{page.url}: {bad}"
+    if SHOTS and name:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SHOTS) / f"console-{name}.png"), full_page=True)
+
+
+def api_get(stack, path: str, **params):
+    headers = stack.bearer("it.check", "it-staff")
+    return httpx.get(f"{stack.base}/api/v1{path}", params=params, headers=headers, timeout=10).json()
+
+
+def submit_event(page, event: str, **fields: str) -> None:
+    form = page.locator("form.event").filter(has=page.locator(f"input[name=event][value='{event}']"))
+    for name, value in fields.items():
+        control = form.locator(f"[name={name}]")
+        if control.evaluate("e => e.tagName") == "SELECT":
+            control.select_option(value)
+        else:
+            control.fill(value)
+    form.get_by_role("button", name=event).click()
+    page.wait_for_load_state()
+
+
+def test_tk2_technician_takes_a_ticket_from_first_line_to_infrastruktur_and_closes_it_before_its_deadline(
+        console_stack, page):
+    stack, keys = console_stack
+    number = keys["ticket_first"]
+    sign_in(page, stack.base, "it.anna", persona=True)
+    assert page.url.endswith("/console/queue")
+    assert page.locator("html").get_attribute("lang") == "sv"
+    assert page.get_by_role("heading", level=1).inner_text().startswith("Ärendekö")
+    row = page.get_by_role("row").filter(has_text=number)
+    assert "Intefunktion" in page.locator("thead").inner_text() and "email_calendar" in row.inner_text()
+    late = page.get_by_role("row").filter(has_text=keys["ticket_breached"])
+    assert "Överskriden" in late.inner_text() and "mark-breached" in late.get_attribute("class")  # TK-5
+    numbers = [n.inner_text() for n in page.locator("table.queue tbody tr td:first-child a").all()]
+    assert numbers.index(keys["ticket_breached"]) < numbers.index(number)  # sorted by deadline
+    accessible(page, "queue")
+    row.get_by_role("link", name=number).click()
+    assert page.locator("#line").inner_text() == "1:a linjen (användarstöd)"
+    for event, fields in (("assign", {}), ("escalate", {"to": "second_line"}), ("assign", {"assignee": "it.tech"})):
+        submit_event(page, event, **fields)
+        assert page.get_by_role("status").first.is_visible()
+    stale = page.context.new_page()  # a colleague's tab, opened before the move below
+    stale.goto(page.url)
+    submit_event(page, "escalate", to="infrastruktur")
+    assert page.locator("#line").inner_text() == "3:e linjen infrastruktur"
+    # a refused move shows the rule's message: the stale tab escalates again (the 3rd line is the last)
+    submit_event(stale, "escalate", to="infrastruktur")
+    assert "TK-2" in stale.get_by_role("alert").inner_text()
+    stale.close()
+    submit_event(page, "assign", assignee="it.infra")
+    accessible(page, "ticket")
+    submit_event(page, "resolve", resolution="Connector omstartad")
+    submit_event(page, "close")
+    assert page.locator("#state").inner_text() == "stängt (closed)"
+    assert "I tid" in page.locator("#time-left").inner_text()  # TK-4: fixed before its deadline
+    timeline = page.locator("table.timeline").inner_text()
+    assert timeline.count("escalate") == 2 and "TK-6" in timeline and "it.anna" in timeline
+
+
+def test_tk5_deadline_shown_matches_the_calendar_api(console_stack, page):
+    stack, keys = console_stack
+    number = keys["ticket_second"]
+    sign_in(page, stack.base, "it.ivar", "it-staff", team="infrastruktur", start=f"/console/tickets/{number}")
+    ticket = api_get(stack, f"/tickets/{number}")
+    answer = api_get(stack, "/calendar/deadline", reported_at=ticket["reported_at"])
+    from console.i18n import when
+
+    assert page.locator("#deadline").inner_text() == when(answer["deadline"])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", page.locator("#deadline").inner_text())
+    page.goto(f"{stack.base}/console/queue?line=second_line")
+    assert when(answer["deadline"]) in page.get_by_role("row").filter(has_text=number).inner_text()
+
+
+def test_eq11_employee_accepts_own_buyout_and_is_refused_anothers(console_stack, page):
+    stack, keys = console_stack
+    sign_in(page, stack.base, "E5001", "employee")
+    assert page.url.endswith("/console/devices")
+    listed = page.locator("main table").inner_text()
+    assert keys["own_device"] in listed and keys["others_buyout"] not in listed
+    page.get_by_role("link", name=keys["own_device"]).click()
+    assert page.locator("#buyout-price").inner_text() == "1\u00a0150,00\u00a0kr"
+    csrf = page.locator("input[name=csrf]").first.get_attribute("value")
+    accessible(page, "device-buyout")
+    submit_event(page, "accept_buyout")
+    assert page.locator("#state").inner_text() == "utköp accepterat (buyout_accepted)"
+    # another's offer: not shown, and a forged form post is refused by the API (EQ-11), nothing changes
+    page.goto(f"{stack.base}/console/devices/{keys['others_buyout']}")
+    assert "Finns inte" in page.get_by_role("heading", level=1).inner_text()
+    answer = page.request.post(f"{stack.base}/console/devices/{keys['others_buyout']}/events",
+                               form={"csrf": csrf, "event": "accept_buyout"})
+    assert "Nekad" in answer.text() and "EQ-11" in answer.text()  # the API's refusal, shown
+    assert api_get(stack, f"/devices/{keys['others_buyout']}")["state"] == "buyout_offered"
+
+
+def test_unit_manager_cannot_see_another_units_device(console_stack, page):
+    stack, keys = console_stack
+    sign_in(page, stack.base, "E1001", "unit-manager", unit="TR-KS", persona=False)
+    page.goto(f"{stack.base}/console/devices")
+    listed = page.locator("main table").inner_text()
+    assert keys["own_device"] in listed and keys["other_unit_device"] not in listed
+    accessible(page, "unit-devices")
+    response = page.goto(f"{stack.base}/console/devices/{keys['other_unit_device']}")
+    shown = page.locator("main").inner_text()
+    assert response.status == 404 and "Finns inte" in shown and "UL-KS" not in shown and "E2101" not in shown
+
+
+def test_auditor_finds_a_closed_device_and_reads_its_timeline(console_stack, page):
+    stack, keys = console_stack
+    sign_in(page, stack.base, "revisor.rut", persona=True)
+    assert page.url.endswith("/console/audit")
+    page.select_option("#kind", "device")
+    page.fill("#state-a", "written_off")
+    page.fill("#rule", "EQ-9")
+    page.get_by_role("button", name="Sök").click()
+    accessible(page, "audit-search")
+    page.get_by_role("link", name=keys["closed_device"]).click()
+    timeline = page.locator("table.timeline").inner_text()
+    assert "write_off" in timeline and "EQ-9" in timeline and "report_lost" in timeline
+    accessible(page, "device-timeline")
+    exported = page.request.get(page.url + "?format=csv")
+    assert exported.headers["content-type"].startswith("text/csv")
+    assert ",write_off,lost,written_off,it.anna,,EQ-9" in exported.text()
+
+
+def test_gv3_steering_group_secretary_sees_the_large_case_in_the_inbox_with_the_chain_and_prioritises_it(
+        console_stack, page):
+    stack, keys = console_stack
+    sign_in(page, stack.base, "sekr.styrgrupp", persona=True)
+    assert page.url.endswith("/console/inbox")
+    card = page.locator("section.card").filter(has_text=keys["development_case"])
+    assert "E-tjänst för bygglov" in card.inner_text() and "250\u00a0000,00\u00a0kr" in card.inner_text()
+    assert "to_steering_group" in card.locator("ol.chain").inner_text()  # GV-3: large, to it-styrgrupp
+    accessible(page, "inbox")
+    form = card.locator("form.event").filter(has=page.locator("input[name=event][value=prioritise]"))
+    form.locator("input[name=minutes_ref]").fill("IT-styrgrupp 2026-11-27 § 4")
+    form.locator("input[name=priority]").fill("2")
+    form.get_by_role("button", name="prioritise").click()
+    assert "prioritise" in page.get_by_role("status").first.inner_text()
+    assert api_get(stack, f"/development-cases/{keys['development_case']}")["priority"] == 2
+
+
+def test_console_in_english_session_cookie_flags_and_csrf(console_stack, page):
+    stack, _ = console_stack
+    sign_in(page, stack.base, "it.anna", persona=True)
+    cookie = next(c for c in page.context.cookies() if c["name"] == "ramflow_console")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+    page.get_by_role("link", name="In English").click()
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.get_by_role("heading", level=1).inner_text().startswith("Ticket queue")
+    refused = page.request.post(f"{stack.base}/console/tickets/new", form={"title": "x", "unit_id": "TR-KS"})
+    assert refused.status == 403 and "CSRF" in refused.text()
+    page.goto(f"{stack.base}/console/tickets/new")
+    accessible(page, None)
+
+
+def test_tk9_unit_manager_applies_for_an_account_and_orders_equipment(console_stack, page):
+    stack, _ = console_stack
+    sign_in(page, stack.base, "E1001", persona=True)
+    page.goto(f"{stack.base}/console/requests")
+    page.fill("#holder", "Kim Konsult")
+    page.fill("#organisation", "Konsultbolaget AB")
+    page.fill("#valid_until", "2027-06-30")
+    page.get_by_role("button", name="Skicka").click()
+    assert re.search(r"SR\d{4}-\d{5}", page.get_by_role("status").first.inner_text())
+    row = page.get_by_role("row").filter(has_text="non_employee_account")
+    assert "TR-KS" in row.inner_text() and "E1001" in row.inner_text()  # TK-9: the applicant is the manager
+    accessible(page, "requests")
+    row.get_by_role("link").click()
+    assert "(TK-9)" in page.get_by_role("heading", level=1).inner_text() and "Kim Konsult" in page.locator("dl").inner_text()
+    accessible(page, None)
+    page.goto(f"{stack.base}/console/orders/new")
+    page.fill("#order_number", "ORD-DEMO-10")
+    page.select_option("#model_code", "LAT-5450")
+    page.fill("#user_ref", "E5005")
+    accessible(page, None)
+    page.get_by_role("button", name="Skicka").click()
+    assert page.url.endswith("/console/devices/ORD-DEMO-10")
+    assert "TR-KS" in page.locator("dl.facts").inner_text()
+    # another unit's order is the API's refusal (own unit only), shown
+    page.goto(f"{stack.base}/console/orders/new")
+    page.fill("#order_number", "ORD-DEMO-11")
+    page.select_option("#unit_id", "UL-KS")
+    page.get_by_role("button", name="Skicka").click()
+    assert "Nekad" in page.get_by_role("alert").inner_text()
+
+
+def test_technician_registers_a_ticket_through_the_form(console_stack, page):
+    stack, _ = console_stack
+    sign_in(page, stack.base, "it.anna", persona=True)
+    page.get_by_role("link", name="Nytt ärende").click()
+    page.fill("#title", "Trådlöst nät nere i Ulricehamns stadshus")
+    page.select_option("#unit_id", "UL-KS")
+    page.fill("#reporter_ref", "E2101")
+    page.select_option("#function", "wireless_network")
+    accessible(page, "new-ticket")
+    page.get_by_role("button", name="Skapa").click()
+    assert re.search(r"/console/tickets/T\d{4}-\d{5}$", page.url)
+    assert page.locator("#line").inner_text() == "1:a linjen (användarstöd)"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", page.locator("#deadline").inner_text())
+
+
+def test_eq5_technician_searches_the_register_and_reads_a_devices_renewal_date_and_events(console_stack, page):
+    stack, keys = console_stack
+    sign_in(page, stack.base, "it.anna", persona=True)
+    page.goto(f"{stack.base}/console/devices")
+    page.fill("#q", keys["other_unit_device"])
+    page.get_by_role("button", name="Sök").click()
+    rows = page.locator("main table tbody tr")
+    assert rows.count() == 1 and "UL-KS" in rows.inner_text()
+    accessible(page, "device-register")
+    page.get_by_role("link", name=keys["other_unit_device"]).click()
+    view = api_get(stack, f"/devices/{keys['other_unit_device']}")
+    from console.i18n import day
+
+    assert page.locator("#renewal").inner_text() == day(view["renewal_due_at"])  # EQ-5
+    buttons = page.locator("form.event button").all_inner_texts()
+    assert any("(return_device)" in b for b in buttons) and not any("accept_buyout" in b for b in buttons)
+    accessible(page, "device")
