@@ -71,8 +71,11 @@ def seed(base: str, token: Token) -> dict[str, str]:
         s.device_in_use(order, unit, user)
     keys.update(own_device="ORD-DEMO-1", other_unit_device="ORD-DEMO-2", others_buyout="ORD-DEMO-3",
                 closed_device="ORD-DEMO-4")
-    for order in ("ORD-DEMO-1", "ORD-DEMO-3"):  # rule EQ-11: returned, offered to its own user
-        s.device_event(order, {"event": "return_device"})
+    for order in ("ORD-DEMO-1", "ORD-DEMO-3"):  # rule EQ-11: returned at hardware replacement, offered to its user
+        s.device_event(order, {"event": "renew_now"})
+        s.until(f"{order}-R1", ("called_off",))
+        s.device_event(f"{order}-R1", {"event": "deliver", "serial_number": f"SN-{order}-R1"})
+        s.until(order, ("returned",))
         s.device_event(order, {"event": "offer_buyout", "price": "1150.00"})
     s.device_event("ORD-DEMO-4", {"event": "report_lost"})  # rule EQ-9: lost, then written off (process ends)
     s.device_event("ORD-DEMO-4", {"event": "write_off"})

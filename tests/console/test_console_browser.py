@@ -77,7 +77,7 @@ def test_tk2_technician_takes_a_ticket_from_first_line_to_infrastruktur_and_clos
     numbers = [n.inner_text() for n in page.locator("table.queue tbody tr td:first-child a").all()]
     assert numbers.index(keys["ticket_breached"]) < numbers.index(number)  # sorted by deadline
     accessible(page, "queue")
-    row.get_by_role("link", name=number).click()
+    row.get_by_role("link", name=number, exact=True).click()
     assert page.locator("#line").inner_text() == "1:a linjen (användarstöd)"
     for event, fields in (("assign", {}), ("escalate", {"to": "second_line"}), ("assign", {"assignee": "it.tech"})):
         submit_event(page, event, **fields)
@@ -120,7 +120,7 @@ def test_eq11_employee_accepts_own_buyout_and_is_refused_anothers(console_stack,
     assert page.url.endswith("/console/devices")
     listed = page.locator("main table").inner_text()
     assert keys["own_device"] in listed and keys["others_buyout"] not in listed
-    page.get_by_role("link", name=keys["own_device"]).click()
+    page.get_by_role("link", name=keys["own_device"], exact=True).click()
     assert page.locator("#buyout-price").inner_text() == "1\u00a0150,00\u00a0kr"
     csrf = page.locator("input[name=csrf]").first.get_attribute("value")
     accessible(page, "device-buyout")
@@ -156,7 +156,7 @@ def test_auditor_finds_a_closed_device_and_reads_its_timeline(console_stack, pag
     page.fill("#rule", "EQ-9")
     page.get_by_role("button", name="Sök").click()
     accessible(page, "audit-search")
-    page.get_by_role("link", name=keys["closed_device"]).click()
+    page.get_by_role("link", name=keys["closed_device"], exact=True).click()
     timeline = page.locator("table.timeline").inner_text()
     assert "write_off" in timeline and "EQ-9" in timeline and "report_lost" in timeline
     accessible(page, "device-timeline")
@@ -251,7 +251,7 @@ def test_eq5_technician_searches_the_register_and_reads_a_devices_renewal_date_a
     rows = page.locator("main table tbody tr")
     assert rows.count() == 1 and "UL-KS" in rows.inner_text()
     accessible(page, "device-register")
-    page.get_by_role("link", name=keys["other_unit_device"]).click()
+    page.get_by_role("link", name=keys["other_unit_device"], exact=True).click()
     view = api_get(stack, f"/devices/{keys['other_unit_device']}")
     from console.i18n import day
 
