@@ -206,7 +206,7 @@ class Region:
 
     async def task_queue_backlog(self) -> tuple[int, float]:
         """(approximate backlog, age of its oldest task in s) of Ramflow's workflow and activity queues."""
-        from temporalio.api.enums.v1 import DescribeTaskQueueMode, TaskQueueType
+        from temporalio.api.enums.v1 import TaskQueueType
         from temporalio.api.taskqueue.v1 import TaskQueue
         from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 
@@ -214,10 +214,7 @@ class Region:
         for kind in (TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY):
             answer = await self.client.workflow_service.describe_task_queue(DescribeTaskQueueRequest(
                 namespace="default", task_queue=TaskQueue(name=self.queue), task_queue_type=kind,
-                api_mode=DescribeTaskQueueMode.DESCRIBE_TASK_QUEUE_MODE_ENHANCED, report_stats=True))
-            for version in answer.versions_info.values():
-                for info in version.types_info.values():
-                    stats = info.stats
-                    count += stats.approximate_backlog_count
-                    age = max(age, stats.approximate_backlog_age.ToTimedelta().total_seconds())
+                report_stats=True))
+            count += answer.stats.approximate_backlog_count
+            age = max(age, answer.stats.approximate_backlog_age.ToTimedelta().total_seconds())
         return count, age
