@@ -27,6 +27,10 @@ endif
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+# Issue 15: the production topology alone (two workers, two API processes, PostgreSQL; about 80-100 s).
+test-topology: $(STAMP)
+	$(PY) -m pytest -q -s -m topology tests/topology
+
 bench: $(STAMP)
 	$(PY) -m bench.equipment_throughput
 

@@ -21,10 +21,21 @@ def apply_once(session: Session, key: str, at: datetime) -> bool:
 
 def append_audit_line(session: Session, table: type[AuditLogColumns], key_column: str, key: str,
                       record: TransitionRecord) -> bool:
-    """Mirror one line of a process's audit log into `table`, once per (key, seq): a retried
-    activity adds nothing. True when the line was new."""
+    """Mirror one line of a process's audit log into `table`, once per (key, seq): a retried activity adds
+    nothing. True when the line was new or changed.
+
+    A line already there with other content is overwritten: a worker that dies after a local activity but
+    before its workflow task completes leaves a line the history never kept; the task runs again on another
+    worker (with a later `workflow.now()`), and the history keeps that run's record (issue 15 topology test:
+    the audit mirror equals each workflow's log)."""
     column = getattr(table, key_column)
-    if session.scalar(select(table.id).where(column == key, table.seq == record.seq)) is not None:
+    values = {**record.model_dump(exclude={"at", "seq"}), "at": record.at.astimezone(timezone.utc)}
+    line = session.scalar(select(table).where(column == key, table.seq == record.seq))
+    if line is None:
+        session.add(table(**{key_column: key}, seq=record.seq, **values))
+        return True
+    if all(getattr(line, name) == value for name, value in values.items()):
         return False
-    session.add(table(**{key_column: key}, **record.model_dump(exclude={"at"}), at=record.at.astimezone(timezone.utc)))
+    for name, value in values.items():
+        setattr(line, name, value)
     return True
