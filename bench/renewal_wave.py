@@ -121,7 +121,7 @@ async def main(count: int) -> None:
     print(f"\nRenewal wave of {count} devices (policy 48 -> 1 month, lead {lead} days), one worker process")
     print(f"first renewal_due -> last replacement called off: {span:.1f} s (goal <= {GOAL_SECONDS:.0f} s: "
           f"{'met' if span <= GOAL_SECONDS else 'MISSED'}); {count / span:.1f} replacements/s")
-    print(f"renewal_due moves spread over {due_span:.1f} s (the policy PUT re-arms devices one after another: "
+    print(f"renewal_due moves spread over {due_span:.1f} s (the policy PUT re-arms devices 32 at a time: "
           f"{put_seconds:.1f} s for {count}); wall clock from the PUT to the last call-off {wall:.1f} s")
     print(f"task-queue backlog during the wave: max {max_backlog} tasks, oldest {max_age:.1f} s "
           f"({len(backlog)} samples); worker RSS {rss:.0f} MiB; replacements registered {replacements}")
