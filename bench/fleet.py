@@ -38,11 +38,25 @@ async def device(region: Region, number: str, unit: str, lead_days: int = 30) ->
             ordered_by="bench", renewal_lead_days=lead_days),
         id=device_workflow_id(number), task_queue=region.queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING)
-    await region.client.execute_update_with_start_workflow(DeviceLifecycleWorkflow.registered,
-                                                           start_workflow_operation=start)
-    await region.client.get_workflow_handle(device_workflow_id(number)).execute_update(
+    await patiently(lambda: region.client.execute_update_with_start_workflow(
+        DeviceLifecycleWorkflow.registered, start_workflow_operation=start))
+    await patiently(lambda: region.client.get_workflow_handle(device_workflow_id(number)).execute_update(
         DeviceLifecycleWorkflow.apply, DeviceCommand(actor="bench", action=Deliver(serial_number=f"S-{number}")),
-        id=f"deliver-{number}")
+        id=f"deliver-{number}"))
+
+
+async def patiently(call, attempts: int = 10):
+    """An Update whose wait outlasts the server's long poll on loaded cores is asked again: safe, the start
+    reuses the running workflow (business key) and the delivery has its Update ID."""
+    from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
+
+    for attempt in range(attempts):
+        try:
+            return await call()
+        except WorkflowUpdateRPCTimeoutOrCancelledError:
+            if attempt == attempts - 1:
+                raise
+            print("  an Update outlasted the server's long poll; asked again", flush=True)
 
 
 async def gather_limited(count: int, make, concurrency: int = CONCURRENCY) -> float:
