@@ -50,7 +50,8 @@ async def serve_workers(address: str, queue: str, database_url: str) -> None:
     client = await Client.connect(address, data_converter=pydantic_data_converter)
     sessions = make_sessionmaker(database_url)
     ramflow = build_worker(client, sessions, Settings(database_url=database_url, temporal_task_queue=queue))
-    skeleton = Worker(client, task_queue=f"{queue}-skeleton", workflows=[SkeletonWorkflow, SkeletonRoundWorkflow, SkeletonRevisionWorkflow], activities=[step])
+    skeleton = Worker(client, task_queue=f"{queue}-skeleton", activities=[step],
+                      workflows=[SkeletonWorkflow, SkeletonRoundWorkflow, SkeletonRevisionWorkflow])
     async with ramflow, skeleton:
         await asyncio.Event().wait()
 

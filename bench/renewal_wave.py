@@ -79,7 +79,8 @@ async def main(count: int) -> None:
 
         def called_off() -> int:
             with engine.connect() as conn:
-                return conn.scalar(select(func.count()).select_from(CallOff).where(CallOff.order_number.like("RW-%-R1")))
+                return conn.scalar(select(func.count()).select_from(CallOff)
+                                   .where(CallOff.order_number.like("RW-%-R1")))
 
         sampler = asyncio.create_task(sample())
         wave_began = time.perf_counter()

@@ -97,6 +97,7 @@ class SkeletonRoundWorkflow:
     async def run(self, count: int) -> int:
         await remote("agreements.revision_candidates")
         for i in range(count):
-            await workflow.start_child_workflow(SkeletonRevisionWorkflow.run, f"A{i}", id=f"{workflow.info().workflow_id}-{i}",
-                                                parent_close_policy=workflow.ParentClosePolicy.ABANDON)
+            await workflow.start_child_workflow(
+                SkeletonRevisionWorkflow.run, f"A{i}", id=f"{workflow.info().workflow_id}-{i}",
+                parent_close_policy=workflow.ParentClosePolicy.ABANDON)
         return count

@@ -24,6 +24,7 @@ def load_agreements(database_url: str, count: int, year: int) -> None:
     from db.agreement_models import AgreementRow, AgreementVersionRow
     from db.seed import SAMPLE_AGREEMENTS
     from db.session import make_sessionmaker
+    from domain.agreements import AgreementContent
 
     template = SAMPLE_AGREEMENTS[1]
     now = datetime.now(timezone.utc)
@@ -32,8 +33,6 @@ def load_agreements(database_url: str, count: int, year: int) -> None:
         for i in range(count):
             agreement_id = f"BENCH-AG-{i:05d}"
             content = {**template, "agreement_id": agreement_id, "application": f"Integration {i}"}
-            from domain.agreements import AgreementContent
-
             parsed = AgreementContent.model_validate(content)
             s.add(AgreementRow(id=agreement_id, application=parsed.application,
                                application_kind=parsed.application_kind.value, variant=parsed.variant.value,
@@ -47,7 +46,6 @@ def load_agreements(database_url: str, count: int, year: int) -> None:
 
 
 async def main(count: int) -> None:
-    from activities.agreements import AgreementActivities  # noqa: F401 - the candidate query below is its query
     from bench.skeleton import SkeletonRoundWorkflow
     from db.agreement_models import AgreementRow, AgreementVersionRow, GovernanceProcessRow
 
@@ -59,7 +57,7 @@ async def main(count: int) -> None:
         total = count + 2  # the seed's two agreements are in the round too
 
         began = time.perf_counter()
-        with engine.connect() as conn:  # the bare SQL limit: the round's candidate query
+        with engine.connect() as conn:  # the bare SQL limit: the candidate query of agreements.revision_candidates
             revised = select(AgreementVersionRow.agreement_id).where(AgreementVersionRow.for_year >= year + 1)
             conn.execute(select(AgreementRow.id).where(AgreementRow.status == "active",
                                                        AgreementRow.id.not_in(revised)).order_by(AgreementRow.id)).all()
