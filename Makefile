@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test bench bench-front-door openapi docs clean token
+.PHONY: run test test-topology bench bench-front-door bench-fleet bench-renewal-wave bench-yearly-rounds bench-replay openapi docs clean token
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,11 +27,33 @@ endif
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+# Issue 15: the production topology alone (two workers, two API processes, PostgreSQL; 20-95 s, also in `make test`).
+test-topology: $(STAMP)
+	$(PY) -m pytest -q -s -m topology tests/topology
+
 bench: $(STAMP)
 	$(PY) -m bench.equipment_throughput
 
 bench-front-door: $(STAMP)
 	$(PY) -m bench.front_door
+
+# Issue 15 (docs/benchmarks.md): the fleet at each size given (SIZES, default 1000 5000; the region is 20000),
+# the renewal wave (DEVICES, default 2000), the yearly round (AGREEMENTS, default 500), replay of stored histories.
+# They use PostgreSQL at 127.0.0.1:5432 (user postgres) and ports from BENCH_PORT_BASE (default 23100).
+SIZES ?= 1000 5000
+DEVICES ?= 2000
+AGREEMENTS ?= 500
+bench-fleet: $(STAMP)
+	$(PY) -m bench.fleet $(SIZES)
+
+bench-renewal-wave: $(STAMP)
+	$(PY) -m bench.renewal_wave $(DEVICES)
+
+bench-yearly-rounds: $(STAMP)
+	$(PY) -m bench.yearly_rounds $(AGREEMENTS)
+
+bench-replay: $(STAMP)
+	$(PY) -m bench.replay
 
 docs: $(STAMP)
 	$(PY) -m scripts.render_docs

@@ -108,7 +108,7 @@ async def consistency(client: Client, sessions: sessionmaker[Session], workflow_
     from datetime import timedelta
 
     from db.audit_queries import TrailFilter, trail
-    from domain.audit import log_drift
+    from domain.audit import log_drift, only_rerun_drift
 
     view = await asyncio.wait_for(client.get_workflow_handle(workflow_id).query(
         "view", rpc_timeout=timedelta(seconds=timeout)), timeout)
@@ -119,5 +119,5 @@ async def consistency(client: Client, sessions: sessionmaker[Session], workflow_
 
     mirror = await asyncio.to_thread(mirrored)
     drift = log_drift(view["log"], mirror)
-    return {"workflow_id": workflow_id, "consistent": not drift, "workflow_lines": len(view["log"]),
+    return {"workflow_id": workflow_id, "consistent": only_rerun_drift(drift), "workflow_lines": len(view["log"]),
             "mirror_lines": len(mirror), "drift": drift}

@@ -2,6 +2,8 @@
 API (`PUT /renewal-policies/...`) and when a framework version takes effect (GV-1, GV-2)."""
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
@@ -13,6 +15,8 @@ from domain.equipment import ACTIVE_STATES, RearmRequest, RenewalPeriodChange, R
 
 # A renewal period can still change before delivery and while the device is in use.
 REARMABLE_STATES = ("ordered", "called_off", "delivered", *ACTIVE_STATES)
+# Updates in flight at once when a period changes for a whole fleet (bench/renewal_wave.py, issue 15).
+REARM_CONCURRENCY = 32
 
 
 async def rearm_running_devices(client: Client, sessions: sessionmaker[Session], period: RenewalPeriodUpdate,
@@ -27,15 +31,18 @@ async def rearm_running_devices(client: Client, sessions: sessionmaker[Session],
             Device.state.in_(REARMABLE_STATES),
             Device.renewal_months.is_distinct_from(period.renewal_months))).all()
     change = RenewalPeriodChange(actor=actor, reason=reason, renewal_months=period.renewal_months)
-    updated = []
-    for order_number, workflow_id in devices:
-        try:
-            await client.get_workflow_handle(workflow_id).execute_update(
-                DeviceLifecycleWorkflow.change_renewal_period, change)
-            updated.append(order_number)
-        except (WorkflowUpdateFailedError, RPCError):
-            continue
-    return updated
+    gate = asyncio.Semaphore(REARM_CONCURRENCY)
+
+    async def rearm(order_number: str, workflow_id: str) -> str | None:
+        async with gate:
+            try:
+                await client.get_workflow_handle(workflow_id).execute_update(
+                    DeviceLifecycleWorkflow.change_renewal_period, change)
+                return order_number
+            except (WorkflowUpdateFailedError, RPCError):
+                return None
+
+    return [n for n in await asyncio.gather(*(rearm(*device) for device in devices)) if n is not None]
 
 
 class RenewalActivities:

@@ -42,7 +42,7 @@ def devices_at(concurrency: int) -> int:
 
 # --- the worker process -------------------------------------------------------------------------------
 async def serve_workers(address: str, queue: str, database_url: str) -> None:
-    from bench.skeleton import SkeletonWorkflow, step
+    from bench.skeleton import SkeletonRevisionWorkflow, SkeletonRoundWorkflow, SkeletonWorkflow, step
     from config import Settings
     from db.session import make_sessionmaker
     from worker import build_worker
@@ -50,7 +50,8 @@ async def serve_workers(address: str, queue: str, database_url: str) -> None:
     client = await Client.connect(address, data_converter=pydantic_data_converter)
     sessions = make_sessionmaker(database_url)
     ramflow = build_worker(client, sessions, Settings(database_url=database_url, temporal_task_queue=queue))
-    skeleton = Worker(client, task_queue=f"{queue}-skeleton", workflows=[SkeletonWorkflow], activities=[step])
+    skeleton = Worker(client, task_queue=f"{queue}-skeleton", activities=[step],
+                      workflows=[SkeletonWorkflow, SkeletonRoundWorkflow, SkeletonRevisionWorkflow])
     async with ramflow, skeleton:
         await asyncio.Event().wait()
 

@@ -72,3 +72,32 @@ class SkeletonWorkflow:
     def _validate(self, serial_number: str) -> None:
         if self.state != "called_off":
             raise ValueError(f"deliver is not allowed in state {self.state!r}")
+
+
+# --- the skeleton of a yearly round (issue 15): a parent fanning out one child per agreement -------------
+@workflow.defn(name="BenchSkeletonRevision")
+class SkeletonRevisionWorkflow:
+    """What an agreement revision does until it waits for its meeting: read the agreement (remote), mirror the
+    move and notify (local), then wait."""
+
+    @workflow.run
+    async def run(self, agreement_id: str) -> str:
+        await remote("agreements.current")
+        await local("mirror:convene")
+        await local("notify")
+        await workflow.wait_condition(lambda: False, timeout=timedelta(days=365))
+        return agreement_id
+
+
+@workflow.defn(name="BenchSkeletonRound")
+class SkeletonRoundWorkflow:
+    """The round's shape: one candidate query (remote), then one child started after the other."""
+
+    @workflow.run
+    async def run(self, count: int) -> int:
+        await remote("agreements.revision_candidates")
+        for i in range(count):
+            await workflow.start_child_workflow(
+                SkeletonRevisionWorkflow.run, f"A{i}", id=f"{workflow.info().workflow_id}-{i}",
+                parent_close_policy=workflow.ParentClosePolicy.ABANDON)
+        return count

@@ -1,6 +1,7 @@
 """The model catalogue, the yearly price list and renewal periods (rules EQ-1 … EQ-5)."""
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
@@ -9,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from activities.equipment import price_for
-from activities.renewals import REARMABLE_STATES
+from activities.renewals import REARM_CONCURRENCY, REARMABLE_STATES
 from api.deps import ActorDep, Limit, Offset, ProcessDep, SessionDep
 from api.security import record_reference_change, row_dict
 from db.models import CatalogueModelRow, Device, Municipality, PriceRow, RenewalPolicy
@@ -147,13 +148,17 @@ async def set_renewal_policy(category: Category, municipality: str, request: Ren
     devices = await path.db(store)
     change = RenewalPeriodChange(actor=actor, reason=request.reason or "renewal policy changed",
                                  renewal_months=request.renewal_months)
-    updated: list[str] = []
-    for order_number, workflow_id in devices:  # a device that moved on meanwhile is skipped
-        try:
-            await path.apply(workflow_id, DeviceLifecycleWorkflow.change_renewal_period, change,
-                             f"order_number: no device {order_number!r}")
-            updated.append(order_number)
-        except HTTPException:
-            continue
+    gate = asyncio.Semaphore(REARM_CONCURRENCY)  # one after another, 2,000 devices took minutes (issue 15)
+
+    async def rearm(order_number: str, workflow_id: str) -> str | None:
+        async with gate:
+            try:
+                await path.apply(workflow_id, DeviceLifecycleWorkflow.change_renewal_period, change,
+                                 f"order_number: no device {order_number!r}")
+                return order_number
+            except HTTPException:  # a device that moved on meanwhile is skipped
+                return None
+
+    updated = [n for n in await asyncio.gather(*(rearm(*device) for device in devices)) if n is not None]
     return RenewalPolicyResult(category=category, municipality=municipality,
                                renewal_months=request.renewal_months, devices_updated=updated)
