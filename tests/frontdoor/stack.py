@@ -92,7 +92,7 @@ class Stack:
         child.send_signal(sig)
         child.wait(timeout=30)
 
-    def wait_ready(self, worker: bool = False, seconds: float = 60) -> dict:
+    def wait_ready(self, worker: bool = False, seconds: float = 180) -> dict:
         end = time.monotonic() + seconds
         body: dict = {}
         while time.monotonic() < end:
