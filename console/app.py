@@ -46,6 +46,14 @@ EVENT_FIELDS: dict[str, tuple[str, ...]] = {
 ESCALATION_TARGETS = {"first_line": ("second_line",), "second_line": ("verksamhetsstod", "infrastruktur")}
 
 
+class Answered(Exception):
+    """A page answered before its handler's work: the sign-in redirect or a refused form."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
 def create_console(api_app: FastAPI) -> FastAPI:
     """The console app; `api_app` is the API it calls (in process) and whose settings and keys it shares."""
     settings = api_app.state.settings
@@ -113,6 +121,24 @@ def create_console(api_app: FastAPI) -> FastAPI:
         return render(request, "error.html", session, status=403, heading="CSRF",
                       message="the form's CSRF token is missing or wrong: reload the page and try again")
 
+    def signed_in(request: Request) -> ConsoleSession:
+        """The page's session; without one the page answers with the sign-in redirect (one place for all pages)."""
+        session = session_of(request)
+        if session is None:
+            raise Answered(login_redirect(request))
+        return session
+
+    async def checked_form(request: Request, session: ConsoleSession) -> dict[str, str]:
+        """The posted form; a missing or wrong CSRF token answers 403 (one place for all forms)."""
+        form = await form_of(request, session)
+        if form is None:
+            raise Answered(csrf_refused(request, session))
+        return form
+
+    @console.exception_handler(Answered)
+    async def answered(_request: Request, error: Answered) -> Response:
+        return error.response
+
     # --- sign-in (authorization code + PKCE) -------------------------------------------------------------
     @console.get("/login", include_in_schema=False)
     async def login(request: Request, next: str = "/console/") -> Response:
@@ -174,18 +200,14 @@ def create_console(api_app: FastAPI) -> FastAPI:
     # --- home: the first page of each role -------------------------------------------------------------
     @console.get("/", include_in_schema=False)
     async def home(request: Request) -> Response:
-        session = session_of(request)
-        if session is None:
-            return login_redirect(request)
+        session = signed_in(request)
         items = navigation(session.principal)
         return RedirectResponse(items[0][0] if items else "/console/devices", status_code=303)
 
     # --- tickets ----------------------------------------------------------------------------------------
     @console.get("/queue", include_in_schema=False)
     async def queue(request: Request, line: str = "first_line") -> Response:
-        session = session_of(request)
-        if session is None:
-            return login_redirect(request)
+        session = signed_in(request)
         line = line if line in LINES else "first_line"
         async with api_for(session) as api:
             answer = await api.get("/tickets", line=line, open="true", limit=QUEUE_LIMIT)
@@ -214,9 +236,7 @@ def create_console(api_app: FastAPI) -> FastAPI:
 
     @console.get("/tickets", include_in_schema=False)
     async def tickets(request: Request) -> Response:
-        session = session_of(request)
-        if session is None:
-            return login_redirect(request)
+        session = signed_in(request)
         async with api_for(session) as api:
             answer = await api.get("/tickets", limit=200)
         if not answer.ok:
@@ -226,9 +246,7 @@ def create_console(api_app: FastAPI) -> FastAPI:
 
     @console.get("/tickets/new", include_in_schema=False)
     async def new_ticket(request: Request) -> Response:
-        session = session_of(request)
-        if session is None:
-            return login_redirect(request)
+        session = signed_in(request)
         async with api_for(session) as api:
             units, functions = await asyncio.gather(api.get("/units"), api.get("/intefunktion-functions"))
         return render(request, "ticket_new.html", session, units=units.body if units.ok else [],
@@ -236,12 +254,8 @@ def create_console(api_app: FastAPI) -> FastAPI:
 
     @console.post("/tickets/new", include_in_schema=False)
     async def create_ticket(request: Request) -> Response:
-        session = session_of(request)
-        if session is None:
-            return login_redirect(request)
-        form = await form_of(request, session)
-        if form is None:
-            return csrf_refused(request, session)
+        session = signed_in(request)
+        form = await checked_form(request, session)
         body = {k: form.get(k) or None for k in ("unit_id", "reporter_ref", "title", "description",
                                                   "device_order_number", "support_level", "function")}
         body["affects_operations"] = form.get("affects_operations") == "on"
@@ -258,9 +272,7 @@ def create_console(api_app: FastAPI) -> FastAPI:
 
     @console.get("/tickets/{number}", include_in_schema=False)
     async def ticket(request: Request, number: str) -> Response:
-        session = session_of(request)
-        if session is None:
-            return login_redirect(request)
+        session = signed_in(request)
         async with api_for(session) as api:
             answer = await api.get(f"/tickets/{quote(number)}")
         if not answer.ok:
@@ -276,9 +288,7 @@ def create_console(api_app: FastAPI) -> FastAPI:
     # --- service requests ---------------------------------------------------------------------------
     @console.get("/requests", include_in_schema=False)
     async def requests_(request: Request) -> Response:
-        session = session_of(request)
-        if session is None:
-            return login_redirect(request)
+        session = signed_in(request)
         async with api_for(session) as api:
             answer, units = await asyncio.gather(api.get("/service-requests", limit=200), api.get("/units"))
         rows = answer.body if answer.ok else []
@@ -287,9 +297,7 @@ def create_console(api_app: FastAPI) -> FastAPI:
 
     @console.get("/requests/{number}", include_in_schema=False)
     async def service_request(request: Request, number: str) -> Response:
-        session = session_of(request)
-        if session is None:
-            return login_redirect(request)
+        session = signed_in(request)
         async with api_for(session) as api:
             answer = await api.get(f"/service-requests/{quote(number)}")
         if not answer.ok:
@@ -304,12 +312,8 @@ def create_console(api_app: FastAPI) -> FastAPI:
 
     @console.post("/requests", include_in_schema=False)
     async def create_request(request: Request) -> Response:
-        session = session_of(request)
-        if session is None:
-            return login_redirect(request)
-        form = await form_of(request, session)
-        if form is None:
-            return csrf_refused(request, session)
+        session = signed_in(request)
+        form = await checked_form(request, session)
         details = {"kind": "non_employee_account", "holder": form.get("holder", ""),
                    "organisation": form.get("organisation", ""), "role": form.get("role") or "consultant",
                    "valid_until": form.get("valid_until", "")}
@@ -323,9 +327,7 @@ def create_console(api_app: FastAPI) -> FastAPI:
     # --- devices ------------------------------------------------------------------------------------
     @console.get("/devices", include_in_schema=False)
     async def devices(request: Request, q: str = "", unit_id: str = "", state: str = "") -> Response:
-        session = session_of(request)
-        if session is None:
-            return login_redirect(request)
+        session = signed_in(request)
         async with api_for(session) as api:
             answer = await api.get("/devices", unit_id=unit_id, state=state, limit=1000)
         if not answer.ok:
@@ -338,9 +340,7 @@ def create_console(api_app: FastAPI) -> FastAPI:
 
     @console.get("/devices/{order_number}", include_in_schema=False)
     async def device(request: Request, order_number: str) -> Response:
-        session = session_of(request)
-        if session is None:
-            return login_redirect(request)
+        session = signed_in(request)
         async with api_for(session) as api:
             answer = await api.get(f"/devices/{quote(order_number)}")
             if answer.status in (404, 409):  # ended long ago: its timeline from the register
@@ -361,9 +361,7 @@ def create_console(api_app: FastAPI) -> FastAPI:
 
     @console.get("/orders/new", include_in_schema=False)
     async def new_order(request: Request) -> Response:
-        session = session_of(request)
-        if session is None:
-            return login_redirect(request)
+        session = signed_in(request)
         async with api_for(session) as api:
             models, units = await asyncio.gather(api.get("/catalogue/models"), api.get("/units"))
         return render(request, "order_new.html", session, models=models.body if models.ok else [],
@@ -371,12 +369,8 @@ def create_console(api_app: FastAPI) -> FastAPI:
 
     @console.post("/orders/new", include_in_schema=False)
     async def place_order(request: Request) -> Response:
-        session = session_of(request)
-        if session is None:
-            return login_redirect(request)
-        form = await form_of(request, session)
-        if form is None:
-            return csrf_refused(request, session)
+        session = signed_in(request)
+        form = await checked_form(request, session)
         body = {k: form.get(k) or None for k in ("order_number", "model_code", "unit_id", "user_ref", "location")}
         async with api_for(session) as api:
             answer = await api.post("/orders", {k: v for k, v in body.items() if v is not None})
@@ -389,9 +383,7 @@ def create_console(api_app: FastAPI) -> FastAPI:
     # --- decision makers' inbox ---------------------------------------------------------------------
     @console.get("/inbox", include_in_schema=False)
     async def inbox(request: Request) -> Response:
-        session = session_of(request)
-        if session is None:
-            return login_redirect(request)
+        session = signed_in(request)
         principal = session.principal
         async with api_for(session) as api:
             answer = await api.get("/governance-processes", limit=500)
@@ -413,12 +405,8 @@ def create_console(api_app: FastAPI) -> FastAPI:
 
     @console.post("/inbox", include_in_schema=False)
     async def decide(request: Request) -> Response:
-        session = session_of(request)
-        if session is None:
-            return login_redirect(request)
-        form = await form_of(request, session)
-        if form is None:
-            return csrf_refused(request, session)
+        session = signed_in(request)
+        form = await checked_form(request, session)
         target = form.get("target", "")
         if ".." in target or not target.startswith(("/framework/proposals/", "/development-cases/", "/agreements/")):
             return render(request, "error.html", session, status=422, heading="target", message="unknown process")
@@ -434,9 +422,7 @@ def create_console(api_app: FastAPI) -> FastAPI:
     @console.get("/audit", include_in_schema=False)
     async def audit(request: Request, kind: str = "", key: str = "", unit: str = "", actor: str = "",
                     rule: str = "", since: str = "", until: str = "", state: str = "") -> Response:
-        session = session_of(request)
-        if session is None:
-            return login_redirect(request)
+        session = signed_in(request)
         asked = {"kind": kind, "key": key, "unit": unit, "actor": actor, "rule": rule, "since": since,
                  "until": until, "state": state}
         hits = None
@@ -455,9 +441,7 @@ def create_console(api_app: FastAPI) -> FastAPI:
 
     @console.get("/audit/{kind}/{key}", include_in_schema=False)
     async def audit_timeline(request: Request, kind: str, key: str) -> Response:
-        session = session_of(request)
-        if session is None:
-            return login_redirect(request)
+        session = signed_in(request)
         if kind not in (*audit_data.KINDS, "governance"):
             return render(request, "error.html", session, status=404, heading=kind, message="unknown process type")
         async with api_for(session) as api:
@@ -478,12 +462,8 @@ def create_console(api_app: FastAPI) -> FastAPI:
 
     # --- one event, through the API ------------------------------------------------------------------
     async def send_event(request: Request, api_path: str, back: str) -> Response:
-        session = session_of(request)
-        if session is None:
-            return login_redirect(request)
-        form = await form_of(request, session)
-        if form is None:
-            return csrf_refused(request, session)
+        session = signed_in(request)
+        form = await checked_form(request, session)
         body = {"action": action_of(form), "reason": form.get("reason") or None}
         async with api_for(session) as api:
             answer = await api.post(api_path, body, form.get("idempotency"))
