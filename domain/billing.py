@@ -148,9 +148,8 @@ class RecurringCharge(BaseModel):
     ends_on: date | None
 
 
-class OneOffItem(BaseModel):
-    """Rule BL-1: something charged once, as it occurs (purchase, accessory, installation,
-    short-term rent, on-call or hourly work); it lands in the first run after it happened."""
+class ChargedItem(BaseModel):
+    """What a line of an invoice basis says: unit, article, text, quantity × unit price = amount."""
 
     key: str
     unit_id: str
@@ -160,9 +159,15 @@ class OneOffItem(BaseModel):
     quantity: Decimal
     unit_price: Decimal
     amount: Decimal
-    occurred_on: date
     order_number: str | None = None
     category: str | None = None
+
+
+class OneOffItem(ChargedItem):
+    """Rule BL-1: something charged once, as it occurs (purchase, accessory, installation,
+    short-term rent, on-call or hourly work); it lands in the first run after it happened."""
+
+    occurred_on: date
 
 
 class ApplicationItem(BaseModel):
@@ -174,17 +179,7 @@ class ApplicationItem(BaseModel):
     yearly: Decimal
 
 
-class Line(BaseModel):
-    key: str
-    unit_id: str
-    kind: str
-    article: str
-    text: str
-    quantity: Decimal
-    unit_price: Decimal
-    amount: Decimal
-    order_number: str | None = None
-    category: str | None = None
+class Line(ChargedItem):
     adjusts_period: str | None = None
 
 
