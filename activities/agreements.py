@@ -24,21 +24,16 @@ from domain.agreements import (
     ActivateVersion,
     AgreementContent,
     AgreementVersion,
-    CostBreakdown,
-    CostComponent,
     CurrentAgreement,
     CurrentAgreementRequest,
-    PriceItem,
-    PriceList,
-    PriceListRequest,
-    ProcessMirror,
     RegisterAgreement,
     RevisionCandidates,
-    ServiceDefinition,
-    ServiceDefinitionUpsert,
     UnitApplicationCharges,
     unit_charges,
 )
+from domain.common import ProcessMirror
+from domain.costing import CostBreakdown, CostComponent, PriceItem, PriceList, PriceListRequest
+from domain.service_introduction import ServiceDefinition, ServiceDefinitionUpsert
 
 
 def invalid(message: str) -> ApplicationError:

@@ -19,7 +19,16 @@ from activities.adapters import (
 )
 from activities.effects import append_audit_line, apply_once
 from db.models import CatalogueModelRow, Charge, Device, DeviceTransition, PriceRow, RenewalPolicy, Unit
-from domain.catalogue import CatalogueModel, Category, Price, delivery_charges, monthly_recurring, preferred_model, rules_of
+from domain.catalogue import (
+    CatalogueModel,
+    Category,
+    Price,
+    delivery_charges,
+    monthly_recurring,
+    preferred_model,
+    rules_of,
+)
+from domain.common import Notification
 from domain.equipment import (
     BuyoutCompletion,
     CallOffRequest,
@@ -27,7 +36,6 @@ from domain.equipment import (
     DeviceOrder,
     ErasureRequest,
     MdmRequest,
-    Notification,
     OrderTerms,
     RegisterMirror,
     RegisterOrderInput,

@@ -12,7 +12,7 @@ from activities.agreements import invalid, price_list_for
 from db.agreement_models import ApplicationPriceRow, FrameworkDecisionRow, FrameworkVersionRow, ServiceDefinitionRow
 from db.models import CatalogueModelRow, Municipality, PriceRow, RenewalPolicy
 from domain.catalogue import Category, Price, check_price
-from domain.governance import (
+from domain.framework_changes import (
     ActivateFrameworkVersion,
     FrameworkProposal,
     FrameworkVersion,

@@ -19,10 +19,10 @@ from joserfc.jwk import KeySet
 from joserfc.jws import extract_compact
 
 from config import Settings
+from domain.common import SYSTEM_ACTOR  # system moves: no token may claim it
 from observability.logging import current_actor
 
 ALGORITHMS = ("RS256", "ES256")  # asymmetric only: never HS*, never "none"
-SYSTEM_ACTOR = "ramflow"  # workflows.base.SYSTEM_ACTOR: system moves; no token may claim it
 LEEWAY_SECONDS = 60  # clock skew tolerated on exp/nbf
 FETCH_TIMEOUT = 5.0
 REFRESH_AT_MOST_EVERY = 10.0  # an unknown kid refreshes the JWKS, but a flood of them does not

@@ -132,8 +132,9 @@ def load_agreement_reference_data(s: Session, year: int) -> None:
         ApplicationPriceRow,
         FrameworkVersionRow,
     )
-    from domain.agreements import AgreementContent, PriceItem, PriceList, compute_cost
-    from domain.governance import FrameworkParameters
+    from domain.agreements import AgreementContent
+    from domain.costing import PriceItem, PriceList, compute_cost
+    from domain.framework_changes import FrameworkParameters
 
     now = datetime.now(timezone.utc)
     if s.get(FrameworkVersionRow, "ramuppdrag-2022") is None:

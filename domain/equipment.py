@@ -8,11 +8,10 @@ from typing import Annotated, Literal, Union
 from pydantic import BaseModel, Field, model_validator
 
 from domain.catalogue import Category, Charging, Price, add_months, rules_of
-from domain.process import GuardedProcess, Move, ProcessDefinition, TransitionRecord, action_of
+from domain.common import REF_PATTERN
+from domain.process import GuardedProcess, Move, ProcessCommand, ProcessDefinition, TransitionRecord, action_of
 
 ORDER_NUMBER_PATTERN = r"^[A-Z0-9][A-Z0-9-]{2,39}$"
-# Employee and unit references are opaque IDs (employee numbers, unit codes), never names.
-REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$"
 
 
 def device_workflow_id(order_number: str) -> str:
@@ -255,17 +254,13 @@ DeviceAction = Annotated[
 ]
 
 
-class DeviceCommand(BaseModel):
+class DeviceCommand(ProcessCommand):
     """A staff member's event on a device: who, why, and the event with its data."""
 
-    actor: str = Field(min_length=1, max_length=80)
-    reason: str | None = Field(None, max_length=500)
     action: DeviceAction
 
 
-class RenewalPeriodChange(BaseModel):
-    actor: str = Field(min_length=1, max_length=80)
-    reason: str | None = Field(None, max_length=500)
+class RenewalPeriodChange(ProcessCommand):
     renewal_months: int | None = Field(None, ge=1, le=120, description="None: no automatic renewal")
 
 
@@ -556,16 +551,6 @@ class BuyoutCompletion(BaseModel):
     employee_ref: str
     amount: Decimal
     original_os: str
-    at: datetime
-
-
-class Notification(BaseModel):
-    key: str
-    topic: str
-    recipient: str
-    subject: str
-    body: str
-    workflow_id: str
     at: datetime
 
 

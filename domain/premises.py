@@ -10,11 +10,9 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, Field, model_validator
 
-from domain.process import GuardedProcess, Move, ProcessDefinition, TransitionRecord, action_of
+from domain.common import KEY_PATTERN, REF_PATTERN, Municipality
+from domain.process import GuardedProcess, Move, ProcessCommand, ProcessDefinition, TransitionRecord, action_of
 
-KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{1,39}$"
-REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$"
-Municipality = Literal["tranemo", "ulricehamn"]
 
 
 def premises_workflow_id(project_id: str) -> str:
@@ -208,9 +206,7 @@ PremisesAction = Annotated[
 ]
 
 
-class PremisesCommand(BaseModel):
-    actor: str = Field(min_length=1, max_length=80)
-    reason: str | None = Field(None, max_length=500)
+class PremisesCommand(ProcessCommand):
     action: PremisesAction
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 from pydantic import BaseModel, Field
 from transitions import Machine
@@ -59,6 +59,20 @@ class ProcessDefinition:
             send_event=False,
         )
 
+    @property
+    def final_states(self) -> tuple[str, ...]:
+        """The states a process ends in, in declaration order (a stable tuple for queries)."""
+        return tuple(s for s in self.states if s in self.final)
+
+    @property
+    def open_states(self) -> tuple[str, ...]:
+        """The states a running process can be in: every state that is not final."""
+        return tuple(s for s in self.states if s not in self.final)
+
+    def states_where(self, predicate: Callable[[str], bool]) -> tuple[str, ...]:
+        """The states, in declaration order, for which `predicate` holds."""
+        return tuple(s for s in self.states if predicate(s))
+
     def triggers(self) -> list[str]:
         return list(self._by_trigger)
 
@@ -103,6 +117,13 @@ class TransitionRecord(BaseModel):
     details: dict[str, str] = Field(default_factory=dict)
 
 
+class ProcessCommand(BaseModel):
+    """Who asks for an event and why; each process adds its `action` (the event and its data)."""
+
+    actor: str = Field(min_length=1, max_length=80)
+    reason: str | None = Field(None, max_length=500)
+
+
 class IllegalMove(Exception):
     """An event the current state does not allow (the API answers 409)."""
 
@@ -119,9 +140,9 @@ def illegal_move_message(definition: ProcessDefinition, state: str, trigger: str
 
 # --- the guarded-process pattern shared by every process ------------------------------
 class GuardedProcess:
-    """A `transitions` machine over a pydantic snapshot with a `state` field (the DeviceProcess
-    pattern, generalised): conditions receive the command, `refusal()` names the state or the
-    rule, `apply()` fires the move and records the command's data on the snapshot.
+    """A `transitions` machine over a pydantic snapshot with a `state` field: conditions receive
+    the command, `refusal()` names the state or the rule, `apply()` fires the move and records the
+    command's data on the snapshot.
 
     A condition that depends on the command gets None when the allowed events are listed: it then
     answers whether some command could make the move possible."""

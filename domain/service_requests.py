@@ -8,9 +8,10 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, Field
 
-from domain.process import GuardedProcess, Move, ProcessDefinition, TransitionRecord, action_of
+from domain.process import GuardedProcess, Move, ProcessCommand, ProcessDefinition, TransitionRecord, action_of
 from domain.support_matters import Matter, SupportLevel, hand_back_reason
-from domain.tickets import REF_PATTERN, TICKET_NUMBER_PATTERN
+from domain.common import REF_PATTERN
+from domain.tickets import TICKET_NUMBER_PATTERN
 
 
 def request_workflow_id(number: str) -> str:
@@ -126,9 +127,7 @@ class HandBackRequest(BaseModel):
 RequestAction = Annotated[Union[StartWork, DeliverRequest, Reject, HandBackRequest], Field(discriminator="event")]
 
 
-class RequestCommand(BaseModel):
-    actor: str = Field(min_length=1, max_length=80)
-    reason: str | None = Field(None, max_length=500)
+class RequestCommand(ProcessCommand):
     action: RequestAction
 
 

@@ -12,12 +12,12 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
-from domain.process import GuardedProcess, Move, ProcessDefinition, TransitionRecord, action_of
+from domain.common import REF_PATTERN
+from domain.process import GuardedProcess, Move, ProcessCommand, ProcessDefinition, TransitionRecord, action_of
 from domain.support_calendar import SupportCalendar
 from domain.support_matters import Matter, Owner, SupportLevel, hand_back_reason, owner_of
 
 TICKET_NUMBER_PATTERN = r"^[A-Z0-9][A-Z0-9-]{2,39}$"
-REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$"
 
 
 # The server allocates T<year>-00001 and SR<year>-00001 (one counter per prefix and year); a number a
@@ -287,17 +287,13 @@ TicketAction = Annotated[
 ]
 
 
-class TicketCommand(BaseModel):
-    actor: str = Field(min_length=1, max_length=80)
-    reason: str | None = Field(None, max_length=500)
+class TicketCommand(ProcessCommand):
     action: TicketAction
 
 
-class Classification(BaseModel):
+class Classification(ProcessCommand):
     """The 1st line's triage: what the matter is and whether a function fails (TK-4, TK-7)."""
 
-    actor: str = Field(min_length=1, max_length=80)
-    reason: str | None = Field(None, max_length=500)
     matter: Matter | None = None
     function: IntefunktionFunction | None = None
     unit_started_troubleshooting: bool = False

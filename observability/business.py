@@ -19,11 +19,14 @@ from db.agreement_models import GovernanceProcessRow
 from db.billing_models import BillingRunRow
 from db.models import Device, Municipality, OutboxMessage
 from db.ticket_models import ServiceRequest, Ticket, aware
-from domain.agreements import AGREEMENT, CLOUD_MOVE, SERVICE
+from domain.agreements import AGREEMENT
 from domain.catalogue import Category, add_months
+from domain.cloud_moves import CLOUD_MOVE
+from domain.development_cases import DEVELOPMENT_CASE
 from domain.equipment import EQUIPMENT, IN_USE
-from domain.governance import DEVELOPMENT_CASE, FRAMEWORK_CHANGE
+from domain.framework_changes import FRAMEWORK_CHANGE
 from domain.process import ProcessDefinition
+from domain.service_introduction import SERVICE
 from domain.service_requests import SERVICE_REQUEST
 from domain.tickets import OPEN_STATES, TICKET
 

@@ -26,11 +26,29 @@ from db.migrate import upgrade
 from db.seed import load_reference_data
 from db.session import make_sessionmaker
 from domain.equipment import (
-    AcceptBuyout, DeviceCommand, DeviceOrder, DeviceStart, Deliver, GiveNotice, OfferBuyout, RecordErasure,
-    SendToErasure, WithdrawNotice, device_workflow_id,
+    AcceptBuyout,
+    Deliver,
+    DeviceCommand,
+    DeviceOrder,
+    DeviceStart,
+    GiveNotice,
+    OfferBuyout,
+    RecordErasure,
+    SendToErasure,
+    WithdrawNotice,
+    device_workflow_id,
 )
 from domain.tickets import (
-    Assign, Close, Escalate, Line, Resolve, Resume, TicketCommand, TicketReport, TicketStart, WaitForCustomer,
+    Assign,
+    Close,
+    Escalate,
+    Line,
+    Resolve,
+    Resume,
+    TicketCommand,
+    TicketReport,
+    TicketStart,
+    WaitForCustomer,
     ticket_workflow_id,
 )
 from worker import build_worker
@@ -118,9 +136,20 @@ async def device_notice_return_fidelity(client: Client, env: WorkflowEnvironment
 async def premises_ready(client: Client, env: WorkflowEnvironment) -> WorkflowHandle:
     """A network node from invitation to ready: requirements, design approval, racks, connection, power (FC-1 … FC-4)."""
     from domain.premises import (
-        ApproveDesign, DeclareReady, DeliverConnection, InstallRacks, MountEquipment, PremisesCommand,
-        PremisesProjectRequest, PremisesStart, RackRequirement, RecordRequirements, RecordReservePower, ReservePower,
-        SubmitDesign, premises_workflow_id,
+        ApproveDesign,
+        DeclareReady,
+        DeliverConnection,
+        InstallRacks,
+        MountEquipment,
+        PremisesCommand,
+        PremisesProjectRequest,
+        PremisesStart,
+        RackRequirement,
+        RecordRequirements,
+        RecordReservePower,
+        ReservePower,
+        SubmitDesign,
+        premises_workflow_id,
     )
     from workflows.premises import PremisesProjectWorkflow
 
@@ -146,9 +175,16 @@ async def framework_decided(client: Client, env: WorkflowEnvironment, in_order: 
     backwards, as histories from before the GV-2 date checks may have them."""
     from datetime import timedelta as days_
 
-    from domain.governance import (
-        BoardApprove, CommitteeDecide, ForumPrepare, FrameworkCommand, FrameworkParameters, FrameworkProposal,
-        FrameworkStart, SteeringApprove, framework_workflow_id,
+    from domain.framework_changes import (
+        BoardApprove,
+        CommitteeDecide,
+        ForumPrepare,
+        FrameworkCommand,
+        FrameworkParameters,
+        FrameworkProposal,
+        FrameworkStart,
+        SteeringApprove,
+        framework_workflow_id,
     )
     from workflows.governance import FrameworkChangeWorkflow
 

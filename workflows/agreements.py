@@ -11,18 +11,14 @@ from temporalio import workflow
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from workflows.base import SYSTEM_ACTOR, ProcessWorkflow, archive_run, refuse, run_activity
+from workflows.base import ProcessWorkflow, archive_run, refuse, run_activity
 
 with workflow.unsafe.imports_passed_through():
     from domain.agreements import (
         AGREEMENT,
         APPROVED,
-        CLOUD_MOVE,
         CONVENED,
-        PRICED,
-        SERVICE,
         STARTED,
-        SYSTEM_ACTOR,
         ActivateVersion,
         AgreementCommand,
         AgreementContent,
@@ -31,22 +27,28 @@ with workflow.unsafe.imports_passed_through():
         AgreementProcessView,
         AgreementStart,
         ApplicationKind,
+        CurrentAgreement,
+        CurrentAgreementRequest,
+        RegisterAgreement,
+        RevisionCandidates,
+        Variant,
+        agreement_workflow_id,
+    )
+    from domain.cloud_moves import (
+        CLOUD_MOVE,
         CloudMoveCommand,
         CloudMoveProcess,
         CloudMoveSnapshot,
         CloudMoveStart,
         CloudMoveView,
-        CostBreakdown,
-        CostLine,
-        CurrentAgreement,
-        CurrentAgreementRequest,
+    )
+    from domain.common import SYSTEM_ACTOR, ProcessMirror, RoundStart, local_year, start_of_year
+    from domain.costing import CostBreakdown, CostLine, MissingPrice, PriceList, PriceListRequest, compute_cost
+    from domain.process import TransitionRecord, action_of
+    from domain.service_introduction import (
+        PRICED,
+        SERVICE,
         Describe,
-        MissingPrice,
-        PriceList,
-        PriceListRequest,
-        ProcessMirror,
-        RegisterAgreement,
-        RevisionCandidates,
         ServiceCommand,
         ServiceDefinition,
         ServiceDefinitionUpsert,
@@ -55,15 +57,7 @@ with workflow.unsafe.imports_passed_through():
         ServiceStart,
         ServiceView,
         SetPrice,
-        Variant,
-        action_of,
-        agreement_workflow_id,
-        compute_cost,
-        local_year,
-        start_of_year,
     )
-    from domain.governance import RoundStart
-    from domain.process import TransitionRecord
 
 class RecordedProcess(ProcessWorkflow):
     """AG/GV processes keep one generic row per process (state, subject, data) plus the audit log."""

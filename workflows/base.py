@@ -15,10 +15,9 @@ from workflows import search_attributes
 
 with workflow.unsafe.imports_passed_through():
     from domain.audit import ArchiveRequest, business_key_of
-    from domain.equipment import Notification
+    from domain.common import SYSTEM_ACTOR, Notification
     from domain.process import ProcessDefinition, TransitionRecord
 
-SYSTEM_ACTOR = "ramflow"
 # The one table of business errors: ApplicationError type raised by workflows and activities → the HTTP
 # status the API answers (api/errors.py reads it). Never retried: retrying cannot fix a refusal, nor a
 # lookup of something that does not exist (`LookupError` raised by an activity: issue 7, no endless retries).

@@ -7,9 +7,10 @@ from typing import Any
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
-from workflows.base import SYSTEM_ACTOR, ProcessWorkflow, run_activity
+from workflows.base import ProcessWorkflow, run_activity
 
 with workflow.unsafe.imports_passed_through():
+    from domain.common import SYSTEM_ACTOR
     from domain.catalogue import rules_of
     from domain.equipment import (
         ACTIVE_STATES,

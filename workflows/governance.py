@@ -10,30 +10,33 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
-    from domain.equipment import RearmRequest, RenewalPeriodUpdate
-    from domain.agreements import LOCAL_TZ, action_of, local_year
-    from domain.governance import (
-        AT_BOARDS,
-        AT_COMMITTEE,
+    from domain.common import LOCAL_TZ, MUNICIPALITIES, SYSTEM_ACTOR, RoundStart, local_year
+    from domain.development_cases import (
         AT_FORUM,
-        AT_STEERING_GROUP,
+        DEVELOPMENT_CASE,
         D_APPROVED,
         D_AT_STEERING_GROUP,
-        DECIDED,
-        DEVELOPMENT_CASE,
-        FRAMEWORK_CHANGE,
-        IN_PREPARATION,
-        MUNICIPALITIES,
         REGISTERED,
         REJECTED,
         WITH_STRATEGIST,
-        ActivateFrameworkVersion,
-        CommitteeDecide,
         DevelopmentCaseCommand,
         DevelopmentCaseProcess,
         DevelopmentCaseSnapshot,
         DevelopmentCaseStart,
         DevelopmentCaseView,
+        initial_route,
+        is_large,
+    )
+    from domain.equipment import RearmRequest, RenewalPeriodUpdate
+    from domain.framework_changes import (
+        AT_BOARDS,
+        AT_COMMITTEE,
+        AT_STEERING_GROUP,
+        DECIDED,
+        FRAMEWORK_CHANGE,
+        IN_PREPARATION,
+        ActivateFrameworkVersion,
+        CommitteeDecide,
         FrameworkCommand,
         FrameworkProcess,
         FrameworkProposal,
@@ -43,15 +46,13 @@ with workflow.unsafe.imports_passed_through():
         FrameworkView,
         RecordDecision,
         RecordFrameworkVersion,
-        RoundStart,
         YearlyDraftRequest,
         framework_workflow_id,
-        initial_route,
-        is_large,
     )
+    from domain.process import action_of
 
 from workflows.agreements import RecordedProcess
-from workflows.base import SYSTEM_ACTOR, archive_run, run_activity
+from workflows.base import archive_run, run_activity
 
 BODY_INBOX = {
     IN_PREPARATION: ["group:it-forum-utveckling"],

@@ -24,7 +24,7 @@ from temporalio.client import (
 
 from config import Settings
 from domain.billing import BillingRunStart
-from domain.governance import RoundStart
+from domain.common import RoundStart
 from workflows.agreements import AgreementRevisionRoundWorkflow
 from workflows.billing import BillingRunWorkflow, RenewalSafetyNetWorkflow
 from workflows.governance import FrameworkYearlyRoundWorkflow

@@ -8,9 +8,10 @@ from typing import Any
 
 from temporalio import workflow
 
-from workflows.base import SYSTEM_ACTOR, ProcessWorkflow, illegal, run_activity
+from workflows.base import ProcessWorkflow, illegal, run_activity
 
 with workflow.unsafe.imports_passed_through():
+    from domain.common import SYSTEM_ACTOR
     from domain.process import TransitionRecord
     from domain.service_requests import (
         SERVICE_REQUEST,

@@ -28,7 +28,6 @@ from db.agreement_models import (
 )
 from db.models import Unit
 from domain.agreements import (
-    LOCAL_TZ,
     AgreementAction,
     AgreementCommand,
     AgreementContent,
@@ -36,30 +35,30 @@ from domain.agreements import (
     AgreementStart,
     AgreementVersion,
     Cancel,
+    UnitApplicationCharges,
+    VersionDiff,
+    agreement_workflow_id,
+    compare_versions,
+)
+from domain.cloud_moves import (
     CloudMoveAction,
     CloudMoveCommand,
     CloudMoveRequest,
     CloudMoveStart,
     CloudMoveView,
-    CostComponent,
-    MissingPrice,
-    PriceItem,
-    PriceList,
+    cloud_move_workflow_id,
+)
+from domain.common import LOCAL_TZ, RoundStart
+from domain.costing import CostComponent, MissingPrice, PriceItem, PriceList, compute_cost
+from domain.service_introduction import (
     ServiceAction,
     ServiceCommand,
     ServiceDefinition,
     ServiceDelivery,
     ServiceStart,
     ServiceView,
-    UnitApplicationCharges,
-    VersionDiff,
-    agreement_workflow_id,
-    cloud_move_workflow_id,
-    compare_versions,
-    compute_cost,
     service_workflow_id,
 )
-from domain.governance import RoundStart
 from workflows.agreements import (
     AgreementRevisionRoundWorkflow,
     AgreementWorkflow,

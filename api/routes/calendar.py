@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from activities.governance import framework_in_force
 from api.deps import SessionDep, SettingsDep
 from config import Settings
-from domain.governance import FrameworkParameters
+from domain.framework_changes import FrameworkParameters
 from domain.support_calendar import SupportCalendar, calendar_with
 
 router = APIRouter(tags=["support calendar"])

@@ -36,15 +36,19 @@ from db.agreement_models import (
     GovernanceProcessRow,
     GovernanceTransitionRow,
 )
-from domain.agreements import PriceItem
 from domain.catalogue import Price
-from domain.governance import (
+from domain.common import RoundStart
+from domain.costing import PriceItem
+from domain.development_cases import (
     CaseAction,
-    DecisionRecord,
     DevelopmentCaseCommand,
     DevelopmentCaseRequest,
     DevelopmentCaseStart,
     DevelopmentCaseView,
+    development_case_workflow_id,
+)
+from domain.framework_changes import (
+    DecisionRecord,
     FrameworkAction,
     FrameworkCommand,
     FrameworkParameters,
@@ -52,8 +56,6 @@ from domain.governance import (
     FrameworkStart,
     FrameworkVersion,
     FrameworkView,
-    RoundStart,
-    development_case_workflow_id,
     framework_workflow_id,
 )
 from domain.process import TransitionRecord

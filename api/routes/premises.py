@@ -13,7 +13,7 @@ from api.deps import ActorDep, IdempotencyKeyDep, Limit, Offset, ProcessDep, Ses
 from api.processes import audit_log
 from db.models import Unit
 from db.premises_models import PremisesProject, PremisesTransition
-from domain.agreements import KEY_PATTERN
+from domain.common import KEY_PATTERN
 from domain.premises import (
     PremisesAction,
     PremisesCommand,

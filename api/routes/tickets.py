@@ -39,15 +39,16 @@ from db.ticket_models import (
     aware,
     utc,
 )
+from domain.common import REF_PATTERN
 from domain.process import TransitionRecord
 from domain.service_requests import (
+    RULE_OF_KIND,
     RequestAction,
     RequestCharge,
     RequestCommand,
     RequestDetails,
     RequestKind,
     RequestStart,
-    RULE_OF_KIND,
     RequestView,
     ServiceRequestOrder,
     request_workflow_id,
@@ -64,12 +65,11 @@ from domain.tertial_report import (
     tertial_report,
 )
 from domain.tickets import (
-    REF_PATTERN,
     SURVEY_QUESTIONS,
     TICKET_NUMBER_PATTERN,
+    Classification,
     IntefunktionFunction,
     Line,
-    Classification,
     TicketAction,
     TicketCommand,
     TicketReport,

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client, WorkflowHandle
 
 from db.agreement_models import ApplicationPriceRow
-from domain.agreements import LOCAL_TZ, AgreementContent, start_of_year
+from domain.agreements import AgreementContent
+from domain.common import LOCAL_TZ, start_of_year
 
 D = Decimal
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from domain.agreements import agreement_workflow_id
-from domain.governance import framework_workflow_id
+from domain.framework_changes import framework_workflow_id
 from tests.agreements.helpers import coming_year_with_room, content, local_now, sleep_to_new_year, until
 from workflows.agreements import AgreementWorkflow
 from workflows.governance import FrameworkChangeWorkflow

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from domain.governance import framework_workflow_id
+from domain.framework_changes import framework_workflow_id
 from tests.agreements.helpers import content, local_now, sleep_to_new_year, until
 from workflows.governance import FrameworkChangeWorkflow
 
@@ -28,7 +28,7 @@ async def test_ag6_coming_year_includes_an_approved_new_agreement_marked_provisi
 
 
 def _params(year: int) -> dict:
-    from domain.governance import FrameworkParameters
+    from domain.framework_changes import FrameworkParameters
 
     return FrameworkParameters(price_list_year=year).model_dump(mode="json")
 

@@ -64,12 +64,16 @@ async def test_every_workflow_type_round_trips_through_the_archive(api, client, 
     service request by itself; running ones are terminated first, the rounds end by themselves)."""
     from decimal import Decimal
 
-    from domain.agreements import (
-        CloudMoveRequest, CloudMoveStart, ServiceDelivery, ServiceStart, cloud_move_workflow_id, service_workflow_id,
+    from domain.billing import BillingRunStart
+    from domain.cloud_moves import CloudMoveRequest, CloudMoveStart, cloud_move_workflow_id
+    from domain.common import RoundStart
+    from domain.development_cases import (
+        CaseKind,
+        DevelopmentCaseRequest,
+        DevelopmentCaseStart,
+        development_case_workflow_id,
     )
-    from domain.governance import (
-        CaseKind, DevelopmentCaseRequest, DevelopmentCaseStart, RoundStart, development_case_workflow_id,
-    )
+    from domain.service_introduction import ServiceDelivery, ServiceStart, service_workflow_id
     from tests.agreements.helpers import content, local_now, start
     from tests.tickets.helpers import report_ticket
     from workflows.agreements import AgreementRevisionRoundWorkflow, CloudMoveWorkflow, ServiceIntroductionWorkflow
@@ -107,7 +111,6 @@ async def test_every_workflow_type_round_trips_through_the_archive(api, client, 
         "address": "Skolgatan 1, Tranemo", "unit_id": "TR-KS", "property_owner": "Tranemobostäder AB",
         "site_class": "network_node", "document_ref": "INBJ-RT"})
     assert premises.status_code == 201, premises.text
-    from domain.billing import BillingRunStart
     from workflows.billing import BillingRunWorkflow, RenewalSafetyNetWorkflow
 
     await client.execute_workflow(BillingRunWorkflow.run, BillingRunStart(municipality="ulricehamn", period="2026-10"),

@@ -11,8 +11,13 @@ from temporalio.exceptions import ApplicationError
 from activities.equipment import EquipmentActivities
 from db.models import Charge, Device, DeviceTransition, OutboxMessage, PriceRow, SalaryDeduction
 from db.seed import load_reference_data
+from domain.common import Notification
 from domain.equipment import (
-    BuyoutCompletion, CostBearerChange, DeviceOrder, ErasureRequest, Notification, RegisterMirror,
+    BuyoutCompletion,
+    CostBearerChange,
+    DeviceOrder,
+    ErasureRequest,
+    RegisterMirror,
     RegisterOrderInput,
 )
 from domain.process import TransitionRecord

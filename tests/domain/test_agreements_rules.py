@@ -12,36 +12,25 @@ from pydantic import ValidationError
 
 from domain.agreements import (
     AGREEMENT,
-    CLOUD_MOVE,
-    SERVICE,
     AgreementContent,
     AgreementPatch,
     AgreementVersion,
-    CloudMoveProcess,
-    CloudMoveRequest,
-    CloudMoveSnapshot,
-    CostComponent,
-    CostLine,
-    MissingPrice,
-    PriceItem,
-    PriceList,
     compare_versions,
-    compute_cost,
-    start_of_year,
     unit_charges,
     version_charged,
 )
-from domain.governance import (
-    DEVELOPMENT_CASE,
+from domain.cloud_moves import CLOUD_MOVE, CloudMoveProcess, CloudMoveRequest, CloudMoveSnapshot
+from domain.common import start_of_year
+from domain.costing import CostComponent, CostLine, MissingPrice, PriceItem, PriceList, compute_cost
+from domain.development_cases import DEVELOPMENT_CASE, CaseKind, DevelopmentCaseRequest, initial_route
+from domain.framework_changes import (
     FRAMEWORK_CHANGE,
-    CaseKind,
-    DevelopmentCaseRequest,
     FrameworkParameters,
     FrameworkProposal,
     FrameworkVersion,
-    initial_route,
     parameters_in_force,
 )
+from domain.service_introduction import SERVICE
 from tests.agreements.helpers import content
 
 D = Decimal

@@ -12,7 +12,7 @@ from temporalio.service import RPCError
 from db.idempotency import IdempotencyKey
 from db.models import OutboxMessage
 from db.ticket_models import Incident, ServiceRequest, Ticket
-from domain.governance import RoundStart
+from domain.common import RoundStart
 from tests.tickets.helpers import add_device
 from workflows.governance import FrameworkYearlyRoundWorkflow
 

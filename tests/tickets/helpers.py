@@ -150,7 +150,7 @@ def decide_framework_version(sessions, version_id: str, effective_from: date, **
     from datetime import timezone
 
     from activities.governance import GovernanceActivities
-    from domain.governance import FrameworkParameters, FrameworkVersion, RecordFrameworkVersion
+    from domain.framework_changes import FrameworkParameters, FrameworkVersion, RecordFrameworkVersion
 
     parameters = FrameworkParameters.model_validate(
         FrameworkParameters(price_list_year=effective_from.year).model_dump() | parameter_changes)

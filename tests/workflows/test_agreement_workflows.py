@@ -22,31 +22,34 @@ from domain.agreements import (
     AgreementPatch,
     AgreementStart,
     Approve,
+    RecordMeeting,
+    Reject,
+    Revise,
+    agreement_workflow_id,
+    compare_versions,
+)
+from domain.cloud_moves import (
     ApproveMove,
     CloudMoveCommand,
     CloudMoveRequest,
     CloudMoveStart,
-    CostLine,
-    Describe,
     RecordClassification,
     RecordConsultation,
     RecordCostAnalysis,
     RecordLegalReview,
-    RecordMeeting,
     RecordSecurityAnalysis,
-    Reject,
-    Revise,
+    cloud_move_workflow_id,
+)
+from domain.common import RoundStart, start_of_year
+from domain.costing import CostLine
+from domain.service_introduction import (
+    Describe,
     ServiceCommand,
     ServiceDelivery,
     ServiceStart,
     SetPrice,
-    agreement_workflow_id,
-    cloud_move_workflow_id,
-    compare_versions,
     service_workflow_id,
-    start_of_year,
 )
-from domain.governance import RoundStart
 from tests.agreements.helpers import (
     D,
     content,

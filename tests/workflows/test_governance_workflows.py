@@ -14,28 +14,30 @@ from activities.governance import framework_in_force, framework_versions
 from db.agreement_models import FrameworkDecisionRow, FrameworkVersionRow
 from db.models import RenewalPolicy
 from domain.catalogue import Category
-from domain.equipment import DeviceOrder
-from domain.governance import (
-    BoardApprove,
-    BoardReject,
+from domain.development_cases import (
     CaseKind,
-    CommitteeDecide,
     DevelopmentCaseCommand,
     DevelopmentCaseRequest,
     DevelopmentCaseStart,
     Escalate,
     ForumPass,
+    Prioritise,
+    StrategistApprove,
+    development_case_workflow_id,
+)
+from domain.equipment import DeviceOrder
+from domain.framework_changes import (
+    BoardApprove,
+    BoardReject,
+    CommitteeDecide,
     ForumPrepare,
     FrameworkCommand,
     FrameworkParameters,
     FrameworkProposal,
     FrameworkStart,
-    Prioritise,
     RenewalPeriod,
     ReviseProposal,
     SteeringApprove,
-    StrategistApprove,
-    development_case_workflow_id,
     framework_workflow_id,
 )
 from tests.agreements.helpers import local_now, sleep_until, start, until
