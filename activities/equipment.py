@@ -22,6 +22,7 @@ from db.models import CatalogueModelRow, Charge, Device, DeviceTransition, Price
 from domain.catalogue import (
     CatalogueModel,
     Category,
+    OrderTerms,
     Price,
     delivery_charges,
     monthly_recurring,
@@ -29,18 +30,9 @@ from domain.catalogue import (
     rules_of,
 )
 from domain.common import Notification
-from domain.equipment import (
-    BuyoutCompletion,
-    CallOffRequest,
-    CostBearerChange,
-    DeviceOrder,
-    ErasureRequest,
-    MdmRequest,
-    OrderTerms,
-    RegisterMirror,
-    RegisterOrderInput,
-    ReplacementModelRequest,
-)
+from domain.device_register import CostBearerChange, RegisterMirror, RegisterOrderInput
+from domain.equipment import BuyoutCompletion, CallOffRequest, DeviceOrder, ErasureRequest, MdmRequest
+from domain.renewals import ReplacementModelRequest
 
 
 class InvalidOrder(ValueError):

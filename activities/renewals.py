@@ -11,10 +11,9 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
 from db.models import Device
-from domain.equipment import ACTIVE_STATES, RearmRequest, RenewalPeriodChange, RenewalPeriodUpdate
+from domain.renewals import REARMABLE_STATES, RearmRequest, RenewalPeriodChange, RenewalPeriodUpdate
 
 # A renewal period can still change before delivery and while the device is in use.
-REARMABLE_STATES = ("ordered", "called_off", "delivered", *ACTIVE_STATES)
 # Updates in flight at once when a period changes for a whole fleet (bench/renewal_wave.py, issue 15).
 REARM_CONCURRENCY = 32
 

@@ -55,7 +55,7 @@ async def per_payload(converter, value, n: int) -> float:
 def audit_lines(sessions, n: int, chained: bool) -> float:
     from activities.effects import append_audit_line
     from activities.equipment import EquipmentActivities
-    from domain.equipment import RegisterOrderInput
+    from domain.device_register import RegisterOrderInput
 
     number = f"ORD-B-{'C' if chained else 'P'}"
     order = DeviceOrder(order_number=number, model_code="LAT-5450", unit_id="TR-KS", user_ref="E1")

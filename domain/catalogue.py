@@ -36,6 +36,8 @@ class Category(str, Enum):
 
 
 @dataclass(frozen=True)
+
+
 class CategoryRules:
     charging: Charging
     min_life_months: int | None = None  # rule EQ-3
@@ -182,3 +184,19 @@ def add_months(day: date, months: int) -> date:
         except ValueError:
             continue
     raise AssertionError("unreachable")
+
+
+class OrderTerms(BaseModel):
+    """What the catalogue says about an order, fixed when the order is registered."""
+
+    category: Category
+    model_name: str
+    agreement_ref: str
+    municipality: str
+    price: Price
+    renewal_months: int | None
+    original_os: str | None = None
+
+    @property
+    def charging(self) -> Charging:
+        return rules_of(self.category).charging

@@ -1,13 +1,13 @@
 """The equipment lifecycle (rules EQ-1 … EQ-14): states, moves, commands and the device snapshot."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, Field, model_validator
 
-from domain.catalogue import Category, Charging, Price, add_months, rules_of
+from domain.catalogue import Category, Charging, OrderTerms, add_months, rules_of
 from domain.common import REF_PATTERN
 from domain.process import GuardedProcess, Move, ProcessCommand, ProcessDefinition, TransitionRecord, action_of
 
@@ -99,6 +99,8 @@ CONDITION_MESSAGES = {
 
 
 # --- order and commands ---------------------------------------------------------------------
+
+
 class DeviceOrder(BaseModel):
     """An order placed through support (rule EQ-1)."""
 
@@ -109,22 +111,6 @@ class DeviceOrder(BaseModel):
     location: str | None = Field(None, max_length=120)
     rental_weeks: int | None = Field(None, ge=1, le=52, description="short-term laptops only (EQ-4, EQ-14)")
     replaces: str | None = Field(None, pattern=ORDER_NUMBER_PATTERN, description="order number of the renewed device")
-
-
-class OrderTerms(BaseModel):
-    """What the catalogue says about an order, fixed when the order is registered."""
-
-    category: Category
-    model_name: str
-    agreement_ref: str
-    municipality: str
-    price: Price
-    renewal_months: int | None
-    original_os: str | None = None
-
-    @property
-    def charging(self) -> Charging:
-        return rules_of(self.category).charging
 
 
 class _Event(BaseModel):
@@ -260,27 +246,9 @@ class DeviceCommand(ProcessCommand):
     action: DeviceAction
 
 
-class RenewalPeriodChange(ProcessCommand):
-    renewal_months: int | None = Field(None, ge=1, le=120, description="None: no automatic renewal")
-
-
-class RenewalPeriodUpdate(BaseModel):
-    """A renewal period that changed (a policy or a framework version): running devices re-arm (EQ-5)."""
-
-    category: Category
-    municipality: str
-    renewal_months: int | None = Field(None, ge=1, le=120)
-
-
-class RearmRequest(BaseModel):
-    """What `equipment.rearm_renewals` sends to running devices."""
-
-    periods: list[RenewalPeriodUpdate]
-    actor: str
-    reason: str
-
-
 # --- the device snapshot --------------------------------------------------------------------
+
+
 class Buyout(BaseModel):
     buyer_ref: str
     price: Decimal
@@ -441,17 +409,9 @@ class DeviceProcess(GuardedProcess):
         return self.snapshot.unit_id if self.state in CHARGED_STATES else None
 
 
-def renewal_order_number(order_number: str) -> str:
-    """The replacement's order number: ORD-1 → ORD-1-R1 → ORD-1-R2 (rule EQ-5)."""
-    import re
-
-    match = re.fullmatch(r"(.*)-R(\d+)", order_number)
-    if match:
-        return f"{match.group(1)}-R{int(match.group(2)) + 1}"
-    return f"{order_number}-R1"
-
-
 # --- workflow input, view and activity contracts ----------------------------------------------
+
+
 class DeviceStart(BaseModel):
     """Workflow input: a new order, or the snapshot carried across continue-as-new."""
 
@@ -460,69 +420,6 @@ class DeviceStart(BaseModel):
     renewal_lead_days: int = 30
     buyout_answer_days: int = 14
     ordered_by: str = "support"
-
-
-class DeviceView(BaseModel):
-    """What a Query answers: the current state, the live deadlines and the transition log."""
-
-    order_number: str
-    workflow_id: str
-    state: str
-    category: Category | None
-    model_code: str
-    unit_id: str
-    cost_bearer_unit_id: str | None
-    user_ref: str | None
-    location: str | None
-    serial_number: str | None
-    delivered_at: datetime | None
-    renewal_months: int | None
-    renewal_due_at: datetime | None
-    rental_end_at: datetime | None
-    replaces: str | None
-    replacement_order: str | None
-    buyout: Buyout | None
-    erasure_vendor: str | None
-    erasure_certificate: str | None
-    police_report_ref: str | None
-    mdm_profile: str | None = None
-    mdm_enrolled_at: datetime | None = None
-    allowed_events: list[str]
-    log: list[TransitionRecord]
-
-
-class ReplacementDelivered(BaseModel):
-    order_number: str
-
-
-class RegisterOrderInput(BaseModel):
-    workflow_id: str
-    order: DeviceOrder
-    ordered_at: datetime
-
-
-class RegisterMirror(BaseModel):
-    """The register row after a transition, plus the transition itself (rule EQ-7: register kept current)."""
-
-    order_number: str
-    record: TransitionRecord
-    unit_id: str
-    cost_bearer_unit_id: str | None
-    user_ref: str | None
-    location: str | None
-    serial_number: str | None
-    delivered_at: datetime | None
-    renewal_months: int | None
-    replaced_by: str | None
-
-
-class CostBearerChange(BaseModel):
-    key: str
-    order_number: str
-    unit_id: str | None
-    on: date
-    delivery: bool = False
-    rental_weeks: int | None = None
 
 
 class CallOffRequest(BaseModel):
@@ -552,11 +449,3 @@ class BuyoutCompletion(BaseModel):
     amount: Decimal
     original_os: str
     at: datetime
-
-
-class ReplacementModelRequest(BaseModel):
-    category: Category
-    municipality: str
-    on: date
-    replaces_model: str | None = None  # rule EQ-5: keep its form factor
-    chosen_model: str | None = None  # IT chose otherwise

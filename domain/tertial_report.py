@@ -16,6 +16,8 @@ from typing import Iterable, Literal
 from pydantic import BaseModel
 
 from domain.support_calendar import SupportCalendar
+from domain.support_lines import ANVANDARSTOD
+from domain.tickets import CLOSED, HANDED_BACK, SOLVED_STATES
 
 ANVANDARSTOD_GOAL = 0.5  # rule TK-3
 TERTIAL_MONTHS = {1: (1, 5), 2: (5, 9), 3: (9, 13)}  # start month, end month (exclusive)
@@ -173,20 +175,20 @@ def tertial_report(year: int, tertial: int, *, tickets: Iterable[TicketFact], ch
     cohort = [t for t in tickets if start_u <= _utc(t.reported_at) < end_u]
     numbers = {t.number for t in cohort}
 
-    handed_back = [t for t in cohort if t.state == "handed_back"]
-    solved = [t for t in cohort if t.state in ("resolved", "closed")]
-    within = [t for t in solved if t.resolved_line in ("first_line", "second_line")]
+    handed_back = [t for t in cohort if t.state == HANDED_BACK]
+    solved = [t for t in cohort if t.state in SOLVED_STATES]
+    within = [t for t in solved if t.resolved_line in ANVANDARSTOD]
     share = _share(len(within), len(solved))
     solved_figures = SolvedFigures(
         reported=len(cohort), handed_back=len(handed_back), solved=len(solved),
         solved_within_anvandarstod=len(within), share_within_anvandarstod=share,
         goal_met=None if share is None else share >= ANVANDARSTOD_GOAL)
 
-    inte = [t for t in cohort if t.intefunktion and t.state != "handed_back"]
-    fixed = [t for t in inte if t.state in ("resolved", "closed")]
+    inte = [t for t in cohort if t.intefunktion and t.state != HANDED_BACK]
+    fixed = [t for t in inte if t.state in SOLVED_STATES]
     fixed_in_time = [t for t in fixed if not t.breached]
     breached = [t for t in inte if t.breached]
-    open_ok = [t for t in inte if t.state not in ("resolved", "closed") and not t.breached]
+    open_ok = [t for t in inte if t.state not in SOLVED_STATES and not t.breached]
     inte_figures = IntefunktionFigures(
         reported=len(inte), fixed=len(fixed), fixed_within_deadline=len(fixed_in_time), breached=len(breached),
         open_within_deadline=len(open_ok), share_fixed_within_deadline=_share(len(fixed_in_time),
@@ -226,7 +228,7 @@ def tertial_report(year: int, tertial: int, *, tickets: Iterable[TicketFact], ch
         downtime_inside_service_windows_seconds=windows, availability_percent=availability, target_percent=availability_target_percent,
         target_met=availability >= availability_target_percent)
 
-    closed = [t for t in cohort if t.state == "closed"]
+    closed = [t for t in cohort if t.state == CLOSED]
     sent = {t.number for t in closed if t.survey_selected}
     answers = [a for a in surveys if a.ticket_number in sent]
     satisfied = sum(a.solved_satisfactorily for a in answers)

@@ -1,20 +1,22 @@
-"""Support tickets (rules TK-1 … TK-8): lines, states, moves, the deadline clock and the ticket snapshot."""
+"""Support tickets (rules TK-1 … TK-8): states, moves, commands, on-call charging, the survey draw and
+the ticket snapshot. The lines are in `domain.support_lines`, intefunktion and its clock in
+`domain.intefunktion`."""
 from __future__ import annotations
-
-import re
 
 import math
 import random
+import re
 from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
-from enum import Enum
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
 from domain.common import REF_PATTERN
+from domain.intefunktion import DeadlineClock, IntefunktionFunction
 from domain.process import GuardedProcess, Move, ProcessCommand, ProcessDefinition, TransitionRecord, action_of
 from domain.support_calendar import SupportCalendar
+from domain.support_lines import ESCALATION, LINE_TITLES, THIRD_LINE, Line
 from domain.support_matters import Matter, Owner, SupportLevel, hand_back_reason, owner_of
 
 TICKET_NUMBER_PATTERN = r"^[A-Z0-9][A-Z0-9-]{2,39}$"
@@ -34,54 +36,6 @@ def ticket_workflow_id(number: str) -> str:
     return f"ticket-{number}"
 
 
-class IntefunktionFunction(str, Enum):
-    """Rule TK-4: the 14 functions whose failure is "intefunktion"."""
-
-    WORKSTATION_LOGIN = "workstation_login"  # 1 the workstation starts and you can log in
-    ACCESS_RIGHTS = "access_rights"  # 2 access to the right information for your role
-    NETWORK_PRINTING = "network_printing"  # 3 printing to network printers
-    STORAGE_SAVE = "storage_save"  # 4 saving to P and G
-    STORAGE_RESTORE = "storage_restore"  # 5 restoring information from P and G
-    CLIENT_PROTECTION = "client_protection"  # 6 client and spam protection up to date
-    WEB_FILTER = "web_filter"  # 7 web filter up to date
-    WIRELESS_NETWORK = "wireless_network"  # 8
-    TELEPHONY = "telephony"  # 9 fixed telephony and call routing
-    EMAIL_CALENDAR = "email_calendar"  # 10
-    INFOCAPTION = "infocaption"  # 11 the guides platform
-    OFFICE = "office"  # 12 Office programs start
-    REMOTE_ACCESS = "remote_access"  # 13 mobile remote access
-    SOFTWARE_DISTRIBUTION = "software_distribution"  # 14 software distribution platform
-
-
-class Line(str, Enum):
-    """Rule TK-2: the support lines; the first two are användarstöd."""
-
-    FIRST = "first_line"
-    SECOND = "second_line"
-    VERKSAMHETSSTOD = "verksamhetsstod"
-    INFRASTRUKTUR = "infrastruktur"
-
-
-ANVANDARSTOD = (Line.FIRST, Line.SECOND)  # rule TK-3: solved within användarstöd
-LINE_TITLES = {
-    Line.FIRST: "1st line (användarstöd)",
-    Line.SECOND: "2nd line (användarstöd, technicians)",
-    Line.VERKSAMHETSSTOD: "3rd line verksamhetsstöd",
-    Line.INFRASTRUKTUR: "3rd line infrastruktur",
-}
-# Rule TK-2: where each line may send a ticket it cannot solve.
-ESCALATION: dict[Line, tuple[Line, ...]] = {
-    Line.FIRST: (Line.SECOND,),
-    Line.SECOND: (Line.VERKSAMHETSSTOD, Line.INFRASTRUKTUR),
-}
-THIRD_LINE = (Line.VERKSAMHETSSTOD, Line.INFRASTRUKTUR)
-
-
-def line_lead(line: Line | str) -> str:
-    """Outbox recipient of a line's lead."""
-    return f"lead:{Line(line).value}"
-
-
 # --- states -------------------------------------------------------------------------------------
 FIRST_LINE, SECOND_LINE = Line.FIRST.value, Line.SECOND.value
 VERKSAMHETSSTOD, INFRASTRUKTUR = Line.VERKSAMHETSSTOD.value, Line.INFRASTRUKTUR.value
@@ -92,6 +46,7 @@ LINE_STATES = (FIRST_LINE, SECOND_LINE, VERKSAMHETSSTOD, INFRASTRUKTUR)  # in a 
 WORKING_STATES = (*LINE_STATES, ASSIGNED, REOPENED)  # the deadline clock runs (rule TK-5)
 OPEN_STATES = (*WORKING_STATES, WAITING)
 FINAL_STATES = frozenset({CLOSED, HANDED_BACK})
+SOLVED_STATES = (RESOLVED, CLOSED)  # rule TK-3: IT solved it (the deadline clock has stopped)
 
 TICKET = ProcessDefinition(
     name="ticket",
@@ -120,72 +75,9 @@ TICKET = ProcessDefinition(
 )
 
 
-# --- the deadline clock (rule TK-5), pure ------------------------------------------------------
-class DeadlineClock(BaseModel):
-    """The intefunktion fix deadline in support time. Running: `deadline` is set. Paused (waiting for
-    the customer) or stopped (resolved): `remaining_seconds` of support time are kept instead."""
-
-    budget_seconds: float = Field(description="support seconds between report and the first deadline")
-    deadline: datetime | None = None
-    running_since: datetime | None = None
-    remaining_seconds: float | None = None
-    warned_at: datetime | None = None
-    breached_at: datetime | None = None
-    last_deadline: datetime | None = Field(None, description="the deadline in force when the clock last stopped")
-
-    @classmethod
-    def start(cls, reported_at: datetime, cal: SupportCalendar) -> "DeadlineClock":
-        """Rule TK-5: one working day from the report (outside hours: that opening day's close)."""
-        deadline = cal.deadline(reported_at)
-        return cls(budget_seconds=cal.support_seconds_between(reported_at, deadline), deadline=deadline,
-                   running_since=reported_at)
-
-    @property
-    def running(self) -> bool:
-        return self.deadline is not None
-
-    @property
-    def breached(self) -> bool:
-        return self.breached_at is not None
-
-    def pause(self, now: datetime, cal: SupportCalendar) -> None:
-        """Waiting for the customer (or resolved): keep the support time that was left."""
-        if self.deadline is None:
-            return
-        self.remaining_seconds = cal.support_seconds_between(now, self.deadline)
-        self.last_deadline, self.deadline, self.running_since = self.deadline, None, None
-
-    def resume(self, now: datetime, cal: SupportCalendar) -> None:
-        """The clock restarts with the support time that was left: a new deadline."""
-        if self.deadline is not None:
-            return
-        self.deadline = cal.add_support_time(now, self.remaining_seconds or 0.0)
-        self.running_since, self.remaining_seconds = now, None
-
-    def remaining(self, now: datetime, cal: SupportCalendar) -> float:
-        if self.deadline is None:
-            return self.remaining_seconds or 0.0
-        return cal.support_seconds_between(now, self.deadline)
-
-    def warn_at(self, cal: SupportCalendar, share: float) -> datetime | None:
-        """When `share` of the support time is used: the instant with (1 - share) of the budget left."""
-        if self.deadline is None or self.running_since is None:
-            return None
-        left_at_start = cal.support_seconds_between(self.running_since, self.deadline)
-        return cal.add_support_time(self.running_since, max(0.0, left_at_start - (1 - share) * self.budget_seconds))
-
-    def next_due(self, cal: SupportCalendar, share: float) -> tuple[str, datetime] | None:
-        """The clock's next timer: the warning, then the breach; None when paused or done."""
-        if self.deadline is None or self.breached:
-            return None
-        if self.warned_at is None:
-            warn = self.warn_at(cal, share)
-            if warn is not None and warn < self.deadline:
-                return "deadline_warning", warn
-        return "deadline_breached", self.deadline
-
-
 # --- on call (rule TK-8) and survey (rule TK-6), pure ------------------------------------------
+
+
 def is_on_call(reported_at: datetime, affects_operations: bool, cannot_wait: bool, cal: SupportCalendar) -> bool:
     """Rule TK-8: outside support hours, affecting operations and unable to wait until support opens."""
     return affects_operations and cannot_wait and not cal.is_open(reported_at)
@@ -216,6 +108,8 @@ SURVEY_QUESTIONS = (
 
 
 # --- the report and the commands ---------------------------------------------------------------
+
+
 class TicketReport(BaseModel):
     """A ticket as reported to the 1st line (rule TK-2)."""
 
@@ -300,6 +194,8 @@ class Classification(ProcessCommand):
 
 
 # --- the snapshot and the process ----------------------------------------------------------------
+
+
 class TicketTerms(BaseModel):
     """What the registers say about a ticket, fixed at registration."""
 
@@ -346,11 +242,11 @@ class TicketSnapshot(BaseModel):
             return None
         if self.clock.deadline is not None:
             return self.clock.deadline
-        return self.clock.last_deadline if self.state in (RESOLVED, CLOSED) else None
+        return self.clock.last_deadline if self.state in SOLVED_STATES else None
 
     def deadline_met(self) -> bool | None:
         """For a resolved or closed intefunktion ticket: fixed within its deadline (rule TK-4)."""
-        if self.clock is None or self.state not in (RESOLVED, CLOSED):
+        if self.clock is None or self.state not in SOLVED_STATES:
             return None
         return not self.clock.breached
 
@@ -465,6 +361,8 @@ class TicketProcess(GuardedProcess):
 
 
 # --- workflow input, view and activity contracts ----------------------------------------------
+
+
 class TicketStart(BaseModel):
     """Workflow input: a new report, or the snapshot carried across continue-as-new."""
 
@@ -563,10 +461,3 @@ class ChargeRequest(BaseModel):
     minutes_charged: int
     hourly_rate: Decimal
     at: datetime
-
-
-CLOCK_TIMER_REASONS = {
-    "deadline_warning": "the warning share of the intefunktion fix time is used (rule TK-5)",
-    "deadline_breached": "the intefunktion fix deadline passed (rule TK-5)",
-}
-

@@ -38,11 +38,11 @@ from domain.equipment import (
     WithdrawNotice,
     device_workflow_id,
 )
+from domain.support_lines import Line
 from domain.tickets import (
     Assign,
     Close,
     Escalate,
-    Line,
     Resolve,
     Resume,
     TicketCommand,

@@ -5,7 +5,8 @@ from datetime import timedelta
 
 from temporalio.client import Client, WorkflowHandle
 
-from domain.equipment import DeviceCommand, DeviceOrder, DeviceStart, DeviceView, device_workflow_id
+from domain.device_register import DeviceView
+from domain.equipment import DeviceCommand, DeviceOrder, DeviceStart, device_workflow_id
 from workflows.equipment import DeviceLifecycleWorkflow
 
 

@@ -10,33 +10,31 @@ from temporalio.exceptions import ApplicationError
 from workflows.base import ProcessWorkflow, run_activity
 
 with workflow.unsafe.imports_passed_through():
+    from domain.catalogue import OrderTerms, rules_of
     from domain.common import SYSTEM_ACTOR
-    from domain.catalogue import rules_of
+    from domain.device_register import CostBearerChange, DeviceView, RegisterMirror, RegisterOrderInput
     from domain.equipment import (
-        ACTIVE_STATES,
         CHARGED_STATES,
         EQUIPMENT,
         BuyoutCompletion,
         CallOffRequest,
-        CostBearerChange,
         DeviceCommand,
         DeviceOrder,
         DeviceProcess,
         DeviceSnapshot,
         DeviceStart,
-        DeviceView,
         ErasureRequest,
         MdmRequest,
-        OrderTerms,
-        RegisterMirror,
-        RegisterOrderInput,
+        device_workflow_id,
+    )
+    from domain.process import TransitionRecord
+    from domain.renewals import (
+        REARMABLE_STATES,
         RenewalPeriodChange,
         ReplacementDelivered,
         ReplacementModelRequest,
-        device_workflow_id,
         renewal_order_number,
     )
-    from domain.process import TransitionRecord
 
 @workflow.defn(name="DeviceLifecycle")
 class DeviceLifecycleWorkflow(ProcessWorkflow):
@@ -124,7 +122,7 @@ class DeviceLifecycleWorkflow(ProcessWorkflow):
 
     @change_renewal_period.validator
     def _validate_renewal(self, change: RenewalPeriodChange) -> None:
-        if self.snap.state not in ("ordered", "called_off", "delivered", *ACTIVE_STATES):
+        if self.snap.state not in REARMABLE_STATES:
             raise ApplicationError(
                 f"renewal period cannot change in state {self.snap.state!r} (rule EQ-5)",
                 type="IllegalTransition", non_retryable=True,

@@ -27,7 +27,6 @@ with workflow.unsafe.imports_passed_through():
         initial_route,
         is_large,
     )
-    from domain.equipment import RearmRequest, RenewalPeriodUpdate
     from domain.framework_changes import (
         AT_BOARDS,
         AT_COMMITTEE,
@@ -50,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
         framework_workflow_id,
     )
     from domain.process import action_of
+    from domain.renewals import RearmRequest, RenewalPeriodUpdate
 
 from workflows.agreements import RecordedProcess
 from workflows.base import archive_run, run_activity

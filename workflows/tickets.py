@@ -12,6 +12,7 @@ from workflows.base import ProcessWorkflow, illegal, run_activity
 
 with workflow.unsafe.imports_passed_through():
     from domain.common import SYSTEM_ACTOR
+    from domain.intefunktion import CLOCK_TIMER_REASONS, DeadlineClock
     from domain.process import TransitionRecord
     from domain.service_requests import (
         SERVICE_REQUEST,
@@ -26,16 +27,14 @@ with workflow.unsafe.imports_passed_through():
         RequestView,
     )
     from domain.support_calendar import calendar_with, default_calendar
+    from domain.support_lines import LINE_TITLES, line_lead
     from domain.tickets import (
-        CLOCK_TIMER_REASONS,
-        LINE_TITLES,
         OPEN_STATES,
         SURVEY_QUESTIONS,
         TICKET,
         WORKING_STATES,
         ChargeRequest,
         Classification,
-        DeadlineClock,
         RegisterTicketInput,
         TicketCommand,
         TicketMirror,
@@ -46,7 +45,6 @@ with workflow.unsafe.imports_passed_through():
         TicketView,
         chargeable_minutes,
         is_on_call,
-        line_lead,
         selected_for_survey,
     )
 

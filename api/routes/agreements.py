@@ -28,6 +28,7 @@ from db.agreement_models import (
 )
 from db.models import Unit
 from domain.agreements import (
+    AGREEMENT,
     AgreementAction,
     AgreementCommand,
     AgreementContent,
@@ -267,7 +268,7 @@ async def terminate(agreement_id: str, request: TerminateRequest, actor: ActorDe
         session.commit()
         revisions = [process.workflow_id for process in session.scalars(select(GovernanceProcessRow).where(
             GovernanceProcessRow.process == "agreement", GovernanceProcessRow.subject == agreement_id,
-            GovernanceProcessRow.state.not_in(("effective", "cancelled"))))
+            GovernanceProcessRow.state.not_in(AGREEMENT.final_states)))
             if process.data.get("purpose") == "revision" and process.data.get("for_year")
             and process.data["for_year"] > request.terminated_on.year]
         return AgreementSummary.model_validate(row), revisions

@@ -10,11 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from activities.equipment import price_for
-from activities.renewals import REARM_CONCURRENCY, REARMABLE_STATES
+from activities.renewals import REARM_CONCURRENCY
 from api.deps import ActorDep, Limit, Offset, ProcessDep, SessionDep
 from api.security import record_reference_change, row_dict
 from db.models import CatalogueModelRow, Device, Municipality, PriceRow, RenewalPolicy
-from domain.equipment import RenewalPeriodChange
+from domain.renewals import REARMABLE_STATES, RenewalPeriodChange
 from workflows.equipment import DeviceLifecycleWorkflow
 from domain.catalogue import CATEGORY_RULES, CatalogueModel, Category, Charging, Price, check_price
 

@@ -15,18 +15,18 @@ from api.deps import ActorDep, IdempotencyKeyDep, Limit, Offset, PrincipalDep, P
 from api.processes import audit_log
 from db.models import Device, DeviceTransition, ErasureVendor, Unit
 from domain.catalogue import Category
+from domain.device_register import DeviceView
 from domain.equipment import (
     DeviceAction,
     DeviceCommand,
     DeviceOrder,
     DeviceStart,
-    DeviceView,
     RecordErasure,
-    RenewalPeriodChange,
     SendToErasure,
     device_workflow_id,
 )
 from domain.process import TransitionRecord
+from domain.renewals import RenewalPeriodChange
 from workflows.equipment import DeviceLifecycleWorkflow
 
 router = APIRouter(tags=["equipment"])

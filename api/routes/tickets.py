@@ -40,8 +40,10 @@ from db.ticket_models import (
     utc,
 )
 from domain.common import REF_PATTERN
+from domain.intefunktion import IntefunktionFunction
 from domain.process import TransitionRecord
 from domain.service_requests import (
+    SERVICE_REQUEST,
     RULE_OF_KIND,
     RequestAction,
     RequestCharge,
@@ -53,6 +55,7 @@ from domain.service_requests import (
     ServiceRequestOrder,
     request_workflow_id,
 )
+from domain.support_lines import Line, line_lead
 from domain.support_matters import RESPONSIBILITIES, Matter, Owner, SupportLevel, owner_of
 from domain.tertial_report import (
     ChargeFact,
@@ -65,18 +68,16 @@ from domain.tertial_report import (
     tertial_report,
 )
 from domain.tickets import (
+    TICKET,
     SURVEY_QUESTIONS,
     TICKET_NUMBER_PATTERN,
     Classification,
-    IntefunktionFunction,
-    Line,
     TicketAction,
     TicketCommand,
     TicketReport,
     TicketStart,
     TicketView,
     in_server_series,
-    line_lead,
     ticket_workflow_id,
 )
 from workflows.tickets import ServiceRequestWorkflow, TicketWorkflow
@@ -316,7 +317,7 @@ async def ticket_view(path: ProcessPath, number: str, response: Response | None 
 
     def register(session: Session, finished_only: bool) -> TicketView | None:
         row = session.get(Ticket, number)
-        if row is None or (finished_only and row.state not in ("closed", "handed_back")):
+        if row is None or (finished_only and row.state not in TICKET.final_states):
             return None
         return view_from_register(session, row, settings)
 
@@ -445,7 +446,7 @@ def list_tickets(
     if intefunktion is not None:
         query = query.where(Ticket.function.is_not(None) if intefunktion else Ticket.function.is_(None))
     if is_open is not None:
-        finished = Ticket.state.in_(("closed", "handed_back"))
+        finished = Ticket.state.in_(TICKET.final_states)
         query = query.where(~finished if is_open else finished)
     if reported_from is not None:
         query = query.where(Ticket.reported_at >= utc(reported_from))
@@ -613,7 +614,7 @@ def list_requests(session: SessionDep, principal: PrincipalDep, kind: RequestKin
 async def request_view(path: ProcessPath, number: str, response: Response | None = None) -> RequestView:
     def register(session: Session, finished_only: bool) -> RequestView | None:
         row = session.get(ServiceRequest, number)
-        if row is None or (finished_only and row.state not in ("delivered", "rejected", "handed_back")):
+        if row is None or (finished_only and row.state not in SERVICE_REQUEST.final_states):
             return None
         return request_view_from_register(session, row)
 

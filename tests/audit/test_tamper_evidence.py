@@ -12,7 +12,8 @@ from sqlalchemy.exc import DBAPIError
 
 from activities.equipment import EquipmentActivities
 from db.audit_chain import append_refusal, verify
-from domain.equipment import DeviceOrder, RegisterMirror, RegisterOrderInput
+from domain.device_register import RegisterMirror, RegisterOrderInput
+from domain.equipment import DeviceOrder
 from domain.process import TransitionRecord
 
 NOW = datetime(2026, 3, 10, 9, 0, 0, 123456, tzinfo=timezone.utc)

@@ -12,14 +12,8 @@ from activities.equipment import EquipmentActivities
 from db.models import Charge, Device, DeviceTransition, OutboxMessage, PriceRow, SalaryDeduction
 from db.seed import load_reference_data
 from domain.common import Notification
-from domain.equipment import (
-    BuyoutCompletion,
-    CostBearerChange,
-    DeviceOrder,
-    ErasureRequest,
-    RegisterMirror,
-    RegisterOrderInput,
-)
+from domain.device_register import CostBearerChange, RegisterMirror, RegisterOrderInput
+from domain.equipment import BuyoutCompletion, DeviceOrder, ErasureRequest
 from domain.process import TransitionRecord
 
 NOW = datetime(2026, 3, 10, 9, 0, tzinfo=timezone.utc)

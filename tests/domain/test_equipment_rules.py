@@ -8,13 +8,20 @@ import pytest
 from pydantic import ValidationError
 
 from domain.catalogue import (
-    CATEGORY_RULES, CatalogueModel, Category, Charging, Price, add_months, check_price, delivery_charges,
+    CATEGORY_RULES,
+    CatalogueModel,
+    Category,
+    Charging,
+    OrderTerms,
+    Price,
+    add_months,
+    check_price,
+    delivery_charges,
     preferred_model,
 )
+from domain.equipment import EQUIPMENT, DeviceCommand, DeviceOrder, DeviceProcess, DeviceSnapshot, OfferBuyout
 from domain.process import TransitionRecord
-from domain.equipment import (
-    EQUIPMENT, DeviceCommand, DeviceOrder, DeviceProcess, DeviceSnapshot, OfferBuyout, OrderTerms, renewal_order_number,
-)
+from domain.renewals import renewal_order_number
 
 
 def model(code="MOD-1", category=Category.WORKSTATION, life=48, warranty=36) -> CatalogueModel:

@@ -14,7 +14,8 @@ from config import Settings
 from db.ticket_models import SupportCharge, Ticket, TicketTransition, aware
 from domain.process import TransitionRecord
 from domain.support_calendar import default_calendar
-from domain.tickets import ChargeRequest, Line, RegisterTicketInput, TicketMirror, TicketReport
+from domain.support_lines import Line
+from domain.tickets import ChargeRequest, RegisterTicketInput, TicketMirror, TicketReport
 
 TZ = default_calendar().tz
 REPORTED = datetime(2026, 3, 10, 10, 0, tzinfo=TZ)

@@ -7,8 +7,10 @@ from decimal import Decimal
 
 import pytest
 
+from domain.intefunktion import DeadlineClock, IntefunktionFunction
 from domain.process import TransitionRecord
 from domain.support_calendar import SupportCalendar, default_calendar
+from domain.support_lines import Line
 from domain.support_matters import (
     RESPONSIBILITIES,
     Matter,
@@ -21,11 +23,8 @@ from domain.support_matters import (
 from domain.tickets import (
     TICKET,
     Assign,
-    DeadlineClock,
     Escalate,
     HandBack,
-    IntefunktionFunction,
-    Line,
     Resolve,
     TicketCommand,
     TicketProcess,

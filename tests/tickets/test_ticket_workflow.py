@@ -16,20 +16,10 @@ from temporalio.exceptions import ApplicationError
 from temporalio.worker import Replayer
 
 from db.ticket_models import SupportCharge, Ticket, TicketTransition, aware
+from domain.intefunktion import IntefunktionFunction
+from domain.support_lines import Line
 from domain.support_matters import Matter
-from domain.tickets import (
-    Assign,
-    Classification,
-    Close,
-    Escalate,
-    IntefunktionFunction,
-    Line,
-    Reopen,
-    Resolve,
-    Resume,
-    Transfer,
-    WaitForCustomer,
-)
+from domain.tickets import Assign, Classification, Close, Escalate, Reopen, Resolve, Resume, Transfer, WaitForCustomer
 from tests.tickets.helpers import (
     CAL,
     act,

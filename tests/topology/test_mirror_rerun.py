@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 
 from activities.equipment import EquipmentActivities
 from db.models import Device, DeviceTransition
-from domain.equipment import RegisterMirror
-from domain.process import TransitionRecord
 from domain.audit import RERUN_DRIFT, log_drift, only_rerun_drift
+from domain.device_register import RegisterMirror
+from domain.process import TransitionRecord
 from tests.db.test_data_layer import NOW, register
 
 

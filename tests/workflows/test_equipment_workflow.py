@@ -11,8 +11,19 @@ from temporalio.exceptions import ApplicationError
 
 from db.models import CallOff, Charge, Device, DeviceTransition, ErasureRecord, MdmEnrolment, OutboxMessage, SalaryDeduction
 from domain.equipment import (
-    AcceptBuyout, DeclineBuyout, Deliver, GiveNotice, OfferBuyout, RecordErasure, RecordPoliceReport, Reassign,
-    ReportStolen, Sell, SendToErasure, Settle, device_workflow_id,
+    AcceptBuyout,
+    DeclineBuyout,
+    Deliver,
+    GiveNotice,
+    OfferBuyout,
+    Reassign,
+    RecordErasure,
+    RecordPoliceReport,
+    ReportStolen,
+    Sell,
+    SendToErasure,
+    Settle,
+    device_workflow_id,
 )
 from tests.equipment_helpers import act, order_device, until, view
 
@@ -223,7 +234,7 @@ async def test_eq5_renew_now_orders_the_replacement_at_once(client, worker):
 
 
 async def test_eq5_changed_renewal_period_rearms_the_timer(client, worker, env):
-    from domain.equipment import RenewalPeriodChange
+    from domain.renewals import RenewalPeriodChange
     from workflows.equipment import DeviceLifecycleWorkflow
 
     handle = await order_device(client, worker.task_queue, "ORD-EQ5-3")
