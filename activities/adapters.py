@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from db.models import CallOff, ErasureRecord, ErasureVendor, MdmEnrolment, OutboxMessage, SalaryDeduction
+from db.models import CallOff, ErasureRecord, ErasureVendor, MdmEnrolment, SalaryDeduction
 
 
 class NotCertified(Exception):
@@ -92,19 +92,3 @@ class RecordingErasureVendor:
             if record is None or record.certificate_id is None:
                 raise NotCertified(f"order {order_number}: no erasure certificate before reinstall (rule EQ-12)")
             record.reinstalled_os = os_name
-
-
-class OutboxNotifier:
-    """Notifications go to the outbox table; a mailer (or the API) picks them up."""
-
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self.sessions = sessions
-
-    def send(self, key: str, topic: str, recipient: str, subject: str, body: str, workflow_id: str,
-             at: datetime) -> None:
-        from activities.effects import apply_once
-
-        with self.sessions.begin() as s:
-            if apply_once(s, f"notify:{key}", at):
-                s.add(OutboxMessage(created_at=at, topic=topic, recipient=recipient, subject=subject, body=body,
-                                    workflow_id=workflow_id))

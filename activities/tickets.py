@@ -6,10 +6,9 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.effects import append_audit_line
+from activities.audit_trail import register_row_to_mirror
 from db.billing_queries import service_rate
 from db.models import Device, Unit
 from db.ticket_models import (
@@ -31,6 +30,7 @@ from domain.service_requests import (
 from domain.support_calendar import default_calendar
 from domain.support_matters import support_level_of
 from domain.tickets import ChargeRequest, RegisterTicketInput, TicketMirror, TicketReport, TicketTerms, hours_of
+from workflows.tickets import CHARGE_SUPPORT, MIRROR_REQUEST, MIRROR_TICKET, REGISTER_REQUEST, REGISTER_TICKET
 
 
 class InvalidTicket(ValueError):
@@ -110,7 +110,7 @@ class TicketActivities:
         self.sessions = sessions
 
     # --- tickets ---------------------------------------------------------------------------------
-    @activity.defn(name="tickets.register")
+    @REGISTER_TICKET.defn
     def register(self, request: RegisterTicketInput) -> TicketTerms:
         """Rule TK-2: every request enters the register in the 1st line."""
         report = request.report
@@ -132,15 +132,14 @@ class TicketActivities:
                 ))
             return terms
 
-    @activity.defn(name="tickets.mirror_transition")
+    @MIRROR_TICKET.defn
     def mirror_transition(self, mirror: TicketMirror) -> None:
         """Keep the ticket register and its transition log in step with the workflow."""
         record = mirror.record
         with self.sessions.begin() as s:
-            ticket = s.get(Ticket, mirror.number)
+            ticket = register_row_to_mirror(s, Ticket, mirror.number, TicketTransition, "number", record,
+                                            f"ticket {mirror.number}")
             if ticket is None:
-                raise ApplicationError(f"no register row for ticket {mirror.number}", non_retryable=True)
-            if not append_audit_line(s, TicketTransition, "number", mirror.number, record):
                 return
             ticket.state, ticket.line, ticket.assignee = mirror.state, mirror.line.value, mirror.assignee
             ticket.matter = mirror.matter.value if mirror.matter else None
@@ -154,7 +153,7 @@ class TicketActivities:
             ticket.survey_selected = mirror.survey_selected
             ticket.updated_at = utc(record.at)
 
-    @activity.defn(name="tickets.charge")
+    @CHARGE_SUPPORT.defn
     def charge(self, request: ChargeRequest) -> None:
         """Rules TK-8, TK-12: a billing line for the unit, once per key."""
         with self.sessions.begin() as s:
@@ -172,7 +171,7 @@ class TicketActivities:
             ))
 
     # --- service requests ------------------------------------------------------------------------
-    @activity.defn(name="service_requests.register")
+    @REGISTER_REQUEST.defn
     def register_request(self, request: RegisterRequestInput) -> RequestTerms:
         """Rules TK-9 … TK-12: the request is checked against the registers and recorded."""
         order = request.order
@@ -192,14 +191,13 @@ class TicketActivities:
                 ))
             return terms
 
-    @activity.defn(name="service_requests.mirror_transition")
+    @MIRROR_REQUEST.defn
     def mirror_request_transition(self, mirror: RequestMirror) -> None:
         record = mirror.record
         with self.sessions.begin() as s:
-            row = s.get(ServiceRequest, mirror.number)
+            row = register_row_to_mirror(s, ServiceRequest, mirror.number, ServiceRequestTransition, "number", record,
+                                         f"service request {mirror.number}")
             if row is None:
-                raise ApplicationError(f"no register row for service request {mirror.number}", non_retryable=True)
-            if not append_audit_line(s, ServiceRequestTransition, "number", mirror.number, record):
                 return
             row.state, row.assignee, row.result = mirror.state, mirror.assignee, mirror.result
             row.minutes_worked, row.updated_at = mirror.minutes_worked, utc(record.at)

@@ -559,16 +559,6 @@ class BuyoutCompletion(BaseModel):
     at: datetime
 
 
-class Notification(BaseModel):
-    key: str
-    topic: str
-    recipient: str
-    subject: str
-    body: str
-    workflow_id: str
-    at: datetime
-
-
 class ReplacementModelRequest(BaseModel):
     category: Category
     municipality: str
