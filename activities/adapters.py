@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
+from activities.effects import WithSessions
 from db.models import CallOff, ErasureRecord, ErasureVendor, MdmEnrolment, SalaryDeduction
 
 
@@ -15,11 +16,8 @@ class NotCertified(Exception):
     """Rule EQ-12: the vendor is not a certified erasure vendor."""
 
 
-class RecordingProcurement:
+class RecordingProcurement(WithSessions):
     """Procurement system: places the avrop under the procured agreement (rule EQ-2)."""
-
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self.sessions = sessions
 
     def call_off(self, order_number: str, agreement_ref: str, model_code: str, at: datetime) -> str:
         with self.sessions.begin() as s:
@@ -32,11 +30,8 @@ class RecordingProcurement:
             return reference
 
 
-class RecordingMdm:
+class RecordingMdm(WithSessions):
     """Mobile device management (rule EQ-13)."""
-
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self.sessions = sessions
 
     def enrol(self, order_number: str, serial_number: str, profile: str, at: datetime) -> None:
         with self.sessions.begin() as s:
@@ -44,11 +39,8 @@ class RecordingMdm:
                 s.add(MdmEnrolment(order_number=order_number, serial_number=serial_number, profile=profile, at=at))
 
 
-class RecordingPayroll:
+class RecordingPayroll(WithSessions):
     """Payroll: net salary deduction for a buyout (rule EQ-11)."""
-
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self.sessions = sessions
 
     def deduct(self, order_number: str, employee_ref: str, amount: Decimal, at: datetime) -> None:
         with self.sessions.begin() as s:
@@ -56,11 +48,8 @@ class RecordingPayroll:
                 s.add(SalaryDeduction(order_number=order_number, employee_ref=employee_ref, amount=amount, at=at))
 
 
-class RecordingErasureVendor:
+class RecordingErasureVendor(WithSessions):
     """The certified erasure vendor's order portal (rule EQ-12) and the reinstall service (EQ-11)."""
-
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self.sessions = sessions
 
     def _certified(self, s: Session, vendor: str) -> ErasureVendor:
         row = s.get(ErasureVendor, vendor)

@@ -6,10 +6,11 @@ from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 from temporalio.exceptions import ApplicationError
 
 from activities.audit_trail import append_audit_line
+from activities.effects import WithSessions
 from db.agreement_models import (
     AgreementCostLineRow,
     AgreementRow,
@@ -38,7 +39,16 @@ from domain.agreements import (
     UnitApplicationCharges,
     unit_charges,
 )
-from workflows.agreements import ACTIVATE_VERSION, CURRENT_AGREEMENT, MIRROR_PROCESS, PRICE_LIST, REGISTER_AGREEMENT, REVISION_CANDIDATES, SERVICE_DEFINITION, UPSERT_SERVICE_DEFINITION
+from workflows.agreements import (
+    ACTIVATE_VERSION,
+    CURRENT_AGREEMENT,
+    MIRROR_PROCESS,
+    PRICE_LIST,
+    REGISTER_AGREEMENT,
+    REVISION_CANDIDATES,
+    SERVICE_DEFINITION,
+    UPSERT_SERVICE_DEFINITION,
+)
 
 
 def invalid(message: str) -> ApplicationError:
@@ -113,11 +123,8 @@ def unit_application_charges(s: Session, unit_id: str, year: int) -> UnitApplica
     return unit_charges(unit_id, year, agreements, price_list_for(s, year), provisional)
 
 
-class AgreementActivities:
+class AgreementActivities(WithSessions):
     """Holds the session factory; the workflows call these by name."""
-
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self.sessions = sessions
 
     @PRICE_LIST.defn
     def price_list(self, request: PriceListRequest) -> PriceList:

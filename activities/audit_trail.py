@@ -3,10 +3,10 @@ its process's transition table, chained to the line before it (domain.audit), an
 from __future__ import annotations
 
 from datetime import timezone
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from temporalio.exceptions import ApplicationError
 
 from db.models import AuditLogColumns
@@ -32,11 +32,14 @@ def append_audit_line(session: Session, table: type[AuditLogColumns], key_column
     return True
 
 
-def register_row_to_mirror(session: Session, row_type: type, key: str, table: type[AuditLogColumns],
-                           key_column: str, record: TransitionRecord, what: str) -> Any | None:
-    """The register row (`row_type` by `key`) a mirror activity updates, once the transition's audit line
-    is appended; None when a retried activity already mirrored it. No row is a bug, not retried."""
-    row = session.get(row_type, key)
-    if row is None:
-        raise ApplicationError(f"no register row for {what}", non_retryable=True)
-    return row if append_audit_line(session, table, key_column, key, record) else None
+def mirror_into_register(sessions: sessionmaker[Session], row_type: type, key: str, table: type[AuditLogColumns],
+                         key_column: str, record: TransitionRecord, update: Callable[[Any], None]) -> None:
+    """A mirror activity: append the transition's audit line, then `update` the register row
+    (`row_type` by `key`) in the same transaction; a retried activity whose line is already there
+    changes nothing. No register row is a bug, not retried."""
+    with sessions.begin() as s:
+        row = s.get(row_type, key)
+        if row is None:
+            raise ApplicationError(f"no register row {row_type.__name__} {key}", non_retryable=True)
+        if append_audit_line(s, table, key_column, key, record):
+            update(row)

@@ -15,10 +15,18 @@ from activities.adapters import (
     RecordingPayroll,
     RecordingProcurement,
 )
-from activities.audit_trail import register_row_to_mirror
-from activities.effects import apply_once
+from activities.audit_trail import mirror_into_register
+from activities.effects import WithSessions, apply_once, refusals
 from db.models import CatalogueModelRow, Charge, Device, DeviceTransition, PriceRow, RenewalPolicy, Unit
-from domain.catalogue import CatalogueModel, Category, Price, delivery_charges, monthly_recurring, preferred_model, rules_of
+from domain.catalogue import (
+    CatalogueModel,
+    Category,
+    Price,
+    delivery_charges,
+    monthly_recurring,
+    preferred_model,
+    rules_of,
+)
 from domain.equipment import (
     BuyoutCompletion,
     CallOffRequest,
@@ -31,7 +39,17 @@ from domain.equipment import (
     RegisterOrderInput,
     ReplacementModelRequest,
 )
-from workflows.equipment import CALL_OFF, CHANGE_COST_BEARER, COMPLETE_BUYOUT, ENROL_MDM, MIRROR_DEVICE, ORDER_ERASURE, RECORD_ERASURE_CERTIFICATE, REGISTER_ORDER, REPLACEMENT_MODEL
+from workflows.equipment import (
+    CALL_OFF,
+    CHANGE_COST_BEARER,
+    COMPLETE_BUYOUT,
+    ENROL_MDM,
+    MIRROR_DEVICE,
+    ORDER_ERASURE,
+    RECORD_ERASURE_CERTIFICATE,
+    REGISTER_ORDER,
+    REPLACEMENT_MODEL,
+)
 
 
 class InvalidOrder(ValueError):
@@ -74,15 +92,23 @@ def resolve_terms(s: Session, order: DeviceOrder, on: datetime) -> OrderTerms:
     )
 
 
-def _non_retryable(error: Exception, kind: str) -> ApplicationError:
-    return ApplicationError(str(error), type=kind, non_retryable=True)
+def _update_device(device: Device, mirror: RegisterMirror) -> None:
+    device.state = mirror.record.to_state
+    device.unit_id, device.cost_bearer_unit_id = mirror.unit_id, mirror.cost_bearer_unit_id
+    device.user_ref, device.location = mirror.user_ref, mirror.location
+    device.serial_number, device.delivered_at = mirror.serial_number, mirror.delivered_at
+    device.renewal_months, device.replaced_by = mirror.renewal_months, mirror.replaced_by
+    device.updated_at = mirror.record.at
 
 
-class EquipmentActivities:
+NOT_CERTIFIED = {NotCertified: "NotCertified"}
+
+
+class EquipmentActivities(WithSessions):
     """Holds the session factory and the adapters to procurement, MDM, payroll and erasure."""
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self.sessions = sessions
+        super().__init__(sessions)
         self.procurement = RecordingProcurement(sessions)
         self.mdm = RecordingMdm(sessions)
         self.payroll = RecordingPayroll(sessions)
@@ -93,10 +119,8 @@ class EquipmentActivities:
         """Rule EQ-1: every device in the register traces back to an order."""
         order = request.order
         with self.sessions.begin() as s:
-            try:
+            with refusals({InvalidOrder: "InvalidOrder"}):
                 terms = resolve_terms(s, order, request.ordered_at)
-            except InvalidOrder as error:
-                raise _non_retryable(error, "InvalidOrder") from error
             if s.get(Device, order.order_number) is None:
                 s.add(Device(
                     order_number=order.order_number, workflow_id=request.workflow_id, model_code=order.model_code,
@@ -115,18 +139,8 @@ class EquipmentActivities:
     @MIRROR_DEVICE.defn
     def mirror_transition(self, mirror: RegisterMirror) -> None:
         """Keep the inventory register and its transition log in step with the workflow (rule EQ-7)."""
-        record = mirror.record
-        with self.sessions.begin() as s:
-            device = register_row_to_mirror(s, Device, mirror.order_number, DeviceTransition, "order_number", record,
-                                            mirror.order_number)
-            if device is None:
-                return
-            device.state = record.to_state
-            device.unit_id, device.cost_bearer_unit_id = mirror.unit_id, mirror.cost_bearer_unit_id
-            device.user_ref, device.location = mirror.user_ref, mirror.location
-            device.serial_number, device.delivered_at = mirror.serial_number, mirror.delivered_at
-            device.renewal_months, device.replaced_by = mirror.renewal_months, mirror.replaced_by
-            device.updated_at = record.at
+        mirror_into_register(self.sessions, Device, mirror.order_number, DeviceTransition, "order_number",
+                             mirror.record, lambda device: _update_device(device, mirror))
 
     @CHANGE_COST_BEARER.defn
     def change_cost_bearer(self, change: CostBearerChange) -> None:
@@ -170,27 +184,21 @@ class EquipmentActivities:
     @ORDER_ERASURE.defn
     def order_erasure(self, request: ErasureRequest) -> None:
         """Rule EQ-12: erasure is ordered from a certified vendor only."""
-        try:
+        with refusals(NOT_CERTIFIED):
             self.erasure.order(request.order_number, request.vendor, request.at)
-        except NotCertified as error:
-            raise _non_retryable(error, "NotCertified") from error
 
     @RECORD_ERASURE_CERTIFICATE.defn
     def record_erasure_certificate(self, request: ErasureRequest) -> None:
         """Rule EQ-12: the certificate of a certified vendor is what lets a device leave."""
-        try:
+        with refusals(NOT_CERTIFIED):
             self.erasure.record_certificate(request.order_number, request.vendor, request.certificate_id or "",
                                             request.at)
-        except NotCertified as error:
-            raise _non_retryable(error, "NotCertified") from error
 
     @COMPLETE_BUYOUT.defn
     def complete_buyout(self, request: BuyoutCompletion) -> None:
         """Rule EQ-11: reinstall the original OS only, then the net salary deduction."""
-        try:
+        with refusals(NOT_CERTIFIED):
             self.erasure.reinstall(request.order_number, request.original_os)
-        except NotCertified as error:
-            raise _non_retryable(error, "NotCertified") from error
         self.payroll.deduct(request.order_number, request.employee_ref, request.amount, request.at)
 
     @REPLACEMENT_MODEL.defn

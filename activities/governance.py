@@ -5,10 +5,16 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from activities.agreements import invalid, price_list_for
-from db.agreement_models import ApplicationPriceRow, FrameworkDecisionRow, FrameworkVersionRow, ServiceDefinitionRow
+from activities.effects import WithSessions
+from db.agreement_models import (
+    ApplicationPriceRow,
+    FrameworkDecisionRow,
+    FrameworkVersionRow,
+    ServiceDefinitionRow,
+)
 from db.models import CatalogueModelRow, Municipality, PriceRow, RenewalPolicy
 from domain.catalogue import Category, Price, check_price
 from domain.governance import (
@@ -20,7 +26,13 @@ from domain.governance import (
     YearlyDraftRequest,
     parameters_in_force,
 )
-from workflows.governance import ACTIVATE_FRAMEWORK_VERSION, DRAFT_YEARLY_PROPOSAL, RECORD_DECISION, RECORD_FRAMEWORK_VERSION, VERSION_STATUS
+from workflows.governance import (
+    ACTIVATE_FRAMEWORK_VERSION,
+    DRAFT_YEARLY_PROPOSAL,
+    RECORD_DECISION,
+    RECORD_FRAMEWORK_VERSION,
+    VERSION_STATUS,
+)
 
 
 def checked_equipment_price(s: Session, price: Price) -> Price:
@@ -58,10 +70,7 @@ def framework_in_force(s: Session, on: date) -> FrameworkVersion:
     return parameters_in_force(framework_versions(s), on)
 
 
-class GovernanceActivities:
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self.sessions = sessions
-
+class GovernanceActivities(WithSessions):
     @RECORD_DECISION.defn
     def record_decision(self, request: RecordDecision) -> None:
         """Rule GV-2: each step's decision, date and minutes reference."""

@@ -7,17 +7,14 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from activities.effects import apply_once
+from activities.effects import WithSessions, apply_once
 from db.models import OutboxMessage
 from domain.notifications import Notification
 from workflows.notifications import NOTIFY, NOTIFY_BEFORE_PATCH
 
 
-class OutboxNotifier:
+class OutboxNotifier(WithSessions):
     """Notifications go to the outbox table; a mailer (or the API) picks them up."""
-
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self.sessions = sessions
 
     def send(self, key: str, topic: str, recipient: str, subject: str, body: str, workflow_id: str,
              at: datetime) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
-from temporalio.exceptions import ApplicationError
+from sqlalchemy.orm import Session
 
-from activities.audit_trail import register_row_to_mirror
+from activities.audit_trail import mirror_into_register
+from activities.effects import WithSessions, refusals
 from db.billing_queries import service_rate
 from db.models import Device, Unit
 from db.ticket_models import (
@@ -98,16 +98,27 @@ def resolve_request_terms(s: Session, order: ServiceRequestOrder) -> RequestTerm
     return RequestTerms(municipality=unit.municipality, support_level=level)
 
 
-def _non_retryable(error: Exception, kind: str) -> ApplicationError:
-    return ApplicationError(str(error), type=kind, non_retryable=True)
+def _update_ticket(ticket: Ticket, mirror: TicketMirror) -> None:
+    ticket.state, ticket.line, ticket.assignee = mirror.state, mirror.line.value, mirror.assignee
+    ticket.matter = mirror.matter.value if mirror.matter else None
+    ticket.function = mirror.function.value if mirror.function else None
+    ticket.on_call, ticket.deadline = mirror.on_call, utc(mirror.deadline)
+    ticket.warned_at = utc(mirror.warned_at)
+    ticket.breached, ticket.breached_at = mirror.breached_at is not None, utc(mirror.breached_at)
+    ticket.resolved_at = utc(mirror.resolved_at)
+    ticket.resolved_line = mirror.resolved_line.value if mirror.resolved_line else None
+    ticket.closed_at, ticket.handed_back_reason = utc(mirror.closed_at), mirror.handed_back_reason
+    ticket.survey_selected = mirror.survey_selected
+    ticket.updated_at = utc(mirror.record.at)
 
 
-class TicketActivities:
-    """Holds the session factory. Notifications go
-    through `equipment.notify`, the one outbox write every process uses (workflows/base.py)."""
+def _update_request(row: ServiceRequest, mirror: RequestMirror) -> None:
+    row.state, row.assignee, row.result = mirror.state, mirror.assignee, mirror.result
+    row.minutes_worked, row.updated_at = mirror.minutes_worked, utc(mirror.record.at)
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self.sessions = sessions
+
+class TicketActivities(WithSessions):
+    """Holds the session factory. Notifications go through `outbox.notify` (activities/outbox.py)."""
 
     # --- tickets ---------------------------------------------------------------------------------
     @REGISTER_TICKET.defn
@@ -115,10 +126,8 @@ class TicketActivities:
         """Rule TK-2: every request enters the register in the 1st line."""
         report = request.report
         with self.sessions.begin() as s:
-            try:
+            with refusals({InvalidTicket: "InvalidCommand"}):
                 terms = resolve_ticket_terms(s, report)
-            except InvalidTicket as error:
-                raise _non_retryable(error, "InvalidCommand") from error
             if s.get(Ticket, report.number) is None:
                 s.add(Ticket(
                     number=report.number, workflow_id=request.workflow_id, unit_id=report.unit_id,
@@ -135,23 +144,8 @@ class TicketActivities:
     @MIRROR_TICKET.defn
     def mirror_transition(self, mirror: TicketMirror) -> None:
         """Keep the ticket register and its transition log in step with the workflow."""
-        record = mirror.record
-        with self.sessions.begin() as s:
-            ticket = register_row_to_mirror(s, Ticket, mirror.number, TicketTransition, "number", record,
-                                            f"ticket {mirror.number}")
-            if ticket is None:
-                return
-            ticket.state, ticket.line, ticket.assignee = mirror.state, mirror.line.value, mirror.assignee
-            ticket.matter = mirror.matter.value if mirror.matter else None
-            ticket.function = mirror.function.value if mirror.function else None
-            ticket.on_call, ticket.deadline = mirror.on_call, utc(mirror.deadline)
-            ticket.warned_at = utc(mirror.warned_at)
-            ticket.breached, ticket.breached_at = mirror.breached_at is not None, utc(mirror.breached_at)
-            ticket.resolved_at = utc(mirror.resolved_at)
-            ticket.resolved_line = mirror.resolved_line.value if mirror.resolved_line else None
-            ticket.closed_at, ticket.handed_back_reason = utc(mirror.closed_at), mirror.handed_back_reason
-            ticket.survey_selected = mirror.survey_selected
-            ticket.updated_at = utc(record.at)
+        mirror_into_register(self.sessions, Ticket, mirror.number, TicketTransition, "number", mirror.record,
+                             lambda ticket: _update_ticket(ticket, mirror))
 
     @CHARGE_SUPPORT.defn
     def charge(self, request: ChargeRequest) -> None:
@@ -176,12 +170,8 @@ class TicketActivities:
         """Rules TK-9 … TK-12: the request is checked against the registers and recorded."""
         order = request.order
         with self.sessions.begin() as s:
-            try:
+            with refusals({InvalidTicket: "InvalidCommand", NotAllowedToApply: "Forbidden"}):
                 terms = resolve_request_terms(s, order)
-            except InvalidTicket as error:
-                raise _non_retryable(error, "InvalidCommand") from error
-            except NotAllowedToApply as error:
-                raise _non_retryable(error, "Forbidden") from error
             if s.get(ServiceRequest, order.number) is None:
                 s.add(ServiceRequest(
                     number=order.number, workflow_id=request.workflow_id, kind=order.details.kind,
@@ -193,14 +183,8 @@ class TicketActivities:
 
     @MIRROR_REQUEST.defn
     def mirror_request_transition(self, mirror: RequestMirror) -> None:
-        record = mirror.record
-        with self.sessions.begin() as s:
-            row = register_row_to_mirror(s, ServiceRequest, mirror.number, ServiceRequestTransition, "number", record,
-                                         f"service request {mirror.number}")
-            if row is None:
-                return
-            row.state, row.assignee, row.result = mirror.state, mirror.assignee, mirror.result
-            row.minutes_worked, row.updated_at = mirror.minutes_worked, utc(record.at)
+        mirror_into_register(self.sessions, ServiceRequest, mirror.number, ServiceRequestTransition, "number",
+                             mirror.record, lambda row: _update_request(row, mirror))
 
     def all(self) -> list:
         return [self.register, self.mirror_transition, self.charge, self.register_request,

@@ -123,8 +123,9 @@ def registered_by_worker() -> set[str]:
     methods = activity_methods()
     registered = set()
     for node in ast.walk(tree(WORKER)):
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Name):
-            cls = node.value.func.id
+        built = node.value if isinstance(node, ast.Attribute) else None
+        if isinstance(built, ast.Call) and isinstance(built.func, ast.Name):
+            cls = built.func.id
             chosen = listed_by_all(cls) if node.attr == "all" else {node.attr}
             registered |= {name for (c, m), name in methods.items() if c == cls and m in chosen}
     return registered
@@ -139,7 +140,8 @@ def test_every_activity_a_workflow_calls_is_registered_by_the_worker():
 
 def test_local_steps_are_exactly_those_stored_histories_ran_locally():
     declared = {name for name, _, local in declared_steps().values() if local}
-    assert declared == LOCAL_STEPS, f"local steps changed: added {declared - LOCAL_STEPS}, removed {LOCAL_STEPS - declared}"
+    assert declared == LOCAL_STEPS, (f"local steps changed: added {sorted(declared - LOCAL_STEPS)}, "
+                                     f"removed {sorted(LOCAL_STEPS - declared)}")
     for path in sorted(HISTORIES.glob("*.json")):
         for event in json.loads(path.read_text())["events"]:
             marker = event.get("markerRecordedEventAttributes", {})

@@ -121,6 +121,9 @@ async def costed(lines: list[CostLine], year: int) -> CostBreakdown:
 # --- the agreement: drawing up (AG-1) and the yearly revision (AG-4) -------------------------
 @workflow.defn(name="ApplicationAgreement")
 class AgreementWorkflow(RecordedProcess):
+    """A new agreement drawn up with the system owner, or the yearly revision of one; the approved
+    version takes effect on 1 January (rules AG-1 … AG-6)."""
+
     definition = AGREEMENT
     timer_reasons = {
         "remind": "the revision meeting has not been recorded yet",
@@ -129,10 +132,9 @@ class AgreementWorkflow(RecordedProcess):
 
     @workflow.init
     def __init__(self, start: AgreementStart) -> None:
-        self.start = start
-        snap = start.snapshot or AgreementProcessSnapshot(
-            agreement_id=start.agreement_id, purpose=start.purpose, for_year=start.for_year, content=start.content)
-        self._setup(snap, AgreementProcess(snap))
+        self._setup(start, lambda: AgreementProcessSnapshot(
+            agreement_id=start.agreement_id, purpose=start.purpose, for_year=start.for_year, content=start.content,
+        ), AgreementProcess)
 
     @workflow.run
     async def run(self, start: AgreementStart) -> AgreementProcessView:
@@ -263,9 +265,7 @@ class ServiceIntroductionWorkflow(AgreementStarter):
 
     @workflow.init
     def __init__(self, start: ServiceStart) -> None:
-        self.start = start
-        snap = start.snapshot or ServiceSnapshot(delivery=start.delivery)
-        self._setup(snap, ServiceProcess(snap))
+        self._setup(start, lambda: ServiceSnapshot(delivery=start.delivery), ServiceProcess)
 
     @workflow.run
     async def run(self, start: ServiceStart) -> ServiceView:
@@ -334,9 +334,7 @@ class CloudMoveWorkflow(AgreementStarter):
 
     @workflow.init
     def __init__(self, start: CloudMoveStart) -> None:
-        self.start = start
-        snap = start.snapshot or CloudMoveSnapshot(request=start.request)
-        self._setup(snap, CloudMoveProcess(snap))
+        self._setup(start, lambda: CloudMoveSnapshot(request=start.request), CloudMoveProcess)
 
     @workflow.run
     async def run(self, start: CloudMoveStart) -> CloudMoveView:

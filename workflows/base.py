@@ -37,7 +37,8 @@ def illegal(message: str) -> ApplicationError:
 async def start_child_once(run: Any, arg: Any, workflow_id: str) -> bool:
     """Start a child that outlives this workflow, once per ID; False when that ID already ran."""
     try:
-        await workflow.start_child_workflow(run, arg, id=workflow_id, parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+        await workflow.start_child_workflow(run, arg, id=workflow_id,
+                                            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
                                             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
     except WorkflowAlreadyStartedError:
         return False
@@ -77,7 +78,7 @@ def ready_update(view_type: type, name: str = "ready") -> Any:
 
 
 class ProcessWorkflow:
-    """Shared mechanics. Subclasses set `definition`, call `_setup(snapshot, process)` in their
+    """Shared mechanics. Subclasses set `definition`, call `_setup(start, fresh, machine)` in their
     @workflow.init, and override `_mirror`, `_next_timer`, `_before`, `_after` (and, where timers
     are not moves of the machine, `_timer_fired`; where due timers must be caught up before a
     command, `_catch_up`). `apply = command_update(Command, View)` and `ready = ready_update(View)`
@@ -87,8 +88,12 @@ class ProcessWorkflow:
     timer_reasons: ClassVar[dict[str, str]] = {}
     start: Any
 
-    def _setup(self, snap: Any, process: Any) -> None:
-        self.snap, self.process = snap, process
+    def _setup(self, start: Any, fresh: Callable[[], Any], machine: Callable[[Any], Any]) -> None:
+        """From @workflow.init: the snapshot carried across continue-as-new, or a `fresh()` one, and
+        the process's machine over it."""
+        self.start = start
+        self.snap = start.snapshot or fresh()
+        self.process = machine(self.snap)
         self.lock = asyncio.Lock()  # one transition at a time: handlers await activities
         self.rearm = False
 

@@ -61,12 +61,10 @@ class DeviceLifecycleWorkflow(ProcessWorkflow):
 
     @workflow.init
     def __init__(self, start: DeviceStart) -> None:
-        self.start = start
         order = start.order
-        snap = start.snapshot or DeviceSnapshot(
+        self._setup(start, lambda: DeviceSnapshot(
             order=order, unit_id=order.unit_id, user_ref=order.user_ref, location=order.location
-        )
-        self._setup(snap, DeviceProcess(snap))
+        ), DeviceProcess)
         self.ready = False  # registered and called off, register row written
 
     # --- main loop: durable timers ------------------------------------------------------------

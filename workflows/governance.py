@@ -49,7 +49,15 @@ with workflow.unsafe.imports_passed_through():
     )
 
 from workflows.agreements import RecordedProcess
-from workflows.base import SYSTEM_ACTOR, Step, archive_run, command_update, ready_update, run_activity, start_child_once
+from workflows.base import (
+    SYSTEM_ACTOR,
+    Step,
+    archive_run,
+    command_update,
+    ready_update,
+    run_activity,
+    start_child_once,
+)
 from workflows.equipment import REARM_RENEWALS
 
 # The activities this process calls (implemented in activities/; `local`: Ramflow's own database only).
@@ -79,9 +87,7 @@ class FrameworkChangeWorkflow(RecordedProcess):
 
     @workflow.init
     def __init__(self, start: FrameworkStart) -> None:
-        self.start = start
-        snap = start.snapshot or FrameworkSnapshot(proposal=start.proposal)
-        self._setup(snap, FrameworkProcess(snap))
+        self._setup(start, lambda: FrameworkSnapshot(proposal=start.proposal), FrameworkProcess)
 
     @workflow.run
     async def run(self, start: FrameworkStart) -> FrameworkView:
@@ -214,10 +220,9 @@ class DevelopmentCaseWorkflow(RecordedProcess):
 
     @workflow.init
     def __init__(self, start: DevelopmentCaseStart) -> None:
-        self.start = start
-        snap = start.snapshot or DevelopmentCaseSnapshot(
-            request=start.request, threshold=start.threshold, large=is_large(start.request, start.threshold))
-        self._setup(snap, DevelopmentCaseProcess(snap))
+        self._setup(start, lambda: DevelopmentCaseSnapshot(
+            request=start.request, threshold=start.threshold, large=is_large(start.request, start.threshold),
+        ), DevelopmentCaseProcess)
 
     @workflow.run
     async def run(self, start: DevelopmentCaseStart) -> DevelopmentCaseView:

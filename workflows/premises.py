@@ -33,9 +33,7 @@ class PremisesProjectWorkflow(ProcessWorkflow):
 
     @workflow.init
     def __init__(self, start: PremisesStart) -> None:
-        self.start = start
-        snap = start.snapshot or PremisesSnapshot(project=start.project)
-        self._setup(snap, PremisesProcess(snap))
+        self._setup(start, lambda: PremisesSnapshot(project=start.project), PremisesProcess)
 
     @workflow.run
     async def run(self, start: PremisesStart) -> PremisesView:

@@ -4,7 +4,7 @@ the ticket adds its deadline clock, whose timers are audit events rather than mo
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 from temporalio import workflow
 
@@ -70,7 +70,10 @@ class RegisteredProcess(ProcessWorkflow):
     until then commands are refused."""
 
     registering: ClassVar[str]
-    ready: bool
+
+    def _setup(self, start: Any, fresh: Callable[[], Any], machine: Callable[[Any], Any]) -> None:
+        super()._setup(start, fresh, machine)
+        self.ready = self.snap.terms is not None  # registered in an earlier run (continue-as-new)
 
     def _opened(self) -> bool:
         return self.snap.terms is not None
@@ -101,16 +104,13 @@ class TicketWorkflow(RegisteredProcess):
 
     @workflow.init
     def __init__(self, start: TicketStart) -> None:
-        self.start = start
         report = start.report
-        snap = start.snapshot or TicketSnapshot(
+        self._setup(start, lambda: TicketSnapshot(
             report=report, reported_at=report.reported_at or workflow.now(), matter=report.matter,
             function=report.function, unit_started_troubleshooting=report.unit_started_troubleshooting,
-        )
-        self._setup(snap, TicketProcess(snap))
+        ), TicketProcess)
         # rule TK-1: the support hours of the framework version in force on the report date (GV-2)
         self.cal = calendar_with(start.extra_closed_days, start.support_hours)
-        self.ready = snap.terms is not None
 
     # --- main loop: the deadline clock's durable timers ---------------------------------------------
     @workflow.run
@@ -317,10 +317,7 @@ class ServiceRequestWorkflow(RegisteredProcess):
 
     @workflow.init
     def __init__(self, start: RequestStart) -> None:
-        self.start = start
-        snap = start.snapshot or RequestSnapshot(order=start.order)
-        self._setup(snap, RequestProcess(snap))
-        self.ready = snap.terms is not None
+        self._setup(start, lambda: RequestSnapshot(order=start.order), RequestProcess)
 
     @workflow.run
     async def run(self, start: RequestStart) -> RequestView:
