@@ -73,11 +73,13 @@ async def connect(settings: Settings, runtime: Runtime | None = None, lazy: bool
 
 def build_worker(client: Client, sessions: sessionmaker[Session], settings: Settings,
                  task_queue: str | None = None, executor: ThreadPoolExecutor | None = None) -> Worker:
+    activities = all_activities(client, sessions, settings)
+    logging.debug("local activities: %s", ", ".join(sorted(local_activities(activities))))
     return Worker(
         client,
         task_queue=task_queue or settings.temporal_task_queue,
         workflows=WORKFLOWS,
-        activities=all_activities(client, sessions, settings),
+        activities=activities,
         activity_executor=executor or ThreadPoolExecutor(max_workers=16),
     )
 
