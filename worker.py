@@ -16,6 +16,7 @@ from activities.audit import AuditActivities, ensure_search_attributes
 from activities.billing import BillingActivities, RenewalSafetyNetActivities
 from activities.equipment import EquipmentActivities
 from activities.governance import GovernanceActivities
+from activities.outbox import OutboxActivities
 from activities.premises import PremisesActivities
 from activities.renewals import RenewalActivities
 from activities.tickets import TicketActivities
@@ -48,8 +49,15 @@ def all_activities(client: Client, sessions: sessionmaker[Session], settings: Se
     return [*EquipmentActivities(sessions).all(), RenewalActivities(client, sessions).rearm_renewals, *TicketActivities(sessions).all(),
             *AgreementActivities(sessions).all(), *GovernanceActivities(sessions).all(),
             *PremisesActivities(sessions).all(), *AuditActivities(client, sessions).all(),
-            *BillingActivities(sessions).all(),
+            *OutboxActivities(sessions).all(), *BillingActivities(sessions).all(),
             RenewalSafetyNetActivities(client, sessions, settings.renewal_lead_days).renewal_safety_net]
+
+
+def local_activities(activities: list) -> frozenset[str]:
+    """The names the workflows run as local activities, collected from the steps the activities
+    implement (`@STEP.defn`, workflows/steps.py)."""
+    steps = (getattr(fn, "__ramflow_step__", None) for fn in activities)
+    return frozenset(step.name for step in steps if step is not None and step.local)
 
 
 async def connect(settings: Settings, runtime: Runtime | None = None, lazy: bool = False) -> Client:
@@ -65,11 +73,13 @@ async def connect(settings: Settings, runtime: Runtime | None = None, lazy: bool
 
 def build_worker(client: Client, sessions: sessionmaker[Session], settings: Settings,
                  task_queue: str | None = None, executor: ThreadPoolExecutor | None = None) -> Worker:
+    activities = all_activities(client, sessions, settings)
+    logging.debug("local activities: %s", ", ".join(sorted(local_activities(activities))))
     return Worker(
         client,
         task_queue=task_queue or settings.temporal_task_queue,
         workflows=WORKFLOWS,
-        activities=all_activities(client, sessions, settings),
+        activities=activities,
         activity_executor=executor or ThreadPoolExecutor(max_workers=16),
     )
 

@@ -6,20 +6,18 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from db.models import CallOff, ErasureRecord, ErasureVendor, MdmEnrolment, OutboxMessage, SalaryDeduction
+from activities.effects import WithSessions
+from db.models import CallOff, ErasureRecord, ErasureVendor, MdmEnrolment, SalaryDeduction
 
 
 class NotCertified(Exception):
     """Rule EQ-12: the vendor is not a certified erasure vendor."""
 
 
-class RecordingProcurement:
+class RecordingProcurement(WithSessions):
     """Procurement system: places the avrop under the procured agreement (rule EQ-2)."""
-
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self.sessions = sessions
 
     def call_off(self, order_number: str, agreement_ref: str, model_code: str, at: datetime) -> str:
         with self.sessions.begin() as s:
@@ -32,11 +30,8 @@ class RecordingProcurement:
             return reference
 
 
-class RecordingMdm:
+class RecordingMdm(WithSessions):
     """Mobile device management (rule EQ-13)."""
-
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self.sessions = sessions
 
     def enrol(self, order_number: str, serial_number: str, profile: str, at: datetime) -> None:
         with self.sessions.begin() as s:
@@ -44,11 +39,8 @@ class RecordingMdm:
                 s.add(MdmEnrolment(order_number=order_number, serial_number=serial_number, profile=profile, at=at))
 
 
-class RecordingPayroll:
+class RecordingPayroll(WithSessions):
     """Payroll: net salary deduction for a buyout (rule EQ-11)."""
-
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self.sessions = sessions
 
     def deduct(self, order_number: str, employee_ref: str, amount: Decimal, at: datetime) -> None:
         with self.sessions.begin() as s:
@@ -56,11 +48,8 @@ class RecordingPayroll:
                 s.add(SalaryDeduction(order_number=order_number, employee_ref=employee_ref, amount=amount, at=at))
 
 
-class RecordingErasureVendor:
+class RecordingErasureVendor(WithSessions):
     """The certified erasure vendor's order portal (rule EQ-12) and the reinstall service (EQ-11)."""
-
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self.sessions = sessions
 
     def _certified(self, s: Session, vendor: str) -> ErasureVendor:
         row = s.get(ErasureVendor, vendor)
@@ -92,19 +81,3 @@ class RecordingErasureVendor:
             if record is None or record.certificate_id is None:
                 raise NotCertified(f"order {order_number}: no erasure certificate before reinstall (rule EQ-12)")
             record.reinstalled_os = os_name
-
-
-class OutboxNotifier:
-    """Notifications go to the outbox table; a mailer (or the API) picks them up."""
-
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self.sessions = sessions
-
-    def send(self, key: str, topic: str, recipient: str, subject: str, body: str, workflow_id: str,
-             at: datetime) -> None:
-        from activities.effects import apply_once
-
-        with self.sessions.begin() as s:
-            if apply_once(s, f"notify:{key}", at):
-                s.add(OutboxMessage(created_at=at, topic=topic, recipient=recipient, subject=subject, body=body,
-                                    workflow_id=workflow_id))

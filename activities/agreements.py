@@ -6,11 +6,11 @@ from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session, sessionmaker
-from temporalio import activity
+from sqlalchemy.orm import Session
 from temporalio.exceptions import ApplicationError
 
-from activities.effects import append_audit_line
+from activities.audit_trail import append_audit_line
+from activities.effects import WithSessions
 from db.agreement_models import (
     AgreementCostLineRow,
     AgreementRow,
@@ -34,6 +34,16 @@ from domain.agreements import (
 from domain.common import ProcessMirror
 from domain.costing import CostBreakdown, CostComponent, PriceItem, PriceList, PriceListRequest
 from domain.service_introduction import ServiceDefinition, ServiceDefinitionUpsert
+from workflows.agreements import (
+    ACTIVATE_VERSION,
+    CURRENT_AGREEMENT,
+    MIRROR_PROCESS,
+    PRICE_LIST,
+    REGISTER_AGREEMENT,
+    REVISION_CANDIDATES,
+    SERVICE_DEFINITION,
+    UPSERT_SERVICE_DEFINITION,
+)
 
 
 def invalid(message: str) -> ApplicationError:
@@ -108,19 +118,16 @@ def unit_application_charges(s: Session, unit_id: str, year: int) -> UnitApplica
     return unit_charges(unit_id, year, agreements, price_list_for(s, year), provisional)
 
 
-class AgreementActivities:
+class AgreementActivities(WithSessions):
     """Holds the session factory; the workflows call these by name."""
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self.sessions = sessions
-
-    @activity.defn(name="agreements.price_list")
+    @PRICE_LIST.defn
     def price_list(self, request: PriceListRequest) -> PriceList:
         """Rule AG-5: the price list in force in the year the costs are for."""
         with self.sessions() as s:
             return price_list_for(s, request.year)
 
-    @activity.defn(name="agreements.register")
+    @REGISTER_AGREEMENT.defn
     def register(self, request: RegisterAgreement) -> None:
         """Rule AG-1: IT draws up an agreement for every application it operates."""
         content = request.content
@@ -135,7 +142,7 @@ class AgreementActivities:
                                unit_id=content.unit_id, system_owner_ref=content.system_owner_ref, status="draft",
                                workflow_id=request.workflow_id, created_at=request.at))
 
-    @activity.defn(name="agreements.current")
+    @CURRENT_AGREEMENT.defn
     def current(self, request: CurrentAgreementRequest) -> CurrentAgreement:
         """The latest approved version: what the yearly revision starts from (rule AG-4)."""
         with self.sessions() as s:
@@ -146,7 +153,7 @@ class AgreementActivities:
                 raise invalid(f"agreement_id: agreement {request.agreement_id!r} has no approved version")
             return CurrentAgreement(version=row.version, content=AgreementContent.model_validate(row.content))
 
-    @activity.defn(name="agreements.activate_version")
+    @ACTIVATE_VERSION.defn
     def activate_version(self, request: ActivateVersion) -> int:
         """Rules AG-4, AG-6: the approved version is kept, in force from 1 January of its year."""
         with self.sessions.begin() as s:
@@ -178,7 +185,7 @@ class AgreementActivities:
                 agreement.status = "active"
             return number
 
-    @activity.defn(name="agreements.revision_candidates")
+    @REVISION_CANDIDATES.defn
     def revision_candidates(self, request: RevisionCandidates) -> list[str]:
         """Rule AG-4: every active agreement charged in the coming year and not yet revised for it (AG-6)."""
         with self.sessions() as s:
@@ -192,7 +199,7 @@ class AgreementActivities:
             ).order_by(AgreementRow.id)
             return list(s.scalars(query))
 
-    @activity.defn(name="agreements.upsert_service_definition")
+    @UPSERT_SERVICE_DEFINITION.defn
     def upsert_service_definition(self, request: ServiceDefinitionUpsert) -> None:
         """Rule AG-7: the description for the framework assignment; once priced by
         tjänstefieringsgruppen, the price enters the coming year's price list."""
@@ -208,14 +215,14 @@ class AgreementActivities:
                                             unit_price=d.unit_price, description=d.name,
                                             set_by=f"tjänstefieringsgruppen ({request.actor})"))
 
-    @activity.defn(name="agreements.service_definition")
+    @SERVICE_DEFINITION.defn
     def service_definition(self, code: str) -> ServiceDefinition | None:
         """Rule AG-7: does the service already have a definition?"""
         with self.sessions() as s:
             row = s.get(ServiceDefinitionRow, code)
             return None if row is None else ServiceDefinition.model_validate(row, from_attributes=True)
 
-    @activity.defn(name="governance.mirror")
+    @MIRROR_PROCESS.defn
     def mirror(self, mirror: ProcessMirror) -> None:
         """Keep the process row and its audit log in step with the workflow."""
         record = mirror.record

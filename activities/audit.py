@@ -11,7 +11,6 @@ from datetime import datetime, timezone
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
-from temporalio import activity
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 from temporalio.client import Client, WorkflowHistory
@@ -21,6 +20,7 @@ from db.audit_chain import append_archive
 from db.audit_models import HistoryArchive
 from domain.audit import ArchiveRequest, business_key_of
 from workflows.search_attributes import ALL_KEYS
+from workflows.audit import ARCHIVE_HISTORY
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ class AuditActivities:
         self.client = client
         self.sessions = sessions
 
-    @activity.defn(name="audit.archive_history")
+    @ARCHIVE_HISTORY.defn
     async def archive_history(self, request: ArchiveRequest) -> bool:
         """Idempotent: a retry, or a second archive of the same run, adds nothing. The history is read
         while the run still waits for this activity: it ends with this activity's scheduling, which

@@ -12,7 +12,7 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
-from activities.adapters import OutboxNotifier
+from activities.outbox import OutboxNotifier
 from db import billing_queries as q
 from db.billing_models import BillingRunRow, InvoiceBasisRow, InvoiceLineRow
 from db.models import Municipality

@@ -1,15 +1,16 @@
-"""Idempotency of side effects: one row per effect (key: workflow id + step), one audit line per seq."""
+"""Idempotency of side effects: one row per effect (key: workflow id + step). The audit lines of the
+transition logs: activities/audit_trail.py."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Iterator
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from db.models import AppliedEffect, AuditLogColumns
-from domain.audit import GENESIS, audit_line_content, link_hash
-from domain.process import TransitionRecord
-from observability.logging import business_key, log_transition
+from temporalio.exceptions import ApplicationError
+
+from db.models import AppliedEffect
 
 
 def apply_once(session: Session, key: str, at: datetime) -> bool:
@@ -21,18 +22,19 @@ def apply_once(session: Session, key: str, at: datetime) -> bool:
     return True
 
 
-def append_audit_line(session: Session, table: type[AuditLogColumns], key_column: str, key: str,
-                      record: TransitionRecord) -> bool:
-    """Mirror one line of a process's audit log into `table`, once per (key, seq): a retried
-    activity adds nothing. True when the line was new. Each line is chained to the one before it
-    (domain.audit): the (key, seq) unique constraint keeps the chain from forking."""
-    column = getattr(table, key_column)
-    if session.scalar(select(table.id).where(column == key, table.seq == record.seq)) is not None:
-        return False
-    prev_hash = session.scalar(select(table.hash).where(column == key, table.seq < record.seq)
-                               .order_by(table.seq.desc()).limit(1)) or GENESIS
-    line = table(**{key_column: key}, **record.model_dump(exclude={"at"}), at=record.at.astimezone(timezone.utc))
-    line.prev_hash, line.hash = prev_hash, link_hash(prev_hash, audit_line_content(key_column, key, line))
-    session.add(line)
-    log_transition((business_key(key) or key) if key_column == "workflow_id" else key, record)  # one event per move
-    return True
+@contextmanager
+def refusals(kinds: dict[type[Exception], str]) -> Iterator[None]:
+    """A business refusal raised inside becomes a non-retryable ApplicationError of its kind
+    (workflows/steps.BUSINESS_ERRORS: the API's status), naming the field or the rule as raised."""
+    try:
+        yield
+    except tuple(kinds) as error:
+        kind = next(kind for raised, kind in kinds.items() if isinstance(error, raised))
+        raise ApplicationError(str(error), type=kind, non_retryable=True) from error
+
+
+class WithSessions:
+    """Activities and adapters that write Ramflow's database: they hold its session factory."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions

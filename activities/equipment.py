@@ -6,18 +6,17 @@ from datetime import datetime, timezone
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.adapters import (
     NotCertified,
-    OutboxNotifier,
     RecordingErasureVendor,
     RecordingMdm,
     RecordingPayroll,
     RecordingProcurement,
 )
-from activities.effects import append_audit_line, apply_once
+from activities.audit_trail import mirror_into_register
+from activities.effects import WithSessions, apply_once, refusals
 from db.models import CatalogueModelRow, Charge, Device, DeviceTransition, PriceRow, RenewalPolicy, Unit
 from domain.catalogue import (
     CatalogueModel,
@@ -29,10 +28,20 @@ from domain.catalogue import (
     preferred_model,
     rules_of,
 )
-from domain.common import Notification
 from domain.device_register import CostBearerChange, RegisterMirror, RegisterOrderInput
 from domain.equipment import BuyoutCompletion, CallOffRequest, DeviceOrder, ErasureRequest, MdmRequest
 from domain.renewals import ReplacementModelRequest
+from workflows.equipment import (
+    CALL_OFF,
+    CHANGE_COST_BEARER,
+    COMPLETE_BUYOUT,
+    ENROL_MDM,
+    MIRROR_DEVICE,
+    ORDER_ERASURE,
+    RECORD_ERASURE_CERTIFICATE,
+    REGISTER_ORDER,
+    REPLACEMENT_MODEL,
+)
 
 
 class InvalidOrder(ValueError):
@@ -75,30 +84,35 @@ def resolve_terms(s: Session, order: DeviceOrder, on: datetime) -> OrderTerms:
     )
 
 
-def _non_retryable(error: Exception, kind: str) -> ApplicationError:
-    return ApplicationError(str(error), type=kind, non_retryable=True)
+def _update_device(device: Device, mirror: RegisterMirror) -> None:
+    device.state = mirror.record.to_state
+    device.unit_id, device.cost_bearer_unit_id = mirror.unit_id, mirror.cost_bearer_unit_id
+    device.user_ref, device.location = mirror.user_ref, mirror.location
+    device.serial_number, device.delivered_at = mirror.serial_number, mirror.delivered_at
+    device.renewal_months, device.replaced_by = mirror.renewal_months, mirror.replaced_by
+    device.updated_at = mirror.record.at
 
 
-class EquipmentActivities:
-    """Holds the session factory and the adapters to procurement, MDM, payroll, erasure and mail."""
+NOT_CERTIFIED = {NotCertified: "NotCertified"}
+
+
+class EquipmentActivities(WithSessions):
+    """Holds the session factory and the adapters to procurement, MDM, payroll and erasure."""
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self.sessions = sessions
+        super().__init__(sessions)
         self.procurement = RecordingProcurement(sessions)
         self.mdm = RecordingMdm(sessions)
         self.payroll = RecordingPayroll(sessions)
         self.erasure = RecordingErasureVendor(sessions)
-        self.notifier = OutboxNotifier(sessions)
 
-    @activity.defn(name="equipment.register_order")
+    @REGISTER_ORDER.defn
     def register_order(self, request: RegisterOrderInput) -> OrderTerms:
         """Rule EQ-1: every device in the register traces back to an order."""
         order = request.order
         with self.sessions.begin() as s:
-            try:
+            with refusals({InvalidOrder: "InvalidOrder"}):
                 terms = resolve_terms(s, order, request.ordered_at)
-            except InvalidOrder as error:
-                raise _non_retryable(error, "InvalidOrder") from error
             if s.get(Device, order.order_number) is None:
                 s.add(Device(
                     order_number=order.order_number, workflow_id=request.workflow_id, model_code=order.model_code,
@@ -109,29 +123,18 @@ class EquipmentActivities:
                 ))
             return terms
 
-    @activity.defn(name="equipment.call_off")
+    @CALL_OFF.defn
     def call_off(self, request: CallOffRequest) -> str:
         """Rule EQ-2: the purchase is a call-off under the model's procured agreement."""
         return self.procurement.call_off(request.order_number, request.agreement_ref, request.model_code, request.at)
 
-    @activity.defn(name="equipment.mirror_transition")
+    @MIRROR_DEVICE.defn
     def mirror_transition(self, mirror: RegisterMirror) -> None:
         """Keep the inventory register and its transition log in step with the workflow (rule EQ-7)."""
-        record = mirror.record
-        with self.sessions.begin() as s:
-            device = s.get(Device, mirror.order_number)
-            if device is None:
-                raise ApplicationError(f"no register row for {mirror.order_number}", non_retryable=True)
-            if not append_audit_line(s, DeviceTransition, "order_number", mirror.order_number, record):
-                return
-            device.state = record.to_state
-            device.unit_id, device.cost_bearer_unit_id = mirror.unit_id, mirror.cost_bearer_unit_id
-            device.user_ref, device.location = mirror.user_ref, mirror.location
-            device.serial_number, device.delivered_at = mirror.serial_number, mirror.delivered_at
-            device.renewal_months, device.replaced_by = mirror.renewal_months, mirror.replaced_by
-            device.updated_at = record.at
+        mirror_into_register(self.sessions, Device, mirror.order_number, DeviceTransition, "order_number",
+                             mirror.record, lambda device: _update_device(device, mirror))
 
-    @activity.defn(name="equipment.change_cost_bearer")
+    @CHANGE_COST_BEARER.defn
     def change_cost_bearer(self, change: CostBearerChange) -> None:
         """Rules EQ-4, EQ-6, EQ-8: close the open charge periods and open one for the new cost bearer."""
         with self.sessions.begin() as s:
@@ -165,38 +168,32 @@ class EquipmentActivities:
                     s.add(Charge(order_number=change.order_number, unit_id=change.unit_id, kind=charge.kind,
                                  amount=charge.amount, recurring=False, starts_on=change.on, ends_on=change.on))
 
-    @activity.defn(name="equipment.enrol_mdm")
+    @ENROL_MDM.defn
     def enrol_mdm(self, request: MdmRequest) -> None:
         """Rule EQ-13: network and e-mail configuration through MDM at delivery."""
         self.mdm.enrol(request.order_number, request.serial_number, f"standard-{request.category.value}", request.at)
 
-    @activity.defn(name="equipment.order_erasure")
+    @ORDER_ERASURE.defn
     def order_erasure(self, request: ErasureRequest) -> None:
         """Rule EQ-12: erasure is ordered from a certified vendor only."""
-        try:
+        with refusals(NOT_CERTIFIED):
             self.erasure.order(request.order_number, request.vendor, request.at)
-        except NotCertified as error:
-            raise _non_retryable(error, "NotCertified") from error
 
-    @activity.defn(name="equipment.record_erasure_certificate")
+    @RECORD_ERASURE_CERTIFICATE.defn
     def record_erasure_certificate(self, request: ErasureRequest) -> None:
         """Rule EQ-12: the certificate of a certified vendor is what lets a device leave."""
-        try:
+        with refusals(NOT_CERTIFIED):
             self.erasure.record_certificate(request.order_number, request.vendor, request.certificate_id or "",
                                             request.at)
-        except NotCertified as error:
-            raise _non_retryable(error, "NotCertified") from error
 
-    @activity.defn(name="equipment.complete_buyout")
+    @COMPLETE_BUYOUT.defn
     def complete_buyout(self, request: BuyoutCompletion) -> None:
         """Rule EQ-11: reinstall the original OS only, then the net salary deduction."""
-        try:
+        with refusals(NOT_CERTIFIED):
             self.erasure.reinstall(request.order_number, request.original_os)
-        except NotCertified as error:
-            raise _non_retryable(error, "NotCertified") from error
         self.payroll.deduct(request.order_number, request.employee_ref, request.amount, request.at)
 
-    @activity.defn(name="equipment.replacement_model")
+    @REPLACEMENT_MODEL.defn
     def replacement_model(self, request: ReplacementModelRequest) -> str:
         """Rules EQ-2, EQ-5: the replacement is the category's preferred model with a price this year."""
         with self.sessions() as s:
@@ -220,11 +217,6 @@ class EquipmentActivities:
                                    non_retryable=True)
         return chosen.code
 
-    @activity.defn(name="equipment.notify")
-    def notify(self, note: Notification) -> None:
-        self.notifier.send(note.key, note.topic, note.recipient, note.subject, note.body, note.workflow_id, note.at)
-
     def all(self) -> list:
         return [self.register_order, self.call_off, self.mirror_transition, self.change_cost_bearer, self.enrol_mdm,
-                self.order_erasure, self.record_erasure_certificate, self.complete_buyout, self.replacement_model,
-                self.notify]
+                self.order_erasure, self.record_erasure_certificate, self.complete_buyout, self.replacement_model]

@@ -5,11 +5,16 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
-from temporalio import activity
+from sqlalchemy.orm import Session
 
 from activities.agreements import invalid, price_list_for
-from db.agreement_models import ApplicationPriceRow, FrameworkDecisionRow, FrameworkVersionRow, ServiceDefinitionRow
+from activities.effects import WithSessions
+from db.agreement_models import (
+    ApplicationPriceRow,
+    FrameworkDecisionRow,
+    FrameworkVersionRow,
+    ServiceDefinitionRow,
+)
 from db.models import CatalogueModelRow, Municipality, PriceRow, RenewalPolicy
 from domain.catalogue import Category, Price, check_price
 from domain.framework_changes import (
@@ -20,6 +25,13 @@ from domain.framework_changes import (
     RecordFrameworkVersion,
     YearlyDraftRequest,
     parameters_in_force,
+)
+from workflows.governance import (
+    ACTIVATE_FRAMEWORK_VERSION,
+    DRAFT_YEARLY_PROPOSAL,
+    RECORD_DECISION,
+    RECORD_FRAMEWORK_VERSION,
+    VERSION_STATUS,
 )
 
 
@@ -58,11 +70,8 @@ def framework_in_force(s: Session, on: date) -> FrameworkVersion:
     return parameters_in_force(framework_versions(s), on)
 
 
-class GovernanceActivities:
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self.sessions = sessions
-
-    @activity.defn(name="governance.record_decision")
+class GovernanceActivities(WithSessions):
+    @RECORD_DECISION.defn
     def record_decision(self, request: RecordDecision) -> None:
         """Rule GV-2: each step's decision, date and minutes reference."""
         r = request.record
@@ -75,7 +84,7 @@ class GovernanceActivities:
                     municipality=r.municipality, decision=r.decision, decided_on=r.decided_on,
                     minutes_ref=r.minutes_ref, reason=r.reason, actor=r.actor, at=r.at))
 
-    @activity.defn(name="governance.record_framework_version")
+    @RECORD_FRAMEWORK_VERSION.defn
     def record_framework_version(self, request: RecordFrameworkVersion) -> None:
         """Rule GV-2: samverkansnämnd it decides the assignment, its service catalogue and the price
         list of its year (AG-5); the version applies from its effective date."""
@@ -105,7 +114,7 @@ class GovernanceActivities:
                     unit_price=price.unit_price, description=price.description,
                     set_by="samverkansnämnd it", framework_version_id=v.id))
 
-    @activity.defn(name="governance.activate_framework_version")
+    @ACTIVATE_FRAMEWORK_VERSION.defn
     def activate_framework_version(self, request: ActivateFrameworkVersion) -> list[str]:
         """Rule GV-1: from its date the version is in force: the equipment process's renewal periods
         (EQ-5) follow its parameters and its services are in the catalogue (AG-7)."""
@@ -131,14 +140,14 @@ class GovernanceActivities:
                     service.status = "in_force"
             return written
 
-    @activity.defn(name="governance.version_status")
+    @VERSION_STATUS.defn
     def version_status(self, version_id: str) -> str:
         """Rule GV-1: whether a decided version was superseded before its date ("" when unknown)."""
         with self.sessions() as s:
             row = s.get(FrameworkVersionRow, version_id)
             return row.status if row is not None else ""
 
-    @activity.defn(name="governance.draft_yearly_proposal")
+    @DRAFT_YEARLY_PROPOSAL.defn
     def draft_yearly_proposal(self, request: YearlyDraftRequest) -> FrameworkProposal:
         """Rule GV-1: the yearly revision starts from the parameters in force, the services priced for
         the year (AG-7) and the price list carried forward (AG-5); it-forum utveckling revises it."""

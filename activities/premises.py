@@ -1,19 +1,16 @@
 """Side effects of the premises projects (rules FC-1 … FC-4): the register row and its audit log."""
 from __future__ import annotations
 
-from sqlalchemy.orm import Session, sessionmaker
-from temporalio import activity
 
-from activities.effects import append_audit_line
+from activities.audit_trail import append_audit_line
+from activities.effects import WithSessions
 from db.premises_models import PremisesProject, PremisesTransition
 from domain.premises import PremisesMirror
+from workflows.premises import MIRROR_PROJECT
 
 
-class PremisesActivities:
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self.sessions = sessions
-
-    @activity.defn(name="premises.mirror_transition")
+class PremisesActivities(WithSessions):
+    @MIRROR_PROJECT.defn
     def mirror_transition(self, mirror: PremisesMirror) -> None:
         """Keep the project's row and its audit log (who, when, document reference) in step."""
         record, project = mirror.record, mirror.project

@@ -6,12 +6,12 @@ import asyncio
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from temporalio import activity
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
 from db.models import Device
 from domain.renewals import REARMABLE_STATES, RearmRequest, RenewalPeriodChange, RenewalPeriodUpdate
+from workflows.equipment import REARM_RENEWALS
 
 # A renewal period can still change before delivery and while the device is in use.
 # Updates in flight at once when a period changes for a whole fleet (bench/renewal_wave.py, issue 15).
@@ -51,7 +51,7 @@ class RenewalActivities:
         self.client = client
         self.sessions = sessions
 
-    @activity.defn(name="equipment.rearm_renewals")
+    @REARM_RENEWALS.defn
     async def rearm_renewals(self, request: RearmRequest) -> list[str]:
         """Idempotent: a retry finds the devices already updated (their period no longer differs)."""
         updated: list[str] = []

@@ -5,11 +5,10 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
-from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from sqlalchemy.orm import Session
 
-from activities.effects import append_audit_line
+from activities.audit_trail import mirror_into_register
+from activities.effects import WithSessions, refusals
 from db.billing_queries import service_rate
 from db.models import Device, Unit
 from db.ticket_models import (
@@ -31,6 +30,7 @@ from domain.service_requests import (
 from domain.support_calendar import default_calendar
 from domain.support_matters import support_level_of
 from domain.tickets import ChargeRequest, RegisterTicketInput, TicketMirror, TicketReport, TicketTerms, hours_of
+from workflows.tickets import CHARGE_SUPPORT, MIRROR_REQUEST, MIRROR_TICKET, REGISTER_REQUEST, REGISTER_TICKET
 
 
 class InvalidTicket(ValueError):
@@ -98,27 +98,36 @@ def resolve_request_terms(s: Session, order: ServiceRequestOrder) -> RequestTerm
     return RequestTerms(municipality=unit.municipality, support_level=level)
 
 
-def _non_retryable(error: Exception, kind: str) -> ApplicationError:
-    return ApplicationError(str(error), type=kind, non_retryable=True)
+def _update_ticket(ticket: Ticket, mirror: TicketMirror) -> None:
+    ticket.state, ticket.line, ticket.assignee = mirror.state, mirror.line.value, mirror.assignee
+    ticket.matter = mirror.matter.value if mirror.matter else None
+    ticket.function = mirror.function.value if mirror.function else None
+    ticket.on_call, ticket.deadline = mirror.on_call, utc(mirror.deadline)
+    ticket.warned_at = utc(mirror.warned_at)
+    ticket.breached, ticket.breached_at = mirror.breached_at is not None, utc(mirror.breached_at)
+    ticket.resolved_at = utc(mirror.resolved_at)
+    ticket.resolved_line = mirror.resolved_line.value if mirror.resolved_line else None
+    ticket.closed_at, ticket.handed_back_reason = utc(mirror.closed_at), mirror.handed_back_reason
+    ticket.survey_selected = mirror.survey_selected
+    ticket.updated_at = utc(mirror.record.at)
 
 
-class TicketActivities:
-    """Holds the session factory. Notifications go
-    through `equipment.notify`, the one outbox write every process uses (workflows/base.py)."""
+def _update_request(row: ServiceRequest, mirror: RequestMirror) -> None:
+    row.state, row.assignee, row.result = mirror.state, mirror.assignee, mirror.result
+    row.minutes_worked, row.updated_at = mirror.minutes_worked, utc(mirror.record.at)
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self.sessions = sessions
+
+class TicketActivities(WithSessions):
+    """Holds the session factory. Notifications go through `outbox.notify` (activities/outbox.py)."""
 
     # --- tickets ---------------------------------------------------------------------------------
-    @activity.defn(name="tickets.register")
+    @REGISTER_TICKET.defn
     def register(self, request: RegisterTicketInput) -> TicketTerms:
         """Rule TK-2: every request enters the register in the 1st line."""
         report = request.report
         with self.sessions.begin() as s:
-            try:
+            with refusals({InvalidTicket: "InvalidCommand"}):
                 terms = resolve_ticket_terms(s, report)
-            except InvalidTicket as error:
-                raise _non_retryable(error, "InvalidCommand") from error
             if s.get(Ticket, report.number) is None:
                 s.add(Ticket(
                     number=report.number, workflow_id=request.workflow_id, unit_id=report.unit_id,
@@ -132,29 +141,13 @@ class TicketActivities:
                 ))
             return terms
 
-    @activity.defn(name="tickets.mirror_transition")
+    @MIRROR_TICKET.defn
     def mirror_transition(self, mirror: TicketMirror) -> None:
         """Keep the ticket register and its transition log in step with the workflow."""
-        record = mirror.record
-        with self.sessions.begin() as s:
-            ticket = s.get(Ticket, mirror.number)
-            if ticket is None:
-                raise ApplicationError(f"no register row for ticket {mirror.number}", non_retryable=True)
-            if not append_audit_line(s, TicketTransition, "number", mirror.number, record):
-                return
-            ticket.state, ticket.line, ticket.assignee = mirror.state, mirror.line.value, mirror.assignee
-            ticket.matter = mirror.matter.value if mirror.matter else None
-            ticket.function = mirror.function.value if mirror.function else None
-            ticket.on_call, ticket.deadline = mirror.on_call, utc(mirror.deadline)
-            ticket.warned_at = utc(mirror.warned_at)
-            ticket.breached, ticket.breached_at = mirror.breached_at is not None, utc(mirror.breached_at)
-            ticket.resolved_at = utc(mirror.resolved_at)
-            ticket.resolved_line = mirror.resolved_line.value if mirror.resolved_line else None
-            ticket.closed_at, ticket.handed_back_reason = utc(mirror.closed_at), mirror.handed_back_reason
-            ticket.survey_selected = mirror.survey_selected
-            ticket.updated_at = utc(record.at)
+        mirror_into_register(self.sessions, Ticket, mirror.number, TicketTransition, "number", mirror.record,
+                             lambda ticket: _update_ticket(ticket, mirror))
 
-    @activity.defn(name="tickets.charge")
+    @CHARGE_SUPPORT.defn
     def charge(self, request: ChargeRequest) -> None:
         """Rules TK-8, TK-12: a billing line for the unit, once per key."""
         with self.sessions.begin() as s:
@@ -172,17 +165,13 @@ class TicketActivities:
             ))
 
     # --- service requests ------------------------------------------------------------------------
-    @activity.defn(name="service_requests.register")
+    @REGISTER_REQUEST.defn
     def register_request(self, request: RegisterRequestInput) -> RequestTerms:
         """Rules TK-9 … TK-12: the request is checked against the registers and recorded."""
         order = request.order
         with self.sessions.begin() as s:
-            try:
+            with refusals({InvalidTicket: "InvalidCommand", NotAllowedToApply: "Forbidden"}):
                 terms = resolve_request_terms(s, order)
-            except InvalidTicket as error:
-                raise _non_retryable(error, "InvalidCommand") from error
-            except NotAllowedToApply as error:
-                raise _non_retryable(error, "Forbidden") from error
             if s.get(ServiceRequest, order.number) is None:
                 s.add(ServiceRequest(
                     number=order.number, workflow_id=request.workflow_id, kind=order.details.kind,
@@ -192,17 +181,10 @@ class TicketActivities:
                 ))
             return terms
 
-    @activity.defn(name="service_requests.mirror_transition")
+    @MIRROR_REQUEST.defn
     def mirror_request_transition(self, mirror: RequestMirror) -> None:
-        record = mirror.record
-        with self.sessions.begin() as s:
-            row = s.get(ServiceRequest, mirror.number)
-            if row is None:
-                raise ApplicationError(f"no register row for service request {mirror.number}", non_retryable=True)
-            if not append_audit_line(s, ServiceRequestTransition, "number", mirror.number, record):
-                return
-            row.state, row.assignee, row.result = mirror.state, mirror.assignee, mirror.result
-            row.minutes_worked, row.updated_at = mirror.minutes_worked, utc(record.at)
+        mirror_into_register(self.sessions, ServiceRequest, mirror.number, ServiceRequestTransition, "number",
+                             mirror.record, lambda row: _update_request(row, mirror))
 
     def all(self) -> list:
         return [self.register, self.mirror_transition, self.charge, self.register_request,

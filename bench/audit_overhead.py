@@ -53,7 +53,7 @@ async def per_payload(converter, value, n: int) -> float:
 
 
 def audit_lines(sessions, n: int, chained: bool) -> float:
-    from activities.effects import append_audit_line
+    from activities.audit_trail import append_audit_line
     from activities.equipment import EquipmentActivities
     from domain.device_register import RegisterOrderInput
 

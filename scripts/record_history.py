@@ -4,6 +4,8 @@
     .venv/bin/python -m scripts.record_history ticket tests/workflows/histories/ticket_escalated_breached.json
     .venv/bin/python -m scripts.record_history device_fidelity tests/workflows/histories/device_notice_return_under_notice.json
     .venv/bin/python -m scripts.record_history premises tests/workflows/histories/premises_network_node_ready.json
+    .venv/bin/python -m scripts.record_history device tests/workflows/histories/device_renewal_buyout_neutral_notify.json
+(the last one takes every patch of the device workflow, "neutral-notify-activity" included).
 Keep the old files: each is a history a running workflow may have. Guard a change with workflow.patched
 (e.g. "eq11-employee-answers-buyout" in workflows/equipment.py), record a new file that takes the new
 path, and the replay test proves today's code replays both."""

@@ -8,10 +8,17 @@ from datetime import datetime
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from workflows.base import ProcessWorkflow, archive_run, refuse, run_activity
+from workflows.base import (
+    ProcessWorkflow,
+    Step,
+    archive_run,
+    command_update,
+    ready_update,
+    refuse,
+    run_activity,
+    start_child_once,
+)
 
 with workflow.unsafe.imports_passed_through():
     from domain.agreements import (
@@ -59,6 +66,17 @@ with workflow.unsafe.imports_passed_through():
         SetPrice,
     )
 
+# The activities this process calls (implemented in activities/; `local`: Ramflow's own database only).
+PRICE_LIST = Step("agreements.price_list")
+REGISTER_AGREEMENT = Step("agreements.register")
+CURRENT_AGREEMENT = Step("agreements.current")
+ACTIVATE_VERSION = Step("agreements.activate_version")
+REVISION_CANDIDATES = Step("agreements.revision_candidates")
+SERVICE_DEFINITION = Step("agreements.service_definition")
+UPSERT_SERVICE_DEFINITION = Step("agreements.upsert_service_definition")
+MIRROR_PROCESS = Step("governance.mirror")
+
+
 class RecordedProcess(ProcessWorkflow):
     """AG/GV processes keep one generic row per process (state, subject, data) plus the audit log."""
 
@@ -67,7 +85,7 @@ class RecordedProcess(ProcessWorkflow):
 
     async def _mirror(self, record: TransitionRecord) -> None:
         snap = self.snap
-        await run_activity("governance.mirror", ProcessMirror(
+        await run_activity(MIRROR_PROCESS, ProcessMirror(
             workflow_id=workflow.info().workflow_id, process=self.definition.name, subject=self._subject(),
             state=snap.state, record=record, data=snap.model_dump(mode="json", exclude={"log"})))
 
@@ -78,21 +96,15 @@ class AgreementStarter(RecordedProcess):
     async def _start_agreement(self, content: AgreementContent, started_by: str) -> str:
         """Rules AG-7, AG-8: an agreement is drawn up as a child that outlives this process."""
         workflow_id = agreement_workflow_id(content.agreement_id)
-        try:
-            await workflow.start_child_workflow(
-                AgreementWorkflow.run, AgreementStart(agreement_id=content.agreement_id, content=content,
-                                                      started_by=started_by),
-                id=workflow_id, parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            )
-        except WorkflowAlreadyStartedError:
+        start = AgreementStart(agreement_id=content.agreement_id, content=content, started_by=started_by)
+        if not await start_child_once(AgreementWorkflow.run, start, workflow_id):
             workflow.logger.info("agreement %s already being drawn up", content.agreement_id)
         return workflow_id
 
 
 async def costed(lines: list[CostLine], year: int) -> CostBreakdown:
     """Rule AG-3 with the price list of `year` (AG-5); a missing price refuses the command."""
-    prices = await run_activity("agreements.price_list", PriceListRequest(year=year), PriceList)
+    prices = await run_activity(PRICE_LIST, PriceListRequest(year=year), PriceList)
     try:
         return compute_cost(lines, prices)
     except MissingPrice as error:
@@ -102,6 +114,9 @@ async def costed(lines: list[CostLine], year: int) -> CostBreakdown:
 # --- the agreement: drawing up (AG-1) and the yearly revision (AG-4) -------------------------
 @workflow.defn(name="ApplicationAgreement")
 class AgreementWorkflow(RecordedProcess):
+    """A new agreement drawn up with the system owner, or the yearly revision of one; the approved
+    version takes effect on 1 January (rules AG-1 … AG-6)."""
+
     definition = AGREEMENT
     timer_reasons = {
         "remind": "the revision meeting has not been recorded yet",
@@ -110,31 +125,29 @@ class AgreementWorkflow(RecordedProcess):
 
     @workflow.init
     def __init__(self, start: AgreementStart) -> None:
-        self.start = start
-        snap = start.snapshot or AgreementProcessSnapshot(
-            agreement_id=start.agreement_id, purpose=start.purpose, for_year=start.for_year, content=start.content)
-        self._setup(snap, AgreementProcess(snap))
+        self._setup(start, lambda: AgreementProcessSnapshot(
+            agreement_id=start.agreement_id, purpose=start.purpose, for_year=start.for_year, content=start.content,
+        ), AgreementProcess)
 
     @workflow.run
     async def run(self, start: AgreementStart) -> AgreementProcessView:
-        if self.snap.state == STARTED:
-            async with self.lock:
-                await self._begin()
-        await self._loop(lambda: self.start.model_copy(update={"snapshot": self.snap}))
-        return self.view()
+        return await self._run()
 
-    async def _begin(self) -> None:
+    def _opened(self) -> bool:
+        return self.snap.state != STARTED
+
+    async def _open(self) -> None:
         snap, now = self.snap, workflow.now()
         if snap.for_year is None:  # rule AG-6: a new application is charged from the coming year
             snap.for_year = local_year(now) + 1
         if snap.purpose == "new":
             if snap.content is None:
                 raise refuse("content: a new agreement needs its content (rule AG-2)")
-            await run_activity("agreements.register", RegisterAgreement(
+            await run_activity(REGISTER_AGREEMENT, RegisterAgreement(
                 content=snap.content, workflow_id=workflow.info().workflow_id, at=now))
             await self._fire("draw_up", self.start.started_by, "IT draws up the agreement with the system owner")
         else:
-            current = await run_activity("agreements.current", CurrentAgreementRequest(agreement_id=snap.agreement_id),
+            current = await run_activity(CURRENT_AGREEMENT, CurrentAgreementRequest(agreement_id=snap.agreement_id),
                                          CurrentAgreement)
             snap.content, snap.base_version = current.content, current.version
             await self._fire("convene", SYSTEM_ACTOR, f"yearly revision for {snap.for_year}")
@@ -152,31 +165,15 @@ class AgreementWorkflow(RecordedProcess):
         return None
 
     # --- API ------------------------------------------------------------------------------------
-    @workflow.update
-    async def apply(self, command: AgreementCommand) -> AgreementProcessView:
-        await self._command(command)
-        return self.view()
-
-    @apply.validator
-    def _validate_apply(self, command: AgreementCommand) -> None:
-        self._check(command)
-
-    @workflow.update
-    async def ready(self) -> AgreementProcessView:
-        """Answers once the process is drawn up or convened, so the API can return its state."""
-        await workflow.wait_condition(lambda: self.snap.state != STARTED and not self.lock.locked())
-        return self.view()
+    apply = command_update(AgreementCommand, AgreementProcessView)
+    ready = ready_update(AgreementProcessView)  # once the process is drawn up or convened
 
     @workflow.query
     def view(self) -> AgreementProcessView:
         snap = self.snap
-        return AgreementProcessView.model_validate({
-            **snap.model_dump(), "workflow_id": workflow.info().workflow_id,
-            "allowed_events": self.process.allowed_events(),
-            "reminder_due_at": snap.next_reminder_at(self.start.reminder_weeks),
-            "effective_at": snap.takes_effect_at(),
-            "sketch_mermaid": snap.content.sketch.mermaid() if snap.content and snap.content.sketch else None,
-        })
+        return AgreementProcessView.model_validate(self._view_data(
+            reminder_due_at=snap.next_reminder_at(self.start.reminder_weeks), effective_at=snap.takes_effect_at(),
+            sketch_mermaid=snap.content.sketch.mermaid() if snap.content and snap.content.sketch else None))
 
     # --- transitions and their side effects ---------------------------------------------------------
     async def _before(self, trigger: str, command: Any) -> dict[str, Any]:
@@ -194,7 +191,7 @@ class AgreementWorkflow(RecordedProcess):
             return {"content": content, "proposal": await costed(content.cost_lines, snap.for_year)}
         if trigger == "take_effect":
             final = await costed(snap.content.cost_lines, snap.for_year)  # that year's prices, now decided (AG-5)
-            version = await run_activity("agreements.activate_version", ActivateVersion(
+            version = await run_activity(ACTIVATE_VERSION, ActivateVersion(
                 agreement_id=snap.agreement_id, workflow_id=workflow.info().workflow_id, for_year=snap.for_year,
                 content=snap.content, cost=final, approvals=snap.approvals, at=workflow.now()), int)
             return {"final": final, "version": version}
@@ -242,21 +239,14 @@ class AgreementRevisionRoundWorkflow:
     @workflow.run
     async def run(self, start: RoundStart) -> list[str]:
         for_year = (start.year or local_year(workflow.now())) + 1
-        ids = await run_activity("agreements.revision_candidates", RevisionCandidates(for_year=for_year), list[str])
+        ids = await run_activity(REVISION_CANDIDATES, RevisionCandidates(for_year=for_year), list[str])
         started = []
         for agreement_id in ids:
             workflow_id = agreement_workflow_id(agreement_id, "revision", for_year)
-            try:
-                await workflow.start_child_workflow(
-                    AgreementWorkflow.run,
-                    AgreementStart(agreement_id=agreement_id, purpose="revision", for_year=for_year,
-                                   reminder_weeks=start.reminder_weeks),
-                    id=workflow_id, parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                )
+            revision = AgreementStart(agreement_id=agreement_id, purpose="revision", for_year=for_year,
+                                      reminder_weeks=start.reminder_weeks)
+            if await start_child_once(AgreementWorkflow.run, revision, workflow_id):
                 started.append(workflow_id)
-            except WorkflowAlreadyStartedError:
-                continue
         await archive_run("closed")  # issue 11
         return started
 
@@ -268,45 +258,32 @@ class ServiceIntroductionWorkflow(AgreementStarter):
 
     @workflow.init
     def __init__(self, start: ServiceStart) -> None:
-        self.start = start
-        snap = start.snapshot or ServiceSnapshot(delivery=start.delivery)
-        self._setup(snap, ServiceProcess(snap))
+        self._setup(start, lambda: ServiceSnapshot(delivery=start.delivery), ServiceProcess)
 
     @workflow.run
     async def run(self, start: ServiceStart) -> ServiceView:
-        if self.snap.state == "started":
-            async with self.lock:
-                known = await run_activity("agreements.service_definition", self.snap.delivery.service_code,
-                                           ServiceDefinition | None)
-                if known is not None and known.status in ("priced", "in_force"):
-                    self.snap.definition = known
-                    await self._fire("draw_up_agreement", self.start.started_by, "the service is already defined")
-                else:
-                    await self._fire("needs_definition", SYSTEM_ACTOR, "no definition of the service yet")
-        await self._loop(lambda: self.start.model_copy(update={"snapshot": self.snap}))
-        return self.view()
+        return await self._run()
+
+    def _opened(self) -> bool:
+        return self.snap.state != "started"
+
+    async def _open(self) -> None:
+        known = await run_activity(SERVICE_DEFINITION, self.snap.delivery.service_code, ServiceDefinition | None)
+        if known is not None and known.status in ("priced", "in_force"):
+            self.snap.definition = known
+            await self._fire("draw_up_agreement", self.start.started_by, "the service is already defined")
+        else:
+            await self._fire("needs_definition", SYSTEM_ACTOR, "no definition of the service yet")
 
     def _subject(self) -> str:
         return self.snap.delivery.service_code
 
-    @workflow.update
-    async def apply(self, command: ServiceCommand) -> ServiceView:
-        await self._command(command)
-        return self.view()
-
-    @apply.validator
-    def _validate_apply(self, command: ServiceCommand) -> None:
-        self._check(command)
-
-    @workflow.update
-    async def ready(self) -> ServiceView:
-        await workflow.wait_condition(lambda: self.snap.state != "started" and not self.lock.locked())
-        return self.view()
+    apply = command_update(ServiceCommand, ServiceView)
+    ready = ready_update(ServiceView)
 
     @workflow.query
     def view(self) -> ServiceView:
-        return ServiceView.model_validate({**self.snap.model_dump(), "workflow_id": workflow.info().workflow_id,
-                                           "allowed_events": self.process.allowed_events()})
+        return ServiceView.model_validate(self._view_data())
 
     async def _before(self, trigger: str, command: Any) -> dict[str, Any]:
         snap, action = self.snap, action_of(command)
@@ -326,7 +303,7 @@ class ServiceIntroductionWorkflow(AgreementStarter):
             return {"agreement_workflow_id": await self._start_agreement(delivery.agreement, self.start.started_by)}
         else:
             return {}
-        await run_activity("agreements.upsert_service_definition", ServiceDefinitionUpsert(
+        await run_activity(UPSERT_SERVICE_DEFINITION, ServiceDefinitionUpsert(
             definition=definition, workflow_id=workflow.info().workflow_id,
             actor=command.actor if command else SYSTEM_ACTOR, at=workflow.now()))
         return {"definition": definition}
@@ -350,45 +327,29 @@ class CloudMoveWorkflow(AgreementStarter):
 
     @workflow.init
     def __init__(self, start: CloudMoveStart) -> None:
-        self.start = start
-        snap = start.snapshot or CloudMoveSnapshot(request=start.request)
-        self._setup(snap, CloudMoveProcess(snap))
+        self._setup(start, lambda: CloudMoveSnapshot(request=start.request), CloudMoveProcess)
 
     @workflow.run
     async def run(self, start: CloudMoveStart) -> CloudMoveView:
-        if not self.snap.log:
-            async with self.lock:
-                request = self.snap.request
-                await self._record("open", self.snap.state, self.start.started_by,
-                                   f"move of {request.application} to {request.supplier}", "AG-8", {})
-                await self._notify("cloud_move", f"unit:{request.unit_id}", f"Cloud move of {request.application}",
-                                   "IT and the unit consult: KLASSA classification, security analysis, legal "
-                                   "review and economic cost analysis come before the decision (rule AG-8).")
-        await self._loop(lambda: self.start.model_copy(update={"snapshot": self.snap}))
-        return self.view()
+        return await self._run()
+
+    async def _open(self) -> None:
+        request = self.snap.request
+        await self._record("open", self.snap.state, self.start.started_by,
+                           f"move of {request.application} to {request.supplier}", "AG-8", {})
+        await self._notify("cloud_move", f"unit:{request.unit_id}", f"Cloud move of {request.application}",
+                           "IT and the unit consult: KLASSA classification, security analysis, legal "
+                           "review and economic cost analysis come before the decision (rule AG-8).")
 
     def _subject(self) -> str:
         return self.snap.request.case_id
 
-    @workflow.update
-    async def apply(self, command: CloudMoveCommand) -> CloudMoveView:
-        await self._command(command)
-        return self.view()
-
-    @apply.validator
-    def _validate_apply(self, command: CloudMoveCommand) -> None:
-        self._check(command)
-
-    @workflow.update
-    async def ready(self) -> CloudMoveView:
-        await workflow.wait_condition(lambda: bool(self.snap.log) and not self.lock.locked())
-        return self.view()
+    apply = command_update(CloudMoveCommand, CloudMoveView)
+    ready = ready_update(CloudMoveView)
 
     @workflow.query
     def view(self) -> CloudMoveView:
-        return CloudMoveView.model_validate({
-            **self.snap.model_dump(), "workflow_id": workflow.info().workflow_id,
-            "allowed_events": self.process.allowed_events(), "missing": self.snap.missing_assessments()})
+        return CloudMoveView.model_validate(self._view_data(missing=self.snap.missing_assessments()))
 
     def _agreement_content(self) -> AgreementContent:
         """Rule AG-8 (with AG-1): the internal costs of a cloud service, as a cost description."""

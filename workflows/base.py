@@ -1,76 +1,27 @@
-"""What every Ramflow process workflow shares: activities called by name with one retry policy, and
-`ProcessWorkflow` — a lock around transitions, Update validators asking the state machine, timers
-recomputed in the main loop, the audit log, notifications and continue-as-new."""
+"""What every Ramflow process workflow shares: activities declared as `Step`s and called with one retry
+policy, and `ProcessWorkflow` — a lock around transitions, Update validators asking the state machine,
+timers recomputed in the main loop, the audit trail (workflows/audit.py), notifications
+(workflows/notifications.py) and continue-as-new. Names no process."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Callable, ClassVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
-from workflows import search_attributes
+from workflows import audit, notifications
+from workflows.audit import archive_run
+from workflows.steps import ACTIVITY_TIMEOUT, BUSINESS_ERRORS, RETRY, Step, run_activity
+
+__all__ = ["ACTIVITY_TIMEOUT", "BUSINESS_ERRORS", "RETRY", "ProcessWorkflow", "Step", "archive_run",
+           "command_update", "illegal", "ready_update", "refuse", "run_activity", "start_child_once"]
 
 with workflow.unsafe.imports_passed_through():
-    from domain.audit import ArchiveRequest, business_key_of
-    from domain.common import SYSTEM_ACTOR, Notification
+    from domain.common import SYSTEM_ACTOR
     from domain.process import ProcessDefinition, TransitionRecord
-
-# The one table of business errors: ApplicationError type raised by workflows and activities → the HTTP
-# status the API answers (api/errors.py reads it). Never retried: retrying cannot fix a refusal, nor a
-# lookup of something that does not exist (`LookupError` raised by an activity: issue 7, no endless retries).
-BUSINESS_ERRORS: dict[str, int] = {
-    "IllegalTransition": 409,
-    "InvalidOrder": 422,
-    "InvalidCommand": 422,
-    "NotCertified": 422,
-    "Forbidden": 403,
-    "NoModel": 409,
-    "NotFound": 404,
-    "LookupError": 422,
-}
-# Transient failures (database busy, an external system down) are retried with backoff.
-RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=5),
-    non_retryable_error_types=list(BUSINESS_ERRORS),
-)
-ACTIVITY_TIMEOUT = timedelta(seconds=60)
-# Steps that only write Ramflow's own database run as local activities: no round trip through the server
-# per step (bench/equipment_throughput.py: 2.6x faster one device at a time). Calls to external systems
-# (procurement, MDM, payroll, erasure vendor) stay ordinary activities with server-side retries.
-LOCAL_STEPS = frozenset({
-    "equipment.register_order", "equipment.mirror_transition", "equipment.change_cost_bearer",
-    "equipment.notify", "equipment.replacement_model",
-    "tickets.register", "tickets.mirror_transition", "tickets.charge",
-    "service_requests.register", "service_requests.mirror_transition",
-})
-
-
-async def run_activity(name: str, arg: Any, result_type: type | None = None) -> Any:
-    """Run an activity by name; a business refusal surfaces as its own ApplicationError (type, message)."""
-    execute = workflow.execute_local_activity if name in LOCAL_STEPS else workflow.execute_activity
-    try:
-        return await execute(name, arg, result_type=result_type, start_to_close_timeout=ACTIVITY_TIMEOUT,
-                             retry_policy=RETRY)
-    except ActivityError as error:
-        cause = error.cause
-        if isinstance(cause, ApplicationError) and cause.type in BUSINESS_ERRORS:
-            raise ApplicationError(cause.message, type=cause.type, non_retryable=True) from error
-        raise
-
-
-async def archive_run(reason: str) -> None:
-    """Issue 11: the run's event history into Ramflow's archive, beyond the namespace's retention; the
-    last step of every workflow and the one before continue-as-new. Added after processes were
-    running: their histories replay without the step."""
-    if workflow.patched("audit-archive-history"):
-        info = workflow.info()
-        await run_activity("audit.archive_history", ArchiveRequest(
-            workflow_id=info.workflow_id, run_id=info.run_id, workflow_type=info.workflow_type, reason=reason))
 
 
 def refuse(message: str) -> ApplicationError:
@@ -82,19 +33,94 @@ def illegal(message: str) -> ApplicationError:
     return ApplicationError(message, type="IllegalTransition", non_retryable=True)
 
 
+async def start_child_once(run: Any, arg: Any, workflow_id: str) -> bool:
+    """Start a child that outlives this workflow, once per ID; False when that ID already ran."""
+    try:
+        await workflow.start_child_workflow(run, arg, id=workflow_id,
+                                            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                                            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
+    except WorkflowAlreadyStartedError:
+        return False
+    return True
+
+
+def command_update(command_type: type, view_type: type) -> Any:
+    """The `apply` Update of a process, typed for its command and view (the payload converter and the
+    API's client read these types): the validator asks the machine (`_validate`), the handler runs the
+    command under the lock (`_command`) after `_on_command` (where a process asks `workflow.patched`)."""
+
+    async def apply(self: ProcessWorkflow, command: Any) -> Any:
+        self._on_command(command)
+        await self._command(command)
+        return self.view()
+
+    def _validate_apply(self: ProcessWorkflow, command: Any) -> None:
+        self._validate(command)
+
+    apply.__annotations__ = {"command": command_type, "return": view_type}
+    _validate_apply.__annotations__ = {"command": command_type, "return": None}
+    update = workflow.update(apply)
+    update.validator(_validate_apply)
+    return update
+
+
+def ready_update(view_type: type, name: str = "ready") -> Any:
+    """The Update the API awaits after starting a process: answers once `_ready()` holds."""
+
+    async def ready(self: ProcessWorkflow) -> Any:
+        await workflow.wait_condition(self._ready)
+        return self.view()
+
+    ready.__name__ = ready.__qualname__ = name
+    ready.__annotations__ = {"return": view_type}
+    return workflow.update(ready)
+
+
 class ProcessWorkflow:
-    """Shared mechanics. Subclasses set `definition`, call `_setup(snapshot, process)` in their
+    """Shared mechanics. Subclasses set `definition`, call `_setup(start, fresh, machine)` in their
     @workflow.init, and override `_mirror`, `_next_timer`, `_before`, `_after` (and, where timers
     are not moves of the machine, `_timer_fired`; where due timers must be caught up before a
-    command, `_catch_up`)."""
+    command, `_catch_up`). `apply = command_update(Command, View)` and `ready = ready_update(View)`
+    give the API its Updates; `_open` is the first step `_run` takes, once."""
 
     definition: ClassVar[ProcessDefinition]
     timer_reasons: ClassVar[dict[str, str]] = {}
+    start: Any
 
-    def _setup(self, snap: Any, process: Any) -> None:
-        self.snap, self.process = snap, process
+    def _setup(self, start: Any, fresh: Callable[[], Any], machine: Callable[[Any], Any]) -> None:
+        """From @workflow.init: the snapshot carried across continue-as-new, or a `fresh()` one, and
+        the process's machine over it."""
+        self.start = start
+        self.snap = start.snapshot or fresh()
+        self.process = machine(self.snap)
         self.lock = asyncio.Lock()  # one transition at a time: handlers await activities
         self.rearm = False
+
+    def view(self) -> Any:
+        raise NotImplementedError
+
+    def _view_data(self, **extra: Any) -> dict[str, Any]:
+        """The snapshot with the workflow id and the events allowed now, for a view model."""
+        return {**self.snap.model_dump(), "workflow_id": workflow.info().workflow_id,
+                "allowed_events": self.process.allowed_events(), **extra}
+
+    def _opened(self) -> bool:
+        """Whether `_open` has run (by default: the audit log has a line)."""
+        return bool(self.snap.log)
+
+    def _ready(self) -> bool:
+        return self._opened() and not self.lock.locked()
+
+    async def _open(self) -> None:
+        """The process's first step, under the lock."""
+
+    async def _run(self) -> Any:
+        """The body of `@workflow.run`: open once, then the main loop, then the final view."""
+        if not self._opened():
+            async with self.lock:
+                await self._open()
+        await self._loop(lambda: self.start.model_copy(update={"snapshot": self.snap}))
+        return self.view()
 
     def _next_timer(self) -> tuple[str, datetime] | None:
         return None
@@ -147,6 +173,13 @@ class ProcessWorkflow:
         await self._fire(kind, SYSTEM_ACTOR, self.timer_reasons.get(kind))
 
     # --- commands ---------------------------------------------------------------------------------
+    def _on_command(self, command: Any) -> None:
+        """First thing the `apply` Update does, before it waits for the lock."""
+
+    def _validate(self, command: Any) -> None:
+        """The `apply` validator: refuses (409) what the machine does not allow now."""
+        self._check(command)
+
     def _check(self, command: Any) -> None:
         refusal = self.process.refusal(command.action.event, command)
         if refusal is not None:
@@ -179,16 +212,10 @@ class ProcessWorkflow:
                                   to_state=snap.state, actor=actor, reason=reason, rule=rule, details=details)
         snap.log.append(record)
         await self._mirror(record)
-        # Issue 11: what auditors search by, after every move (added behind a patch, as above).
-        if workflow.patched("audit-search-attributes"):
-            info = workflow.info()
-            workflow.upsert_search_attributes(search_attributes.updates(
-                info.workflow_type, business_key_of(info.workflow_id), snap))
+        audit.upsert_search_attributes(snap)
 
     def _key(self, step: str) -> str:
         return f"{workflow.info().workflow_id}:{len(self.snap.log)}:{step}"
 
     async def _notify(self, topic: str, recipient: str, subject: str, body: str) -> None:
-        await run_activity("equipment.notify", Notification(
-            key=self._key(f"notify:{topic}:{recipient}"), topic=topic, recipient=recipient, subject=subject[:200],
-            body=body, workflow_id=workflow.info().workflow_id, at=workflow.now()))
+        await notifications.notify(self._key(f"notify:{topic}:{recipient}"), topic, recipient, subject, body)

@@ -7,7 +7,7 @@ from typing import Any
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
-from workflows.base import ProcessWorkflow, run_activity
+from workflows.base import ProcessWorkflow, Step, command_update, ready_update, run_activity
 
 with workflow.unsafe.imports_passed_through():
     from domain.catalogue import OrderTerms, rules_of
@@ -36,6 +36,19 @@ with workflow.unsafe.imports_passed_through():
         renewal_order_number,
     )
 
+# The activities this process calls (implemented in activities/; `local`: Ramflow's own database only).
+REGISTER_ORDER = Step("equipment.register_order", local=True)
+CALL_OFF = Step("equipment.call_off")
+MIRROR_DEVICE = Step("equipment.mirror_transition", local=True)
+CHANGE_COST_BEARER = Step("equipment.change_cost_bearer", local=True)
+ENROL_MDM = Step("equipment.enrol_mdm")
+ORDER_ERASURE = Step("equipment.order_erasure")
+RECORD_ERASURE_CERTIFICATE = Step("equipment.record_erasure_certificate")
+COMPLETE_BUYOUT = Step("equipment.complete_buyout")
+REPLACEMENT_MODEL = Step("equipment.replacement_model", local=True)
+REARM_RENEWALS = Step("equipment.rearm_renewals")
+
+
 @workflow.defn(name="DeviceLifecycle")
 class DeviceLifecycleWorkflow(ProcessWorkflow):
     definition = EQUIPMENT
@@ -47,12 +60,10 @@ class DeviceLifecycleWorkflow(ProcessWorkflow):
 
     @workflow.init
     def __init__(self, start: DeviceStart) -> None:
-        self.start = start
         order = start.order
-        snap = start.snapshot or DeviceSnapshot(
+        self._setup(start, lambda: DeviceSnapshot(
             order=order, unit_id=order.unit_id, user_ref=order.user_ref, location=order.location
-        )
-        self._setup(snap, DeviceProcess(snap))
+        ), DeviceProcess)
         self.ready = False  # registered and called off, register row written
 
     # --- main loop: durable timers ------------------------------------------------------------
@@ -84,21 +95,23 @@ class DeviceLifecycleWorkflow(ProcessWorkflow):
         return None
 
     # --- API: updates, signals, queries -------------------------------------------------------
-    @workflow.update
-    async def apply(self, command: DeviceCommand) -> DeviceView:
+    apply = command_update(DeviceCommand, DeviceView)
+    registered = ready_update(DeviceView, "registered")  # registered and called off
+
+    def _on_command(self, command: DeviceCommand) -> None:
         # Added after devices were running: histories from before it replay without the check.
         if workflow.patched("eq11-employee-answers-buyout"):
             self._check_answerer(command)
         # rules EQ-8 (return under notice keeps charging), EQ-11 (buyout only once the rental ended) and
         # EQ-12 (certificate from the vendor sent to): histories from before them replay the old moves
         self.process.rule_fidelity = workflow.patched("rule-fidelity-eq8-eq11-eq12")
-        await self._command(command)
-        return self.view()
 
-    @apply.validator
-    def _validate_apply(self, command: DeviceCommand) -> None:
+    def _validate(self, command: DeviceCommand) -> None:
         self._check(command)
         self._check_answerer(command)
+
+    def _ready(self) -> bool:
+        return self.ready
 
     def _check_answerer(self, command: DeviceCommand) -> None:
         buyout = self.snap.buyout
@@ -130,12 +143,6 @@ class DeviceLifecycleWorkflow(ProcessWorkflow):
         if self.snap.terms is not None and self.snap.terms.category.value == "short_term_laptop":
             raise ApplicationError("short-term laptops have no renewal period (rule EQ-4)",
                                    type="IllegalTransition", non_retryable=True)
-
-    @workflow.update
-    async def registered(self) -> DeviceView:
-        """Answers once the order is registered and called off, so the API can return its state."""
-        await workflow.wait_condition(lambda: self.ready)
-        return self.view()
 
     @workflow.signal
     async def replacement_delivered(self, news: ReplacementDelivered) -> None:
@@ -173,7 +180,7 @@ class DeviceLifecycleWorkflow(ProcessWorkflow):
         wf_id = workflow.info().workflow_id
         order = self.snap.order
         self.snap.terms = await run_activity(
-            "equipment.register_order",
+            REGISTER_ORDER,
             RegisterOrderInput(workflow_id=wf_id, order=order, ordered_at=workflow.now()),
             OrderTerms,
         )
@@ -184,7 +191,7 @@ class DeviceLifecycleWorkflow(ProcessWorkflow):
 
     async def _mirror(self, record: TransitionRecord) -> None:
         snap = self.snap
-        await run_activity("equipment.mirror_transition", RegisterMirror(
+        await run_activity(MIRROR_DEVICE, RegisterMirror(
             order_number=snap.order.order_number, record=record, unit_id=snap.unit_id,
             cost_bearer_unit_id=self.process.cost_bearer(), user_ref=snap.user_ref, location=snap.location,
             serial_number=snap.serial_number, delivered_at=snap.delivered_at, renewal_months=snap.renewal_months,
@@ -195,17 +202,17 @@ class DeviceLifecycleWorkflow(ProcessWorkflow):
         snap, now, action = self.snap, workflow.now(), getattr(command, "action", None)
         number = snap.order.order_number
         if trigger == "send_to_erasure":  # rule EQ-12
-            await run_activity("equipment.order_erasure", ErasureRequest(order_number=number, vendor=action.vendor, at=now))
+            await run_activity(ORDER_ERASURE, ErasureRequest(order_number=number, vendor=action.vendor, at=now))
         elif trigger == "record_erasure":  # rule EQ-12
-            await run_activity("equipment.record_erasure_certificate", ErasureRequest(
+            await run_activity(RECORD_ERASURE_CERTIFICATE, ErasureRequest(
                 order_number=number, vendor=action.vendor, certificate_id=action.certificate_id, at=now))
         elif trigger == "call_off":  # rule EQ-2
             assert snap.terms is not None
-            await run_activity("equipment.call_off", CallOffRequest(
+            await run_activity(CALL_OFF, CallOffRequest(
                 order_number=number, agreement_ref=snap.terms.agreement_ref, model_code=snap.order.model_code, at=now))
         elif trigger == "complete_buyout":  # rule EQ-11
             assert snap.buyout is not None and snap.terms is not None
-            await run_activity("equipment.complete_buyout", BuyoutCompletion(
+            await run_activity(COMPLETE_BUYOUT, BuyoutCompletion(
                 order_number=number, employee_ref=snap.buyout.buyer_ref, amount=snap.buyout.price,
                 original_os=snap.terms.original_os or "original OS", at=now))
         return {"buyout_answer_days": self.start.buyout_answer_days}
@@ -218,13 +225,13 @@ class DeviceLifecycleWorkflow(ProcessWorkflow):
         cost_bearer = self.process.cost_bearer()
         if trigger == "reassign" or (previous in CHARGED_STATES) != (current in CHARGED_STATES):
             # rules EQ-6/EQ-7/EQ-8: charging follows the active cost bearer, day by day
-            await run_activity("equipment.change_cost_bearer", CostBearerChange(
+            await run_activity(CHANGE_COST_BEARER, CostBearerChange(
                 key=self._key("cost_bearer"), order_number=number, unit_id=cost_bearer, on=now.date(),
                 delivery=trigger == "activate", rental_weeks=snap.order.rental_weeks))
         if trigger == "deliver":
             enrolled: dict[str, str] = {}
             if rules_of(snap.terms.category).mdm:  # rule EQ-13
-                await run_activity("equipment.enrol_mdm", MdmRequest(
+                await run_activity(ENROL_MDM, MdmRequest(
                     order_number=number, serial_number=snap.serial_number or "", category=snap.terms.category, at=now))
                 snap.mdm_profile, snap.mdm_enrolled_at = f"standard-{snap.terms.category.value}", now
                 enrolled = {"mdm_profile": snap.mdm_profile}  # rule EQ-13: visible in the audit log
@@ -256,7 +263,7 @@ class DeviceLifecycleWorkflow(ProcessWorkflow):
         snap = self.snap
         assert snap.terms is not None
         try:
-            model_code = await run_activity("equipment.replacement_model", ReplacementModelRequest(
+            model_code = await run_activity(REPLACEMENT_MODEL, ReplacementModelRequest(
                 category=snap.terms.category, municipality=snap.terms.municipality, on=workflow.now().date(),
                 replaces_model=snap.order.model_code, chosen_model=snap.replacement_model_choice), str)
         except ApplicationError:

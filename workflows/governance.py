@@ -6,8 +6,6 @@ from datetime import datetime
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from domain.common import LOCAL_TZ, MUNICIPALITIES, SYSTEM_ACTOR, RoundStart, local_year
@@ -52,7 +50,24 @@ with workflow.unsafe.imports_passed_through():
     from domain.renewals import RearmRequest, RenewalPeriodUpdate
 
 from workflows.agreements import RecordedProcess
-from workflows.base import archive_run, run_activity
+from workflows.base import (
+    Step,
+    archive_run,
+    command_update,
+    ready_update,
+    run_activity,
+    start_child_once,
+)
+from workflows.equipment import REARM_RENEWALS
+
+# The activities this process calls (implemented in activities/; `local`: Ramflow's own database only).
+RECORD_DECISION = Step("governance.record_decision")
+RECORD_FRAMEWORK_VERSION = Step("governance.record_framework_version")
+ACTIVATE_FRAMEWORK_VERSION = Step("governance.activate_framework_version")
+VERSION_STATUS = Step("governance.version_status")
+DRAFT_YEARLY_PROPOSAL = Step("governance.draft_yearly_proposal")
+
+
 
 BODY_INBOX = {
     IN_PREPARATION: ["group:it-forum-utveckling"],
@@ -72,22 +87,19 @@ class FrameworkChangeWorkflow(RecordedProcess):
 
     @workflow.init
     def __init__(self, start: FrameworkStart) -> None:
-        self.start = start
-        snap = start.snapshot or FrameworkSnapshot(proposal=start.proposal)
-        self._setup(snap, FrameworkProcess(snap))
+        self._setup(start, lambda: FrameworkSnapshot(proposal=start.proposal), FrameworkProcess)
 
     @workflow.run
     async def run(self, start: FrameworkStart) -> FrameworkView:
-        if not self.snap.log:
-            async with self.lock:
-                proposal = self.snap.proposal
-                reason = (f"acute change: {proposal.law_reference}" if proposal.kind == "acute"
-                          else "the yearly revision of the framework assignment")
-                await self._record("open", self.snap.state, self.start.started_by, reason, "GV-1",
-                                   {"kind": proposal.kind, "effective_from": proposal.effective_from.isoformat()})
-                await self._tell_bodies(f"Prepare the framework proposal {proposal.title}")
-        await self._loop(lambda: self.start.model_copy(update={"snapshot": self.snap}))
-        return self.view()
+        return await self._run()
+
+    async def _open(self) -> None:
+        proposal = self.snap.proposal
+        reason = (f"acute change: {proposal.law_reference}" if proposal.kind == "acute"
+                  else "the yearly revision of the framework assignment")
+        await self._record("open", self.snap.state, self.start.started_by, reason, "GV-1",
+                           {"kind": proposal.kind, "effective_from": proposal.effective_from.isoformat()})
+        await self._tell_bodies(f"Prepare the framework proposal {proposal.title}")
 
     def _subject(self) -> str:
         return self.snap.proposal.proposal_id
@@ -96,16 +108,12 @@ class FrameworkChangeWorkflow(RecordedProcess):
         due = self.snap.takes_effect_at()
         return ("take_effect", due) if due else None  # rule GV-1: from the decided date
 
-    @workflow.update
-    async def apply(self, command: FrameworkCommand) -> FrameworkView:
+    apply = command_update(FrameworkCommand, FrameworkView)
+    ready = ready_update(FrameworkView)
+
+    def _on_command(self, command: FrameworkCommand) -> None:
         # rule GV-2's date checks came later: histories from before them replay without
         self.process.rule_fidelity = workflow.patched("gv2-decision-dates-in-chain-order")
-        await self._command(command)
-        return self.view()
-
-    @apply.validator
-    def _validate_apply(self, command: FrameworkCommand) -> None:
-        self._check(command)
 
     def _check(self, command: FrameworkCommand) -> None:
         self.process.today = workflow.now().astimezone(LOCAL_TZ).date()  # rule GV-2: not in the future
@@ -115,22 +123,15 @@ class FrameworkChangeWorkflow(RecordedProcess):
         # rule GV-1: a version superseded by a later yearly revision of its year never takes effect (added
         # later: histories from before it go straight to take_effect)
         if kind == "take_effect" and workflow.patched("gv1-superseded-version-never-takes-effect"):
-            status = await run_activity("governance.version_status", self.snap.proposal.proposal_id, str)
+            status = await run_activity(VERSION_STATUS, self.snap.proposal.proposal_id, str)
             if status == "superseded":
                 await self._fire("supersede", SYSTEM_ACTOR, "a later yearly revision of the same year superseded it")
                 return
         await super()._timer_fired(kind)
 
-    @workflow.update
-    async def ready(self) -> FrameworkView:
-        await workflow.wait_condition(lambda: bool(self.snap.log) and not self.lock.locked())
-        return self.view()
-
     @workflow.query
     def view(self) -> FrameworkView:
-        return FrameworkView.model_validate({
-            **self.snap.model_dump(), "workflow_id": workflow.info().workflow_id,
-            "allowed_events": self.process.allowed_events(), "effective_at": self.snap.takes_effect_at()})
+        return FrameworkView.model_validate(self._view_data(effective_at=self.snap.takes_effect_at()))
 
     async def _before(self, trigger: str, command: Any) -> dict[str, Any]:
         proposal, action = self.snap.proposal, action_of(command)
@@ -140,12 +141,12 @@ class FrameworkChangeWorkflow(RecordedProcess):
                 id=proposal.proposal_id, title=proposal.title, kind=proposal.kind,
                 effective_from=proposal.effective_from, decided_on=action.decided_on,
                 minutes_ref=action.minutes_ref, parameters=proposal.parameters, services=proposal.services)
-            await run_activity("governance.record_framework_version", RecordFrameworkVersion(
+            await run_activity(RECORD_FRAMEWORK_VERSION, RecordFrameworkVersion(
                 version=version, prices=proposal.prices, equipment_prices=proposal.equipment_prices,
                 supersedes=proposal.supersedes,
                 workflow_id=workflow.info().workflow_id, at=workflow.now()))
         elif trigger == "take_effect":
-            written = await run_activity("governance.activate_framework_version", ActivateFrameworkVersion(
+            written = await run_activity(ACTIVATE_FRAMEWORK_VERSION, ActivateFrameworkVersion(
                 version_id=proposal.proposal_id, at=workflow.now()), list[str])
             return {"renewal_policies": written}
         return {}
@@ -161,14 +162,14 @@ class FrameworkChangeWorkflow(RecordedProcess):
                 await self._notify("framework_in_force", "it:all", f"{snap.proposal.title} in force",
                                    f"From {snap.proposal.effective_from.isoformat()} (rule GV-1).")
                 # rule EQ-5: devices already running take the new renewal periods and re-arm their timers
-                await run_activity("equipment.rearm_renewals", RearmRequest(
+                await run_activity(REARM_RENEWALS, RearmRequest(
                     periods=[RenewalPeriodUpdate(category=p.category, municipality=p.municipality,
                                                  renewal_months=p.renewal_months)
                              for p in snap.proposal.parameters.renewal_periods],
                     actor=SYSTEM_ACTOR, reason=f"framework version {snap.proposal.proposal_id} in force"))
             return
         decision = snap.decisions[-1]
-        await run_activity("governance.record_decision", RecordDecision(
+        await run_activity(RECORD_DECISION, RecordDecision(
             workflow_id=workflow.info().workflow_id, proposal_id=snap.proposal.proposal_id, seq=len(snap.log),
             record=decision))
         if current == previous:  # one kommunstyrelse approved, the other has yet to decide
@@ -196,17 +197,10 @@ class FrameworkYearlyRoundWorkflow:
     @workflow.run
     async def run(self, start: RoundStart) -> str:
         year = (start.year or local_year(workflow.now())) + 1
-        proposal = await run_activity("governance.draft_yearly_proposal", YearlyDraftRequest(year=year),
+        proposal = await run_activity(DRAFT_YEARLY_PROPOSAL, YearlyDraftRequest(year=year),
                                       FrameworkProposal)
         workflow_id = framework_workflow_id(proposal.proposal_id)
-        try:
-            await workflow.start_child_workflow(
-                FrameworkChangeWorkflow.run, FrameworkStart(proposal=proposal), id=workflow_id,
-                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            )
-        except WorkflowAlreadyStartedError:
-            pass
+        await start_child_once(FrameworkChangeWorkflow.run, FrameworkStart(proposal=proposal), workflow_id)
         await archive_run("closed")  # issue 11
         return workflow_id
 
@@ -226,42 +220,31 @@ class DevelopmentCaseWorkflow(RecordedProcess):
 
     @workflow.init
     def __init__(self, start: DevelopmentCaseStart) -> None:
-        self.start = start
-        snap = start.snapshot or DevelopmentCaseSnapshot(
-            request=start.request, threshold=start.threshold, large=is_large(start.request, start.threshold))
-        self._setup(snap, DevelopmentCaseProcess(snap))
+        self._setup(start, lambda: DevelopmentCaseSnapshot(
+            request=start.request, threshold=start.threshold, large=is_large(start.request, start.threshold),
+        ), DevelopmentCaseProcess)
 
     @workflow.run
     async def run(self, start: DevelopmentCaseStart) -> DevelopmentCaseView:
-        if self.snap.state == REGISTERED:
-            async with self.lock:
-                route = initial_route(self.snap.request, self.snap.threshold)
-                await self._fire(route, self.start.started_by, f"{self.snap.request.kind.value}, "
-                                 f"{'large' if self.snap.large else 'small'}")
-        await self._loop(lambda: self.start.model_copy(update={"snapshot": self.snap}))
-        return self.view()
+        return await self._run()
+
+    def _opened(self) -> bool:
+        return self.snap.state != REGISTERED
+
+    async def _open(self) -> None:
+        route = initial_route(self.snap.request, self.snap.threshold)
+        await self._fire(route, self.start.started_by, f"{self.snap.request.kind.value}, "
+                         f"{'large' if self.snap.large else 'small'}")
 
     def _subject(self) -> str:
         return self.snap.request.case_id
 
-    @workflow.update
-    async def apply(self, command: DevelopmentCaseCommand) -> DevelopmentCaseView:
-        await self._command(command)
-        return self.view()
-
-    @apply.validator
-    def _validate_apply(self, command: DevelopmentCaseCommand) -> None:
-        self._check(command)
-
-    @workflow.update
-    async def ready(self) -> DevelopmentCaseView:
-        await workflow.wait_condition(lambda: self.snap.state != REGISTERED and not self.lock.locked())
-        return self.view()
+    apply = command_update(DevelopmentCaseCommand, DevelopmentCaseView)
+    ready = ready_update(DevelopmentCaseView)
 
     @workflow.query
     def view(self) -> DevelopmentCaseView:
-        return DevelopmentCaseView.model_validate({**self.snap.model_dump(), "workflow_id": workflow.info().workflow_id,
-                                                   "allowed_events": self.process.allowed_events()})
+        return DevelopmentCaseView.model_validate(self._view_data())
 
     async def _after(self, previous: str, trigger: str, current: str) -> None:
         request = self.snap.request

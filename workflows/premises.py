@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from temporalio import workflow
 
-from workflows.base import ProcessWorkflow, run_activity
+from workflows.base import ProcessWorkflow, Step, command_update, ready_update, run_activity
 
 with workflow.unsafe.imports_passed_through():
     from domain.premises import (
@@ -20,6 +20,10 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.process import TransitionRecord
 
+# The activities this process calls (implemented in activities/; `local`: Ramflow's own database only).
+MIRROR_PROJECT = Step("premises.mirror_transition")
+
+
 
 @workflow.defn(name="PremisesProject")
 class PremisesProjectWorkflow(ProcessWorkflow):
@@ -29,40 +33,25 @@ class PremisesProjectWorkflow(ProcessWorkflow):
 
     @workflow.init
     def __init__(self, start: PremisesStart) -> None:
-        self.start = start
-        snap = start.snapshot or PremisesSnapshot(project=start.project)
-        self._setup(snap, PremisesProcess(snap))
+        self._setup(start, lambda: PremisesSnapshot(project=start.project), PremisesProcess)
 
     @workflow.run
     async def run(self, start: PremisesStart) -> PremisesView:
-        if not self.snap.log:
-            async with self.lock:
-                project = self.snap.project
-                # rule FC-1: IT is invited to the property owner's project meetings
-                await self._record("invite", self.snap.state, self.start.started_by,
-                                   f"{project.kind} unit address: {project.site_name}", "FC-1",
-                                   {"document_ref": project.document_ref, "property_owner": project.property_owner,
-                                    "site_class": project.site_class.value})
-                await self._notify("premises", "it:infrastruktur", f"Premises project {project.project_id}",
-                                   f"{project.property_owner} invites IT to the project meetings for "
-                                   f"{project.site_name}; record IT's requirements (rules FC-1 … FC-3).")
-        await self._loop(lambda: self.start.model_copy(update={"snapshot": self.snap}))
-        return self.view()
+        return await self._run()
 
-    @workflow.update
-    async def apply(self, command: PremisesCommand) -> PremisesView:
-        await self._command(command)
-        return self.view()
+    async def _open(self) -> None:
+        project = self.snap.project
+        # rule FC-1: IT is invited to the property owner's project meetings
+        await self._record("invite", self.snap.state, self.start.started_by,
+                           f"{project.kind} unit address: {project.site_name}", "FC-1",
+                           {"document_ref": project.document_ref, "property_owner": project.property_owner,
+                            "site_class": project.site_class.value})
+        await self._notify("premises", "it:infrastruktur", f"Premises project {project.project_id}",
+                           f"{project.property_owner} invites IT to the project meetings for "
+                           f"{project.site_name}; record IT's requirements (rules FC-1 … FC-3).")
 
-    @apply.validator
-    def _validate_apply(self, command: PremisesCommand) -> None:
-        self._check(command)
-
-    @workflow.update
-    async def ready(self) -> PremisesView:
-        """Answers once the invitation is recorded, so the API can return the project's state."""
-        await workflow.wait_condition(lambda: bool(self.snap.log) and not self.lock.locked())
-        return self.view()
+    apply = command_update(PremisesCommand, PremisesView)
+    ready = ready_update(PremisesView)  # once the invitation is recorded
 
     @workflow.query
     def view(self) -> PremisesView:
@@ -77,7 +66,7 @@ class PremisesProjectWorkflow(ProcessWorkflow):
 
     async def _mirror(self, record: TransitionRecord) -> None:
         snap = self.snap
-        await run_activity("premises.mirror_transition", PremisesMirror(
+        await run_activity(MIRROR_PROJECT, PremisesMirror(
             workflow_id=workflow.info().workflow_id, project=snap.project, state=snap.state,
             power_requirement=snap.power_requirement, power_requirement_met=snap.power_met,
             connection_delivered=snap.connection_delivered_at is not None,

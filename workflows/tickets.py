@@ -4,11 +4,11 @@ the ticket adds its deadline clock, whose timers are audit events rather than mo
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable, ClassVar
 
 from temporalio import workflow
 
-from workflows.base import ProcessWorkflow, illegal, run_activity
+from workflows.base import ProcessWorkflow, Step, command_update, illegal, ready_update, run_activity
 
 with workflow.unsafe.imports_passed_through():
     from domain.common import SYSTEM_ACTOR
@@ -48,6 +48,14 @@ with workflow.unsafe.imports_passed_through():
         selected_for_survey,
     )
 
+# The activities this process calls (implemented in activities/; `local`: Ramflow's own database only).
+REGISTER_TICKET = Step("tickets.register", local=True)
+MIRROR_TICKET = Step("tickets.mirror_transition", local=True)
+CHARGE_SUPPORT = Step("tickets.charge", local=True)
+REGISTER_REQUEST = Step("service_requests.register", local=True)
+MIRROR_REQUEST = Step("service_requests.mirror_transition", local=True)
+
+
 # The holidays and the time zone load here, when the worker or a Replayer first imports this module;
 # inside the sandbox (which re-runs this line) the cached calendar comes back without loading anything.
 default_calendar()
@@ -56,32 +64,57 @@ IT_MANAGEMENT = "lead:it"  # escalation of a breached deadline (rule TK-5)
 ON_CALL_DUTY = "it:beredskap"  # rule TK-8
 
 
+class RegisteredProcess(ProcessWorkflow):
+    """A ticket or a service request: the register row is written first (`_register`, its first step);
+    until then commands are refused."""
+
+    registering: ClassVar[str]
+
+    def _setup(self, start: Any, fresh: Callable[[], Any], machine: Callable[[Any], Any]) -> None:
+        super()._setup(start, fresh, machine)
+        self.ready = self.snap.terms is not None  # registered in an earlier run (continue-as-new)
+
+    def _opened(self) -> bool:
+        return self.snap.terms is not None
+
+    async def _open(self) -> None:
+        await self._register()
+
+    async def _register(self) -> None:
+        raise NotImplementedError
+
+    def _ready(self) -> bool:
+        return self.ready
+
+    def _check_registered(self) -> None:
+        if not self.ready:
+            raise illegal(self.registering)
+
+    def _validate(self, command: Any) -> None:
+        self._check_registered()
+        self._check(command)
+
+
 @workflow.defn(name="SupportTicket")
-class TicketWorkflow(ProcessWorkflow):
+class TicketWorkflow(RegisteredProcess):
     definition = TICKET
     timer_reasons = CLOCK_TIMER_REASONS
+    registering = "the ticket is still being registered"
 
     @workflow.init
     def __init__(self, start: TicketStart) -> None:
-        self.start = start
         report = start.report
-        snap = start.snapshot or TicketSnapshot(
+        self._setup(start, lambda: TicketSnapshot(
             report=report, reported_at=report.reported_at or workflow.now(), matter=report.matter,
             function=report.function, unit_started_troubleshooting=report.unit_started_troubleshooting,
-        )
-        self._setup(snap, TicketProcess(snap))
+        ), TicketProcess)
         # rule TK-1: the support hours of the framework version in force on the report date (GV-2)
         self.cal = calendar_with(start.extra_closed_days, start.support_hours)
-        self.ready = snap.terms is not None
 
     # --- main loop: the deadline clock's durable timers ---------------------------------------------
     @workflow.run
     async def run(self, start: TicketStart) -> TicketView:
-        if self.snap.terms is None:
-            async with self.lock:
-                await self._register()
-        await self._loop(lambda: self.start.model_copy(update={"snapshot": self.snap}))
-        return self.view()
+        return await self._run()
 
     def _next_timer(self) -> tuple[str, datetime] | None:
         """Recomputed from the clock on every loop: a pause or a resume re-arms it (rule TK-5)."""
@@ -125,16 +158,8 @@ class TicketWorkflow(ProcessWorkflow):
                                f"the {LINE_TITLES[snap.line]} ({snap.state}), assignee {snap.assignee or 'none'}.")
 
     # --- API: updates and queries ---------------------------------------------------------------------
-    @workflow.update
-    async def apply(self, command: TicketCommand) -> TicketView:
-        await self._command(command)
-        return self.view()
-
-    @apply.validator
-    def _validate_apply(self, command: TicketCommand) -> None:
-        if not self.ready:
-            raise illegal("the ticket is still being registered")
-        self._check(command)
+    apply = command_update(TicketCommand, TicketView)
+    registered = ready_update(TicketView, "registered")  # answers once the ticket is registered
 
     @workflow.update
     async def classify(self, change: Classification) -> TicketView:
@@ -165,19 +190,12 @@ class TicketWorkflow(ProcessWorkflow):
 
     @classify.validator
     def _validate_classify(self, change: Classification) -> None:
-        if not self.ready:
-            raise illegal("the ticket is still being registered")
+        self._check_registered()
         self._check_classify()
 
     def _check_classify(self) -> None:
         if self.snap.state not in OPEN_STATES:
             raise illegal(f"a ticket in state {self.snap.state!r} cannot be classified (rules TK-4, TK-7)")
-
-    @workflow.update
-    async def registered(self) -> TicketView:
-        """Answers once the ticket is registered, so the API can return it."""
-        await workflow.wait_condition(lambda: self.ready)
-        return self.view()
 
     @workflow.query
     def view(self) -> TicketView:
@@ -209,7 +227,7 @@ class TicketWorkflow(ProcessWorkflow):
     async def _register(self) -> None:
         snap = self.snap
         report = snap.report
-        snap.terms = await run_activity("tickets.register", RegisterTicketInput(
+        snap.terms = await run_activity(REGISTER_TICKET, RegisterTicketInput(
             workflow_id=workflow.info().workflow_id, report=report, reported_at=snap.reported_at), TicketTerms)
         snap.on_call = is_on_call(snap.reported_at, report.affects_operations, report.cannot_wait, self.cal)
         if snap.function is not None:
@@ -240,7 +258,7 @@ class TicketWorkflow(ProcessWorkflow):
 
     async def _mirror(self, record: TransitionRecord) -> None:
         snap, clock = self.snap, self.snap.clock
-        await run_activity("tickets.mirror_transition", TicketMirror(
+        await run_activity(MIRROR_TICKET, TicketMirror(
             number=snap.report.number, record=record, state=snap.state, line=snap.line, assignee=snap.assignee,
             matter=snap.matter, function=snap.function, on_call=snap.on_call,
             deadline=snap.shown_deadline(), warned_at=clock.warned_at if clock else None,
@@ -268,7 +286,7 @@ class TicketWorkflow(ProcessWorkflow):
                                question)
         elif trigger == "resolve":
             if snap.on_call and snap.on_call_minutes is not None:  # rule TK-8
-                await run_activity("tickets.charge", ChargeRequest(
+                await run_activity(CHARGE_SUPPORT, ChargeRequest(
                     key=f"{workflow.info().workflow_id}:on_call", source="on_call", reference=number,
                     unit_id=report.unit_id, minutes_worked=snap.on_call_minutes,
                     minutes_charged=chargeable_minutes(snap.on_call_minutes, self.start.on_call_minimum_minutes,
@@ -290,41 +308,22 @@ class TicketWorkflow(ProcessWorkflow):
 
 
 @workflow.defn(name="ServiceRequest")
-class ServiceRequestWorkflow(ProcessWorkflow):
+class ServiceRequestWorkflow(RegisteredProcess):
     """Rules TK-9 … TK-12: submitted, worked on, delivered (a move is charged), rejected or handed back."""
 
     definition = SERVICE_REQUEST
+    registering = "the request is still being registered"
 
     @workflow.init
     def __init__(self, start: RequestStart) -> None:
-        self.start = start
-        snap = start.snapshot or RequestSnapshot(order=start.order)
-        self._setup(snap, RequestProcess(snap))
-        self.ready = snap.terms is not None
+        self._setup(start, lambda: RequestSnapshot(order=start.order), RequestProcess)
 
     @workflow.run
     async def run(self, start: RequestStart) -> RequestView:
-        if self.snap.terms is None:
-            async with self.lock:
-                await self._register()
-        await self._loop(lambda: self.start.model_copy(update={"snapshot": self.snap}))
-        return self.view()
+        return await self._run()
 
-    @workflow.update
-    async def apply(self, command: RequestCommand) -> RequestView:
-        await self._command(command)
-        return self.view()
-
-    @apply.validator
-    def _validate_apply(self, command: RequestCommand) -> None:
-        if not self.ready:
-            raise illegal("the request is still being registered")
-        self._check(command)
-
-    @workflow.update
-    async def registered(self) -> RequestView:
-        await workflow.wait_condition(lambda: self.ready)
-        return self.view()
+    apply = command_update(RequestCommand, RequestView)
+    registered = ready_update(RequestView, "registered")
 
     @workflow.query
     def view(self) -> RequestView:
@@ -341,7 +340,7 @@ class ServiceRequestWorkflow(ProcessWorkflow):
 
     async def _register(self) -> None:
         snap = self.snap
-        snap.terms = await run_activity("service_requests.register", RegisterRequestInput(
+        snap.terms = await run_activity(REGISTER_REQUEST, RegisterRequestInput(
             workflow_id=workflow.info().workflow_id, order=snap.order, submitted_at=workflow.now()), RequestTerms)
         await self._record("submit", snap.state, self.start.submitted_by, None, self.process.rule_for("submit"),
                            {"kind": snap.kind.value, "applicant_ref": snap.order.applicant_ref})
@@ -352,7 +351,7 @@ class ServiceRequestWorkflow(ProcessWorkflow):
 
     async def _mirror(self, record: TransitionRecord) -> None:
         snap = self.snap
-        await run_activity("service_requests.mirror_transition", RequestMirror(
+        await run_activity(MIRROR_REQUEST, RequestMirror(
             number=snap.order.number, record=record, state=snap.state, assignee=snap.assignee, result=snap.result,
             minutes_worked=snap.minutes_worked))
 
@@ -360,7 +359,7 @@ class ServiceRequestWorkflow(ProcessWorkflow):
         snap = self.snap
         order = snap.order
         if trigger == "deliver" and snap.kind is RequestKind.PHYSICAL_MOVE and snap.minutes_worked:  # rule TK-12
-            await run_activity("tickets.charge", ChargeRequest(
+            await run_activity(CHARGE_SUPPORT, ChargeRequest(
                 key=f"{workflow.info().workflow_id}:physical_move", source="physical_move", reference=order.number,
                 unit_id=order.unit_id, minutes_worked=snap.minutes_worked,
                 minutes_charged=chargeable_minutes(snap.minutes_worked, 0, self.start.move_increment_minutes),
