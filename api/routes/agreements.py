@@ -13,7 +13,6 @@ from sqlalchemy import select
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
-from activities.agreements import price_list_for, unit_application_charges, versions_of
 from api import access
 from api.errors import JSON_ERRORS
 from api.processes import audit_log
@@ -26,6 +25,7 @@ from db.agreement_models import (
     GovernanceTransitionRow,
     ServiceDefinitionRow,
 )
+from db.agreement_queries import price_list_for, unit_application_charges, versions_of
 from db.models import Unit
 from domain.agreements import (
     LOCAL_TZ,

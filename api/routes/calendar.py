@@ -8,9 +8,9 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from activities.governance import framework_in_force
 from api.deps import SessionDep, SettingsDep
 from config import Settings
+from db.governance_queries import framework_in_force
 from domain.governance import FrameworkParameters
 from domain.support_calendar import SupportCalendar, calendar_with
 

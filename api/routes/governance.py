@@ -9,14 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from temporalio.exceptions import ApplicationError
 
-from activities.governance import (
-    checked_equipment_price,
-    yearly_revision_conflict,
-    framework_in_force,
-    framework_versions,
-)
 from api import access
 from api.deps import ActorDep, Limit, Offset, PrincipalDep, ProcessDep, SessionDep, SettingsDep
 from api.bounds import Day
@@ -35,6 +28,12 @@ from db.agreement_models import (
     FrameworkDecisionRow,
     GovernanceProcessRow,
     GovernanceTransitionRow,
+)
+from db.governance_queries import (
+    checked_equipment_price,
+    framework_in_force,
+    framework_versions,
+    yearly_revision_conflict,
 )
 from domain.agreements import PriceItem
 from domain.catalogue import Price
@@ -133,10 +132,8 @@ async def propose(request: ProposalRequest, actor: ActorDep, path: ProcessDep, r
                                          equipment_prices=request.equipment_prices, supersedes=request.supersedes)
             for price in proposal.equipment_prices:  # refused now, not at the committee's decision
                 checked_equipment_price(session, price)
-        except ValueError as error:
+        except ValueError as error:  # the proposal's fields, or an equipment price (rule EQ-4)
             raise HTTPException(422, str(error)[:500]) from error
-        except ApplicationError as error:
-            raise HTTPException(422, error.message) from error
         conflict = yearly_revision_conflict(session, proposal.proposal_id, proposal.effective_from,
                                             proposal.supersedes, proposal.kind)
         if conflict is not None:  # rule GV-1: refused now rather than at samverkansnämnden's decision

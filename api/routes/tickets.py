@@ -11,12 +11,6 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from activities.tickets import (
-    InvalidTicket,
-    NotAllowedToApply,
-    resolve_request_terms,
-    resolve_ticket_terms,
-)
 from api.bounds import Instant, YearQuery
 from api import access
 from api.errors import JSON_ERRORS
@@ -26,6 +20,7 @@ from api.routes.calendar import framework_parameters, support_calendar
 from config import Settings
 from db.idempotency import IdempotencyKey, KeyReused, claim, request_hash
 from db.models import Municipality, OutboxMessage, Unit
+from db.ticket_queries import InvalidTicket, NotAllowedToApply, resolve_request_terms, resolve_ticket_terms
 from db.ticket_models import (
     DesignatedApplicant,
     Incident,
