@@ -40,6 +40,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import Unavailable, business_cause, http_error, transient
 from config import Settings
+from db.idempotency import KeyReused, claim, request_hash
 from db.agreement_models import GovernanceProcessRow, GovernanceTransitionRow
 from db.models import Unit
 from domain.agreements import LOCAL_TZ
@@ -327,6 +328,17 @@ def known_unit(session: Session, unit_id: str, field: str = "unit_id") -> Unit:
     if unit is None:
         raise HTTPException(422, f"{field}: unknown unit {unit_id!r}")
     return unit
+
+
+def claimed_number(session: Session, scope: str, idempotency_key: str, actor: str, body: Any, given: str | None,
+                   allocate: Callable[[], str]) -> tuple[str, bool]:
+    """The number an Idempotency-Key stands for: the given one or one allocated now, and whether an earlier
+    request claimed it; 422 when the key was used for another request."""
+    try:
+        number, new = claim(session, scope, idempotency_key, request_hash(actor, body), lambda _: given or allocate())
+    except KeyReused as error:
+        raise HTTPException(422, str(error)) from error
+    return number, not new
 
 
 def round_running(workflow_id: str) -> JSONResponse:

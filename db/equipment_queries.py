@@ -57,7 +57,8 @@ def resolve_terms(s: Session, order: DeviceOrder, on: datetime) -> OrderTerms:
     )
 
 
-def rearmable_devices(s: Session, category: str, municipality: str, renewal_months: int | None) -> list[tuple[str, str]]:
+def rearmable_devices(s: Session, category: str, municipality: str,
+                      renewal_months: int | None) -> list[tuple[str, str]]:
     """(order number, workflow id) of every running device of `category` in `municipality` whose renewal
     period differs from `renewal_months` (rule EQ-5: its timer is re-armed)."""
     return [(row.order_number, row.workflow_id) for row in s.execute(

@@ -11,11 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api import access
+from api.auth import Principal
 from api.bounds import Number
 from api.deps import ActorDep, IdempotencyKeyDep, Limit, Offset, PrincipalDep, ProcessDep, SessionDep
-from api.processes import VIEW_SOURCE, ProcessPath, audit_log, ended_in_register
+from api.processes import VIEW_SOURCE, ProcessPath, audit_log, claimed_number, ended_in_register
 from api.routes.calendar import support_calendar
-from db.idempotency import KeyReused, claim, request_hash
 from db.models import Unit
 from db.numbers import next_number
 from db.ticket_models import DesignatedApplicant, ServiceRequest, ServiceRequestTransition, SupportCharge, aware, utc
@@ -105,13 +105,10 @@ async def submit_request(request: NewServiceRequest, actor: ActorDep, path: Proc
         session.rollback()
         if idempotency_key is None:
             return request.number, False, False
-        digest = request_hash(actor, request.model_dump(mode="json"))
-        try:
-            number, new = claim(session, "service-requests", idempotency_key, digest,
-                                lambda _: request.number or next_number(path.sessions, "SR", year))
-        except KeyReused as error:
-            raise HTTPException(422, str(error)) from error
-        return number, False, not new
+        number, earlier = claimed_number(session, "service-requests", idempotency_key, actor,
+                                         request.model_dump(mode="json"), request.number,
+                                         lambda: next_number(path.sessions, "SR", year))
+        return number, False, earlier
 
     number, registered, exists = await path.db(prepare)
     if registered:
@@ -219,17 +216,23 @@ def designated_applicants(unit_id: str, session: SessionDep, principal: Principa
                            designated_at=aware(r.designated_at)) for r in rows]
 
 
-@router.put("/units/{unit_id}/designated-applicants/{person_ref}", response_model=DesignatedView,
-            responses={403: {"description": "only the unit's manager designates"}, 404: {}})
-def designate_applicant(unit_id: str, person_ref: str, actor: ActorDep, session: SessionDep,
-                        principal: PrincipalDep) -> DesignatedView:
-    """Rule TK-9: the unit's manager designates a person who may apply."""
+def managed_unit(session: Session, principal: Principal, unit_id: str, actor: str) -> Unit:
+    """Rule TK-9: the unit, if `actor` is its manager (404 unknown, 403 another person)."""
     access.unit(principal, unit_id)
     unit = session.get(Unit, unit_id)
     if unit is None:
         raise HTTPException(404, f"unit_id: unknown unit {unit_id!r}")
     if actor != unit.manager_ref:
         raise HTTPException(403, f"rule TK-9: only the manager of {unit_id} designates applicants")
+    return unit
+
+
+@router.put("/units/{unit_id}/designated-applicants/{person_ref}", response_model=DesignatedView,
+            responses={403: {"description": "only the unit's manager designates"}, 404: {}})
+def designate_applicant(unit_id: str, person_ref: str, actor: ActorDep, session: SessionDep,
+                        principal: PrincipalDep) -> DesignatedView:
+    """Rule TK-9: the unit's manager designates a person who may apply."""
+    managed_unit(session, principal, unit_id, actor)
     row = session.get(DesignatedApplicant, (unit_id, person_ref))
     if row is None:
         row = DesignatedApplicant(unit_id=unit_id, person_ref=person_ref, designated_by=actor,
@@ -243,12 +246,7 @@ def designate_applicant(unit_id: str, person_ref: str, actor: ActorDep, session:
 @router.delete("/units/{unit_id}/designated-applicants/{person_ref}", status_code=204, responses={403: {}})
 def remove_designation(unit_id: str, person_ref: str, actor: ActorDep, session: SessionDep,
                        principal: PrincipalDep) -> Response:
-    access.unit(principal, unit_id)
-    unit = session.get(Unit, unit_id)
-    if unit is None:
-        raise HTTPException(404, f"unit_id: unknown unit {unit_id!r}")
-    if actor != unit.manager_ref:
-        raise HTTPException(403, f"rule TK-9: only the manager of {unit_id} designates applicants")
+    managed_unit(session, principal, unit_id, actor)
     row = session.get(DesignatedApplicant, (unit_id, person_ref))
     if row is not None:
         session.delete(row)

@@ -13,10 +13,9 @@ from sqlalchemy.orm import Session
 from api import access
 from api.bounds import Instant, Number
 from api.deps import ActorDep, IdempotencyKeyDep, Limit, Offset, PrincipalDep, ProcessDep, SessionDep, SettingsDep
-from api.processes import VIEW_SOURCE, ProcessPath, audit_log, ended_in_register
+from api.processes import VIEW_SOURCE, ProcessPath, audit_log, claimed_number, ended_in_register
 from api.routes.calendar import framework_parameters, local, support_calendar
 from config import Settings
-from db.idempotency import KeyReused, claim, request_hash
 from db.numbers import next_number
 from db.ticket_models import SurveyAnswer, Ticket, TicketTransition, aware, utc
 from db.ticket_queries import InvalidTicket, resolve_ticket_terms
@@ -191,16 +190,13 @@ async def report_ticket(ticket: NewTicket, actor: ActorDep, path: ProcessDep, re
             raise HTTPException(422, str(error)) from error
         session.rollback()
         # rules TK-1, GV-2: the support hours of the framework version in force on the report date
-        hours = framework_parameters(session, (reported_at or datetime.now(timezone.utc)).astimezone(cal.tz).date()).hours()
+        on = (reported_at or datetime.now(timezone.utc)).astimezone(cal.tz).date()
+        hours = framework_parameters(session, on).hours()
         if idempotency_key is None:
             return ticket.number, False, hours
-        digest = request_hash(actor, ticket.model_dump(mode="json"))
-        try:
-            number, new = claim(session, "tickets", idempotency_key, digest,
-                                lambda _: ticket.number or next_number(path.sessions, "T", year))
-        except KeyReused as error:
-            raise HTTPException(422, str(error)) from error
-        return number, not new, hours
+        number, earlier = claimed_number(session, "tickets", idempotency_key, actor, ticket.model_dump(mode="json"),
+                                         ticket.number, lambda: next_number(path.sessions, "T", year))
+        return number, earlier, hours
 
     number, exists, hours = await path.db(prepare)
     if exists and hours is None:
