@@ -98,26 +98,3 @@ async def ensure_search_attributes(client: Client, namespace: str) -> list[str]:
                 raise
         log.info("registered search attributes %s", ", ".join(sorted(missing)))
     return sorted(missing)
-
-
-async def consistency(client: Client, sessions: sessionmaker[Session], workflow_id: str,
-                      timeout: float = 10.0) -> dict:
-    """Compare one process's database mirror with its workflow's own log (the `view` query every
-    process answers, also after it closed while the namespace keeps it). Raises RPCError when the
-    workflow is gone or unreachable, asyncio.TimeoutError when Temporal does not answer in time."""
-    from datetime import timedelta
-
-    from db.audit_queries import TrailFilter, trail
-    from domain.audit import log_drift, only_rerun_drift
-
-    view = await asyncio.wait_for(client.get_workflow_handle(workflow_id).query(
-        "view", rpc_timeout=timedelta(seconds=timeout)), timeout)
-
-    def mirrored() -> list[dict]:
-        with sessions() as s:
-            return trail(s, TrailFilter(workflow_id=workflow_id), None)[1]
-
-    mirror = await asyncio.to_thread(mirrored)
-    drift = log_drift(view["log"], mirror)
-    return {"workflow_id": workflow_id, "consistent": only_rerun_drift(drift), "workflow_lines": len(view["log"]),
-            "mirror_lines": len(mirror), "drift": drift}

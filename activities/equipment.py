@@ -17,7 +17,8 @@ from activities.adapters import (
 )
 from activities.audit_trail import mirror_into_register
 from activities.effects import WithSessions, apply_once, refusals
-from db.models import CatalogueModelRow, Charge, Device, DeviceTransition, PriceRow, RenewalPolicy, Unit
+from db.equipment_queries import InvalidOrder, price_for, resolve_terms
+from db.models import CatalogueModelRow, Charge, Device, DeviceTransition
 from domain.catalogue import (
     CatalogueModel,
     Category,
@@ -29,7 +30,7 @@ from domain.catalogue import (
     rules_of,
 )
 from domain.device_register import CostBearerChange, RegisterMirror, RegisterOrderInput
-from domain.equipment import BuyoutCompletion, CallOffRequest, DeviceOrder, ErasureRequest, MdmRequest
+from domain.equipment import BuyoutCompletion, CallOffRequest, ErasureRequest, MdmRequest
 from domain.renewals import ReplacementModelRequest
 from workflows.equipment import (
     CALL_OFF,
@@ -42,46 +43,6 @@ from workflows.equipment import (
     REGISTER_ORDER,
     REPLACEMENT_MODEL,
 )
-
-
-class InvalidOrder(ValueError):
-    """An order the catalogue, the price list or the unit register refuses (422 in the API)."""
-
-
-def price_for(s: Session, model_code: str, year: int) -> PriceRow | None:
-    """The price list of `year`, or the latest earlier one until the new list is decided (rule AG-5)."""
-    return s.scalars(
-        select(PriceRow).where(PriceRow.model_code == model_code, PriceRow.year <= year).order_by(PriceRow.year.desc())
-    ).first()
-
-
-def resolve_terms(s: Session, order: DeviceOrder, on: datetime) -> OrderTerms:
-    """The catalogue's terms for an order; raises InvalidOrder naming the field (rules EQ-1 … EQ-5)."""
-    model = s.get(CatalogueModelRow, order.model_code)
-    if model is None or not model.active:
-        raise InvalidOrder(f"model_code: {order.model_code!r} is not in IT's assortment (rule EQ-1)")
-    unit = s.get(Unit, order.unit_id)
-    if unit is None:
-        raise InvalidOrder(f"unit_id: unknown unit {order.unit_id!r}")
-    category = Category(model.category)
-    if (order.rental_weeks is not None) != (category is Category.SHORT_TERM_LAPTOP):
-        raise InvalidOrder("rental_weeks: required for short-term laptops and only for them (rule EQ-4)")
-    price = price_for(s, model.code, on.year)
-    if price is None:
-        raise InvalidOrder(f"model_code: {model.code!r} has no price for {on.year} (rule EQ-4)")
-    if order.replaces is not None and s.get(Device, order.replaces) is None:
-        raise InvalidOrder(f"replaces: no device with order number {order.replaces!r}")
-    policy = s.get(RenewalPolicy, (category.value, unit.municipality))
-    renewal = policy.renewal_months if policy else rules_of(category).default_renewal_months
-    return OrderTerms(
-        category=category,
-        model_name=model.name,
-        agreement_ref=model.agreement_ref,
-        municipality=unit.municipality,
-        price=Price.model_validate(price, from_attributes=True),
-        renewal_months=renewal,
-        original_os=model.original_os,
-    )
 
 
 def _update_device(device: Device, mirror: RegisterMirror) -> None:

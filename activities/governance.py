@@ -5,18 +5,13 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from activities.agreements import invalid, price_list_for
+from activities.agreements import invalid
 from activities.effects import WithSessions
-from db.agreement_models import (
-    ApplicationPriceRow,
-    FrameworkDecisionRow,
-    FrameworkVersionRow,
-    ServiceDefinitionRow,
-)
-from db.models import CatalogueModelRow, Municipality, PriceRow, RenewalPolicy
-from domain.catalogue import Category, Price, check_price
+from db.agreement_models import ApplicationPriceRow, FrameworkDecisionRow, FrameworkVersionRow, ServiceDefinitionRow
+from db.agreement_queries import price_list_for
+from db.governance_queries import checked_equipment_price, framework_in_force, yearly_revision_conflict
+from db.models import Municipality, PriceRow, RenewalPolicy
 from domain.framework_changes import (
     ActivateFrameworkVersion,
     FrameworkProposal,
@@ -24,7 +19,6 @@ from domain.framework_changes import (
     RecordDecision,
     RecordFrameworkVersion,
     YearlyDraftRequest,
-    parameters_in_force,
 )
 from workflows.governance import (
     ACTIVATE_FRAMEWORK_VERSION,
@@ -33,41 +27,6 @@ from workflows.governance import (
     RECORD_FRAMEWORK_VERSION,
     VERSION_STATUS,
 )
-
-
-def checked_equipment_price(s: Session, price: Price) -> Price:
-    """An equipment price a framework version may decide: a model in the assortment, with the price
-    fields its charging model needs (rule EQ-4). Raises InvalidCommand naming the field."""
-    model = s.get(CatalogueModelRow, price.model_code)
-    if model is None:
-        raise invalid(f"equipment_prices: no model {price.model_code!r} in the assortment (rule EQ-1)")
-    try:
-        check_price(Category(model.category), price)
-    except ValueError as error:
-        raise invalid(f"equipment_prices: {price.model_code}: {error}") from error
-    return price
-
-
-def framework_versions(s: Session) -> list[FrameworkVersion]:
-    rows = s.scalars(select(FrameworkVersionRow).order_by(FrameworkVersionRow.effective_from))
-    return [FrameworkVersion.model_validate(row, from_attributes=True) for row in rows]
-
-
-def yearly_revision_conflict(s: Session, proposal_id: str, effective_from: date, supersedes: str | None,
-                             kind: str) -> FrameworkVersionRow | None:
-    """Rule GV-1: one yearly revision per year. The decided yearly version of the same year that
-    `proposal_id` would collide with, unless it names that version in `supersedes`."""
-    if kind != "yearly":
-        return None
-    rows = s.scalars(select(FrameworkVersionRow).where(
-        FrameworkVersionRow.kind == "yearly", FrameworkVersionRow.effective_from == effective_from,
-        FrameworkVersionRow.id != proposal_id, FrameworkVersionRow.status != "superseded"))
-    return next((row for row in rows if row.id != supersedes), None)
-
-
-def framework_in_force(s: Session, on: date) -> FrameworkVersion:
-    """The framework version (and its parameters) in force on `on` (rule GV-2)."""
-    return parameters_in_force(framework_versions(s), on)
 
 
 class GovernanceActivities(WithSessions):
@@ -107,7 +66,11 @@ class GovernanceActivities(WithSessions):
                 parameters=v.parameters.model_dump(mode="json"), services=list(v.services),
                 workflow_id=request.workflow_id, activated_at=row.activated_at if row else None))
             for equipment_price in request.equipment_prices:  # rules EQ-4, AG-5: the equipment price list
-                s.merge(PriceRow(**checked_equipment_price(s, equipment_price).model_dump()))
+                try:
+                    checked = checked_equipment_price(s, equipment_price)
+                except ValueError as error:
+                    raise invalid(str(error)) from error
+                s.merge(PriceRow(**checked.model_dump()))
             for price in request.prices:
                 s.merge(ApplicationPriceRow(
                     year=price.year, item=price.item, component=price.component.value, unit=price.unit,

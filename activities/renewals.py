@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
-from db.models import Device
-from domain.renewals import REARMABLE_STATES, RearmRequest, RenewalPeriodChange, RenewalPeriodUpdate
+from db.equipment_queries import REARM_CONCURRENCY, rearmable_devices
+from domain.renewals import RearmRequest, RenewalPeriodChange, RenewalPeriodUpdate
 from workflows.equipment import REARM_RENEWALS
-
-# A renewal period can still change before delivery and while the device is in use.
-# Updates in flight at once when a period changes for a whole fleet (bench/renewal_wave.py, issue 15).
-REARM_CONCURRENCY = 32
 
 
 async def rearm_running_devices(client: Client, sessions: sessionmaker[Session], period: RenewalPeriodUpdate,
@@ -25,10 +20,7 @@ async def rearm_running_devices(client: Client, sessions: sessionmaker[Session],
     from workflows.equipment import DeviceLifecycleWorkflow
 
     with sessions() as s:
-        devices = s.execute(select(Device.order_number, Device.workflow_id).where(
-            Device.category == period.category.value, Device.municipality == period.municipality,
-            Device.state.in_(REARMABLE_STATES),
-            Device.renewal_months.is_distinct_from(period.renewal_months))).all()
+        devices = rearmable_devices(s, period.category.value, period.municipality, period.renewal_months)
     change = RenewalPeriodChange(actor=actor, reason=reason, renewal_months=period.renewal_months)
     gate = asyncio.Semaphore(REARM_CONCURRENCY)
 

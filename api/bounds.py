@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import Query
+from fastapi import Path, Query
 from pydantic import AfterValidator
 
 FIRST_YEAR, LAST_YEAR = 2000, 2100  # Ramflow's calendar, price lists and reports cover these years
@@ -26,3 +26,4 @@ def _day(value: date) -> date:
 Instant = Annotated[datetime, AfterValidator(_instant)]
 Day = Annotated[date, AfterValidator(_day)]
 YearQuery = Annotated[int, Query(ge=FIRST_YEAR, le=LAST_YEAR)]
+Number = Annotated[str, Path(min_length=1, max_length=40)]  # a ticket's or a service request's number

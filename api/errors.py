@@ -1,6 +1,6 @@
 """How Temporal, database and domain errors become HTTP answers that name the rule or the field.
 
-One table (workflows.base.BUSINESS_ERRORS) maps a business error type to its status for workflows
+One table (domain.errors.BUSINESS_ERRORS) maps a business error type to its status for workflows
 (never retried) and the API alike. A dependency that is away (Temporal, the worker, the database) is a
 503 with Retry-After, never a hang or a 500 (issue 7)."""
 from __future__ import annotations
@@ -26,12 +26,10 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.refusals import record_refusal
-from workflows.base import BUSINESS_ERRORS
+from domain.errors import BUSINESS_ERRORS
 
 log = logging.getLogger("ramflow.api")
 
-# The same table as the workflows' (one source): business error type → HTTP status.
-STATUS_BY_ERROR_TYPE = BUSINESS_ERRORS
 # RPC statuses that mean "the server (or what it waits for) is away or overloaded": try again later.
 TRANSIENT = frozenset({RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.RESOURCE_EXHAUSTED,
                        RPCStatusCode.CANCELLED, RPCStatusCode.ABORTED, RPCStatusCode.UNKNOWN})
@@ -131,7 +129,7 @@ def _translate(error: Exception, not_found: str) -> Exception:
     if isinstance(error, (WorkflowUpdateFailedError, WorkflowFailureError)):
         cause = business_cause(error.cause)
         if cause is not None:
-            return HTTPException(STATUS_BY_ERROR_TYPE.get(cause.type or "", 409), cause.message)
+            return HTTPException(BUSINESS_ERRORS.get(cause.type or "", 409), cause.message)
         return HTTPException(409, str(error.cause or error))
     if isinstance(error, (WorkflowQueryFailedError, WorkflowQueryRejectedError)):
         return HTTPException(404, f"{not_found} (the process cannot answer this view)")

@@ -98,6 +98,10 @@ OWN_UNIT = "unit-manager: own unit only (another unit's object is 404)"
 FOR_OWN_UNIT = "unit-manager: for their own unit only (403)"
 OWN = "unit-manager: own unit; employee: own only (anyone else's object is 404)"
 
+# AG-4: an agreement's drawing-up and its revisions take the same events from the same parties
+AGREEMENT_EVENT = allow(IT_ADMIN, SYSTEM_OWNER, scoped="per event (AGREEMENT_EVENTS); the owner approves only their "
+                                                       "own; no one approves for both parties")
+
 POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/health"): PUBLIC,
     ("GET", "/ready"): PUBLIC,
@@ -160,14 +164,10 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/agreements/{agreement_id}/versions/{version}/sketch"): read(READERS),
     ("POST", "/agreements/{agreement_id}/terminate"): allow(IT_ADMIN),
     ("GET", "/agreements/{agreement_id}/drawing-up"): read(READERS),
-    ("POST", "/agreements/{agreement_id}/drawing-up/events"): allow(
-        IT_ADMIN, SYSTEM_OWNER, scoped="per event (AGREEMENT_EVENTS); the owner approves only their own; "
-                                       "no one approves for both parties"),
+    ("POST", "/agreements/{agreement_id}/drawing-up/events"): AGREEMENT_EVENT,
     ("POST", "/agreements/{agreement_id}/revisions"): allow(IT_ADMIN),
     ("GET", "/agreements/{agreement_id}/revisions/{for_year}"): read(READERS),
-    ("POST", "/agreements/{agreement_id}/revisions/{for_year}/events"): allow(
-        IT_ADMIN, SYSTEM_OWNER, scoped="per event (AGREEMENT_EVENTS); the owner approves only their own; "
-                                       "no one approves for both parties"),
+    ("POST", "/agreements/{agreement_id}/revisions/{for_year}/events"): AGREEMENT_EVENT,
     ("GET", "/agreement-revisions"): read(READERS),
     ("POST", "/agreement-revisions/rounds"): allow(IT_ADMIN),
     ("GET", "/application-prices/{year}"): read(EVERYONE),

@@ -11,6 +11,11 @@ service requests, agreements, governance):
 - `db`: every database call of an async endpoint, in a worker thread with a short session: the event loop
   never blocks and no connection is held across an await on Temporal.
 
+And what the routes of every process share: the event body (`EventRequest`), a unit named in a request
+(`known_unit`), the yearly rounds (`RoundRequest`, `round_running`), and the process register that the
+agreement and governance processes mirror into (`ProcessRow`, `process_rows`, `process_mirror`,
+`mirrored_view`).
+
 Every Temporal call has a deadline; a dependency that is away becomes 503 with Retry-After (api/errors.py).
 """
 from __future__ import annotations
@@ -19,11 +24,13 @@ import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from anyio import to_thread
 from fastapi import HTTPException, Response, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
@@ -33,9 +40,14 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import Unavailable, business_cause, http_error, transient
 from config import Settings
+from db.idempotency import KeyReused, claim, request_hash
+from db.agreement_models import GovernanceProcessRow, GovernanceTransitionRow
+from db.models import Unit
+from domain.common import LOCAL_TZ
 from domain.process import TransitionRecord
 
 T = TypeVar("T")
+ALLOCATION_ATTEMPTS = 20  # allocated numbers skip IDs a workflow already has (e.g. a restored database)
 _multi_operation = [True]  # False once the server refuses Update-with-Start: start, then update
 VIEW_SOURCE = "X-Ramflow-View"  # "live" (the process answered) or "mirror" (the database answered)
 
@@ -155,6 +167,27 @@ class ProcessPath:
         except Exception as error:  # noqa: BLE001
             raise _raise(http_error(error, not_found), error) from first
 
+    async def start_numbered(self, number: str | None, repeated: bool, allocate: Callable[[], str],
+                             start_of: Callable[[str], Any], run: Callable, ready: Callable,
+                             workflow_id_of: Callable[[str], str], what: str, response: Response) -> Any:
+        """Start a process under its number: the given one, or allocated ones (`allocate`, in a worker
+        thread) until one has no process yet. `repeated`: the number is known from an earlier request
+        (the same Idempotency-Key): the answer is 200 with that process."""
+        given = number is not None
+        for _ in range(1 if given else ALLOCATION_ATTEMPTS):
+            if not given:
+                number = await to_thread.run_sync(allocate)
+            assert number is not None
+            not_found = f"number: no {what} {number!r}"
+            created, view = await self.start_ready(run, start_of(number), workflow_id_of(number), ready, not_found)
+            if not created and not given:
+                continue  # an allocated number whose workflow exists (e.g. a restored database): the next one
+            if created and not repeated:
+                return view
+            response.status_code = status.HTTP_200_OK  # a repeated call, possibly while the first still registers
+            return view if created else await self.ready(run, workflow_id_of(number), ready, not_found)
+        raise HTTPException(409, f"number: could not allocate a free {what.replace(' ', '-')} number")
+
     # --- short processes the API waits for (yearly rounds) -----------------------------------------
     async def run_once(self, run: Callable, arg: Any, workflow_id: str, not_found: str) -> tuple[bool, Any]:
         """Start the process (or join the one running under this ID) and wait for its result within the
@@ -245,9 +278,103 @@ def _raise(mapped: Exception, error: Exception) -> Exception:
     return mapped if mapped is not error else error
 
 
-def audit_log(session: Session, table: type, column: Any, key: str, limit: int = 1000,
+def audit_log(session: Session, table: type, column: Any, key: str, limit: int | None = 1000,
               offset: int = 0) -> list[TransitionRecord]:
     """A process's audit log as its register mirrors it: who, when (UTC, with offset), why, which rule."""
     rows = session.scalars(select(table).where(column == key).order_by(table.seq).limit(limit).offset(offset))
     return [TransitionRecord(seq=r.seq, at=r.at, event=r.event, from_state=r.from_state, to_state=r.to_state,
                              actor=r.actor, reason=r.reason, rule=r.rule, details=r.details or {}) for r in rows]
+
+
+# --- what the routes of every process share -------------------------------------------------------------
+def ended_in_register(model: type, key: str, what: str) -> Callable[[Session], str | None]:
+    """For an event on a process that has ended (`apply`'s `ended`): its final state, from the register."""
+    def work(session: Session) -> str | None:
+        row = session.get(model, key)
+        return None if row is None else f"{what} {key} is {row.state}: its process has ended"
+    return work
+
+
+class EventRequest(BaseModel):  # an event's why (the audit log); each process adds its `action`
+    reason: str | None = Field(None, max_length=500)
+
+
+class RoundRequest(BaseModel):
+    year: int | None = Field(None, ge=2000, le=2100, description="the year the round runs in; default this year")
+
+
+class RoundRunning(BaseModel):
+    workflow_id: str
+    status: str = "running"
+
+
+class ProcessRow(BaseModel):  # a row of the register of agreement and governance processes
+    workflow_id: str
+    process: str
+    subject: str
+    state: str
+    started_at: datetime
+    updated_at: datetime
+    model_config = {"from_attributes": True}
+
+
+def this_year() -> int:
+    return datetime.now(LOCAL_TZ).year
+
+
+def known_unit(session: Session, unit_id: str, field: str = "unit_id") -> Unit:
+    """The unit a request names; 422 naming the field when the unit register does not know it."""
+    unit = session.get(Unit, unit_id)
+    if unit is None:
+        raise HTTPException(422, f"{field}: unknown unit {unit_id!r}")
+    return unit
+
+
+def claimed_number(session: Session, scope: str, idempotency_key: str, actor: str, body: Any, given: str | None,
+                   allocate: Callable[[], str]) -> tuple[str, bool]:
+    """The number an Idempotency-Key stands for: the given one or one allocated now, and whether an earlier
+    request claimed it; 422 when the key was used for another request."""
+    try:
+        number, new = claim(session, scope, idempotency_key, request_hash(actor, body), lambda _: given or allocate())
+    except KeyReused as error:
+        raise HTTPException(422, str(error)) from error
+    return number, not new
+
+
+def round_running(workflow_id: str) -> JSONResponse:
+    """202: the round runs on; the same call again answers its result when it is done."""
+    return JSONResponse(RoundRunning(workflow_id=workflow_id).model_dump(), status_code=202,
+                        headers={"Location": f"/api/v1/governance-processes/{workflow_id}/history"})
+
+
+def process_rows(session: Session, process: str | None, state: str | None, limit: int, offset: int,
+                 *conditions: Any) -> list[GovernanceProcessRow]:
+    """The process register, filtered, in workflow-id order."""
+    query = select(GovernanceProcessRow).where(*conditions).order_by(GovernanceProcessRow.workflow_id)
+    if process is not None:
+        query = query.where(GovernanceProcessRow.process == process)
+    if state is not None:
+        query = query.where(GovernanceProcessRow.state == state)
+    return list(session.scalars(query.limit(limit).offset(offset)))
+
+
+def process_mirror(view: type, workflow_id: str) -> Callable[[Session], Any]:
+    """A process as the register mirrors it (state, its data, the audit log), for when the process cannot
+    answer in time; None if there is no row or the view needs more than the row keeps."""
+    def work(session: Session) -> Any:
+        row = session.get(GovernanceProcessRow, workflow_id)
+        if row is None:
+            return None
+        try:
+            return view.model_validate({
+                **(row.data or {}), "workflow_id": workflow_id, "state": row.state, "allowed_events": [],
+                "log": audit_log(session, GovernanceTransitionRow, GovernanceTransitionRow.workflow_id, workflow_id)})
+        except ValidationError:
+            return None
+    return work
+
+
+async def mirrored_view(path: ProcessPath, workflow_id: str, query: Callable, view: type, not_found: str,
+                        response: Response) -> Any:
+    """The live view of a process of the register; its mirror when the process cannot answer."""
+    return await path.view(workflow_id, query, not_found, response, mirror=process_mirror(view, workflow_id))

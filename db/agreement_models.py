@@ -153,6 +153,5 @@ class GovernanceProcessRow(Base):
 class GovernanceTransitionRow(AuditLogColumns, Base):
     """The audit log of the AG/GV processes, mirrored from their workflows."""
 
-    __tablename__ = "governance_transitions"
-    __table_args__ = (UniqueConstraint("workflow_id", "seq"),)
+    __tablename__, __audit_key__ = "governance_transitions", "workflow_id"
     workflow_id: Mapped[str] = mapped_column(String(80), index=True)

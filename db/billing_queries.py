@@ -8,6 +8,7 @@ from decimal import Decimal
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from db.agreement_queries import unit_application_charges  # the agreements process's own reading
 from db.billing_models import BillingRunRow, CentralCostRow, InvoiceBasisRow, InvoiceLineRow, ServicePriceRow
 from db.models import CatalogueModelRow, Charge, Device, PriceRow, Unit
 from db.ticket_models import SupportCharge
@@ -107,8 +108,6 @@ def one_off_items(s: Session, unit_id: str, period: Period) -> list[OneOffItem]:
 
 def application_items(s: Session, unit_id: str, year: int) -> list[ApplicationItem]:
     """Rule AG-6: agreements in force for the year, their yearly cost (AG-3)."""
-    from activities.agreements import unit_application_charges  # the agreements process's own reading
-
     charges = unit_application_charges(s, unit_id, year)
     return [ApplicationItem(unit_id=unit_id, agreement_id=c.agreement_id, application=c.application,
                             yearly=c.cost.total) for c in charges.charges]

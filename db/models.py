@@ -7,7 +7,7 @@ from decimal import Decimal
 from datetime import timezone
 
 from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 Money = Numeric(12, 2)
@@ -37,7 +37,14 @@ class Base(DeclarativeBase):
 
 class AuditLogColumns:
     """One line of a process's audit log as every register mirrors it: who, when, why, which rule
-    (domain.process.TransitionRecord). Each table adds the key of its process and (key, seq) unique."""
+    (domain.process.TransitionRecord). Each table names the column that keys its process
+    (`__audit_key__`) and adds it; (key, seq) is unique."""
+
+    __audit_key__: str
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple:  # noqa: N805
+        return (UniqueConstraint(cls.__audit_key__, "seq"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     seq: Mapped[int] = mapped_column(Integer)
@@ -141,8 +148,7 @@ class Device(Base):
 class DeviceTransition(AuditLogColumns, Base):
     """The register's mirror of the workflow's audit log."""
 
-    __tablename__ = "device_transitions"
-    __table_args__ = (UniqueConstraint("order_number", "seq"),)
+    __tablename__, __audit_key__ = "device_transitions", "order_number"
     order_number: Mapped[str] = mapped_column(ForeignKey("devices.order_number"), index=True)
 
 
@@ -161,35 +167,36 @@ class Charge(Base):
 
 
 # --- records kept by the default adapters of external systems --------------------------------
-class CallOff(Base):
+class DeviceRecordColumns:
+    """A record an external system keeps of one device (keyed by its order number), and when."""
+
+    order_number: Mapped[str] = mapped_column(String(40), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CallOff(DeviceRecordColumns, Base):
     """Procurement: the avrop under a procured agreement (rule EQ-2)."""
 
     __tablename__ = "call_offs"
-    order_number: Mapped[str] = mapped_column(String(40), primary_key=True)
     agreement_ref: Mapped[str] = mapped_column(String(80))
     model_code: Mapped[str] = mapped_column(String(40))
     reference: Mapped[str] = mapped_column(String(80))
-    at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class MdmEnrolment(Base):
+class MdmEnrolment(DeviceRecordColumns, Base):
     """Rule EQ-13: phones and tablets are enrolled in MDM at delivery."""
 
     __tablename__ = "mdm_enrolments"
-    order_number: Mapped[str] = mapped_column(String(40), primary_key=True)
     serial_number: Mapped[str] = mapped_column(String(80))
     profile: Mapped[str] = mapped_column(String(80))
-    at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class SalaryDeduction(Base):
+class SalaryDeduction(DeviceRecordColumns, Base):
     """Rule EQ-11: the buyout is paid by net salary deduction."""
 
     __tablename__ = "salary_deductions"
-    order_number: Mapped[str] = mapped_column(String(40), primary_key=True)
     employee_ref: Mapped[str] = mapped_column(String(40))
     amount: Mapped[Decimal] = mapped_column(Money)
-    at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class ErasureRecord(Base):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.models import AuditLogColumns, Base, UTCDateTime
@@ -33,6 +33,5 @@ class PremisesProject(Base):
 class PremisesTransition(AuditLogColumns, Base):
     """The register's mirror of a premises project's audit log: who, when, document reference."""
 
-    __tablename__ = "premises_transitions"
-    __table_args__ = (UniqueConstraint("project_id", "seq"),)
+    __tablename__, __audit_key__ = "premises_transitions", "project_id"
     project_id: Mapped[str] = mapped_column(ForeignKey("premises_projects.project_id"), index=True)

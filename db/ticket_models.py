@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.models import AuditLogColumns, Base, Money, UTCDateTime
@@ -57,8 +57,7 @@ class Ticket(Base):
 class TicketTransition(AuditLogColumns, Base):
     """The register's mirror of a ticket's audit log: who, when, why, under which rule."""
 
-    __tablename__ = "ticket_transitions"
-    __table_args__ = (UniqueConstraint("number", "seq"),)
+    __tablename__, __audit_key__ = "ticket_transitions", "number"
     number: Mapped[str] = mapped_column(ForeignKey("tickets.number"), index=True)
 
 
@@ -120,8 +119,7 @@ class ServiceRequest(Base):
 
 
 class ServiceRequestTransition(AuditLogColumns, Base):
-    __tablename__ = "service_request_transitions"
-    __table_args__ = (UniqueConstraint("number", "seq"),)
+    __tablename__, __audit_key__ = "service_request_transitions", "number"
     number: Mapped[str] = mapped_column(ForeignKey("service_requests.number"), index=True)
 
 

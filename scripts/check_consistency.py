@@ -15,7 +15,7 @@ async def check(include_closed: bool) -> int:
     from sqlalchemy import distinct, select
     from temporalio.service import RPCError
 
-    from activities.audit import consistency
+    from api.consistency import consistency
     from config import get_settings
     from db.audit_queries import trail_union
     from db.session import make_sessionmaker

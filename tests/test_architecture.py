@@ -161,8 +161,6 @@ def test_domain_and_workflows_import_no_database_activities_or_api(layer: str):
     assert not offending, "\n".join(offending)
 
 
-@pytest.mark.xfail(strict=False, reason="issue 10: the API's read side (db/) replaces its imports of activities "
-                                        "on the apiread branch; passes once that branch is merged")
 def test_api_imports_no_activities():
     offending = offending_imports("api", {"activities"})
     assert not offending, "\n".join(offending)

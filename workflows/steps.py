@@ -11,19 +11,9 @@ from temporalio import activity, workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
-# The one table of business errors: ApplicationError type raised by workflows and activities → the HTTP
-# status the API answers (api/errors.py reads it). Never retried: retrying cannot fix a refusal, nor a
-# lookup of something that does not exist (`LookupError` raised by an activity: issue 7, no endless retries).
-BUSINESS_ERRORS: dict[str, int] = {
-    "IllegalTransition": 409,
-    "InvalidOrder": 422,
-    "InvalidCommand": 422,
-    "NotCertified": 422,
-    "Forbidden": 403,
-    "NoModel": 409,
-    "NotFound": 404,
-    "LookupError": 422,
-}
+with workflow.unsafe.imports_passed_through():
+    from domain.errors import BUSINESS_ERRORS  # the one table of business errors (also the API's)
+
 # Transient failures (database busy, an external system down) are retried with backoff.
 RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),

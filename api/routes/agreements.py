@@ -1,34 +1,43 @@
-"""Application agreements, their versions and comparison, the application price list, what a unit
-pays, yearly revisions, new services and cloud moves (rules AG-1 … AG-8)."""
+"""Application agreements, their versions and comparison, yearly revisions, the application price list
+and what a unit pays (rules AG-1 … AG-6). New services (AG-7): api/routes/services.py; cloud moves
+(AG-8): api/routes/cloud_moves.py."""
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Body, HTTPException, Path, Query, Response, status
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 from sqlalchemy import select
-from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
-from activities.agreements import price_list_for, unit_application_charges, versions_of
 from api import access
 from api.errors import JSON_ERRORS
-from api.processes import audit_log
 from api.deps import ActorDep, Limit, Offset, PrincipalDep, ProcessDep, SessionDep, SettingsDep
+from api.processes import (
+    EventRequest,
+    ProcessRow,
+    RoundRequest,
+    RoundRunning,
+    known_unit,
+    mirrored_view,
+    process_rows,
+    round_running,
+    this_year,
+)
 from api.security import record_reference_change, row_dict
 from db.agreement_models import (
     AgreementRow,
     ApplicationPriceRow,
     GovernanceProcessRow,
-    GovernanceTransitionRow,
-    ServiceDefinitionRow,
 )
+from db.agreement_queries import price_list_for, unit_application_charges, versions_of
 from db.models import Unit
 from domain.agreements import (
     AGREEMENT,
+    agreement_workflow_id,
     AgreementAction,
     AgreementCommand,
     AgreementContent,
@@ -36,35 +45,15 @@ from domain.agreements import (
     AgreementStart,
     AgreementVersion,
     Cancel,
+    compare_versions,
     UnitApplicationCharges,
     VersionDiff,
-    agreement_workflow_id,
-    compare_versions,
-)
-from domain.cloud_moves import (
-    CloudMoveAction,
-    CloudMoveCommand,
-    CloudMoveRequest,
-    CloudMoveStart,
-    CloudMoveView,
-    cloud_move_workflow_id,
 )
 from domain.common import LOCAL_TZ, RoundStart
 from domain.costing import CostComponent, MissingPrice, PriceItem, PriceList, compute_cost
-from domain.service_introduction import (
-    ServiceAction,
-    ServiceCommand,
-    ServiceDefinition,
-    ServiceDelivery,
-    ServiceStart,
-    ServiceView,
-    service_workflow_id,
-)
 from workflows.agreements import (
     AgreementRevisionRoundWorkflow,
     AgreementWorkflow,
-    CloudMoveWorkflow,
-    ServiceIntroductionWorkflow,
 )
 
 router = APIRouter(tags=["agreements"])
@@ -99,24 +88,8 @@ class RevisionRequest(BaseModel):
     for_year: int | None = Field(None, ge=2000, le=2100, description="default: the coming year")
 
 
-class RoundRequest(BaseModel):
-    year: int | None = Field(None, ge=2000, le=2100, description="the year the round runs in; default this year")
-
-
-class EventRequest(BaseModel):
-    reason: str | None = Field(None, max_length=500)
-
-
 class AgreementEvent(EventRequest):
     action: AgreementAction
-
-
-class ServiceEvent(EventRequest):
-    action: ServiceAction
-
-
-class CloudMoveEvent(EventRequest):
-    action: CloudMoveAction
 
 
 class PriceListEntry(BaseModel):
@@ -125,43 +98,6 @@ class PriceListEntry(BaseModel):
     unit: str = Field(min_length=1, max_length=40)
     unit_price: Decimal = Field(ge=0, max_digits=12, decimal_places=2, description="annual SEK per unit")
     description: str | None = Field(None, max_length=200)
-
-
-class ProcessRow(BaseModel):
-    workflow_id: str
-    process: str
-    subject: str
-    state: str
-    started_at: datetime
-    updated_at: datetime
-    model_config = {"from_attributes": True}
-
-
-def this_year() -> int:
-    return datetime.now(LOCAL_TZ).year
-
-
-def process_mirror(view: type, workflow_id: str):
-    """An AG/GV process as its register mirrors it (state, its data, the audit log), for when the process
-    cannot answer in time; None if there is no row or the view needs more than the row keeps."""
-    def work(session: Session) -> Any:
-        row = session.get(GovernanceProcessRow, workflow_id)
-        if row is None:
-            return None
-        try:
-            return view.model_validate({
-                **(row.data or {}), "workflow_id": workflow_id, "state": row.state, "allowed_events": [],
-                "log": audit_log(session, GovernanceTransitionRow, GovernanceTransitionRow.workflow_id, workflow_id)})
-        except ValidationError:
-            return None
-    return work
-
-
-def _unit(session: Session, unit_id: str, field: str = "unit_id") -> Unit:
-    unit = session.get(Unit, unit_id)
-    if unit is None:
-        raise HTTPException(422, f"{field}: unknown unit {unit_id!r}")
-    return unit
 
 
 # --- agreements and versions ------------------------------------------------------------------
@@ -177,7 +113,7 @@ async def draw_up_agreement(content: AgreementContent, actor: ActorDep, path: Pr
         existing = session.get(AgreementRow, content.agreement_id)
         if existing is not None and existing.workflow_id != workflow_id:
             raise HTTPException(409, f"agreement_id: agreement {content.agreement_id!r} already exists")
-        _unit(session, content.unit_id)
+        known_unit(session, content.unit_id)
         try:
             compute_cost(content.cost_lines, price_list_for(session, this_year() + 1))
         except MissingPrice as error:
@@ -286,9 +222,8 @@ async def terminate(agreement_id: str, request: TerminateRequest, actor: ActorDe
 
 @router.get("/agreements/{agreement_id}/drawing-up", response_model=AgreementProcessView)
 async def drawing_up(agreement_id: str, path: ProcessDep, response: Response) -> AgreementProcessView:
-    workflow_id = agreement_workflow_id(agreement_id)
-    return await path.view(workflow_id, AgreementWorkflow.view, f"agreement_id: no agreement being drawn up {agreement_id!r}", response,
-                           mirror=process_mirror(AgreementProcessView, workflow_id))
+    return await mirrored_view(path, agreement_workflow_id(agreement_id), AgreementWorkflow.view, AgreementProcessView,
+                               f"agreement_id: no agreement being drawn up {agreement_id!r}", response)
 
 
 @router.post("/agreements/{agreement_id}/drawing-up/events", response_model=AgreementProcessView,
@@ -323,9 +258,9 @@ async def start_revision(agreement_id: str, request: RevisionRequest, actor: Act
 
 @router.get("/agreements/{agreement_id}/revisions/{for_year}", response_model=AgreementProcessView)
 async def get_revision(agreement_id: str, for_year: Year, path: ProcessDep, response: Response) -> AgreementProcessView:
-    workflow_id = agreement_workflow_id(agreement_id, "revision", for_year)
-    return await path.view(workflow_id, AgreementWorkflow.view, f"for_year: no revision of {agreement_id!r} for {for_year}", response,
-                           mirror=process_mirror(AgreementProcessView, workflow_id))
+    return await mirrored_view(path, agreement_workflow_id(agreement_id, "revision", for_year), AgreementWorkflow.view,
+                               AgreementProcessView, f"for_year: no revision of {agreement_id!r} for {for_year}",
+                               response)
 
 
 @router.post("/agreements/{agreement_id}/revisions/{for_year}/events", response_model=AgreementProcessView,
@@ -343,24 +278,8 @@ async def revision_event(agreement_id: str, for_year: Year, request: AgreementEv
 @router.get("/agreement-revisions", response_model=list[ProcessRow])
 def list_revisions(session: SessionDep, for_year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
                    state: str | None = None, limit: Limit = 200, offset: Offset = 0):
-    query = select(GovernanceProcessRow).where(GovernanceProcessRow.process == "agreement").order_by(
-        GovernanceProcessRow.workflow_id)
-    if state is not None:
-        query = query.where(GovernanceProcessRow.state == state)
-    if for_year is not None:
-        query = query.where(GovernanceProcessRow.data["for_year"].as_integer() == for_year)
-    return list(session.scalars(query.limit(limit).offset(offset)))
-
-
-class RoundRunning(BaseModel):
-    workflow_id: str
-    status: str = "running"
-
-
-def round_running(workflow_id: str) -> JSONResponse:
-    """202: the round runs on; the same call again answers its result when it is done."""
-    return JSONResponse(RoundRunning(workflow_id=workflow_id).model_dump(), status_code=202,
-                        headers={"Location": f"/api/v1/governance-processes/{workflow_id}/history"})
+    in_year = () if for_year is None else (GovernanceProcessRow.data["for_year"].as_integer() == for_year,)
+    return process_rows(session, "agreement", state, limit, offset, *in_year)
 
 
 @router.post("/agreement-revisions/rounds", status_code=status.HTTP_201_CREATED, response_model=list[str],
@@ -417,72 +336,3 @@ def application_charges(unit_id: str, year: Year, session: SessionDep,
     if session.get(Unit, unit_id) is None:
         raise HTTPException(404, f"unit_id: no unit {unit_id!r}")
     return unit_application_charges(session, unit_id, year)
-
-
-# --- new services (AG-7) ----------------------------------------------------------------------
-@router.post("/services", status_code=status.HTTP_201_CREATED, response_model=ServiceView, responses={422: {}})
-async def deliver_service(delivery: ServiceDelivery, actor: ActorDep, path: ProcessDep,
-                          response: Response) -> ServiceView:
-    """Rule AG-7: a new or changed service is delivered; an undefined one is described and priced
-    first, then the agreement is drawn up."""
-    def check(session: Session) -> None:
-        _unit(session, delivery.agreement.unit_id, "agreement.unit_id")
-        if session.get(AgreementRow, delivery.agreement.agreement_id) is not None:
-            raise HTTPException(409, f"agreement.agreement_id: agreement {delivery.agreement.agreement_id!r} exists")
-
-    await path.db(check)
-    return await path.start(ServiceIntroductionWorkflow.run, ServiceStart(delivery=delivery, started_by=actor),
-                        service_workflow_id(delivery.service_code),
-                        ServiceIntroductionWorkflow.ready, response)
-
-
-@router.get("/services", response_model=list[ServiceDefinition])
-def list_services(session: SessionDep, status_: Annotated[str | None, Query(alias="status")] = None,
-                  limit: Limit = 200, offset: Offset = 0):
-    query = select(ServiceDefinitionRow).order_by(ServiceDefinitionRow.code).limit(limit).offset(offset)
-    if status_ is not None:
-        query = query.where(ServiceDefinitionRow.status == status_)
-    return [ServiceDefinition.model_validate(row, from_attributes=True) for row in session.scalars(query)]
-
-
-@router.get("/services/{service_code}", response_model=ServiceView)
-async def get_service(service_code: str, path: ProcessDep, response: Response) -> ServiceView:
-    workflow_id = service_workflow_id(service_code)
-    return await path.view(workflow_id, ServiceIntroductionWorkflow.view, f"service_code: no service {service_code!r}", response,
-                           mirror=process_mirror(ServiceView, workflow_id))
-
-
-@router.post("/services/{service_code}/events", response_model=ServiceView, responses={404: {}, 409: {}, 422: {}})
-async def service_event(service_code: str, request: ServiceEvent, actor: ActorDep, path: ProcessDep) -> ServiceView:
-    """describe (for the framework assignment), set_price (tjänstefieringsgruppen), cancel."""
-    command = ServiceCommand(actor=actor, reason=request.reason, action=request.action)
-    return await path.apply(service_workflow_id(service_code), ServiceIntroductionWorkflow.apply, command,
-                        f"service_code: no service {service_code!r}")
-
-
-# --- cloud moves (AG-8) -----------------------------------------------------------------------
-@router.post("/cloud-moves", status_code=status.HTTP_201_CREATED, response_model=CloudMoveView,
-             responses={422: {}})
-async def start_cloud_move(request: CloudMoveRequest, actor: ActorDep, path: ProcessDep,
-                           response: Response) -> CloudMoveView:
-    """Rule AG-8: IT and the unit consult before a move to a cloud service / SaaS."""
-    await path.db(_unit, request.unit_id)
-    return await path.start(CloudMoveWorkflow.run, CloudMoveStart(request=request, started_by=actor),
-                        cloud_move_workflow_id(request.case_id),
-                        CloudMoveWorkflow.ready, response)
-
-
-@router.get("/cloud-moves/{case_id}", response_model=CloudMoveView)
-async def get_cloud_move(case_id: str, path: ProcessDep, response: Response) -> CloudMoveView:
-    workflow_id = cloud_move_workflow_id(case_id)
-    return await path.view(workflow_id, CloudMoveWorkflow.view, f"case_id: no cloud move {case_id!r}", response,
-                           mirror=process_mirror(CloudMoveView, workflow_id))
-
-
-@router.post("/cloud-moves/{case_id}/events", response_model=CloudMoveView, responses={404: {}, 409: {}, 422: {}})
-async def cloud_move_event(case_id: str, request: CloudMoveEvent, actor: ActorDep, path: ProcessDep) -> CloudMoveView:
-    """record_consultation, record_classification (KLASSA), record_security_analysis,
-    record_legal_review, record_cost_analysis, then approve_move or reject_move; withdraw."""
-    command = CloudMoveCommand(actor=actor, reason=request.reason, action=request.action)
-    return await path.apply(cloud_move_workflow_id(case_id), CloudMoveWorkflow.apply, command,
-                        f"case_id: no cloud move {case_id!r}")

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from temporalio.client import Client, WorkflowHistory
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.audit import consistency
+from api.consistency import consistency
 from api.deps import ProcessDep, SessionDep
 from api.processes import ProcessPath
 from codec import EncryptionCodec, decrypt_history_json

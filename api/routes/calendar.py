@@ -8,9 +8,10 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from activities.governance import framework_in_force
 from api.deps import SessionDep, SettingsDep
 from config import Settings
+from db.governance_queries import framework_in_force
+from db.ticket_models import aware
 from domain.framework_changes import FrameworkParameters
 from domain.support_calendar import SupportCalendar, calendar_with
 
@@ -23,6 +24,11 @@ def support_calendar(settings: Settings, parameters: FrameworkParameters | None 
     if parameters is None:
         return calendar_with(settings.extra_closed_days)
     return calendar_with(settings.extra_closed_days, parameters.hours(), parameters.window_rules())
+
+
+def local(at: datetime | None, tz) -> datetime | None:
+    """An instant read from a register, in local time (rule TK-1: everything is Europe/Stockholm)."""
+    return None if at is None else aware(at).astimezone(tz)
 
 
 def framework_parameters(session: Session, on: date) -> FrameworkParameters:

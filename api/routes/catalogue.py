@@ -9,12 +9,11 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from activities.equipment import price_for
-from activities.renewals import REARM_CONCURRENCY
 from api.deps import ActorDep, Limit, Offset, ProcessDep, SessionDep
 from api.security import record_reference_change, row_dict
-from db.models import CatalogueModelRow, Device, Municipality, PriceRow, RenewalPolicy
-from domain.renewals import REARMABLE_STATES, RenewalPeriodChange
+from db.equipment_queries import REARM_CONCURRENCY, price_for, rearmable_devices
+from db.models import CatalogueModelRow, Municipality, PriceRow, RenewalPolicy
+from domain.renewals import RenewalPeriodChange
 from workflows.equipment import DeviceLifecycleWorkflow
 from domain.catalogue import CATEGORY_RULES, CatalogueModel, Category, Charging, Price, check_price
 
@@ -141,9 +140,7 @@ async def set_renewal_policy(category: Category, municipality: str, request: Ren
         session.commit()
         if not request.apply_to_running:
             return []
-        return [tuple(row) for row in session.execute(select(Device.order_number, Device.workflow_id).where(
-            Device.category == category.value, Device.municipality == municipality,
-            Device.state.in_(REARMABLE_STATES), Device.renewal_months.is_distinct_from(request.renewal_months)))]
+        return rearmable_devices(session, category.value, municipality, request.renewal_months)
 
     devices = await path.db(store)
     change = RenewalPeriodChange(actor=actor, reason=request.reason or "renewal policy changed",

@@ -9,10 +9,10 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from activities.equipment import InvalidOrder, resolve_terms
 from api import access
 from api.deps import ActorDep, IdempotencyKeyDep, Limit, Offset, PrincipalDep, ProcessDep, SessionDep
 from api.processes import audit_log
+from db.equipment_queries import InvalidOrder, resolve_terms
 from db.models import Device, DeviceTransition, ErasureVendor, Unit
 from domain.catalogue import Category
 from domain.device_register import DeviceView

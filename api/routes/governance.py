@@ -9,25 +9,19 @@ from fastapi import APIRouter, HTTPException, Query, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from temporalio.exceptions import ApplicationError
 
-from activities.governance import (
-    checked_equipment_price,
-    yearly_revision_conflict,
-    framework_in_force,
-    framework_versions,
-)
 from api import access
 from api.deps import ActorDep, Limit, Offset, PrincipalDep, ProcessDep, SessionDep, SettingsDep
 from api.bounds import Day
-from api.processes import audit_log
-from api.routes.agreements import (
+from api.processes import (
     EventRequest,
     ProcessRow,
     RoundRequest,
     RoundRunning,
-    _unit,
-    process_mirror,
+    audit_log,
+    known_unit,
+    mirrored_view,
+    process_rows,
     round_running,
     this_year,
 )
@@ -35,6 +29,12 @@ from db.agreement_models import (
     FrameworkDecisionRow,
     GovernanceProcessRow,
     GovernanceTransitionRow,
+)
+from db.governance_queries import (
+    checked_equipment_price,
+    framework_in_force,
+    framework_versions,
+    yearly_revision_conflict,
 )
 from domain.catalogue import Price
 from domain.common import RoundStart
@@ -135,10 +135,8 @@ async def propose(request: ProposalRequest, actor: ActorDep, path: ProcessDep, r
                                          equipment_prices=request.equipment_prices, supersedes=request.supersedes)
             for price in proposal.equipment_prices:  # refused now, not at the committee's decision
                 checked_equipment_price(session, price)
-        except ValueError as error:
+        except ValueError as error:  # the proposal's fields, or an equipment price (rule EQ-4)
             raise HTTPException(422, str(error)[:500]) from error
-        except ApplicationError as error:
-            raise HTTPException(422, error.message) from error
         conflict = yearly_revision_conflict(session, proposal.proposal_id, proposal.effective_from,
                                             proposal.supersedes, proposal.kind)
         if conflict is not None:  # rule GV-1: refused now rather than at samverkansnämnden's decision
@@ -154,14 +152,13 @@ async def propose(request: ProposalRequest, actor: ActorDep, path: ProcessDep, r
 
 @router.get("/framework/proposals", response_model=list[ProcessRow])
 def list_proposals(session: SessionDep, state: str | None = None, limit: Limit = 200, offset: Offset = 0):
-    return _processes(session, "framework_change", state, limit, offset)
+    return process_rows(session, "framework_change", state, limit, offset)
 
 
 @router.get("/framework/proposals/{proposal_id}", response_model=FrameworkView)
 async def get_proposal(proposal_id: str, path: ProcessDep, response: Response) -> FrameworkView:
-    workflow_id = framework_workflow_id(proposal_id)
-    return await path.view(workflow_id, FrameworkChangeWorkflow.view, f"proposal_id: no proposal {proposal_id!r}", response,
-                           mirror=process_mirror(FrameworkView, workflow_id))
+    return await mirrored_view(path, framework_workflow_id(proposal_id), FrameworkChangeWorkflow.view, FrameworkView,
+                               f"proposal_id: no proposal {proposal_id!r}", response)
 
 
 @router.post("/framework/proposals/{proposal_id}/events", response_model=FrameworkView,
@@ -216,21 +213,20 @@ async def register_case(request: DevelopmentCaseRequest, actor: ActorDep, path: 
     """Routed by kind and size: pilots to it-forum utveckling (GV-4), small cases and additions to
     the IT strategist, large ones to it-styrgrupp (GV-3; threshold configurable)."""
     access.own_unit(principal, request.unit_id)
-    await path.db(_unit, request.unit_id)
+    await path.db(known_unit, request.unit_id)
     start = DevelopmentCaseStart(request=request, threshold=settings.development_case_threshold, started_by=actor)
     return await path.start(DevelopmentCaseWorkflow.run, start, development_case_workflow_id(request.case_id), DevelopmentCaseWorkflow.ready, response)
 
 
 @router.get("/development-cases", response_model=list[ProcessRow])
 def list_cases(session: SessionDep, state: str | None = None, limit: Limit = 200, offset: Offset = 0):
-    return _processes(session, "development_case", state, limit, offset)
+    return process_rows(session, "development_case", state, limit, offset)
 
 
 @router.get("/development-cases/{case_id}", response_model=DevelopmentCaseView)
 async def get_case(case_id: str, path: ProcessDep, response: Response) -> DevelopmentCaseView:
-    workflow_id = development_case_workflow_id(case_id)
-    return await path.view(workflow_id, DevelopmentCaseWorkflow.view, f"case_id: no development case {case_id!r}", response,
-                           mirror=process_mirror(DevelopmentCaseView, workflow_id))
+    return await mirrored_view(path, development_case_workflow_id(case_id), DevelopmentCaseWorkflow.view,
+                               DevelopmentCaseView, f"case_id: no development case {case_id!r}", response)
 
 
 @router.post("/development-cases/{case_id}/events", response_model=DevelopmentCaseView,
@@ -244,21 +240,11 @@ async def case_event(case_id: str, request: CaseEvent, actor: ActorDep, path: Pr
 
 
 # --- every AG/GV process ----------------------------------------------------------------------
-def _processes(session: Session, process: str | None, state: str | None, limit: int,
-               offset: int) -> list[GovernanceProcessRow]:
-    query = select(GovernanceProcessRow).order_by(GovernanceProcessRow.workflow_id)
-    if process is not None:
-        query = query.where(GovernanceProcessRow.process == process)
-    if state is not None:
-        query = query.where(GovernanceProcessRow.state == state)
-    return list(session.scalars(query.limit(limit).offset(offset)))
-
-
 @router.get("/governance-processes", response_model=list[ProcessRow])
 def list_processes(session: SessionDep, process: str | None = None, state: str | None = None,
                    limit: Limit = 200, offset: Offset = 0):
     """Agreement processes, services, cloud moves, framework proposals and development cases."""
-    return _processes(session, process, state, limit, offset)
+    return process_rows(session, process, state, limit, offset)
 
 
 @router.get("/governance-processes/{workflow_id}/history", response_model=list[TransitionRecord],

@@ -10,7 +10,7 @@ from temporalio.client import WorkflowFailureError
 
 from db.billing_models import CentralCostRow, InvoiceLineRow
 from db.models import Charge, OutboxMessage
-from activities.agreements import unit_application_charges
+from db.agreement_queries import unit_application_charges
 from db.ticket_models import SupportCharge
 from domain.billing import money
 from tests.billing.helpers import add_rental, bases, bill, lines, move

@@ -9,7 +9,8 @@ from sqlalchemy import select
 from temporalio.exceptions import ApplicationError
 
 from activities.tickets import TicketActivities
-from api.routes.tickets import build_report, next_number
+from api.routes.reports import build_report
+from db.numbers import next_number
 from config import Settings
 from db.ticket_models import SupportCharge, Ticket, TicketTransition, aware
 from domain.process import TransitionRecord
@@ -85,9 +86,10 @@ def test_tk8_charge_is_written_once_per_key(backend_sessions):
 
 
 def test_ticket_numbers_are_allocated_in_sequence_per_year(backend_sessions):
-    with backend_sessions() as s:
-        assert [next_number(s, "T", 2026) for _ in range(3)] == ["T2026-00001", "T2026-00002", "T2026-00003"]
-        assert next_number(s, "T", 2027) == "T2027-00001" and next_number(s, "SR", 2026) == "SR2026-00001"
+    assert [next_number(backend_sessions, "T", 2026) for _ in range(3)] == ["T2026-00001", "T2026-00002",
+                                                                            "T2026-00003"]
+    assert next_number(backend_sessions, "T", 2027) == "T2027-00001"
+    assert next_number(backend_sessions, "SR", 2026) == "SR2026-00001"
 
 
 def test_tk3_report_query_reads_the_register(backend_sessions, backend_url):

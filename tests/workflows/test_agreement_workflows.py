@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 from temporalio.client import WorkflowUpdateFailedError
 
-from activities.agreements import price_list_for, unit_application_charges, versions_of
+from db.agreement_queries import price_list_for, unit_application_charges, versions_of
 from db.agreement_models import (
     AgreementRow,
     ApplicationPriceRow,

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 from temporalio.client import WorkflowUpdateFailedError
 
-from activities.equipment import resolve_terms
-from activities.governance import framework_in_force, framework_versions
+from db.equipment_queries import resolve_terms
+from db.governance_queries import framework_in_force, framework_versions
 from db.agreement_models import FrameworkDecisionRow, FrameworkVersionRow
 from db.models import RenewalPolicy
 from domain.catalogue import Category
@@ -230,7 +230,7 @@ async def test_gv1_eq5_version_in_force_rearms_running_devices(client, worker, e
 async def test_gv2_eq4_decided_equipment_prices_are_the_price_list_of_their_year(client, worker, env, sessions):
     """Samverkansnämnd it decides the equipment price list with the framework (AG-5, EQ-4): the new
     year's price applies to orders in that year, the old year's stays."""
-    from activities.equipment import price_for
+    from db.equipment_queries import price_for
     from domain.catalogue import Price
 
     today = (await local_now(env)).date()

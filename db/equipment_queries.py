@@ -1,0 +1,66 @@
+"""Reads of the equipment process (rules EQ-1 … EQ-5, AG-5), shared by its activities and the API: the
+catalogue's terms for an order, the price in force, the devices whose renewal timer a new period re-arms."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from db.models import CatalogueModelRow, Device, PriceRow, RenewalPolicy, Unit
+from domain.catalogue import Category, OrderTerms, Price, rules_of
+from domain.equipment import DeviceOrder
+from domain.renewals import REARMABLE_STATES
+
+# Updates in flight at once when a period changes for a whole fleet (bench/renewal_wave.py, issue 15).
+REARM_CONCURRENCY = 32
+
+
+class InvalidOrder(ValueError):
+    """An order the catalogue, the price list or the unit register refuses (422 in the API)."""
+
+
+def price_for(s: Session, model_code: str, year: int) -> PriceRow | None:
+    """The price list of `year`, or the latest earlier one until the new list is decided (rule AG-5)."""
+    return s.scalars(
+        select(PriceRow).where(PriceRow.model_code == model_code, PriceRow.year <= year).order_by(PriceRow.year.desc())
+    ).first()
+
+
+def resolve_terms(s: Session, order: DeviceOrder, on: datetime) -> OrderTerms:
+    """The catalogue's terms for an order; raises InvalidOrder naming the field (rules EQ-1 … EQ-5)."""
+    model = s.get(CatalogueModelRow, order.model_code)
+    if model is None or not model.active:
+        raise InvalidOrder(f"model_code: {order.model_code!r} is not in IT's assortment (rule EQ-1)")
+    unit = s.get(Unit, order.unit_id)
+    if unit is None:
+        raise InvalidOrder(f"unit_id: unknown unit {order.unit_id!r}")
+    category = Category(model.category)
+    if (order.rental_weeks is not None) != (category is Category.SHORT_TERM_LAPTOP):
+        raise InvalidOrder("rental_weeks: required for short-term laptops and only for them (rule EQ-4)")
+    price = price_for(s, model.code, on.year)
+    if price is None:
+        raise InvalidOrder(f"model_code: {model.code!r} has no price for {on.year} (rule EQ-4)")
+    if order.replaces is not None and s.get(Device, order.replaces) is None:
+        raise InvalidOrder(f"replaces: no device with order number {order.replaces!r}")
+    policy = s.get(RenewalPolicy, (category.value, unit.municipality))
+    renewal = policy.renewal_months if policy else rules_of(category).default_renewal_months
+    return OrderTerms(
+        category=category,
+        model_name=model.name,
+        agreement_ref=model.agreement_ref,
+        municipality=unit.municipality,
+        price=Price.model_validate(price, from_attributes=True),
+        renewal_months=renewal,
+        original_os=model.original_os,
+    )
+
+
+def rearmable_devices(s: Session, category: str, municipality: str,
+                      renewal_months: int | None) -> list[tuple[str, str]]:
+    """(order number, workflow id) of every running device of `category` in `municipality` whose renewal
+    period differs from `renewal_months` (rule EQ-5: its timer is re-armed)."""
+    return [(row.order_number, row.workflow_id) for row in s.execute(
+        select(Device.order_number, Device.workflow_id).where(
+            Device.category == category, Device.municipality == municipality, Device.state.in_(REARMABLE_STATES),
+            Device.renewal_months.is_distinct_from(renewal_months)))]
