@@ -47,16 +47,8 @@ from domain.agreements import (
     start_of_year,
 )
 from domain.governance import RoundStart
-from tests.agreements.helpers import (
-    D,
-    content,
-    coming_year_with_room,
-    local_now,
-    set_prices,
-    sleep_to_new_year,
-    start,
-    until,
-)
+from tests.agreements.helpers import D, content, coming_year_with_room, set_prices, sleep_to_new_year
+from tests.helpers import Process, local_now, start, until
 from workflows.agreements import (
     AgreementRevisionRoundWorkflow,
     AgreementWorkflow,
@@ -70,9 +62,7 @@ LINES_V2 = [dict(component="server", quantity="2"), dict(component="database", q
             dict(component="support", quantity="40")]
 
 
-async def act(handle, action, actor: str = "it.anna", reason: str | None = None):
-    return await handle.execute_update(AgreementWorkflow.apply, AgreementCommand(actor=actor, reason=reason,
-                                                                                 action=action))
+act = Process(AgreementWorkflow.apply, AgreementCommand, AgreementWorkflow.view).act
 
 
 async def test_ag4_revision_runs_through_its_year(client, worker, env, sessions):

@@ -1,59 +1,29 @@
-"""Helpers the equipment tests share: start a device, send it events."""
+"""Helpers the equipment tests share: order a device, send it events (the act/view/until pattern of
+tests/helpers.py on the device lifecycle), and follow a device through the API."""
 from __future__ import annotations
-
-from datetime import timedelta
 
 from temporalio.client import Client, WorkflowHandle
 
-from domain.equipment import DeviceCommand, DeviceOrder, DeviceStart, DeviceView, device_workflow_id
+from domain.equipment import DeviceCommand, DeviceOrder, DeviceStart, device_workflow_id
+from tests.helpers import Process, poll, start
 from workflows.equipment import DeviceLifecycleWorkflow
+
+DEVICE = Process(DeviceLifecycleWorkflow.apply, DeviceCommand, DeviceLifecycleWorkflow.view)
+act, view, until = DEVICE.act, DEVICE.view, DEVICE.until
 
 
 async def order_device(client: Client, task_queue: str, order_number: str, model_code: str = "LAT-5450",
                        unit_id: str = "TR-KS", user_ref: str | None = "E5001", **extra) -> WorkflowHandle:
     order = DeviceOrder(order_number=order_number, model_code=model_code, unit_id=unit_id, user_ref=user_ref, **extra)
-
-    handle = await client.start_workflow(
-        DeviceLifecycleWorkflow.run, DeviceStart(order=order), id=device_workflow_id(order_number),
-        task_queue=task_queue, execution_timeout=timedelta(days=3650),
-    )
-    await handle.execute_update(DeviceLifecycleWorkflow.registered)
-    return handle
+    return await start(client, DeviceLifecycleWorkflow.run, DeviceStart(order=order), device_workflow_id(order_number),
+                       task_queue, ready=DeviceLifecycleWorkflow.registered)
 
 
-async def act(handle: WorkflowHandle, action, actor: str = "it.anna", reason: str | None = None) -> DeviceView:
-    return await handle.execute_update(
-        DeviceLifecycleWorkflow.apply, DeviceCommand(actor=actor, reason=reason, action=action)
-    )
-
-
-async def view(handle: WorkflowHandle) -> DeviceView:
-    return await handle.query(DeviceLifecycleWorkflow.view)
-
-
-async def until(handle: WorkflowHandle, predicate, seconds: float = 15.0) -> DeviceView:
-    """Query until `predicate(view)` holds: a fired timer's work lands a moment after the clock moved."""
-    import asyncio
-
-    loop = asyncio.get_running_loop()
-    end = loop.time() + seconds
-    while True:
-        current = await view(handle)
-        if predicate(current) or loop.time() > end:
-            return current
-        await asyncio.sleep(0.05)
-
-
-async def until_state(api, number: str, state: str, tries: int = 300) -> None:
-    """Poll the API until the device is in `state` (its children start asynchronously)."""
-    import asyncio
-
-    for _ in range(tries):
-        response = await api.get(f"/devices/{number}")
-        if response.status_code == 200 and response.json()["state"] == state:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"device {number} never reached {state!r}")
+async def until_state(api, number: str, state: str, seconds: float = 15.0) -> dict:
+    """Poll the API until the device is in `state` (its children start asynchronously); its view."""
+    body = await poll(api, f"/devices/{number}", lambda device: device.get("state") == state, seconds)
+    assert body.get("state") == state, f"device {number} never reached {state!r}: {body}"
+    return body
 
 
 async def returned_at_replacement(api, number: str) -> None:

@@ -16,7 +16,7 @@ from db.models import Device
 from domain.equipment import Deliver
 from activities.audit import ensure_search_attributes
 from tests.conftest import TEST_DATA_CONVERTER, binary
-from tests.equipment_helpers import act, order_device, view
+from tests.equipment.helpers import act, order_device, view
 from worker import build_worker
 from workflows.billing import RenewalSafetyNetWorkflow
 from workflows.schedules import (

@@ -13,7 +13,7 @@ from db.models import Device, DeviceTransition
 from domain.equipment import RegisterMirror
 from domain.process import TransitionRecord
 from domain.audit import RERUN_DRIFT, log_drift, only_rerun_drift
-from tests.db.test_data_layer import NOW, register
+from tests.equipment.test_equipment_data_layer import NOW, register
 
 
 def mirror(at, reason: str) -> RegisterMirror:
