@@ -1,6 +1,7 @@
 """Fixtures of the front-door tests: a whole stack (Temporal dev server, worker, uvicorn). `stack` is the test's
-own, for a test that kills or restarts a child or sets the stack's settings (marker `stack_settings`);
-`shared_stack` serves the tests that only call it (load, fuzz, retries), one start-up for the folder."""
+own, for a test that kills or restarts a child, sets the stack's settings (marker `stack_settings`) or times its
+answers (load: no work left behind by another test); `shared_stack` serves the tests that only call it and
+check what they wrote (fuzz, the dev-server retry test), one start-up for both."""
 from __future__ import annotations
 
 from collections.abc import Iterator

@@ -40,8 +40,7 @@ async def until_done(call, answers: list[httpx.Response]) -> httpx.Response:
         await asyncio.sleep(min(float(response.headers["retry-after"]), 2.0))
 
 
-async def test_200_concurrent_creates_and_events_answer_in_bound_and_liveness_stays_fast(shared_stack):
-    stack = shared_stack
+async def test_200_concurrent_creates_and_events_answer_in_bound_and_liveness_stays_fast(stack):
     limits = httpx.Limits(max_connections=N + 10, max_keepalive_connections=N + 10)
     stop, latencies = threading.Event(), []
     prober = threading.Thread(target=probe_liveness, args=(stack.base, stop, latencies), daemon=True)

@@ -11,6 +11,7 @@ from temporalio.testing import WorkflowEnvironment
 from domain.support_calendar import default_calendar
 from domain.tickets import TicketCommand, TicketReport, TicketStart, ticket_workflow_id
 from tests.helpers import Process, eventually, start
+from tests.helpers import local_now as now_local  # noqa: F401  (the ticket tests' name for it)
 from workflows.tickets import TicketWorkflow
 
 CAL = default_calendar()
@@ -29,10 +30,6 @@ async def report_ticket(client: Client, task_queue: str, number: str, unit_id: s
 
 def local(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute), tzinfo=TZ)
-
-
-async def now_local(env: WorkflowEnvironment) -> datetime:
-    return (await env.get_current_time()).astimezone(TZ)
 
 
 async def jump_to(env: WorkflowEnvironment, at: datetime) -> None:
