@@ -1,17 +1,17 @@
-"""Helpers the agreement and governance tests share."""
+"""Helpers of the agreement tests: a full agreement's content, the price list, the turn of the year (the
+act/view/until pattern and the clock are tests/helpers.py's)."""
 from __future__ import annotations
 
-import asyncio
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
-from temporalio.client import Client, WorkflowHandle
 
 from db.agreement_models import ApplicationPriceRow
 from domain.agreements import AgreementContent
-from domain.common import LOCAL_TZ, start_of_year
+from domain.common import start_of_year
+from tests.helpers import sleep_until
 
 D = Decimal
 
@@ -31,33 +31,9 @@ def content(agreement_id: str = "APP-TEST", unit_id: str = "TR-SOC", owner: str 
     return AgreementContent.model_validate(data)
 
 
-async def start(client: Client, run: Any, arg: Any, workflow_id: str, task_queue: str) -> WorkflowHandle:
-    return await client.start_workflow(run, arg, id=workflow_id, task_queue=task_queue,
-                                       execution_timeout=timedelta(days=3650))
-
-
-async def until(handle: WorkflowHandle, query: Any, predicate, seconds: float = 15.0) -> Any:
-    """Query until `predicate` holds: a fired timer's work lands a moment after the clock moved."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + seconds
-    while True:
-        current = await handle.query(query)
-        if predicate(current) or loop.time() > end:
-            return current
-        await asyncio.sleep(0.05)
-
-
-async def local_now(env) -> datetime:
-    return (await env.get_current_time()).astimezone(LOCAL_TZ)
-
-
 def coming_year_with_room(now: datetime) -> int:
     """A revision year whose 1 January is at least two months away (room for reminders)."""
     return now.year + 1 if now.month <= 10 else now.year + 2
-
-
-async def sleep_until(env, at: datetime, extra: timedelta = timedelta(hours=1)) -> None:
-    await env.sleep(at - await env.get_current_time() + extra)
 
 
 async def sleep_to_new_year(env, year: int) -> None:

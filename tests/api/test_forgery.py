@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from db.models import Device, OutboxMessage, PriceRow, RenewalPolicy
 from db.ticket_models import Incident
 from tests.agreements.helpers import content
-from tests.equipment_helpers import returned_at_replacement
+from tests.equipment.helpers import returned_at_replacement
 
 IT = ("it.anna", "it-staff", "it-admin")
 
@@ -73,7 +73,7 @@ async def test_ag4_one_person_cannot_approve_for_both_parties(api, bearer):
 
 
 async def test_gv2_framework_change_needs_each_bodys_own_secretary(api, bearer, env):
-    from tests.agreements.helpers import local_now
+    from tests.helpers import local_now
 
     today = str((await local_now(env)).date())
     created = await api.post("/framework/proposals", json={

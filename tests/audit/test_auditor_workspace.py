@@ -9,16 +9,7 @@ import json
 from datetime import timedelta
 
 from scripts.replay_bundle import replay_bundle
-
-
-async def until_state(api, order: str, state: str, seconds: float = 15.0) -> dict:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + seconds
-    while True:
-        device = (await api.get(f"/devices/{order}")).json()
-        if device.get("state") == state or loop.time() > end:
-            return device
-        await asyncio.sleep(0.05)
+from tests.equipment.helpers import until_state
 
 
 async def close_a_device_years_later(api, env, order: str) -> None:

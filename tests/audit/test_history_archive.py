@@ -15,7 +15,7 @@ from db.audit_models import HistoryArchive
 from domain.audit import ArchiveRequest
 from domain.equipment import Cancel
 from tests.conftest import TEST_DATA_CONVERTER
-from tests.equipment_helpers import act, order_device
+from tests.equipment.helpers import act, order_device
 from worker import WORKFLOWS
 from workflows.search_attributes import BUSINESS_KEY, MUNICIPALITY, PROCESS_TYPE, STATE, UNIT
 
@@ -74,7 +74,8 @@ async def test_every_workflow_type_round_trips_through_the_archive(api, client, 
         development_case_workflow_id,
     )
     from domain.service_introduction import ServiceDelivery, ServiceStart, service_workflow_id
-    from tests.agreements.helpers import content, local_now, start
+    from tests.agreements.helpers import content
+    from tests.helpers import local_now, start
     from tests.tickets.helpers import report_ticket
     from workflows.agreements import AgreementRevisionRoundWorkflow, CloudMoveWorkflow, ServiceIntroductionWorkflow
     from workflows.governance import DevelopmentCaseWorkflow, FrameworkYearlyRoundWorkflow

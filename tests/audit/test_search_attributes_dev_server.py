@@ -11,7 +11,7 @@ from activities.audit import ensure_search_attributes
 from config import Settings
 from domain.equipment import Cancel
 from tests.conftest import TEST_DATA_CONVERTER, binary
-from tests.equipment_helpers import act, order_device
+from tests.equipment.helpers import act, order_device
 from worker import build_worker
 
 

@@ -48,6 +48,9 @@ class Stack:
             # the API validates tokens of the tests' local issuer over HTTP (issue 8); load is not throttled here
             **({"OIDC_ISSUER": issuer.url, "OIDC_AUDIENCE": issuer.audience} if issuer else {}),
             "RATE_LIMIT_PER_MINUTE": "1000000",
+            # the worker's /metrics on a free port: two stacks at once (a shared one and a test's own, or another
+            # session's) would otherwise both bind 9464 and the second worker would exit at start
+            "WORKER_METRICS_PORT": str(free_port()),
             **{name.upper(): value for name, value in settings.items()},
         }
         self.issuer = issuer

@@ -21,6 +21,7 @@ from observability.temporal_metrics import prometheus_runtime
 from observability.tracing import tracing_interceptor
 from activities.audit import ensure_search_attributes
 from tests.conftest import TEST_DATA_CONVERTER, binary
+from tests.helpers import poll
 
 
 def free_port() -> int:
@@ -115,16 +116,6 @@ def value(parsed: dict, name: str, **labels: str) -> float:
 
 async def scrape(url: str) -> str:
     return await asyncio.to_thread(lambda: urllib.request.urlopen(url, timeout=10).read().decode())
-
-
-async def poll(http, path: str, predicate, seconds: float = 15.0) -> dict:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + seconds
-    while True:
-        body = (await http.get(path)).json()
-        if predicate(body) or loop.time() > end:
-            return body
-        await asyncio.sleep(0.05)
 
 
 async def move_a_ticket_and_a_device(http) -> None:

@@ -3,20 +3,15 @@ municipalities' calendars after the worker's start-up call, idempotently; the sa
 device whose renewal is due but not pending."""
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-import pytest_asyncio
 from temporalio.client import ScheduleActionStartWorkflow, ScheduleRange
-from temporalio.testing import WorkflowEnvironment
 
 from config import Settings
 from db.models import Device
 from domain.equipment import Deliver
-from activities.audit import ensure_search_attributes
-from tests.conftest import TEST_DATA_CONVERTER, binary
-from tests.equipment_helpers import act, order_device, view
+from tests.equipment.helpers import act, order_device, view
 from worker import build_worker
 from workflows.billing import RenewalSafetyNetWorkflow
 from workflows.schedules import (
@@ -27,15 +22,6 @@ from workflows.schedules import (
 )
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
-
-
-@pytest_asyncio.fixture(scope="module")
-async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
-    environment = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=binary("temporal"), data_converter=TEST_DATA_CONVERTER, ui=False)
-    await ensure_search_attributes(environment.client, "default")  # issue 11: upserted on every move
-    yield environment
-    await environment.shutdown()
 
 
 async def test_bl2_bl3_billing_schedules_exist_with_the_municipalities_calendars(dev_server):

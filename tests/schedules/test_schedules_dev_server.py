@@ -4,31 +4,17 @@ they exist with their calendars after `ensure_schedules`, the function the worke
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest_asyncio
 from temporalio.client import ScheduleActionStartWorkflow, ScheduleRange
-from temporalio.testing import WorkflowEnvironment
 
-from activities.audit import ensure_search_attributes
 from config import Settings
 from domain.agreements import agreement_workflow_id
-from tests.conftest import TEST_DATA_CONVERTER, binary
 from worker import build_worker
 from workflows.schedules import AGREEMENT_REVISION_SCHEDULE, FRAMEWORK_REVISION_SCHEDULE, ensure_schedules
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
-
-
-@pytest_asyncio.fixture(scope="module")
-async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
-    environment = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=binary("temporal"), data_converter=TEST_DATA_CONVERTER, ui=False)
-    await ensure_search_attributes(environment.client, "default")  # issue 11: upserted on every move
-    yield environment
-    await environment.shutdown()
 
 
 async def test_ag4_gv1_schedules_exist_with_yearly_calendars_after_worker_start(dev_server):

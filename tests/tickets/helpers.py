@@ -1,7 +1,7 @@
-"""Helpers the ticket tests share: report a ticket, move it, and find instants on the shared test clock."""
+"""Helpers the ticket tests share: report a ticket, move it (the act/view/until pattern of tests/helpers.py on
+the ticket workflow), and find instants on the test's time-skipping clock."""
 from __future__ import annotations
 
-import asyncio
 from datetime import date, datetime, time, timedelta
 from typing import Callable
 
@@ -9,55 +9,31 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from domain.support_calendar import default_calendar
-from domain.tickets import TicketCommand, TicketReport, TicketStart, TicketView, ticket_workflow_id
+from domain.tickets import TicketCommand, TicketReport, TicketStart, ticket_workflow_id
+from tests.helpers import Process, eventually, start
+from tests.helpers import local_now as now_local  # noqa: F401  (the ticket tests' name for it)
 from workflows.tickets import TicketWorkflow
 
 CAL = default_calendar()
 TZ = CAL.tz
+TICKET = Process(TicketWorkflow.apply, TicketCommand, TicketWorkflow.view)
+act, view, until = TICKET.act, TICKET.view, TICKET.until
 
 
 async def report_ticket(client: Client, task_queue: str, number: str, unit_id: str = "TR-KS",
                         reporter_ref: str = "E5001", title: str = "It does not work", start_options: dict | None = None,
                         **fields) -> WorkflowHandle:
-
     report = TicketReport(number=number, unit_id=unit_id, reporter_ref=reporter_ref, title=title, **fields)
-    handle = await client.start_workflow(
-        TicketWorkflow.run, TicketStart(report=report, **(start_options or {})), id=ticket_workflow_id(number),
-        task_queue=task_queue, execution_timeout=timedelta(days=3650),
-    )
-    await handle.execute_update(TicketWorkflow.registered)
-    return handle
-
-
-async def act(handle: WorkflowHandle, action, actor: str = "it.anna", reason: str | None = None) -> TicketView:
-    return await handle.execute_update(TicketWorkflow.apply, TicketCommand(actor=actor, reason=reason, action=action))
-
-
-async def view(handle: WorkflowHandle) -> TicketView:
-    return await handle.query(TicketWorkflow.view)
-
-
-async def until(handle: WorkflowHandle, predicate: Callable[[TicketView], bool], seconds: float = 15.0) -> TicketView:
-    """Query until `predicate(view)` holds: a fired timer's work lands a moment after the clock moved."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + seconds
-    while True:
-        current = await view(handle)
-        if predicate(current) or loop.time() > end:
-            return current
-        await asyncio.sleep(0.05)
+    return await start(client, TicketWorkflow.run, TicketStart(report=report, **(start_options or {})),
+                       ticket_workflow_id(number), task_queue, ready=TicketWorkflow.registered)
 
 
 def local(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute), tzinfo=TZ)
 
 
-async def now_local(env: WorkflowEnvironment) -> datetime:
-    return (await env.get_current_time()).astimezone(TZ)
-
-
 async def jump_to(env: WorkflowEnvironment, at: datetime) -> None:
-    """Move the shared time-skipping clock forward to `at` (never backwards)."""
+    """Move the test's time-skipping clock forward to `at` (never backwards)."""
     delta = at - await env.get_current_time()
     assert delta > timedelta(0), f"the test clock is already past {at}"
     await env.sleep(delta)
@@ -135,13 +111,7 @@ def close_to(actual: datetime | None, expected: datetime, seconds: float = 5.0) 
 
 async def until_outbox(sessions, workflow_id: str, topic: str, count: int, seconds: float = 15.0) -> list:
     """Poll the outbox: a timer's notifications land just after its audit record."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + seconds
-    while True:
-        messages = await outbox(sessions, workflow_id, topic)
-        if len(messages) >= count or loop.time() > end:
-            return messages
-        await asyncio.sleep(0.05)
+    return await eventually(lambda: outbox(sessions, workflow_id, topic), lambda found: len(found) >= count, seconds)
 
 
 def decide_framework_version(sessions, version_id: str, effective_from: date, **parameter_changes) -> None:

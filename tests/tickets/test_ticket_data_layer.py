@@ -1,4 +1,4 @@
-"""The ticket activities and register queries on SQLite and on PostgreSQL (fixtures of tests/db)."""
+"""The ticket activities and register queries on SQLite and on PostgreSQL (the backend fixtures of tests/db_backends.py)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone

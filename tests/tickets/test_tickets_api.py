@@ -1,7 +1,6 @@
 """The support API through FastAPI to a real (time-skipping) Temporal server and a real database."""
 from __future__ import annotations
 
-import asyncio
 import itertools
 from datetime import date, datetime, timedelta, timezone
 
@@ -10,6 +9,7 @@ from sqlalchemy import select
 from db.models import OutboxMessage
 from db.ticket_models import SupportCharge, Ticket
 from db.ticket_models import aware as aware_utc
+from tests.helpers import poll
 from tests.tickets.helpers import CAL, TZ, add_device, decide_framework_version, local
 
 WALKTHROUGH = {"unit_id": "TR-KS", "reporter_ref": "E5001", "title": "Outlook does not start",
@@ -25,16 +25,6 @@ async def create(api, **body):
 async def event(api, number: str, action: dict, reason: str | None = None, actor: str = "it.anna"):
     return await api.post(f"/tickets/{number}/events", json={"action": action, "reason": reason},
                           headers=api.bearer(actor, "it-staff"))
-
-
-async def poll(api, path: str, predicate, seconds: float = 15.0) -> dict:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + seconds
-    while True:
-        body = (await api.get(path)).json()
-        if predicate(body) or loop.time() > end:
-            return body
-        await asyncio.sleep(0.05)
 
 
 # --- tickets ---------------------------------------------------------------------------------------

@@ -9,11 +9,11 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from activities.equipment import EquipmentActivities
-from db.models import Device, DeviceTransition
+from db.models import DeviceTransition
 from domain.audit import RERUN_DRIFT, log_drift, only_rerun_drift
 from domain.device_register import RegisterMirror
 from domain.process import TransitionRecord
-from tests.db.test_data_layer import NOW, register
+from tests.equipment.test_equipment_data_layer import NOW, register
 
 
 def mirror(at, reason: str) -> RegisterMirror:

@@ -15,7 +15,7 @@ from domain.equipment import (
     Deliver, GiveNotice, OfferBuyout, Reassign, RecordErasure, RenewNow, ReturnDevice, SendToErasure,
     device_workflow_id,
 )
-from tests.equipment_helpers import act, order_device, until, view
+from tests.equipment.helpers import act, order_device, until, view
 
 
 def test_eq3_student_computer_life_is_agreed_per_municipality_not_48_months():

@@ -40,7 +40,7 @@ from domain.cloud_moves import (
     RecordSecurityAnalysis,
     cloud_move_workflow_id,
 )
-from domain.common import RoundStart, start_of_year
+from domain.common import start_of_year
 from domain.costing import CostLine
 from domain.service_introduction import (
     Describe,
@@ -50,16 +50,9 @@ from domain.service_introduction import (
     SetPrice,
     service_workflow_id,
 )
-from tests.agreements.helpers import (
-    D,
-    content,
-    coming_year_with_room,
-    local_now,
-    set_prices,
-    sleep_to_new_year,
-    start,
-    until,
-)
+from domain.common import RoundStart
+from tests.agreements.helpers import D, content, coming_year_with_room, set_prices, sleep_to_new_year
+from tests.helpers import Process, local_now, start, until
 from workflows.agreements import (
     AgreementRevisionRoundWorkflow,
     AgreementWorkflow,
@@ -73,9 +66,7 @@ LINES_V2 = [dict(component="server", quantity="2"), dict(component="database", q
             dict(component="support", quantity="40")]
 
 
-async def act(handle, action, actor: str = "it.anna", reason: str | None = None):
-    return await handle.execute_update(AgreementWorkflow.apply, AgreementCommand(actor=actor, reason=reason,
-                                                                                 action=action))
+act = Process(AgreementWorkflow.apply, AgreementCommand, AgreementWorkflow.view).act
 
 
 async def test_ag4_revision_runs_through_its_year(client, worker, env, sessions):

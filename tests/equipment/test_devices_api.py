@@ -6,7 +6,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from db.models import Device
-from tests.equipment_helpers import returned_at_replacement
+from tests.equipment.helpers import returned_at_replacement
 
 
 def order(number: str, **extra) -> dict:

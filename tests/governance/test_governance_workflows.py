@@ -40,7 +40,7 @@ from domain.framework_changes import (
     SteeringApprove,
     framework_workflow_id,
 )
-from tests.agreements.helpers import local_now, sleep_until, start, until
+from tests.helpers import Process, local_now, sleep_until, start, until
 from workflows.governance import DevelopmentCaseWorkflow, FrameworkChangeWorkflow
 
 D = Decimal
@@ -52,8 +52,21 @@ def acute_proposal(proposal_id: str, effective_from: date, **parameter_changes) 
                              law_reference="SFS 2026:123", effective_from=effective_from, parameters=parameters)
 
 
-async def decide(handle, action, actor: str = "nämndsekreterare"):
-    return await handle.execute_update(FrameworkChangeWorkflow.apply, FrameworkCommand(actor=actor, action=action))
+decide = Process(FrameworkChangeWorkflow.apply, FrameworkCommand, FrameworkChangeWorkflow.view,
+                 actor="nämndsekreterare").act
+
+
+async def decided(client, worker, proposal: FrameworkProposal, today: date):
+    """Rule GV-2: the proposal through its whole chain on `today` (prepared, approved, both boards, decided)."""
+    handle = await start(client, FrameworkChangeWorkflow.run, FrameworkStart(proposal=proposal),
+                         framework_workflow_id(proposal.proposal_id), worker.task_queue,
+                         ready=FrameworkChangeWorkflow.ready)
+    for action in (ForumPrepare(decided_on=today, minutes_ref="IFU"), SteeringApprove(decided_on=today, minutes_ref="ISG"),
+                   BoardApprove(municipality="tranemo", decided_on=today, minutes_ref="KS-T"),
+                   BoardApprove(municipality="ulricehamn", decided_on=today, minutes_ref="KS-U"),
+                   CommitteeDecide(decided_on=today, minutes_ref="SN")):
+        state = await decide(handle, action)
+    return handle, state
 
 
 async def test_gv2_parallel_board_approvals_with_one_rejection(client, worker, env, sessions):
@@ -110,14 +123,7 @@ async def test_gv1_decided_version_changes_parameters_and_renewal_periods_from_i
         "acute-gv1", effective, availability_target_percent=D("99.5"),
         renewal_periods=[RenewalPeriod(category=Category.WORKSTATION, municipality="tranemo", renewal_months=48),
                          RenewalPeriod(category=Category.WORKSTATION, municipality="ulricehamn", renewal_months=60)])
-    handle = await start(client, FrameworkChangeWorkflow.run, FrameworkStart(proposal=proposal),
-                         framework_workflow_id("acute-gv1"), worker.task_queue)
-    await handle.execute_update(FrameworkChangeWorkflow.ready)
-    for action in (ForumPrepare(decided_on=today, minutes_ref="IFU"), SteeringApprove(decided_on=today, minutes_ref="ISG"),
-                   BoardApprove(municipality="tranemo", decided_on=today, minutes_ref="KS-T"),
-                   BoardApprove(municipality="ulricehamn", decided_on=today, minutes_ref="KS-U"),
-                   CommitteeDecide(decided_on=today, minutes_ref="SN")):
-        state = await decide(handle, action)
+    handle, state = await decided(client, worker, proposal, today)
     assert state.state == "decided" and state.effective_at.date() == effective
 
     order = DeviceOrder(order_number="ORD-GV1", model_code="LAT-5450", unit_id="UL-KS")
@@ -146,9 +152,8 @@ async def case(client, worker, request: DevelopmentCaseRequest, threshold: str =
     return handle, await handle.execute_update(DevelopmentCaseWorkflow.ready)
 
 
-async def case_act(handle, action, actor: str = "it.strateg"):
-    return await handle.execute_update(DevelopmentCaseWorkflow.apply,
-                                       DevelopmentCaseCommand(actor=actor, action=action))
+case_act = Process(DevelopmentCaseWorkflow.apply, DevelopmentCaseCommand, DevelopmentCaseWorkflow.view,
+                   actor="it.strateg").act
 
 
 async def test_gv3_small_case_with_strategist_large_new_system_setup_prioritised_by_steering_group(
@@ -198,9 +203,9 @@ async def test_gv4_pilot_passes_it_forum_utveckling_then_is_routed_by_size(clien
 async def test_gv1_eq5_version_in_force_rearms_running_devices(client, worker, env, sessions):
     """A decided renewal period reaches devices already in use: their timers re-arm from its date."""
     from domain.equipment import Deliver
-    from tests.equipment_helpers import act as device_act
-    from tests.equipment_helpers import order_device
-    from tests.equipment_helpers import until as device_until
+    from tests.equipment.helpers import act as device_act
+    from tests.equipment.helpers import order_device
+    from tests.equipment.helpers import until as device_until
 
     device = await order_device(client, worker.task_queue, "ORD-GV1-RUN", unit_id="UL-KS")
     delivered = await device_act(device, Deliver(serial_number="SN-GV1"))
@@ -210,14 +215,7 @@ async def test_gv1_eq5_version_in_force_rearms_running_devices(client, worker, e
     proposal = acute_proposal(
         "acute-gv1-run", effective,
         renewal_periods=[RenewalPeriod(category=Category.WORKSTATION, municipality="ulricehamn", renewal_months=60)])
-    handle = await start(client, FrameworkChangeWorkflow.run, FrameworkStart(proposal=proposal),
-                         framework_workflow_id("acute-gv1-run"), worker.task_queue)
-    await handle.execute_update(FrameworkChangeWorkflow.ready)
-    for action in (ForumPrepare(decided_on=today, minutes_ref="IFU"), SteeringApprove(decided_on=today, minutes_ref="ISG"),
-                   BoardApprove(municipality="tranemo", decided_on=today, minutes_ref="KS-T"),
-                   BoardApprove(municipality="ulricehamn", decided_on=today, minutes_ref="KS-U"),
-                   CommitteeDecide(decided_on=today, minutes_ref="SN")):
-        state = await decide(handle, action)
+    handle, state = await decided(client, worker, proposal, today)
     assert (await device_until(device, lambda v: True)).renewal_months == 48  # decided is not in force
     await sleep_until(env, state.effective_at)
     await until(handle, FrameworkChangeWorkflow.view, lambda v: v.state == "in_force")
@@ -237,14 +235,7 @@ async def test_gv2_eq4_decided_equipment_prices_are_the_price_list_of_their_year
     effective = date(today.year + 1, 1, 1)
     new_price = Price(year=effective.year, model_code="LAT-5450", monthly_rent=D("445.00"))
     proposal = acute_proposal("acute-gv2-prices", effective).model_copy(update={"equipment_prices": [new_price]})
-    handle = await start(client, FrameworkChangeWorkflow.run, FrameworkStart(proposal=proposal),
-                         framework_workflow_id("acute-gv2-prices"), worker.task_queue)
-    await handle.execute_update(FrameworkChangeWorkflow.ready)
-    for action in (ForumPrepare(decided_on=today, minutes_ref="IFU"), SteeringApprove(decided_on=today, minutes_ref="ISG"),
-                   BoardApprove(municipality="tranemo", decided_on=today, minutes_ref="KS-T"),
-                   BoardApprove(municipality="ulricehamn", decided_on=today, minutes_ref="KS-U"),
-                   CommitteeDecide(decided_on=today, minutes_ref="SN")):
-        await decide(handle, action)
+    await decided(client, worker, proposal, today)
     with sessions() as s:
         assert price_for(s, "LAT-5450", effective.year).monthly_rent == D("445.00")
         assert price_for(s, "LAT-5450", effective.year - 1).monthly_rent == D("420.00")

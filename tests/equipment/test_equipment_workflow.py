@@ -25,7 +25,7 @@ from domain.equipment import (
     Settle,
     device_workflow_id,
 )
-from tests.equipment_helpers import act, order_device, until, view
+from tests.equipment.helpers import act, order_device, until, view
 
 
 async def test_eq1_eq2_order_is_registered_and_called_off_under_its_agreement(client, worker, sessions):
