@@ -139,6 +139,8 @@ class BillingActivities:
                 raise ApplicationError(f"municipality: unknown {start.municipality!r}", type="InvalidRun",
                                        non_retryable=True)
             row = s.get(BillingRunRow, run_id)
+            if row is not None and row.status == "failed":  # the same period run again: it starts afresh
+                row.status, row.started_at, row.finished_at = "collecting", now, None
             if row is None:
                 s.add(BillingRunRow(run_id=run_id, municipality=start.municipality, period=period.label,
                                     kind=start.kind, status="collecting", requested_by=start.requested_by,
@@ -174,8 +176,17 @@ class BillingActivities:
                            f"{len(ids)} invoice bases, total SEK {result.total}; CSV at /api/v1/billing/"
                            f"{result.municipality}/{result.period}/export.csv", result.run_id, now)
 
+    @activity.defn(name="billing.mark_failed")
+    def mark_failed(self, run_id: str, reason: str) -> None:
+        """The run failed after it was recorded: the failed-runs gauge counts it from now on."""
+        with self.sessions.begin() as s:
+            run = s.get(BillingRunRow, run_id)
+            if run is not None and run.status != "published":
+                run.status, run.finished_at = "failed", datetime.now(timezone.utc)
+                activity.logger.warning("billing run %s failed: %s", run_id, reason)
+
     def all(self) -> list:
-        return [self.collect, self.store_basis, self.publish]
+        return [self.collect, self.store_basis, self.publish, self.mark_failed]
 
 
 class RenewalSafetyNetActivities:

@@ -289,27 +289,23 @@ def _holdings(lines: list[Line]) -> dict[str, Line]:
     return out
 
 
+def _entered_or_left(side: dict[str, Line], other: dict[str, Line], moved: dict[str, str],
+                     moved_change: Literal["moved_in", "moved_out"],
+                     plain_change: Literal["added", "removed"]) -> list[ChangeItem]:
+    """Holdings on `side` only: moved (from/to another unit) or plainly added/removed (BL-4)."""
+    return [ChangeItem(change=moved_change if ref in moved else plain_change, kind=side[ref].kind, reference=ref,
+                       article=side[ref].article, other_unit=moved.get(ref))
+            for ref in sorted(set(side) - set(other))]
+
+
 def change_section(previous: list[Line] | None, current: list[Line], previous_period: str | None,
                    moved_from: dict[str, str] | None = None, moved_to: dict[str, str] | None = None) -> ChangeSection:
     """Compare what the unit has now with what it had on the previous basis. `moved_from`/`moved_to`
     (order number → other unit) tell a move between units from a new or ended rental."""
     before, after = _holdings(previous or []), _holdings(current)
     moved_from, moved_to = moved_from or {}, moved_to or {}
-    items = []
-    for ref in sorted(set(after) - set(before)):
-        line = after[ref]
-        if ref in moved_from:
-            items.append(ChangeItem(change="moved_in", kind=line.kind, reference=ref, article=line.article,
-                                    other_unit=moved_from[ref]))
-        else:
-            items.append(ChangeItem(change="added", kind=line.kind, reference=ref, article=line.article))
-    for ref in sorted(set(before) - set(after)):
-        line = before[ref]
-        if ref in moved_to:
-            items.append(ChangeItem(change="moved_out", kind=line.kind, reference=ref, article=line.article,
-                                    other_unit=moved_to[ref]))
-        else:
-            items.append(ChangeItem(change="removed", kind=line.kind, reference=ref, article=line.article))
+    items = _entered_or_left(after, before, moved_from, "moved_in", "added")
+    items += _entered_or_left(before, after, moved_to, "moved_out", "removed")
     for ref in sorted(set(before) & set(after)):
         if before[ref].unit_price != after[ref].unit_price:
             items.append(ChangeItem(change="price_changed", kind=after[ref].kind, reference=ref,
