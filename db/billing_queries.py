@@ -8,6 +8,7 @@ from decimal import Decimal
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from db.billing_rent_sql import stored_lines
 from db.billing_models import BillingRunRow, CentralCostRow, InvoiceBasisRow, InvoiceLineRow, ServicePriceRow
 from db.models import CatalogueModelRow, Charge, Device, PriceRow, Unit
 from db.ticket_models import SupportCharge
@@ -23,12 +24,10 @@ from domain.billing import (
 from domain.catalogue import (
     CatalogueModel,
     Category,
-    Charging,
     Price,
     add_months,
     monthly_recurring,
     preferred_model,
-    rules_of,
 )
 from domain.equipment import ACTIVE_STATES
 
@@ -59,21 +58,6 @@ def recurring_charges(s: Session, unit_id: str, period: Period) -> list[Recurrin
     return [RecurringCharge.model_construct(
         charge_id=r[0], order_number=r[1], unit_id=r[2], category=r[3], model_code=r[4], kind=r[5],
         monthly_amount=r[6], starts_on=r[7], ends_on=r[8]) for r in rows]
-
-
-def year_prices(s: Session, charges: list[RecurringCharge], year: int) -> dict[str, Decimal]:
-    """Rule AG-5: the recurring amount of each model at the price list of the billed year."""
-    out: dict[str, Decimal] = {}
-    for model, category in {(c.model_code, c.category) for c in charges}:
-        row = s.scalars(select(PriceRow).where(PriceRow.model_code == model, PriceRow.year <= year)
-                        .order_by(PriceRow.year.desc())).first()
-        if row is None:
-            continue
-        monthly = monthly_recurring(Category(category), Price.model_validate(row, from_attributes=True))
-        if monthly is not None:
-            kind = "service_fee" if rules_of(category).charging is Charging.PURCHASE_AND_SERVICE_FEE else "rent"
-            out[f"{kind}:{model}"] = monthly
-    return out
 
 
 def billed_keys(s: Session, unit_id: str, keys: list[str]) -> set[str]:
@@ -130,8 +114,7 @@ def line_of(row: InvoiceLineRow, unit_id: str) -> Line:
 
 
 def basis_lines(s: Session, basis: InvoiceBasisRow) -> list[Line]:
-    rows = s.scalars(select(InvoiceLineRow).where(InvoiceLineRow.basis_id == basis.id).order_by(InvoiceLineRow.id))
-    return [line_of(row, basis.unit_id) for row in rows]
+    return stored_lines(s, basis.id, basis.unit_id)
 
 
 def previous_basis(s: Session, unit_id: str, kind: str, period: Period) -> InvoiceBasisRow | None:

@@ -45,8 +45,9 @@ class BillingRunWorkflow:
         except ActivityError as error:
             # the failed-runs gauge (observability) sees a failed run at once, not an hour later
             if workflow.patched("billing-run-records-failure"):
-                await workflow.execute_activity("billing.mark_failed", args=[self.plan.run_id, str(error.cause or error)],
-                                                start_to_close_timeout=STEP_TIMEOUT, retry_policy=RETRY)
+                await workflow.execute_activity(
+                    "billing.mark_failed", args=[self.plan.run_id, str(error.cause or error)],
+                    start_to_close_timeout=STEP_TIMEOUT, retry_policy=RETRY)
             self.status = "failed"
             raise
 
