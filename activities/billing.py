@@ -15,7 +15,7 @@ from temporalio.service import RPCError
 from activities.adapters import OutboxNotifier
 from db import billing_queries as q
 from db.billing_models import BillingRunRow, InvoiceBasisRow, InvoiceLineRow
-from db.billing_rent_sql import insert_rent_lines, rent_lines_sql, stored_lines, year_prices
+from db.billing_rent_sql import insert_rent_lines, rent_lines_sql, year_prices
 from db.models import Municipality
 from domain.billing import (
     BasisSummary,
@@ -27,7 +27,7 @@ from domain.billing import (
     UnitBasisRequest,
     adjustment_lines,
     application_lines,
-    change_section,
+    change_section_json,
     one_off_lines,
     parse_period,
     period_due,
@@ -94,7 +94,7 @@ def store_basis(s: Session, request: UnitBasisRequest, at: datetime) -> BasisSum
                             created=False)
     others = other_lines(s, request, period)
     previous = q.previous_basis(s, request.unit_id, request.kind, period)
-    previous_lines = stored_lines(s, previous.id, request.unit_id) if previous is not None else None
+    before, total_before = q.basis_holdings(s, previous.id) if previous is not None else (None, None)
     basis = InvoiceBasisRow(municipality=request.municipality, period=period.label, kind=request.kind,
                             unit_id=request.unit_id, run_id=request.run_id, total=total([]), changes={},
                             created_at=at)
@@ -102,23 +102,23 @@ def store_basis(s: Session, request: UnitBasisRequest, at: datetime) -> BasisSum
     s.flush()
     count = 0 if request.kind == "central" else insert_rent_lines(s, basis.id, request.unit_id, period,
                                                                  year_prices(s, period.year))
-    if not count and not others and not previous_lines:
+    if not count and not others and not before:
         s.delete(basis)
         return BasisSummary(unit_id=request.unit_id, basis_id=None, lines=0, total=total([]), created=False)
     if others:
         fields = [name for name in Line.model_fields if name != "unit_id"]
         s.connection().execute(insert(InvoiceLineRow.__table__), [
             {**{name: getattr(line, name) for name in fields}, "basis_id": basis.id} for line in others])
-    lines = stored_lines(s, basis.id, request.unit_id)
+    after, basis.total = q.basis_holdings(s, basis.id)
     since = parse_period(previous.period).start if previous is not None else period.start
-    held_now = {line.order_number for line in lines if line.order_number}
-    held_before = {line.order_number for line in previous_lines or [] if line.order_number}
-    changes = change_section(
-        previous_lines, lines, previous.period if previous else None,
-        moved_from=q.other_units(s, sorted(held_now - held_before), request.unit_id, since, period.end),
-        moved_to=q.other_units(s, sorted(held_before - held_now), request.unit_id, since, period.end))
-    basis.total, basis.changes = changes.total_after, changes.model_dump(mode="json")
-    return BasisSummary(unit_id=request.unit_id, basis_id=basis.id, lines=len(lines), total=basis.total, created=True)
+    moved_from = q.other_units(s, basis.id, request.unit_id, since, period.end)
+    moved_to = q.other_units(s, previous.id, request.unit_id, since, period.end) if previous is not None else {}
+    basis.changes = change_section_json(
+        before, after, previous.period if previous else None, total_before, basis.total,
+        moved_from={ref: unit for ref, unit in moved_from.items() if ref not in (before or {})},
+        moved_to={ref: unit for ref, unit in moved_to.items() if ref not in after})
+    return BasisSummary(unit_id=request.unit_id, basis_id=basis.id, lines=count + len(others), total=basis.total,
+                        created=True)
 
 
 class BillingActivities:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import or_, select
+from sqlalchemy import BigInteger, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from db.billing_rent_sql import stored_lines
@@ -14,7 +14,9 @@ from db.models import CatalogueModelRow, Charge, Device, PriceRow, Unit
 from db.ticket_models import SupportCharge
 from domain.billing import (
     ApplicationItem,
+    RECURRING_KINDS,
     FleetDevice,
+    Holding,
     Line,
     OneOffItem,
     Period,
@@ -144,14 +146,26 @@ def billed_for_period(s: Session, municipality: str, unit_id: str, period: Perio
     return lines
 
 
-def other_units(s: Session, order_numbers: list[str], unit_id: str, since: date, until: date) -> dict[str, str]:
-    """Rule BL-4: for each device, another unit that bore its cost between `since` and `until` (a move)."""
-    if not order_numbers:
-        return {}
+def other_units(s: Session, basis_id: int, unit_id: str, since: date, until: date) -> dict[str, str]:
+    """Rule BL-4: for each device on basis `basis_id`, another unit that bore its cost between `since`
+    and `until` (a move). The basis's devices are read in SQL: a first basis may list thousands."""
+    on_basis = select(InvoiceLineRow.order_number).where(InvoiceLineRow.basis_id == basis_id,
+                                                         InvoiceLineRow.order_number.is_not(None))
     rows = s.execute(select(Charge.order_number, Charge.unit_id).where(
-        Charge.order_number.in_(order_numbers), Charge.unit_id != unit_id, Charge.recurring.is_(True),
+        Charge.order_number.in_(on_basis), Charge.unit_id != unit_id, Charge.recurring.is_(True),
         Charge.starts_on < until, or_(Charge.ends_on.is_(None), Charge.ends_on >= since)).order_by(Charge.id))
     return {order: unit for order, unit in rows}
+
+
+def basis_holdings(s: Session, basis_id: int) -> tuple[dict[str, Holding], Decimal]:
+    """What a basis says the unit has (BL-4) and its exact total, without a Line per row."""
+    t = InvoiceLineRow.__table__
+    held = s.execute(select(t.c.order_number, t.c.key, t.c.kind, t.c.article, t.c.unit_price).where(
+        t.c.basis_id == basis_id, t.c.kind.in_(RECURRING_KINDS)))
+    holdings = {order or key.removeprefix("application:"): (kind, article, price)
+                for order, key, kind, article, price in held}
+    ore = s.scalar(select(func.sum(cast(func.round(t.c.amount * 100), BigInteger))).where(t.c.basis_id == basis_id))
+    return holdings, (Decimal(ore or 0) / 100).quantize(Decimal("0.01"))
 
 
 # --- forecast (EQ-5) -------------------------------------------------------------------------
