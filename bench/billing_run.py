@@ -30,7 +30,7 @@ from activities.billing import store_basis
 from config import Settings
 from db import billing_queries as q
 from db.billing_models import InvoiceBasisRow, InvoiceLineRow
-from db.billing_rent_sql import _rent_select, insert_rent_lines, year_prices
+from db.billing_rent_sql import rent_select, insert_rent_lines, year_prices
 from db.migrate import upgrade
 from db.models import Charge, Device
 from db.seed import load_reference_data
@@ -139,7 +139,7 @@ def breakdown(sessions) -> tuple[float, float, float]:
     period = parse_period(PERIOD)
     with sessions() as s:
         units, prices = q.unit_ids(s, "ulricehamn"), year_prices(s, period.year)
-        sql, params = _rent_select(s.get_bind().dialect.name, period, prices)
+        sql, params = rent_select(s.get_bind().dialect.name, period, prices)
         started = time.perf_counter()
         for unit in units:
             s.execute(text(sql), {**params, "unit_id": unit}).all()

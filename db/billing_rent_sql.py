@@ -47,7 +47,7 @@ def _ore(amount: Decimal) -> int:
     return int((amount * 100).to_integral_value())
 
 
-def _rent_select(dialect: str, period: Period, prices: dict[tuple[str, str], Decimal]) -> tuple[str, dict]:
+def rent_select(dialect: str, period: Period, prices: dict[tuple[str, str], Decimal]) -> tuple[str, dict]:
     """SELECT of the rent lines of :unit_id in `period`, in charge order; the SQL and its parameters."""
     months = period.months()
     lengths = [calendar.monthrange(m.year, m.month)[1] for m in months]
@@ -67,14 +67,21 @@ def _rent_select(dialect: str, period: Period, prices: dict[tuple[str, str], Dec
         terms.append(f"{greatest}(0, {days(lo, hi)}) * {denominator // length}")
     price_cases = []
     for i, ((kind, model), amount) in enumerate(sorted(prices.items())):
-        params[f"pk{i}"], params[f"pm{i}"], params[f"pp{i}"] = kind, model, _ore(amount)
-        price_cases.append(f"WHEN c.kind = :pk{i} AND d.model_code = :pm{i} THEN :pp{i}")
+        params[f"pk{i}"], params[f"pp{i}"] = f"{kind}:{model}", _ore(amount)
+        price_cases.append(f"WHEN :pk{i} THEN :pp{i}")
     booked = "CAST(ROUND(c.amount * 100) AS BIGINT)"
-    price = f"CASE {' '.join(price_cases)} ELSE {booked} END" if price_cases else booked
+    price = f"CASE c.kind || ':' || d.model_code {' '.join(price_cases)} ELSE {booked} END" if price_cases else booked
     first = f"{greatest}(r.starts_on, :period_start)"
     last_excl = f"{least}(COALESCE(r.ends_on, :period_end), :period_end)"
     last = f"({last_excl} - 1)" if pg else f"date({last_excl}, '-1 day')"
+    # a materialized CTE: computed once per charge (a flattened subquery would repeat n and p per use)
     sql = f"""
+WITH r AS MATERIALIZED (
+      SELECT c.id, c.kind, c.order_number, c.starts_on, c.ends_on, d.model_code, d.category,
+             {price} AS p, {' + '.join(terms)} AS n
+      FROM charges c JOIN devices d ON d.order_number = c.order_number
+      WHERE c.unit_id = :unit_id AND c.recurring = :recurring AND c.starts_on < :period_end
+        AND (c.ends_on IS NULL OR c.ends_on > :period_start))
 SELECT r.kind || ':' || CAST(r.id AS TEXT) AS key, r.kind AS kind, r.kind || ':' || r.category AS article,
        CASE WHEN r.kind = 'rent' THEN 'Rent ' ELSE 'Service fee ' END || r.model_code || ' ' || r.order_number
          || ' ' || :label || CASE WHEN r.n = :whole THEN ''
@@ -83,11 +90,7 @@ SELECT r.kind || ':' || CAST(r.id AS TEXT) AS key, r.kind AS kind, r.kind || ':'
        r.p / 100.0 AS unit_price,
        (2 * r.p * r.n + {denominator}) / (2 * {denominator}) / 100.0 AS amount,
        r.order_number AS order_number, r.category AS category
-FROM (SELECT c.id, c.kind, c.order_number, c.starts_on, c.ends_on, d.model_code, d.category,
-             {price} AS p, {' + '.join(terms)} AS n
-      FROM charges c JOIN devices d ON d.order_number = c.order_number
-      WHERE c.unit_id = :unit_id AND c.recurring = :recurring AND c.starts_on < :period_end
-        AND (c.ends_on IS NULL OR c.ends_on > :period_start)) r
+FROM r
 WHERE r.n > 0
 ORDER BY r.id"""
     params["recurring"] = True
@@ -96,7 +99,7 @@ ORDER BY r.id"""
 
 def rent_lines_sql(s: Session, unit_id: str, period: Period, prices: dict[tuple[str, str], Decimal]) -> list[Line]:
     """The rent lines of a unit for `period`, computed in SQL (for the corrections of BL-4)."""
-    sql, params = _rent_select(s.get_bind().dialect.name, period, prices)
+    sql, params = rent_select(s.get_bind().dialect.name, period, prices)
     rows = s.execute(text(sql), {**params, "unit_id": unit_id}).all()
     return [Line.model_construct(unit_id=unit_id, adjusts_period=None, **_decimals(dict(zip(LINE_COLUMNS, r))))
             for r in rows]
@@ -112,7 +115,7 @@ def _decimals(row: dict) -> dict:
 def insert_rent_lines(s: Session, basis_id: int, unit_id: str, period: Period,
                       prices: dict[tuple[str, str], Decimal]) -> int:
     """Store the unit's rent lines of `period` on basis `basis_id` with one INSERT … SELECT."""
-    sql, params = _rent_select(s.get_bind().dialect.name, period, prices)
+    sql, params = rent_select(s.get_bind().dialect.name, period, prices)
     columns = ", ".join(LINE_COLUMNS)
     insert = f"INSERT INTO invoice_lines (basis_id, {columns}) SELECT :basis_id, {columns} FROM ({sql}) r"
     return s.execute(text(insert), {**params, "unit_id": unit_id, "basis_id": basis_id}).rowcount
