@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 from temporalio.client import Client, WorkflowUpdateFailedError
@@ -15,6 +15,7 @@ from temporalio.service import RPCError
 from activities.outbox import OutboxNotifier
 from db import billing_queries as q
 from db.billing_models import BillingRunRow, InvoiceBasisRow, InvoiceLineRow
+from db.billing_rent_sql import insert_rent_lines, rent_lines_sql, year_prices
 from db.models import Municipality
 from domain.billing import (
     BasisSummary,
@@ -26,12 +27,11 @@ from domain.billing import (
     UnitBasisRequest,
     adjustment_lines,
     application_lines,
-    change_section,
+    change_section_json,
     one_off_lines,
     parse_period,
     period_due,
     period_kind,
-    rent_lines,
     total,
 )
 from domain.equipment import DeviceCommand, RenewNow
@@ -63,58 +63,62 @@ def resolve_period(start: BillingRunStart, today: date) -> Period:
     return period
 
 
-def unit_lines(s: Session, request: UnitBasisRequest, period: Period) -> list[Line]:
-    """Every line of one unit's basis: rent prorated by day, one-offs and hourly work as they
-    occurred, applications in force, corrections of the previous period (BL-1, BL-6, AG-6)."""
+def other_lines(s: Session, request: UnitBasisRequest, period: Period) -> list[Line]:
+    """The lines of one unit's basis besides rent (stored set-based in SQL by insert_rent_lines): one-offs
+    and hourly work as they occurred, applications in force, corrections of the previous period (BL-1,
+    BL-4, AG-6), or the yearly central cost (BL-3)."""
     unit = request.unit_id
     if request.kind == "central":  # rule BL-3
         return q.central_cost_items(s, unit, period.year)
-    charges = q.recurring_charges(s, unit, period)
-    lines = rent_lines(charges, period, q.year_prices(s, charges, period.year))
-    lines += one_off_lines(q.one_off_items(s, unit, period), period)
+    lines = one_off_lines(q.one_off_items(s, unit, period), period)
     lines += application_lines(q.application_items(s, unit, period.year), period)
     earlier = period.previous()
     billed = q.billed_for_period(s, request.municipality, unit, earlier)
     if billed is not None:
-        before = q.recurring_charges(s, unit, earlier)
-        recomputed = rent_lines(before, earlier, q.year_prices(s, before, earlier.year))
+        recomputed = rent_lines_sql(s, unit, earlier, year_prices(s, earlier.year))
         recomputed += application_lines(q.application_items(s, unit, earlier.year), earlier)
         lines += adjustment_lines(billed, recomputed, earlier)
     return lines
 
 
 def store_basis(s: Session, request: UnitBasisRequest, at: datetime) -> BasisSummary:
-    """Build, compare (BL-4) and store one unit's basis in one transaction, once (BL-5)."""
+    """Build, compare (BL-4) and store one unit's basis in one transaction, once (BL-5). Rent lines go
+    straight from the charge periods into invoice_lines (one INSERT … SELECT); the rest from Python."""
     period = parse_period(request.period)
     existing = s.scalars(select(InvoiceBasisRow).where(
         InvoiceBasisRow.municipality == request.municipality, InvoiceBasisRow.period == period.label,
         InvoiceBasisRow.unit_id == request.unit_id)).first()
     if existing is not None:
-        count = len(q.basis_lines(s, existing))
+        count = s.scalar(select(func.count()).where(InvoiceLineRow.basis_id == existing.id))
         return BasisSummary(unit_id=request.unit_id, basis_id=existing.id, lines=count, total=existing.total,
                             created=False)
-    lines = unit_lines(s, request, period)
+    others = other_lines(s, request, period)
     previous = q.previous_basis(s, request.unit_id, request.kind, period)
-    previous_lines = q.basis_lines(s, previous) if previous is not None else None
-    if not lines and not previous_lines:
-        return BasisSummary(unit_id=request.unit_id, basis_id=None, lines=0, total=total([]), created=False)
-    since = parse_period(previous.period).start if previous is not None else period.start
-    held_now = {line.order_number for line in lines if line.order_number}
-    held_before = {line.order_number for line in previous_lines or [] if line.order_number}
-    changes = change_section(
-        previous_lines, lines, previous.period if previous else None,
-        moved_from=q.other_units(s, sorted(held_now - held_before), request.unit_id, since, period.end),
-        moved_to=q.other_units(s, sorted(held_before - held_now), request.unit_id, since, period.end))
+    before, total_before = q.basis_holdings(s, previous.id) if previous is not None else (None, None)
     basis = InvoiceBasisRow(municipality=request.municipality, period=period.label, kind=request.kind,
-                            unit_id=request.unit_id, run_id=request.run_id, total=total(lines),
-                            changes=changes.model_dump(mode="json"), created_at=at)
+                            unit_id=request.unit_id, run_id=request.run_id, total=total([]), changes={},
+                            created_at=at)
     s.add(basis)
     s.flush()
-    if lines:
+    count = 0 if request.kind == "central" else insert_rent_lines(s, basis.id, request.unit_id, period,
+                                                                 year_prices(s, period.year))
+    if not count and not others and not before:
+        s.delete(basis)
+        return BasisSummary(unit_id=request.unit_id, basis_id=None, lines=0, total=total([]), created=False)
+    if others:
         fields = [name for name in Line.model_fields if name != "unit_id"]
         s.connection().execute(insert(InvoiceLineRow.__table__), [
-            {**{name: getattr(line, name) for name in fields}, "basis_id": basis.id} for line in lines])
-    return BasisSummary(unit_id=request.unit_id, basis_id=basis.id, lines=len(lines), total=basis.total, created=True)
+            {**{name: getattr(line, name) for name in fields}, "basis_id": basis.id} for line in others])
+    after, basis.total = q.basis_holdings(s, basis.id)
+    since = parse_period(previous.period).start if previous is not None else period.start
+    moved_from = q.other_units(s, basis.id, request.unit_id, since, period.end)
+    moved_to = q.other_units(s, previous.id, request.unit_id, since, period.end) if previous is not None else {}
+    basis.changes = change_section_json(
+        before, after, previous.period if previous else None, total_before, basis.total,
+        moved_from={ref: unit for ref, unit in moved_from.items() if ref not in (before or {})},
+        moved_to={ref: unit for ref, unit in moved_to.items() if ref not in after})
+    return BasisSummary(unit_id=request.unit_id, basis_id=basis.id, lines=count + len(others), total=basis.total,
+                        created=True)
 
 
 class BillingActivities:
@@ -139,6 +143,8 @@ class BillingActivities:
                 raise ApplicationError(f"municipality: unknown {start.municipality!r}", type="InvalidRun",
                                        non_retryable=True)
             row = s.get(BillingRunRow, run_id)
+            if row is not None and row.status == "failed":  # the same period run again: it starts afresh
+                row.status, row.started_at, row.finished_at = "collecting", now, None
             if row is None:
                 s.add(BillingRunRow(run_id=run_id, municipality=start.municipality, period=period.label,
                                     kind=start.kind, status="collecting", requested_by=start.requested_by,
@@ -174,8 +180,17 @@ class BillingActivities:
                            f"{len(ids)} invoice bases, total SEK {result.total}; CSV at /api/v1/billing/"
                            f"{result.municipality}/{result.period}/export.csv", result.run_id, now)
 
+    @activity.defn(name="billing.mark_failed")
+    def mark_failed(self, run_id: str, reason: str) -> None:
+        """The run failed after it was recorded: the failed-runs gauge counts it from now on."""
+        with self.sessions.begin() as s:
+            run = s.get(BillingRunRow, run_id)
+            if run is not None and run.status != "published":
+                run.status, run.finished_at = "failed", datetime.now(timezone.utc)
+                activity.logger.warning("billing run %s failed: %s", run_id, reason)
+
     def all(self) -> list:
-        return [self.collect, self.store_basis, self.publish]
+        return [self.collect, self.store_basis, self.publish, self.mark_failed]
 
 
 class RenewalSafetyNetActivities:

@@ -6,10 +6,13 @@ Measures:
 - the run's work without Temporal (collect + one basis per unit: lines, change section, store);
 - the whole BillingRun workflow on Temporal's (time-skipping) test server with a real worker;
 and checks that the three give the same rent totals.
-Usage: python -m bench.billing_run [N]"""
+Also prints where the run's time goes: the SELECT of the rent lines alone (what the run computes, in SQL),
+and the same rows stored (INSERT … SELECT into invoice_lines), for all units, in one transaction.
+Usage: python -m bench.billing_run [N] [--postgres]  (PostgreSQL at RAMFLOW_TEST_POSTGRES or 127.0.0.1:5432)"""
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import sys
 import tempfile
@@ -19,7 +22,7 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import create_engine, func, insert, make_url, select, text
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
@@ -27,6 +30,7 @@ from activities.billing import store_basis
 from config import Settings
 from db import billing_queries as q
 from db.billing_models import InvoiceBasisRow, InvoiceLineRow
+from db.billing_rent_sql import rent_select, insert_rent_lines, year_prices
 from db.migrate import upgrade
 from db.models import Charge, Device
 from db.seed import load_reference_data
@@ -41,12 +45,17 @@ MODELS = [("LAT-5450", "workstation", "420.00"), ("OPT-7020", "workstation", "36
           ("TP-E14", "teacher_computer", "310.00"), ("CB-314", "student_computer", "120.00"),
           ("IPAD-10", "tablet", "150.00"), ("P2425", "screen", "45.00")]
 AT = datetime(2026, 1, 1, tzinfo=timezone.utc)
-SQL_TOTALS = text("""
+SQL_TOTALS = {"sqlite": text("""
 SELECT unit_id, SUM(ROUND(amount * (MIN(julianday(COALESCE(ends_on, :end)), julianday(:end))
                                    - MAX(julianday(starts_on), julianday(:start))) / :days, 2))
 FROM charges
 WHERE recurring = 1 AND starts_on < :end AND (ends_on IS NULL OR ends_on > :start)
-GROUP BY unit_id ORDER BY unit_id""")
+GROUP BY unit_id ORDER BY unit_id"""), "postgresql": text("""
+SELECT unit_id, SUM(ROUND(amount * (LEAST(COALESCE(ends_on, CAST(:end AS DATE)), CAST(:end AS DATE))
+                                   - GREATEST(starts_on, CAST(:start AS DATE))) / CAST(:days AS NUMERIC), 2))
+FROM charges
+WHERE recurring AND starts_on < CAST(:end AS DATE) AND (ends_on IS NULL OR ends_on > CAST(:start AS DATE))
+GROUP BY unit_id ORDER BY unit_id""")}
 
 
 def fleet(sessions, n: int) -> None:
@@ -80,7 +89,8 @@ def sql_totals(sessions) -> tuple[float, dict[str, Decimal]]:
     period = parse_period(PERIOD)
     with sessions() as s:
         started = time.perf_counter()
-        rows = s.execute(SQL_TOTALS, dict(start=period.start.isoformat(), end=period.end.isoformat(), days=31.0)).all()
+        rows = s.execute(SQL_TOTALS[s.get_bind().dialect.name],
+                         dict(start=period.start.isoformat(), end=period.end.isoformat(), days=31.0)).all()
         elapsed = time.perf_counter() - started
     return elapsed, {unit: Decimal(str(round(total, 2))).quantize(Decimal("0.01")) for unit, total in rows}
 
@@ -123,39 +133,120 @@ async def workflow_run(url: str) -> float:
         await env.shutdown()
 
 
-def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
-    with tempfile.TemporaryDirectory() as tmp:
-        template = Path(tmp) / "template.db"
-        url = f"sqlite:///{template}"
-        upgrade(url)
-        seed = make_sessionmaker(url)
-        load_reference_data(seed, 2026)
-        fleet(seed, n)
-        seed.kw["bind"].dispose()
+def breakdown(sessions) -> tuple[float, float, float]:
+    """Where a run's time goes, without Temporal or Python lines: the rent lines SELECTed (computed in SQL,
+    fetched), then stored with INSERT … SELECT, then the commit; all units, one transaction."""
+    period = parse_period(PERIOD)
+    with sessions() as s:
+        units, prices = q.unit_ids(s, "ulricehamn"), year_prices(s, period.year)
+        sql, params = rent_select(s.get_bind().dialect.name, period, prices)
+        started = time.perf_counter()
+        for unit in units:
+            s.execute(text(sql), {**params, "unit_id": unit}).all()
+        selected = time.perf_counter()
+        for unit in units:
+            basis = InvoiceBasisRow(municipality="ulricehamn", period=PERIOD, kind="regular", unit_id=unit,
+                                    run_id="breakdown", total=Decimal(0), changes={}, created_at=AT)
+            s.add(basis)
+            s.flush()
+            insert_rent_lines(s, basis.id, unit, period, prices)
+        inserted = time.perf_counter()
+        s.commit()
+        committed = time.perf_counter()
+    return selected - started, inserted - selected, committed - inserted
 
-        sql_sessions = make_sessionmaker(fresh_db(template, "sql.db"))
-        sql_totals(sql_sessions)  # warm the page cache like the runs below get it warm
-        query_s, expected = sql_totals(sql_sessions)
 
-        direct_sessions = make_sessionmaker(fresh_db(template, "direct.db"))
-        direct_s = direct_run(direct_sessions)
-        direct = rent_totals(direct_sessions)
+class SQLiteCopies:
+    """A seeded template database file and fresh copies of it."""
 
-        wf_url = fresh_db(template, "workflow.db")
-        workflow_s = asyncio.run(workflow_run(wf_url))
-        via_workflow = rent_totals(make_sessionmaker(wf_url))
+    def __init__(self, tmp: Path) -> None:
+        self.template = tmp / "template.db"
+        self.url = f"sqlite:///{self.template}"
 
-    print(f"active rentals: {n} in {len(UNITS)} units, period {PERIOD}")
+    def copy(self, name: str) -> str:
+        return fresh_db(self.template, f"{name}.db")
+
+    def close(self) -> None:
+        pass
+
+
+class PostgresCopies:
+    """A seeded template database on the local PostgreSQL and fresh copies (CREATE DATABASE … TEMPLATE)."""
+
+    def __init__(self) -> None:
+        from tests.db_backends import POSTGRES_ADMIN_URL
+
+        self.admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        self.base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
+        self.prefix = f"ramflow_bench_{uuid.uuid4().hex[:8]}"
+        self.names = [f"{self.prefix}_template"]
+        self._run(f'CREATE DATABASE "{self.names[0]}"')
+        self.url = f"{self.base}/{self.names[0]}"
+
+    def _run(self, sql: str) -> None:
+        with self.admin.connect() as conn:
+            conn.execute(text(sql))
+
+    def copy(self, name: str) -> str:
+        self.names.append(f"{self.prefix}_{name}")
+        self._run(f'CREATE DATABASE "{self.names[-1]}" TEMPLATE "{self.names[0]}"')
+        return f"{self.base}/{self.names[-1]}"
+
+    def close(self) -> None:
+        for name in self.names:
+            self._run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self.admin.dispose()
+
+
+def measure(copies, n: int) -> None:
+    upgrade(copies.url)
+    seed = make_sessionmaker(copies.url)
+    load_reference_data(seed, 2026)
+    fleet(seed, n)
+    seed.kw["bind"].dispose()
+
+    sql_sessions = make_sessionmaker(copies.copy("sql"))
+    sql_totals(sql_sessions)  # warm the page cache like the runs below get it warm
+    query_s, expected = sql_totals(sql_sessions)
+    select_s, insert_s, commit_s = breakdown(sql_sessions)
+    sql_sessions.kw["bind"].dispose()
+
+    direct_sessions = make_sessionmaker(copies.copy("direct"))
+    direct_s = direct_run(direct_sessions)
+    direct = rent_totals(direct_sessions)
+    direct_sessions.kw["bind"].dispose()
+
+    wf_url = copies.copy("workflow")
+    workflow_s = asyncio.run(workflow_run(wf_url))
+    wf_sessions = make_sessionmaker(wf_url)
+    via_workflow = rent_totals(wf_sessions)
+    wf_sessions.kw["bind"].dispose()
+
+    print(f"database: {make_url(copies.url).get_backend_name()}; active rentals: {n} in {len(UNITS)} units, "
+          f"period {PERIOD}; load average {os.getloadavg()[0]:.1f}")
     print(f"one SQL query (rent totals per unit):        {query_s * 1000:8.1f} ms")
-    print(f"billing run, activities without Temporal:     {direct_s * 1000:8.1f} ms  ({direct_s / query_s:5.1f}x the query)")
-    print(f"billing run, BillingRun workflow (Temporal):  {workflow_s * 1000:8.1f} ms  ({workflow_s / query_s:5.1f}x the query)")
+    print(f"  rent lines SELECTed in SQL (all units):     {select_s * 1000:8.1f} ms  ({select_s / query_s:5.1f}x)")
+    print(f"  the same stored, INSERT … SELECT:           {insert_s * 1000:8.1f} ms  ({insert_s / query_s:5.1f}x)")
+    print(f"  commit:                                     {commit_s * 1000:8.1f} ms  ({commit_s / query_s:5.1f}x)")
+    print(f"billing run, activities without Temporal:     {direct_s * 1000:8.1f} ms  ({direct_s / query_s:5.1f}x)")
+    print(f"billing run, BillingRun workflow (Temporal):  {workflow_s * 1000:8.1f} ms  ({workflow_s / query_s:5.1f}x)")
     print("goal ≤ 3x the query:", "met" if workflow_s <= 3 * query_s else "NOT met")
     same = expected == direct == via_workflow
     print("same rent totals (query, run, workflow):", same)
     if not same:
         for unit in sorted(expected):
             print(f"  {unit}: query {expected.get(unit)} run {direct.get(unit)} workflow {via_workflow.get(unit)}")
+
+
+def main() -> None:
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    n = int(args[0]) if args else 20_000
+    with tempfile.TemporaryDirectory() as tmp:
+        copies = PostgresCopies() if "--postgres" in sys.argv else SQLiteCopies(Path(tmp))
+        try:
+            measure(copies, n)
+        finally:
+            copies.close()
 
 
 if __name__ == "__main__":

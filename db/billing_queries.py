@@ -5,16 +5,19 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import or_, select
+from sqlalchemy import BigInteger, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from db.agreement_queries import unit_application_charges  # the agreements process's own reading
+from db.billing_rent_sql import stored_lines
 from db.billing_models import BillingRunRow, CentralCostRow, InvoiceBasisRow, InvoiceLineRow, ServicePriceRow
 from db.models import CatalogueModelRow, Charge, Device, PriceRow, Unit
 from db.ticket_models import SupportCharge
 from domain.billing import (
     ApplicationItem,
+    RECURRING_KINDS,
     FleetDevice,
+    Holding,
     Line,
     OneOffItem,
     Period,
@@ -24,12 +27,10 @@ from domain.billing import (
 from domain.catalogue import (
     CatalogueModel,
     Category,
-    Charging,
     Price,
     add_months,
     monthly_recurring,
     preferred_model,
-    rules_of,
 )
 from domain.equipment import ACTIVE_STATES
 
@@ -60,21 +61,6 @@ def recurring_charges(s: Session, unit_id: str, period: Period) -> list[Recurrin
     return [RecurringCharge.model_construct(
         charge_id=r[0], order_number=r[1], unit_id=r[2], category=r[3], model_code=r[4], kind=r[5],
         monthly_amount=r[6], starts_on=r[7], ends_on=r[8]) for r in rows]
-
-
-def year_prices(s: Session, charges: list[RecurringCharge], year: int) -> dict[str, Decimal]:
-    """Rule AG-5: the recurring amount of each model at the price list of the billed year."""
-    out: dict[str, Decimal] = {}
-    for model, category in {(c.model_code, c.category) for c in charges}:
-        row = s.scalars(select(PriceRow).where(PriceRow.model_code == model, PriceRow.year <= year)
-                        .order_by(PriceRow.year.desc())).first()
-        if row is None:
-            continue
-        monthly = monthly_recurring(Category(category), Price.model_validate(row, from_attributes=True))
-        if monthly is not None:
-            kind = "service_fee" if rules_of(category).charging is Charging.PURCHASE_AND_SERVICE_FEE else "rent"
-            out[f"{kind}:{model}"] = monthly
-    return out
 
 
 def billed_keys(s: Session, unit_id: str, keys: list[str]) -> set[str]:
@@ -129,8 +115,7 @@ def line_of(row: InvoiceLineRow, unit_id: str) -> Line:
 
 
 def basis_lines(s: Session, basis: InvoiceBasisRow) -> list[Line]:
-    rows = s.scalars(select(InvoiceLineRow).where(InvoiceLineRow.basis_id == basis.id).order_by(InvoiceLineRow.id))
-    return [line_of(row, basis.unit_id) for row in rows]
+    return stored_lines(s, basis.id, basis.unit_id)
 
 
 def previous_basis(s: Session, unit_id: str, kind: str, period: Period) -> InvoiceBasisRow | None:
@@ -160,14 +145,26 @@ def billed_for_period(s: Session, municipality: str, unit_id: str, period: Perio
     return lines
 
 
-def other_units(s: Session, order_numbers: list[str], unit_id: str, since: date, until: date) -> dict[str, str]:
-    """Rule BL-4: for each device, another unit that bore its cost between `since` and `until` (a move)."""
-    if not order_numbers:
-        return {}
+def other_units(s: Session, basis_id: int, unit_id: str, since: date, until: date) -> dict[str, str]:
+    """Rule BL-4: for each device on basis `basis_id`, another unit that bore its cost between `since`
+    and `until` (a move). The basis's devices are read in SQL: a first basis may list thousands."""
+    on_basis = select(InvoiceLineRow.order_number).where(InvoiceLineRow.basis_id == basis_id,
+                                                         InvoiceLineRow.order_number.is_not(None))
     rows = s.execute(select(Charge.order_number, Charge.unit_id).where(
-        Charge.order_number.in_(order_numbers), Charge.unit_id != unit_id, Charge.recurring.is_(True),
+        Charge.order_number.in_(on_basis), Charge.unit_id != unit_id, Charge.recurring.is_(True),
         Charge.starts_on < until, or_(Charge.ends_on.is_(None), Charge.ends_on >= since)).order_by(Charge.id))
     return {order: unit for order, unit in rows}
+
+
+def basis_holdings(s: Session, basis_id: int) -> tuple[dict[str, Holding], Decimal]:
+    """What a basis says the unit has (BL-4) and its exact total, without a Line per row."""
+    t = InvoiceLineRow.__table__
+    held = s.execute(select(t.c.order_number, t.c.key, t.c.kind, t.c.article, t.c.unit_price).where(
+        t.c.basis_id == basis_id, t.c.kind.in_(RECURRING_KINDS)))
+    holdings = {order or key.removeprefix("application:"): (kind, article, price)
+                for order, key, kind, article, price in held}
+    ore = s.scalar(select(func.sum(cast(func.round(t.c.amount * 100), BigInteger))).where(t.c.basis_id == basis_id))
+    return holdings, (Decimal(ore or 0) / 100).quantize(Decimal("0.01"))
 
 
 # --- forecast (EQ-5) -------------------------------------------------------------------------

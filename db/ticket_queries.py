@@ -73,4 +73,7 @@ def resolve_request_terms(s: Session, order: ServiceRequestOrder) -> RequestTerm
         for number in details.device_order_numbers:
             if s.get(Device, number) is None:
                 raise InvalidTicket(f"details.device_order_numbers: no device {number!r}")
+    if details.kind == "extra_support" and details.device_order_number is not None \
+            and s.get(Device, details.device_order_number) is None:  # rule EQ-13
+        raise InvalidTicket(f"details.device_order_number: no device {details.device_order_number!r}")
     return RequestTerms(municipality=unit.municipality, support_level=level)

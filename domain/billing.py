@@ -281,42 +281,49 @@ class ChangeSection(BaseModel):
     total_after: Decimal
 
 
-def _holdings(lines: list[Line]) -> dict[str, Line]:
-    out: dict[str, Line] = {}
-    for line in lines:
-        if line.kind in RECURRING_KINDS:
-            out[line.order_number or line.key.removeprefix("application:")] = line
-    return out
+Holding = tuple[str, str, Decimal]  # what a unit has on a basis: kind, article, unit price
+
+
+def holdings(lines: list[Line]) -> dict[str, Holding]:
+    """Recurring lines by device order number or agreement id (what BL-4 compares)."""
+    return {line.order_number or line.key.removeprefix("application:"): (line.kind, line.article, line.unit_price)
+            for line in lines if line.kind in RECURRING_KINDS}
+
+
+def change_items(before: dict[str, Holding], after: dict[str, Holding], moved_from: dict[str, str],
+                 moved_to: dict[str, str]) -> list[dict]:
+    """Rule BL-4 as plain JSON-ready items (a first basis of a large unit lists thousands)."""
+    def item(change: str, ref: str, held: Holding, other_unit: str | None = None,
+             before_price: Decimal | None = None, after_price: Decimal | None = None) -> dict:
+        return {"change": change, "kind": held[0], "reference": ref, "article": held[1], "other_unit": other_unit,
+                "unit_price_before": None if before_price is None else str(before_price),
+                "unit_price_after": None if after_price is None else str(after_price)}
+
+    items = [item("moved_in" if ref in moved_from else "added", ref, after[ref], moved_from.get(ref))
+             for ref in sorted(after.keys() - before.keys())]
+    items += [item("moved_out" if ref in moved_to else "removed", ref, before[ref], moved_to.get(ref))
+              for ref in sorted(before.keys() - after.keys())]
+    items += [item("price_changed", ref, after[ref], None, before[ref][2], after[ref][2])
+              for ref in sorted(before.keys() & after.keys()) if before[ref][2] != after[ref][2]]
+    return items
+
+
+def change_section_json(before: dict[str, Holding] | None, after: dict[str, Holding], previous_period: str | None,
+                        total_before: Decimal | None, total_after: Decimal, moved_from: dict[str, str] | None = None,
+                        moved_to: dict[str, str] | None = None) -> dict:
+    """ChangeSection.model_dump(mode="json") without a model per item: what a basis stores."""
+    return {"previous_period": previous_period,
+            "items": change_items(before or {}, after, moved_from or {}, moved_to or {}),
+            "total_before": None if total_before is None else str(total_before), "total_after": str(total_after)}
 
 
 def change_section(previous: list[Line] | None, current: list[Line], previous_period: str | None,
                    moved_from: dict[str, str] | None = None, moved_to: dict[str, str] | None = None) -> ChangeSection:
     """Compare what the unit has now with what it had on the previous basis. `moved_from`/`moved_to`
     (order number → other unit) tell a move between units from a new or ended rental."""
-    before, after = _holdings(previous or []), _holdings(current)
-    moved_from, moved_to = moved_from or {}, moved_to or {}
-    items = []
-    for ref in sorted(set(after) - set(before)):
-        line = after[ref]
-        if ref in moved_from:
-            items.append(ChangeItem(change="moved_in", kind=line.kind, reference=ref, article=line.article,
-                                    other_unit=moved_from[ref]))
-        else:
-            items.append(ChangeItem(change="added", kind=line.kind, reference=ref, article=line.article))
-    for ref in sorted(set(before) - set(after)):
-        line = before[ref]
-        if ref in moved_to:
-            items.append(ChangeItem(change="moved_out", kind=line.kind, reference=ref, article=line.article,
-                                    other_unit=moved_to[ref]))
-        else:
-            items.append(ChangeItem(change="removed", kind=line.kind, reference=ref, article=line.article))
-    for ref in sorted(set(before) & set(after)):
-        if before[ref].unit_price != after[ref].unit_price:
-            items.append(ChangeItem(change="price_changed", kind=after[ref].kind, reference=ref,
-                                    article=after[ref].article, unit_price_before=before[ref].unit_price,
-                                    unit_price_after=after[ref].unit_price))
-    return ChangeSection(previous_period=previous_period, items=items,
-                         total_before=None if previous is None else total(previous), total_after=total(current))
+    return ChangeSection.model_validate(change_section_json(
+        holdings(previous or []), holdings(current), previous_period,
+        None if previous is None else total(previous), total(current), moved_from, moved_to))
 
 
 # --- workflow messages -----------------------------------------------------------------------

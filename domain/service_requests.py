@@ -23,6 +23,7 @@ class RequestKind(str, Enum):
     FUNCTIONAL_MAILBOX = "functional_mailbox"  # TK-10
     PROGRAM_INSTALLATION = "program_installation"  # TK-11
     PHYSICAL_MOVE = "physical_move"  # TK-12
+    EXTRA_SUPPORT = "extra_support"  # EQ-13
 
 
 RULE_OF_KIND = {
@@ -30,7 +31,10 @@ RULE_OF_KIND = {
     RequestKind.FUNCTIONAL_MAILBOX: "TK-10",
     RequestKind.PROGRAM_INSTALLATION: "TK-11",
     RequestKind.PHYSICAL_MOVE: "TK-12",
+    RequestKind.EXTRA_SUPPORT: "EQ-13",
 }
+# Rules TK-12, EQ-13 (BL-1): work delivered on these requests is charged to the unit per hour.
+HOURLY_KINDS = (RequestKind.PHYSICAL_MOVE, RequestKind.EXTRA_SUPPORT)
 
 
 class NonEmployeeAccount(BaseModel):
@@ -74,8 +78,18 @@ class PhysicalMove(BaseModel):
     description: str | None = Field(None, max_length=1000)
 
 
+class ExtraSupport(BaseModel):
+    """Rule EQ-13: support from IT beyond what a phone's or tablet's service fee covers (apps, handling),
+    charged per hour."""
+
+    kind: Literal["extra_support"] = "extra_support"
+    description: str = Field(min_length=1, max_length=1000)
+    device_order_number: str | None = Field(None, pattern=TICKET_NUMBER_PATTERN)
+
+
 RequestDetails = Annotated[
-    Union[NonEmployeeAccount, FunctionalMailbox, ProgramInstallation, PhysicalMove], Field(discriminator="kind")
+    Union[NonEmployeeAccount, FunctionalMailbox, ProgramInstallation, PhysicalMove, ExtraSupport],
+    Field(discriminator="kind")
 ]
 
 
@@ -155,14 +169,15 @@ class RequestProcess(GuardedProcess):
 
     definition = SERVICE_REQUEST
     condition_messages = {
-        "time_given_for_move": "rule TK-12: a physical move is charged per hour; give minutes_worked",
+        "time_given_for_move": "rules TK-12, EQ-13: a physical move or extra support is charged per hour; "
+                               "give minutes_worked",
         "unit_installs": "rule TK-7: IT owns this request under the device's support level",
     }
     snapshot: RequestSnapshot
 
     def time_given_for_move(self, command: Any = None) -> bool:
         action = action_of(command)
-        return (self.snapshot.kind is not RequestKind.PHYSICAL_MOVE or action is None
+        return (self.snapshot.kind not in HOURLY_KINDS or action is None
                 or bool(getattr(action, "minutes_worked", None)))
 
     def hand_back_reason(self) -> str | None:

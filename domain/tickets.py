@@ -454,7 +454,7 @@ class ChargeRequest(BaseModel):
     """A billing line for the unit (rules TK-8, TK-12)."""
 
     key: str
-    source: Literal["on_call", "physical_move"]
+    source: Literal["on_call", "physical_move", "extra_support"]
     reference: str
     unit_id: str
     minutes_worked: int

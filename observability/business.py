@@ -34,10 +34,11 @@ log = logging.getLogger(__name__)
 
 RENEWAL_WINDOWS_DAYS = (30, 90)
 # A billing run (db.billing_models.BillingRunRow: collecting → stored → published) that has not published an
-# hour after it started has failed or is stuck (a run takes seconds to minutes; bench/billing_run.py): its
-# invoices wait. The workflow records no "failed" status of its own, so the register's age decides.
+# hour after it started is stuck (a run takes seconds to minutes; bench/billing_run.py; a terminated workflow
+# records nothing): its invoices wait. A run whose workflow failed is marked "failed" and counts at once.
 BILLING_STUCK_AFTER = timedelta(hours=1)
 BILLING_DONE = "published"
+BILLING_FAILED = "failed"
 
 
 def awaiting_decision_states(definition: ProcessDefinition) -> frozenset[str]:
@@ -175,6 +176,7 @@ class BusinessCollector(Collector):
         gauge = GaugeMetricFamily("ramflow_billing_runs_failed", "billing runs failed or stuck: not published an "
                                   "hour after they started (BL-2, BL-3)")
         cutoff = self.now() - BILLING_STUCK_AFTER  # compared here: SQLite keeps instants without their offset
-        started = s.scalars(select(BillingRunRow.started_at).where(BillingRunRow.status != BILLING_DONE))
-        gauge.add_metric([], sum(1 for at in started if aware(at) < cutoff))
+        rows = s.execute(select(BillingRunRow.status, BillingRunRow.started_at)
+                         .where(BillingRunRow.status != BILLING_DONE))
+        gauge.add_metric([], sum(1 for status, at in rows if status == BILLING_FAILED or aware(at) < cutoff))
         return gauge

@@ -40,7 +40,18 @@ class BillingRunWorkflow:
             if isinstance(cause, ApplicationError) and cause.type == "InvalidRun":
                 raise ApplicationError(cause.message, type="InvalidRun", non_retryable=True) from error
             raise
-        plan = self.plan
+        try:
+            return await self._store_and_publish(self.plan)
+        except ActivityError as error:
+            # the failed-runs gauge (observability) sees a failed run at once, not an hour later
+            if workflow.patched("billing-run-records-failure"):
+                await workflow.execute_activity(
+                    "billing.mark_failed", args=[self.plan.run_id, str(error.cause or error)],
+                    start_to_close_timeout=STEP_TIMEOUT, retry_policy=RETRY)
+            self.status = "failed"
+            raise
+
+    async def _store_and_publish(self, plan: RunPlan) -> RunResult:
         self.status = "storing"
         for first in range(0, len(plan.units), CONCURRENT_UNITS):  # rule BL-5: one basis per unit
             chunk = plan.units[first:first + CONCURRENT_UNITS]

@@ -15,10 +15,10 @@ with workflow.unsafe.imports_passed_through():
     from domain.intefunktion import CLOCK_TIMER_REASONS, DeadlineClock
     from domain.process import TransitionRecord
     from domain.service_requests import (
+        HOURLY_KINDS,
         SERVICE_REQUEST,
         RegisterRequestInput,
         RequestCommand,
-        RequestKind,
         RequestMirror,
         RequestProcess,
         RequestSnapshot,
@@ -358,9 +358,9 @@ class ServiceRequestWorkflow(RegisteredProcess):
     async def _after(self, previous: str, trigger: str, current: str) -> None:
         snap = self.snap
         order = snap.order
-        if trigger == "deliver" and snap.kind is RequestKind.PHYSICAL_MOVE and snap.minutes_worked:  # rule TK-12
+        if trigger == "deliver" and snap.kind in HOURLY_KINDS and snap.minutes_worked:  # rules TK-12, EQ-13
             await run_activity(CHARGE_SUPPORT, ChargeRequest(
-                key=f"{workflow.info().workflow_id}:physical_move", source="physical_move", reference=order.number,
+                key=f"{workflow.info().workflow_id}:{snap.kind.value}", source=snap.kind.value, reference=order.number,
                 unit_id=order.unit_id, minutes_worked=snap.minutes_worked,
                 minutes_charged=chargeable_minutes(snap.minutes_worked, 0, self.start.move_increment_minutes),
                 hourly_rate=self.start.move_hourly_rate, at=workflow.now()))

@@ -211,26 +211,43 @@ def basis(basis_id: BasisId, session: SessionDep, principal: PrincipalDep):
     return _basis_view(session, _own_basis(session, principal, basis_id))
 
 
+def kronor(amount: Decimal) -> str:
+    """Swedish money format: 1150 → '1 150,00 kr' (space between thousands, decimal comma)."""
+    whole, ore = f"{abs(amount):,.2f}".split(".")
+    return f"{'-' if amount < 0 else ''}{whole.replace(',', ' ')},{ore} kr"
+
+
+def swedish_number(value: Decimal) -> str:
+    return f"{value.normalize():f}".replace(".", ",")
+
+
 def render_basis(view: BasisView) -> str:
+    """The basis a unit manager reads (BL-4, BL-5): unit, period, what changed, the lines and the total."""
     e = html.escape
+    period = parse_period(view.period)
+    last_day = period.end.toordinal() - 1
     rows = "".join(
-        f"<tr><td>{e(line.article)}</td><td>{e(line.text)}</td><td class=n>{line.quantity.normalize():f}</td>"
-        f"<td class=n>{line.unit_price}</td><td class=n>{line.amount}</td></tr>" for line in view.lines)
+        f"<tr><td>{e(line.article)}</td><td>{e(line.text)}</td><td class=n>{swedish_number(line.quantity)}</td>"
+        f"<td class=n>{kronor(line.unit_price)}</td><td class=n>{kronor(line.amount)}</td></tr>" for line in view.lines)
     labels = {"added": "Added", "removed": "Removed", "moved_in": "Moved in from", "moved_out": "Moved to",
               "price_changed": "New price"}
     changes = "".join(
         f"<li>{labels[i.change]} {e(i.other_unit or '')} — {e(i.reference)} ({e(i.article)})"
-        + (f": {i.unit_price_before} → {i.unit_price_after}" if i.change == "price_changed" else "") + "</li>"
-        for i in view.changes.items) or "<li>No changes</li>"
+        + (f": {kronor(i.unit_price_before)} → {kronor(i.unit_price_after)}" if i.change == "price_changed" else "")
+        + "</li>" for i in view.changes.items) or "<li>No changes</li>"
     since = f" since {e(view.changes.previous_period)}" if view.changes.previous_period else " (first basis)"
+    before = view.changes.total_before
+    totals = (f"<p>Total {kronor(view.total)}" + ("" if before is None else f" (previous basis {kronor(before)})")
+              + "</p>")
     return (f"<!doctype html><html lang=en><meta charset=utf-8><title>Invoice basis {e(view.unit_id)} "
             f"{e(view.period)}</title><style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}"
             f"table{{border-collapse:collapse;width:100%}}td,th{{border-bottom:1px solid #ccc;padding:.3em}}"
-            f".n{{text-align:right}}</style><h1>Invoice basis {e(view.period)}</h1>"
-            f"<p>{e(view.unit_id)} {e(view.unit_name or '')} — {e(view.municipality)} — basis {view.id}</p>"
-            f"<h2>What changed{since} (BL-4)</h2><ul>{changes}</ul><h2>Lines</h2><table><tr><th>Article</th>"
-            f"<th>Text</th><th class=n>Quantity</th><th class=n>Unit price (SEK)</th><th class=n>Amount (SEK)</th>"
-            f"</tr>{rows}<tr><th colspan=4 class=n>Total</th><th class=n>{view.total}</th></tr></table></html>")
+            f".n{{text-align:right;white-space:nowrap}}</style><h1>Invoice basis {e(view.period)}</h1>"
+            f"<p>Unit: {e(view.unit_id)} {e(view.unit_name or '')} — {e(view.municipality.capitalize())} — "
+            f"period {period.start.isoformat()} – {date.fromordinal(last_day).isoformat()} — basis {view.id}</p>"
+            f"{totals}<h2>What changed{since} (BL-4)</h2><ul>{changes}</ul><h2>Lines</h2><table><tr><th>Article</th>"
+            f"<th>Text</th><th class=n>Quantity</th><th class=n>Unit price</th><th class=n>Amount</th>"
+            f"</tr>{rows}<tr><th colspan=4 class=n>Total</th><th class=n>{kronor(view.total)}</th></tr></table></html>")
 
 
 @router.get("/{municipality}/{period}/export.csv")

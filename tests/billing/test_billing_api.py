@@ -24,7 +24,7 @@ async def test_bl5_bl4_api_runs_a_closed_month_and_exports_the_csv(api, sessions
     assert ks["total"] == "298.06" and [i["change"] for i in ks["changes"]["items"]] == ["added"]
     assert ks["lines"][0]["quantity"] == "0.7097"
     page = await api.get(f"/billing/bases/{ks['id']}.html")
-    assert page.status_code == 200 and "298.06" in page.text and "Added" in page.text
+    assert page.status_code == 200 and "298,06 kr" in page.text and "Added" in page.text
     # a unit manager reads their own unit's basis; another unit's is not there for them
     own = api.bearer("E2001", "unit-manager", unit="UL-KS")
     other = api.bearer("E2002", "unit-manager", unit="UL-BUF")
