@@ -127,6 +127,13 @@ def kronor(value: Decimal | str | float | None) -> str:
     return f"{sign}{NBSP.join(groups)},{cents}{NBSP}kr"
 
 
+def quantity(value: Decimal | str | None) -> str:
+    """`1`, `2,5`: no trailing zeros, decimal comma."""
+    if value is None or value == "":
+        return "–"
+    return f"{Decimal(str(value)).normalize():f}".replace(".", ",")
+
+
 def working_hours(seconds: float | None) -> str:
     """Time left in support hours: `5 h 30 min`."""
     if seconds is None:
