@@ -137,5 +137,5 @@ def register(console: FastAPI, ui: Ui) -> None:
                          unit_id=unit_id, municipalities=tuple(PERIOD_KIND))
 
     @console.get("/invoices/{basis_id}", include_in_schema=False)
-    async def invoice(request: Request, basis_id: int) -> Response:
-        return await ui.page(request, f"/billing/bases/{basis_id}", "invoice.html")
+    async def invoice(request: Request, basis_id: str) -> Response:
+        return await ui.page(request, f"/billing/bases/{quote(basis_id)}", "invoice.html")  # the API checks the id

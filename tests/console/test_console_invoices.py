@@ -62,6 +62,11 @@ async def test_bl5_unit_manager_lists_and_reads_only_their_own_units_basis(conso
         assert "Central IT-kostnad" in own.text and "tillkommit (added)" in own.text  # BL-4 change section
         other = await http.get(f"/console/invoices/{ids['other']}")
         assert other.status_code == 404 and "2\u00a0300" not in other.text and "UL-KS" not in other.text
+        wrong = await http.get("/console/invoices/x")
+        assert wrong.status_code == 422 and "basis_id" in wrong.text  # the API's words, on the console's page
+        http.cookies.set("ramflow_lang", "en")
+        english = await http.get(f"/console/invoices/{ids['own']}")
+        assert "Invoice basis: TR-KS" in english.text and "Changes since the previous basis" in english.text
 
 
 @pytest.mark.asyncio
