@@ -83,7 +83,23 @@ def seed(base: str, token: Token) -> dict[str, str]:
     s.call("POST", "/development-cases", {"case_id": case, "title": "E-tjänst för bygglov", "kind": "new_system_setup",
                                           "unit_id": "UL-SBF", "estimated_cost": "250000.00"})
     keys["development_case"] = case
+    keys.update(invoice_bases(s))
     return keys
+
+
+def invoice_bases(s: Seeder) -> dict[str, str]:
+    """Rule BL-3: last year's central cost for one unit of each municipality, billed by a central run."""
+    year, found = str(date.today().year - 1), {}
+    for purpose, municipality, unit, amount in (("basis_own", "tranemo", "TR-KS", "1150.00"),
+                                                ("basis_other_unit", "ulricehamn", "UL-KS", "2300.00")):
+        s.call("PUT", f"/billing/central-costs/{year}/{unit}", {"amount": amount, "text": "Central IT-kostnad"})
+        s.call("POST", "/billing/runs", {"municipality": municipality, "period": year, "kind": "central"})
+        end = time.monotonic() + 60
+        while not (bases := s.call("GET", f"/billing/bases?municipality={municipality}&period={year}"
+                                          f"&unit_id={unit}&lines=false")) and time.monotonic() < end:
+            time.sleep(0.5)  # a run that took longer than the API waits (202)
+        found[purpose] = str(bases[0]["id"])
+    return found
 
 
 def main() -> int:

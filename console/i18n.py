@@ -36,6 +36,17 @@ WORDS: dict[str, dict[str, str]] = {
         "decided_on": "Beslutsdatum", "minutes_ref": "Protokoll (paragraf)", "priority": "Prioritet",
         "home": "Start", "welcome": "Välkommen", "avrop": "Avrop", "all": "Alla", "error": "Fel",
         "mirror": "Uppgifterna kommer från registret (processen svarade inte i tid).",
+        "warning_why": "varningsandelen av åtgärdstiden har gått", "breached_why": "åtgärdstiden har passerats",
+        "invoices": "Fakturaunderlag", "invoice": "Fakturaunderlag", "period": "Period", "total": "Summa",
+        "lines": "Rader", "article": "Artikel", "text": "Text", "quantity": "Antal", "unit_price": "À-pris",
+        "amount": "Belopp", "changes": "Förändringar sedan förra underlaget", "no_changes": "Inga förändringar",
+        "previous_total": "Summa förra underlaget", "municipality": "Kommun", "published": "Publicerat",
+        "show": "Visa", "refusals": "Nekade försök", "status": "Svar", "message": "Meddelande",
+        "export_csv": "Exportera (CSV)", "export_bundle": "Exportbunt (JSON, kan spelas upp igen)",
+        "event_filter": "Händelse", "last_move": "Senaste träff", "rules": "Regler",
+        "request_kind": "Typ av beställning", "non_employee_account": "Konto för icke anställd",
+        "functional_mailbox": "Funktionsadress (e-post)", "program_installation": "Installation av program",
+        "physical_move": "Flytt av utrustning"
     },
     "en": {
         "app": "Ramflow", "skip": "Skip to content", "login": "Sign in", "logout": "Sign out",
@@ -64,6 +75,17 @@ WORDS: dict[str, dict[str, str]] = {
         "decided_on": "Decided on", "minutes_ref": "Minutes (paragraph)", "priority": "Priority",
         "home": "Home", "welcome": "Welcome", "avrop": "Call-off (avrop)", "all": "All", "error": "Error",
         "mirror": "Shown from the register (the process did not answer in time).",
+        "warning_why": "the warning share of the time to fix has passed", "breached_why": "the deadline has passed",
+        "invoices": "Invoice bases", "invoice": "Invoice basis", "period": "Period", "total": "Total",
+        "lines": "Lines", "article": "Article", "text": "Text", "quantity": "Quantity", "unit_price": "Unit price",
+        "amount": "Amount", "changes": "Changes since the previous basis", "no_changes": "No changes",
+        "previous_total": "Previous basis total", "municipality": "Municipality", "published": "Published",
+        "show": "Show", "refusals": "Refused attempts", "status": "Answer", "message": "Message",
+        "export_csv": "Export (CSV)", "export_bundle": "Export bundle (JSON, replays)",
+        "event_filter": "Event", "last_move": "Last match", "rules": "Rules",
+        "request_kind": "Kind of request", "non_employee_account": "Account for a non-employee",
+        "functional_mailbox": "Functional e-mail address", "program_installation": "Program installation",
+        "physical_move": "Moving equipment"
     },
 }
 
@@ -72,25 +94,23 @@ def words(lang: str) -> dict[str, str]:
     return WORDS.get(lang, WORDS["sv"])
 
 
-def when(value: datetime | str | None) -> str:
-    """`2026-11-28 14:05`, local time of the municipalities."""
+def _local(value: datetime | str | None) -> datetime | None:
     if value is None or value == "":
-        return "–"
+        return None
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    if value.tzinfo is not None:
-        value = value.astimezone(TZ)
-    return value.strftime("%Y-%m-%d %H:%M")
+    return value.astimezone(TZ) if value.tzinfo is not None else value
+
+
+def when(value: datetime | str | None) -> str:
+    """`2026-11-28 14:05`, local time of the municipalities."""
+    local = _local(value)
+    return "–" if local is None else local.strftime("%Y-%m-%d %H:%M")
 
 
 def day(value: datetime | str | None) -> str:
-    if value is None or value == "":
-        return "–"
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if value.tzinfo is not None:
-        value = value.astimezone(TZ)
-    return value.strftime("%Y-%m-%d")
+    local = _local(value)
+    return "–" if local is None else local.strftime("%Y-%m-%d")
 
 
 def kronor(value: Decimal | str | float | None) -> str:
@@ -105,6 +125,13 @@ def kronor(value: Decimal | str | float | None) -> str:
         groups.insert(0, whole[-3:])
         whole = whole[:-3]
     return f"{sign}{NBSP.join(groups)},{cents}{NBSP}kr"
+
+
+def quantity(value: Decimal | str | None) -> str:
+    """`1`, `2,5`: no trailing zeros, decimal comma."""
+    if value is None or value == "":
+        return "–"
+    return f"{Decimal(str(value)).normalize():f}".replace(".", ",")
 
 
 def working_hours(seconds: float | None) -> str:
@@ -147,6 +174,9 @@ NAMES_SV: dict[str, str] = {
     "strategist_approve": "godkänn (strateg)", "strategist_reject": "avslå (strateg)",
     "at_steering_group": "hos IT-styrgruppen",
     "device": "enhet", "ticket": "ärende", "service_request": "tjänstebeställning", "governance": "styrning",
+    "equipment": "utrustning", "service_introduction": "införande av tjänst", "cloud_move": "flytt till moln",
+    "added": "tillkommit", "removed": "upphört", "moved_in": "flyttad hit", "moved_out": "flyttad härifrån",
+    "price_changed": "nytt pris", "start_work": "påbörja", "in_progress": "pågår", "submitted": "inskickad",
     "development_case": "utvecklingsärende", "framework_change": "ändring av ramverket", "agreement": "avtal", "registered": "registrerat", "approve": "godkänn", "reject": "avslå",
 }
 

@@ -9,6 +9,7 @@ import db.idempotency  # noqa: F401
 import db.premises_models  # noqa: F401
 import db.audit_models  # noqa: F401
 import db.billing_models  # noqa: F401
+import db.console_sessions  # noqa: F401
 from db.session import make_engine
 
 config = context.config

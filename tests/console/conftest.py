@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.frontdoor.stack import Stack
+from tests.frontdoor.stack import Stack, wait_for_port
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -28,6 +29,23 @@ def _browser_missing() -> str | None:
     return None
 
 
+class ConsoleStack(Stack):
+    """The embedded stack whose API process is tests.console.clock_app:app (the console's clock is a file)."""
+
+    def __init__(self, directory: Path, *args, **settings: str) -> None:
+        self.clock_file = directory / "console-clock.txt"
+        super().__init__(directory, *args, console_test_clock_file=str(self.clock_file), **settings)
+
+    def set_clock(self, at: str | None) -> None:
+        """The console's 'now' (ISO 8601 with offset); None: the real clock again."""
+        self.clock_file.write_text(at or "")
+
+    def start_api(self) -> None:
+        self._spawn("api", [sys.executable, "-m", "uvicorn", "tests.console.clock_app:app", "--host", "127.0.0.1",
+                            "--port", str(self.api_port), "--log-level", "warning", "--timeout-keep-alive", "75"])
+        wait_for_port(self.api_port, 60)
+
+
 @pytest.fixture(scope="module")
 def console_stack(tmp_path_factory, migrated_template: Path, issuer) -> Iterator[tuple[Stack, dict[str, str]]]:
     missing = _browser_missing()
@@ -35,7 +53,7 @@ def console_stack(tmp_path_factory, migrated_template: Path, issuer) -> Iterator
         pytest.skip(missing)
     from console.demo import seed
 
-    running = Stack(tmp_path_factory.mktemp("console"), migrated_template, issuer, console_cookie_secure="false")
+    running = ConsoleStack(tmp_path_factory.mktemp("console"), migrated_template, issuer, console_cookie_secure="false")
     try:
         running.start()
 

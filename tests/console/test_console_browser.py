@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -149,20 +150,33 @@ def test_unit_manager_cannot_see_another_units_device(console_stack, page):
 
 def test_auditor_finds_a_closed_device_and_reads_its_timeline(console_stack, page):
     stack, keys = console_stack
+    closed = keys["closed_device"]
+    # a refused attempt on the ended process (it never entered Temporal's history): the auditor sees it
+    refused = httpx.post(f"{stack.base}/api/v1/devices/{closed}/events", json={"action": {"event": "write_off"}},
+                         headers=stack.bearer("it.check", "it-staff"), timeout=10)
+    assert refused.status_code == 409
     sign_in(page, stack.base, "revisor.rut", persona=True)
     assert page.url.endswith("/console/audit")
-    page.select_option("#kind", "device")
-    page.fill("#state-a", "written_off")
+    page.select_option("#process", "equipment")
     page.fill("#rule", "EQ-9")
+    page.fill("#event", "write_off")
     page.get_by_role("button", name="Sök").click()
+    hits = page.locator("table.hits tbody")
+    assert closed in hits.inner_text() and "EQ-9" in hits.inner_text() and keys["own_device"] not in hits.inner_text()
     accessible(page, "audit-search")
-    page.get_by_role("link", name=keys["closed_device"], exact=True).click()
+    searched = page.request.get(page.url + "&format=csv")  # the API's export of the matching lines
+    assert searched.headers["content-type"].startswith("text/csv") and f",{closed}," in searched.text()
+    page.get_by_role("link", name=closed, exact=True).click()
+    assert page.url.endswith(f"/console/audit/processes/device-{closed}")
     timeline = page.locator("table.timeline").inner_text()
     assert "write_off" in timeline and "EQ-9" in timeline and "report_lost" in timeline
+    assert "409" in page.locator("table.refusals").inner_text()
     accessible(page, "device-timeline")
     exported = page.request.get(page.url + "?format=csv")
     assert exported.headers["content-type"].startswith("text/csv")
     assert ",write_off,lost,written_off,it.anna,,EQ-9" in exported.text()
+    bundle = page.request.get(page.url + "?format=bundle").json()
+    assert bundle["workflow_id"] == f"device-{closed}" and bundle["current_state"] == "written_off"
 
 
 def test_gv3_steering_group_secretary_sees_the_large_case_in_the_inbox_with_the_chain_and_prioritises_it(
@@ -200,17 +214,19 @@ def test_tk9_unit_manager_applies_for_an_account_and_orders_equipment(console_st
     stack, _ = console_stack
     sign_in(page, stack.base, "E1001", persona=True)
     page.goto(f"{stack.base}/console/requests")
+    page.get_by_role("link", name="Konto för icke anställd (TK-9)").click()
     page.fill("#holder", "Kim Konsult")
     page.fill("#organisation", "Konsultbolaget AB")
     page.fill("#valid_until", "2027-06-30")
+    accessible(page, None)
     page.get_by_role("button", name="Skicka").click()
     assert re.search(r"SR\d{4}-\d{5}", page.get_by_role("status").first.inner_text())
+    assert "(TK-9)" in page.get_by_role("heading", level=1).inner_text() and "Kim Konsult" in page.locator("dl").inner_text()
+    accessible(page, None)
+    page.goto(f"{stack.base}/console/requests")
     row = page.get_by_role("row").filter(has_text="non_employee_account")
     assert "TR-KS" in row.inner_text() and "E1001" in row.inner_text()  # TK-9: the applicant is the manager
     accessible(page, "requests")
-    row.get_by_role("link").click()
-    assert "(TK-9)" in page.get_by_role("heading", level=1).inner_text() and "Kim Konsult" in page.locator("dl").inner_text()
-    accessible(page, None)
     page.goto(f"{stack.base}/console/orders/new")
     page.fill("#order_number", "ORD-DEMO-10")
     page.select_option("#model_code", "LAT-5450")
@@ -259,3 +275,117 @@ def test_eq5_technician_searches_the_register_and_reads_a_devices_renewal_date_a
     buttons = page.locator("form.event button").all_inner_texts()
     assert any("(return_device)" in b for b in buttons) and not any("accept_buyout" in b for b in buttons)
     accessible(page, "device")
+
+
+def test_tk5_queue_marks_a_ticket_at_its_warning_share_and_at_breach(console_stack, page):
+    """The console's 'now' is the test app's clock (tests/console/clock_app.py): the marks at the warning
+    share and past the deadline, with their accessible text."""
+    stack, _ = console_stack
+    created = httpx.post(f"{stack.base}/api/v1/tickets", json={"unit_id": "TR-KS", "reporter_ref": "E5004",
+                         "title": "Telefonin fungerar inte", "function": "telephony"},
+                         headers=stack.bearer("it.check", "it-staff"), timeout=30).json()
+    number = created["number"]
+    live = api_get(stack, f"/tickets/{number}")
+    warning_at, deadline = (datetime.fromisoformat(live[k]) for k in ("warning_at", "deadline"))
+    assert warning_at < deadline
+    sign_in(page, stack.base, "it.anna", persona=True)
+    try:
+        for at, mark, text, why in ((warning_at - timedelta(minutes=1), "ok", "I tid", None),
+                                    (warning_at + timedelta(minutes=1), "warning", "Varning",
+                                     "varningsandelen av åtgärdstiden har gått"),
+                                    (deadline + timedelta(minutes=1), "breached", "Överskriden",
+                                     "åtgärdstiden har passerats")):
+            stack.set_clock(at.isoformat())
+            page.goto(f"{stack.base}/console/queue")
+            row = page.get_by_role("row").filter(has_text=number)
+            assert f"mark-{mark}" in row.get_attribute("class")
+            badge = row.locator(f"span.mark.{mark}")
+            label = badge.evaluate("e => e.textContent")  # what a screen reader reads (sr-only text included)
+            assert label.startswith(text) and (why is None or why in label), label
+            if mark == "warning":
+                accessible(page, None)
+    finally:
+        stack.set_clock(None)
+    page.goto(f"{stack.base}/console/queue")
+    assert "mark-ok" in page.get_by_role("row").filter(has_text=number).get_attribute("class")
+
+
+def test_tk10_tk11_unit_manager_orders_a_functional_address_and_a_program_and_is_refused_another_unit(
+        console_stack, page):
+    stack, _ = console_stack
+    sign_in(page, stack.base, "E1001", persona=True)
+    page.goto(f"{stack.base}/console/requests")
+    page.get_by_role("link", name="Funktionsadress (e-post) (TK-10)").click()
+    page.fill("#address", "bygglov")
+    page.fill("#function_description", "Frågor om bygglov från medborgare")
+    page.fill("#owner_ref", "E5001")
+    accessible(page, "request-new")
+    page.get_by_role("button", name="Skicka").click()
+    assert "(TK-10)" in page.get_by_role("heading", level=1).inner_text()
+    facts = page.locator("dl.facts").inner_text()
+    assert "bygglov" in facts and "E1001" in facts  # the applicant is the signed-in manager
+    # another unit's: the API's refusal (rule TK-9 decides who may apply), shown with the form kept
+    page.goto(f"{stack.base}/console/requests/new/functional_mailbox")
+    page.select_option("#unit_id", "UL-KS")
+    page.fill("#address", "kultur")
+    page.fill("#function_description", "Kulturskolan")
+    page.fill("#owner_ref", "E2101")
+    page.get_by_role("button", name="Skicka").click()
+    assert "TK-9" in page.get_by_role("alert").inner_text() and page.locator("#address").input_value() == "kultur"
+    page.goto(f"{stack.base}/console/requests/new/program_installation")
+    page.fill("#program", "QGIS")
+    page.fill("#work_related_reason", "Kartor för detaljplaner")
+    page.get_by_role("button", name="Skicka").click()
+    assert "(TK-11)" in page.get_by_role("heading", level=1).inner_text()
+    assert "QGIS" in page.locator("dl.facts").inner_text()
+
+
+def test_tk12_move_ordered_from_it_is_delivered_only_with_the_time_worked(console_stack, page):
+    stack, _ = console_stack
+    sign_in(page, stack.base, "it.anna", persona=True)
+    page.goto(f"{stack.base}/console/requests/new/physical_move")
+    page.select_option("#unit_id", "TR-KS")
+    page.fill("#from_location", "Kommunhuset plan 2")
+    page.fill("#to_location", "Kommunhuset plan 4")
+    page.fill("#device_order_numbers", "ORD-DEMO-1, ORD-DEMO-3")
+    page.get_by_role("button", name="Skicka").click()
+    assert "(TK-12)" in page.get_by_role("heading", level=1).inner_text()
+    submit_event(page, "start_work")
+    submit_event(page, "deliver", result="Flyttat")
+    assert "TK-12" in page.get_by_role("alert").inner_text()  # the rule's message: give the minutes worked
+    accessible(page, None)
+    submit_event(page, "deliver", result="Flyttat", minutes_worked="90")
+    assert page.locator("#state").inner_text() == "levererad (delivered)"
+    assert "TK-12" in page.locator("table.timeline").inner_text()
+
+
+def test_bl5_unit_manager_reads_own_units_invoice_basis_and_never_another_units(console_stack, page):
+    stack, keys = console_stack
+    sign_in(page, stack.base, "E1001", persona=True)
+    page.get_by_role("link", name="Fakturaunderlag").click()
+    listed = page.locator("table.invoices tbody").inner_text()
+    assert "TR-KS" in listed and "UL-KS" not in listed and "1\u00a0150,00\u00a0kr" in listed
+    accessible(page, "invoices")
+    page.goto(f"{stack.base}/console/invoices?municipality=ulricehamn&unit_id=UL-KS")
+    assert "UL-KS" not in page.locator("table.invoices tbody").inner_text()  # the API answers none
+    page.goto(f"{stack.base}/console/invoices")
+    page.locator("table.invoices tbody a").first.click()
+    assert page.url.endswith(f"/console/invoices/{keys['basis_own']}")
+    assert page.locator("#total").inner_text() == "1\u00a0150,00\u00a0kr"  # Swedish money format
+    assert page.locator("#lines-total").inner_text() == "1\u00a0150,00\u00a0kr"
+    lines = page.locator("table.lines tbody").inner_text()
+    assert "Central IT-kostnad" in lines and "1\u00a0150,00\u00a0kr" in lines
+    assert "BL-4" in page.locator("#changes-h").inner_text()
+    accessible(page, "invoice-basis")
+    response = page.goto(f"{stack.base}/console/invoices/{keys['basis_other_unit']}")
+    assert response.status == 404 and "Finns inte" in page.locator("main").inner_text()
+    assert "2\u00a0300,00" not in page.locator("main").inner_text()
+
+
+def test_bl5_economy_sees_every_units_invoice_basis(console_stack, page):
+    stack, keys = console_stack
+    sign_in(page, stack.base, "ekonomi.eva", "economy")
+    page.goto(f"{stack.base}/console/invoices?municipality=ulricehamn")
+    assert "UL-KS" in page.locator("table.invoices tbody").inner_text()
+    page.goto(f"{stack.base}/console/invoices/{keys['basis_other_unit']}")
+    assert page.locator("#total").inner_text() == "2\u00a0300,00\u00a0kr"

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from console.i18n import kronor, when, working_hours
+from console.i18n import kronor, quantity, when, working_hours
 from console.oidc import challenge
 
 REDIRECT = "http://127.0.0.1:24999/console/callback"
@@ -69,4 +69,5 @@ def test_swedish_formats_of_dates_money_and_working_hours():
     assert kronor("1150") == "1\u00a0150,00\u00a0kr"
     assert kronor("1234567.5") == "1\u00a0234\u00a0567,50\u00a0kr"
     assert kronor("0.005") == "0,01\u00a0kr"
+    assert quantity("1.0000") == "1" and quantity("2.50") == "2,5"
     assert working_hours(5 * 3600 + 30 * 60) == "5 h 30 min" and working_hours(-600) == "−10 min"

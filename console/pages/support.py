@@ -1,0 +1,118 @@
+"""Support (it-staff) and everyone's tickets and devices: the queue per line with deadline marks (TK-5),
+a ticket with its timeline and allowed events, new tickets, the device register and a device's lifecycle."""
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+
+from console.api_client import Answer
+from console.ui import Ui, event_forms, process_pages
+
+LINES = ("first_line", "second_line", "verksamhetsstod", "infrastruktur")
+QUEUE_LIMIT = 100
+TICKET_FIELDS = ("unit_id", "reporter_ref", "title", "description", "device_order_number", "support_level", "function")
+DEVICE_SEARCH_FIELDS = ("order_number", "model_code", "user_ref", "serial_number", "location", "unit_id")
+
+
+def mark_of(row: dict, live: dict, now: datetime) -> str:
+    """The queue's mark of a ticket at `now`: breached (past its deadline, TK-5), warning (past the warning
+    share of its time), paused, ok, or none (no intefunktion: no fix deadline). The times are the API's."""
+    deadline = live.get("deadline", row["deadline"])
+    if deadline is None:
+        return "none"
+    if live.get("breached") or row["breached"] or datetime.fromisoformat(deadline) <= now:
+        return "breached"
+    warning_at = live.get("warning_at")
+    if warning_at and datetime.fromisoformat(warning_at) <= now:
+        return "warning"
+    return "paused" if live.get("clock_paused") else "ok"
+
+
+def register(console: FastAPI, ui: Ui) -> None:
+    @console.get("/queue", include_in_schema=False)
+    async def queue(request: Request, line: str = "first_line") -> Response:
+        session = await ui.signed_in(request)
+        line = line if line in LINES else "first_line"
+        async with ui.api_for(session) as api:
+            answer = await api.get("/tickets", line=line, open="true", limit=QUEUE_LIMIT)
+            if not answer.ok:
+                return ui.refused(request, session, answer)
+
+            # the live view (time left, warning) only of tickets with a fix deadline (intefunktion, TK-5):
+            # each is one API call of this user, within their rate limit
+            async def live(row: dict) -> Answer | None:
+                return await api.get(f"/tickets/{row['number']}") if row["deadline"] is not None else None
+            views = await asyncio.gather(*(live(row) for row in answer.body))
+        now = ui.now()
+        rows = []
+        for row, view in zip(answer.body, views):
+            current = view.body if view is not None and view.ok else {}
+            rows.append({**row, "remaining": current.get("remaining_support_seconds"),
+                         "mark": mark_of(row, current, now), "deadline": current.get("deadline", row["deadline"])})
+        rows.sort(key=lambda r: (r["deadline"] is None, r["deadline"] or "", r["number"]))
+        return ui.render(request, "queue.html", session, rows=rows, line=line, lines=LINES)
+
+    @console.get("/tickets", include_in_schema=False)
+    async def tickets(request: Request) -> Response:
+        session, answer = await ui.fetch(request, "/tickets", limit=200)
+        rows = sorted(answer.body, key=lambda r: r["reported_at"], reverse=True)
+        return ui.render(request, "tickets.html", session, rows=rows)
+
+    async def ticket_form(request: Request, session, api, form: dict, status: int = 200) -> Response:
+        units, functions = await asyncio.gather(api.get("/units"), api.get("/intefunktion-functions"))
+        return ui.render(request, "ticket_new.html", session, status=status, units=units.body if units.ok else [],
+                         functions=functions.body if functions.ok else [], form=form)
+
+    @console.get("/tickets/new", include_in_schema=False)
+    async def new_ticket(request: Request) -> Response:
+        session = await ui.signed_in(request)
+        async with ui.api_for(session) as api:
+            return await ticket_form(request, session, api, {})
+
+    @console.post("/tickets/new", include_in_schema=False)
+    async def create_ticket(request: Request) -> Response:
+        session = await ui.signed_in(request)
+        form = await ui.checked_form(request, session)
+        body = {k: form.get(k) or None for k in TICKET_FIELDS}
+        body["affects_operations"] = form.get("affects_operations") == "on"
+        body = {k: v for k, v in body.items() if v is not None}
+        async with ui.api_for(session) as api:
+            done = await ui.created(session, api, "/tickets", body, form.get("idempotency"), "/console/tickets/{}")
+            return done or await ticket_form(request, session, api, form, session.refusal_status)
+
+    process_pages(console, ui, "/tickets", "/tickets", "ticket.html", "ticket")
+
+    # --- devices ------------------------------------------------------------------------------------
+    @console.get("/devices", include_in_schema=False)
+    async def devices(request: Request, q: str = "", unit_id: str = "", state: str = "") -> Response:
+        session, answer = await ui.fetch(request, "/devices", unit_id=unit_id, state=state, limit=1000)
+        needle = q.strip().lower()
+        rows = [r for r in answer.body
+                if not needle or any(needle in str(r.get(k) or "").lower() for k in DEVICE_SEARCH_FIELDS)]
+        return ui.render(request, "devices.html", session, rows=rows, q=q, unit_id=unit_id, state=state)
+
+    @console.get("/devices/{order_number}", include_in_schema=False)
+    async def device(request: Request, order_number: str) -> Response:
+        session = await ui.signed_in(request)
+        async with ui.api_for(session) as api:
+            answer = await api.get(f"/devices/{quote(order_number)}")
+            if answer.status in (404, 409):  # ended long ago: its timeline from the register
+                history = await api.get(f"/devices/{quote(order_number)}/history")
+                if history.ok:
+                    return ui.render(request, "device.html", session, device=None, key=order_number,
+                                     log=history.body, events=[], mirror=True)
+        if not answer.ok:
+            return ui.refused(request, session, answer)
+        view = answer.body
+        return ui.render(request, "device.html", session, device=view, key=order_number, log=view["log"],
+                         events=event_forms(view, "device", session),
+                         mirror=answer.headers.get("x-ramflow-view") == "mirror")
+
+    @console.post("/devices/{order_number}/events", include_in_schema=False)
+    async def device_event(request: Request, order_number: str) -> Response:
+        return await ui.send(request, f"/devices/{quote(order_number)}/events",
+                             f"/console/devices/{quote(order_number)}")
