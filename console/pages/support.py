@@ -7,7 +7,7 @@ from datetime import datetime
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from console.api_client import Answer
 from console.ui import Ui, event_forms, process_pages
