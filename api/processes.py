@@ -286,6 +286,15 @@ def audit_log(session: Session, table: type, column: Any, key: str, limit: int |
                              actor=r.actor, reason=r.reason, rule=r.rule, details=r.details or {}) for r in rows]
 
 
+def history_of(session: Session, register: type, transitions: type, key: str, not_found: str,
+               limit: int | None = 1000, offset: int = 0) -> list[TransitionRecord]:
+    """A history route's answer: the audit log of the process `key` from its register's transition table
+    (keyed by its `__audit_key__` column); 404 when the register has no such process."""
+    if session.get(register, key) is None:
+        raise HTTPException(404, not_found)
+    return audit_log(session, transitions, getattr(transitions, transitions.__audit_key__), key, limit, offset)
+
+
 # --- what the routes of every process share -------------------------------------------------------------
 def ended_in_register(model: type, key: str, what: str) -> Callable[[Session], str | None]:
     """For an event on a process that has ended (`apply`'s `ended`): its final state, from the register."""

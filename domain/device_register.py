@@ -11,14 +11,9 @@ from domain.equipment import Buyout, DeviceOrder
 from domain.process import TransitionRecord
 
 
-class DeviceView(BaseModel):
-    """What a Query answers: the current state, the live deadlines and the transition log."""
+class DevicePlacement(BaseModel):
+    """Where a device is and who bears its cost, as the register row and the view both show it (EQ-6, EQ-7)."""
 
-    order_number: str
-    workflow_id: str
-    state: str
-    category: Category | None
-    model_code: str
     unit_id: str
     cost_bearer_unit_id: str | None
     user_ref: str | None
@@ -26,6 +21,21 @@ class DeviceView(BaseModel):
     serial_number: str | None
     delivered_at: datetime | None
     renewal_months: int | None
+
+
+class _ViewHead(BaseModel):
+    order_number: str
+    workflow_id: str
+    state: str
+    category: Category | None
+    model_code: str
+
+
+# Pydantic orders a model's fields by its bases, last base first: the head, the placement, then the view's own
+# fields, as the API has always answered them.
+class DeviceView(DevicePlacement, _ViewHead):
+    """What a Query answers: the current state, the live deadlines and the transition log."""
+
     renewal_due_at: datetime | None
     rental_end_at: datetime | None
     replaces: str | None
@@ -46,18 +56,14 @@ class RegisterOrderInput(BaseModel):
     ordered_at: datetime
 
 
-class RegisterMirror(BaseModel):
-    """The register row after a transition, plus the transition itself (rule EQ-7: register kept current)."""
-
+class _MirrorHead(BaseModel):
     order_number: str
     record: TransitionRecord
-    unit_id: str
-    cost_bearer_unit_id: str | None
-    user_ref: str | None
-    location: str | None
-    serial_number: str | None
-    delivered_at: datetime | None
-    renewal_months: int | None
+
+
+class RegisterMirror(DevicePlacement, _MirrorHead):
+    """The register row after a transition, plus the transition itself (rule EQ-7: register kept current)."""
+
     replaced_by: str | None
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from api import access
 from api.deps import ActorDep, IdempotencyKeyDep, Limit, Offset, PrincipalDep, ProcessDep, SessionDep
-from api.processes import audit_log
+from api.processes import audit_log, history_of
 from db.equipment_queries import InvalidOrder, resolve_terms
 from db.models import Device, DeviceTransition, ErasureVendor, Unit
 from domain.catalogue import Category
@@ -152,9 +152,8 @@ def device_history(order_number: OrderNumber, session: SessionDep, principal: Pr
                    offset: Offset = 0) -> list[TransitionRecord]:
     """The audit log as mirrored in the register: who did what, when (UTC), why, under which rule."""
     access.device(session, principal, order_number)
-    if session.get(Device, order_number) is None:
-        raise HTTPException(404, f"order_number: no device {order_number!r}")
-    return audit_log(session, DeviceTransition, DeviceTransition.order_number, order_number, limit, offset)
+    return history_of(session, Device, DeviceTransition, order_number, f"order_number: no device {order_number!r}",
+                      limit, offset)
 
 
 @router.post("/devices/{order_number}/events", response_model=DeviceView,

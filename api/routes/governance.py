@@ -18,7 +18,7 @@ from api.processes import (
     ProcessRow,
     RoundRequest,
     RoundRunning,
-    audit_log,
+    history_of,
     known_unit,
     mirrored_view,
     process_rows,
@@ -251,7 +251,5 @@ def list_processes(session: SessionDep, process: str | None = None, state: str |
             responses={404: {}})
 def history(workflow_id: str, session: SessionDep, limit: Limit = 1000, offset: Offset = 0) -> list[TransitionRecord]:
     """The audit log: who did what, when (UTC), why, under which rule."""
-    if session.get(GovernanceProcessRow, workflow_id) is None:
-        raise HTTPException(404, f"workflow_id: no process {workflow_id!r}")
-    return audit_log(session, GovernanceTransitionRow, GovernanceTransitionRow.workflow_id, workflow_id, limit,
-                     offset)
+    return history_of(session, GovernanceProcessRow, GovernanceTransitionRow, workflow_id,
+                      f"workflow_id: no process {workflow_id!r}", limit, offset)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import ActorDep, IdempotencyKeyDep, Limit, Offset, ProcessDep, SessionDep
-from api.processes import audit_log
+from api.processes import history_of
 from db.models import Unit
 from db.premises_models import PremisesProject, PremisesTransition
 from domain.common import KEY_PATTERN
@@ -111,6 +111,4 @@ async def project_event(project_id: ProjectId, request: PremisesEvent, actor: Ac
 def project_history(project_id: ProjectId, session: SessionDep, limit: Limit = 1000,
                     offset: Offset = 0) -> list[TransitionRecord]:
     """The audit log: every step with who, when, the rule and the document reference."""
-    if session.get(PremisesProject, project_id) is None:
-        raise HTTPException(404, _not_found(project_id))
-    return audit_log(session, PremisesTransition, PremisesTransition.project_id, project_id, limit, offset)
+    return history_of(session, PremisesProject, PremisesTransition, project_id, _not_found(project_id), limit, offset)

@@ -14,7 +14,7 @@ from api import access
 from api.auth import Principal
 from api.bounds import Number
 from api.deps import ActorDep, IdempotencyKeyDep, Limit, Offset, PrincipalDep, ProcessDep, SessionDep
-from api.processes import VIEW_SOURCE, ProcessPath, audit_log, claimed_number, ended_in_register
+from api.processes import VIEW_SOURCE, ProcessPath, audit_log, claimed_number, ended_in_register, history_of
 from api.routes.calendar import support_calendar
 from db.models import Unit
 from db.numbers import next_number
@@ -191,9 +191,8 @@ def request_view_from_register(session: Session, row: ServiceRequest) -> Request
 def request_history(number: Number, session: SessionDep, principal: PrincipalDep, limit: Limit = 1000,
                     offset: Offset = 0) -> list[TransitionRecord]:
     access.service_request(session, principal, number)
-    if session.get(ServiceRequest, number) is None:
-        raise HTTPException(404, f"number: no service request {number!r}")
-    return audit_log(session, ServiceRequestTransition, ServiceRequestTransition.number, number, limit, offset)
+    return history_of(session, ServiceRequest, ServiceRequestTransition, number,
+                      f"number: no service request {number!r}", limit, offset)
 
 
 @router.post("/service-requests/{number}/events", response_model=RequestView, responses={404: {}, 409: {}, 503: {}})

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from api import access
 from api.bounds import Instant, Number
 from api.deps import ActorDep, IdempotencyKeyDep, Limit, Offset, PrincipalDep, ProcessDep, SessionDep, SettingsDep
-from api.processes import VIEW_SOURCE, ProcessPath, audit_log, claimed_number, ended_in_register
+from api.processes import VIEW_SOURCE, ProcessPath, audit_log, claimed_number, ended_in_register, history_of
 from api.routes.calendar import framework_parameters, local, support_calendar
 from config import Settings
 from db.numbers import next_number
@@ -274,9 +274,7 @@ async def get_ticket(number: Number, path: ProcessDep, response: Response, princ
 def ticket_history(number: Number, session: SessionDep, principal: PrincipalDep, limit: Limit = 1000,
                    offset: Offset = 0) -> list[TransitionRecord]:
     access.ticket(session, principal, number)
-    if session.get(Ticket, number) is None:
-        raise HTTPException(404, f"number: no ticket {number!r}")
-    return audit_log(session, TicketTransition, TicketTransition.number, number, limit, offset)
+    return history_of(session, Ticket, TicketTransition, number, f"number: no ticket {number!r}", limit, offset)
 
 
 @router.post("/tickets/{number}/events", response_model=TicketView,
