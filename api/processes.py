@@ -350,6 +350,20 @@ def claimed_number(session: Session, scope: str, idempotency_key: str, actor: st
     return number, not new
 
 
+def registered_number(session: Session, register: type, number: str | None, series: str,
+                      in_series: Callable[[str], bool]) -> bool:
+    """Whether the number a request gives is in the register already (a repeated call); 422 naming the field
+    when it has the form of the server's own numbers (`series`), which are kept out of the allocator's way."""
+    if number is None:
+        return False
+    if session.get(register, number) is not None:
+        return True
+    if in_series(number):
+        raise HTTPException(422, f"number: {number!r} has the form of the server's numbers ({series}); leave it "
+                                 "out to get one, or choose another form")
+    return False
+
+
 def round_running(workflow_id: str) -> JSONResponse:
     """202: the round runs on; the same call again answers its result when it is done."""
     return JSONResponse(RoundRunning(workflow_id=workflow_id).model_dump(), status_code=202,

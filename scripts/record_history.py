@@ -177,17 +177,9 @@ async def framework_decided(client: Client, env: WorkflowEnvironment, in_order: 
     backwards, as histories from before the GV-2 date checks may have them."""
     from datetime import timedelta as days_
 
-    from domain.framework_changes import (
-        BoardApprove,
-        CommitteeDecide,
-        ForumPrepare,
-        FrameworkCommand,
-        FrameworkParameters,
-        FrameworkProposal,
-        FrameworkStart,
-        SteeringApprove,
-        framework_workflow_id,
-    )
+    from domain.framework_changes import (BoardApprove, CommitteeDecide, ForumPrepare, FrameworkCommand,
+                                          FrameworkParameters, FrameworkProposal, FrameworkStart, SteeringApprove,
+                                          framework_workflow_id)
     from workflows.governance import FrameworkChangeWorkflow
 
     today = (await env.get_current_time()).date()

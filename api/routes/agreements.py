@@ -51,10 +51,7 @@ from domain.agreements import (
 )
 from domain.common import LOCAL_TZ, RoundStart
 from domain.costing import CostComponent, MissingPrice, PriceItem, PriceList, compute_cost
-from workflows.agreements import (
-    AgreementRevisionRoundWorkflow,
-    AgreementWorkflow,
-)
+from workflows.agreements import AgreementRevisionRoundWorkflow, AgreementWorkflow
 
 router = APIRouter(tags=["agreements"])
 Year = Annotated[int, Path(ge=2000, le=2100)]

@@ -16,15 +16,8 @@ from db.equipment_queries import InvalidOrder, resolve_terms
 from db.models import Device, DeviceTransition, ErasureVendor, Unit
 from domain.catalogue import Category
 from domain.device_register import DeviceView
-from domain.equipment import (
-    DeviceAction,
-    DeviceCommand,
-    DeviceOrder,
-    DeviceStart,
-    RecordErasure,
-    SendToErasure,
-    device_workflow_id,
-)
+from domain.equipment import (DeviceAction, DeviceCommand, DeviceOrder, DeviceStart, RecordErasure, SendToErasure,
+                              device_workflow_id)
 from domain.process import TransitionRecord
 from domain.renewals import RenewalPeriodChange
 from workflows.equipment import DeviceLifecycleWorkflow

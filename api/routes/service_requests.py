@@ -14,7 +14,8 @@ from api import access
 from api.auth import Principal
 from api.bounds import Number
 from api.deps import ActorDep, IdempotencyKeyDep, Limit, Offset, PrincipalDep, ProcessDep, SessionDep
-from api.processes import VIEW_SOURCE, ProcessPath, audit_log, claimed_number, ended_in_register, history_of
+from api.processes import (VIEW_SOURCE, ProcessPath, audit_log, claimed_number, ended_in_register, history_of,
+                           registered_number)
 from api.routes.calendar import support_calendar
 from db.models import Unit
 from db.numbers import next_number
@@ -92,11 +93,8 @@ async def submit_request(request: NewServiceRequest, actor: ActorDep, path: Proc
 
     def prepare(session: Session) -> tuple[str | None, bool, bool]:
         """(number, exists in the register, claimed by an earlier request with this key)"""
-        if request.number is not None and session.get(ServiceRequest, request.number) is not None:
+        if registered_number(session, ServiceRequest, request.number, "SR<year>-NNNNN", in_server_series):
             return request.number, True, True
-        if request.number is not None and in_server_series(request.number):  # kept out of the allocator's series
-            raise HTTPException(422, f"number: {request.number!r} has the form of the server's numbers "
-                                     "(SR<year>-NNNNN); leave it out to get one, or choose another form")
         try:
             resolve_request_terms(session, check)
         except InvalidTicket as error:

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from api import access
 from api.bounds import Instant, Number
 from api.deps import ActorDep, IdempotencyKeyDep, Limit, Offset, PrincipalDep, ProcessDep, SessionDep, SettingsDep
-from api.processes import VIEW_SOURCE, ProcessPath, audit_log, claimed_number, ended_in_register, history_of
+from api.processes import (VIEW_SOURCE, ProcessPath, audit_log, claimed_number, ended_in_register, history_of,
+                           registered_number)
 from api.routes.calendar import framework_parameters, local, support_calendar
 from config import Settings
 from db.numbers import next_number
@@ -180,11 +181,8 @@ async def report_ticket(ticket: NewTicket, actor: ActorDep, path: ProcessDep, re
 
     def prepare(session: Session) -> tuple[str | None, bool, dict | None]:
         """(number, exists already, support hours); the number is claimed for an Idempotency-Key."""
-        if ticket.number is not None and session.get(Ticket, ticket.number) is not None:
+        if registered_number(session, Ticket, ticket.number, "T<year>-NNNNN", in_server_series):
             return ticket.number, True, None
-        if ticket.number is not None and in_server_series(ticket.number):  # kept out of the allocator's series
-            raise HTTPException(422, f"number: {ticket.number!r} has the form of the server's numbers "
-                                     "(T<year>-NNNNN); leave it out to get one, or choose another form")
         try:
             resolve_ticket_terms(session, TicketReport(number="CHECK", **report_data))  # 422, nothing written
         except InvalidTicket as error:

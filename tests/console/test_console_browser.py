@@ -32,6 +32,25 @@ def sign_in(page, base: str, sub: str, roles: str = "", unit: str = "", team: st
     page.wait_for_url(re.compile(re.escape(base) + r"/console/"))
 
 
+def fill_request(page, base: str, form: str, **fields: str) -> None:
+    """The unit manager E1001 opens the request form `form` from the request page and fills it in."""
+    sign_in(page, base, "E1001", persona=True)
+    page.goto(f"{base}/console/requests")
+    page.get_by_role("link", name=form).click()
+    for field, value in fields.items():
+        page.fill(f"#{field}", value)
+
+
+def send_form(page, url: str, unit_id: str | None = None, **fields: str) -> None:
+    """Open a console form, choose the unit (if given), fill in the fields and send it."""
+    page.goto(url)
+    if unit_id is not None:
+        page.select_option("#unit_id", unit_id)
+    for field, value in fields.items():
+        page.fill(f"#{field}", value)
+    page.get_by_role("button", name="Skicka").click()
+
+
 def accessible(page, name: str | None = None) -> None:
     """axe-core: no serious or critical violation (WCAG 2.1 A/AA rules)."""
     from axe_playwright_python.sync_playwright import Axe
@@ -212,12 +231,8 @@ def test_console_in_english_session_cookie_flags_and_csrf(console_stack, page):
 
 def test_tk9_unit_manager_applies_for_an_account_and_orders_equipment(console_stack, page):
     stack, _ = console_stack
-    sign_in(page, stack.base, "E1001", persona=True)
-    page.goto(f"{stack.base}/console/requests")
-    page.get_by_role("link", name="Konto för icke anställd (TK-9)").click()
-    page.fill("#holder", "Kim Konsult")
-    page.fill("#organisation", "Konsultbolaget AB")
-    page.fill("#valid_until", "2027-06-30")
+    fill_request(page, stack.base, "Konto för icke anställd (TK-9)", holder="Kim Konsult",
+                 organisation="Konsultbolaget AB", valid_until="2027-06-30")
     accessible(page, None)
     page.get_by_role("button", name="Skicka").click()
     assert re.search(r"SR\d{4}-\d{5}", page.get_by_role("status").first.inner_text())
@@ -313,29 +328,19 @@ def test_tk5_queue_marks_a_ticket_at_its_warning_share_and_at_breach(console_sta
 def test_tk10_tk11_unit_manager_orders_a_functional_address_and_a_program_and_is_refused_another_unit(
         console_stack, page):
     stack, _ = console_stack
-    sign_in(page, stack.base, "E1001", persona=True)
-    page.goto(f"{stack.base}/console/requests")
-    page.get_by_role("link", name="Funktionsadress (e-post) (TK-10)").click()
-    page.fill("#address", "bygglov")
-    page.fill("#function_description", "Frågor om bygglov från medborgare")
-    page.fill("#owner_ref", "E5001")
+    fill_request(page, stack.base, "Funktionsadress (e-post) (TK-10)", address="bygglov",
+                 function_description="Frågor om bygglov från medborgare", owner_ref="E5001")
     accessible(page, "request-new")
     page.get_by_role("button", name="Skicka").click()
     assert "(TK-10)" in page.get_by_role("heading", level=1).inner_text()
     facts = page.locator("dl.facts").inner_text()
     assert "bygglov" in facts and "E1001" in facts  # the applicant is the signed-in manager
     # another unit's: the API's refusal (rule TK-9 decides who may apply), shown with the form kept
-    page.goto(f"{stack.base}/console/requests/new/functional_mailbox")
-    page.select_option("#unit_id", "UL-KS")
-    page.fill("#address", "kultur")
-    page.fill("#function_description", "Kulturskolan")
-    page.fill("#owner_ref", "E2101")
-    page.get_by_role("button", name="Skicka").click()
+    send_form(page, f"{stack.base}/console/requests/new/functional_mailbox", "UL-KS", address="kultur",
+              function_description="Kulturskolan", owner_ref="E2101")
     assert "TK-9" in page.get_by_role("alert").inner_text() and page.locator("#address").input_value() == "kultur"
-    page.goto(f"{stack.base}/console/requests/new/program_installation")
-    page.fill("#program", "QGIS")
-    page.fill("#work_related_reason", "Kartor för detaljplaner")
-    page.get_by_role("button", name="Skicka").click()
+    send_form(page, f"{stack.base}/console/requests/new/program_installation", program="QGIS",
+              work_related_reason="Kartor för detaljplaner")
     assert "(TK-11)" in page.get_by_role("heading", level=1).inner_text()
     assert "QGIS" in page.locator("dl.facts").inner_text()
 
@@ -343,12 +348,8 @@ def test_tk10_tk11_unit_manager_orders_a_functional_address_and_a_program_and_is
 def test_tk12_move_ordered_from_it_is_delivered_only_with_the_time_worked(console_stack, page):
     stack, _ = console_stack
     sign_in(page, stack.base, "it.anna", persona=True)
-    page.goto(f"{stack.base}/console/requests/new/physical_move")
-    page.select_option("#unit_id", "TR-KS")
-    page.fill("#from_location", "Kommunhuset plan 2")
-    page.fill("#to_location", "Kommunhuset plan 4")
-    page.fill("#device_order_numbers", "ORD-DEMO-1, ORD-DEMO-3")
-    page.get_by_role("button", name="Skicka").click()
+    send_form(page, f"{stack.base}/console/requests/new/physical_move", "TR-KS", from_location="Kommunhuset plan 2",
+              to_location="Kommunhuset plan 4", device_order_numbers="ORD-DEMO-1, ORD-DEMO-3")
     assert "(TK-12)" in page.get_by_role("heading", level=1).inner_text()
     submit_event(page, "start_work")
     submit_event(page, "deliver", result="Flyttat")
