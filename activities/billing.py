@@ -35,6 +35,7 @@ from domain.billing import (
     total,
 )
 from domain.equipment import DeviceCommand, RenewNow
+from workflows.billing import COLLECT, MARK_FAILED, PUBLISH, RENEWAL_SAFETY_NET, STORE_BASIS
 
 
 class InvalidRun(ValueError):
@@ -128,7 +129,7 @@ class BillingActivities:
         self.sessions = sessions
         self.notifier = OutboxNotifier(sessions)
 
-    @activity.defn(name="billing.collect")
+    @COLLECT.defn
     def collect(self, start: BillingRunStart) -> RunPlan:
         """Resolve the period, record the run and list the municipality's units (BL-2, BL-5)."""
         info = activity.info()
@@ -153,12 +154,12 @@ class BillingActivities:
         return RunPlan(run_id=run_id, municipality=start.municipality, period=period.label, kind=start.kind,
                        units=units)
 
-    @activity.defn(name="billing.store_basis")
+    @STORE_BASIS.defn
     def store_basis(self, request: UnitBasisRequest) -> BasisSummary:
         with self.sessions.begin() as s:
             return store_basis(s, request, datetime.now(timezone.utc))
 
-    @activity.defn(name="billing.publish")
+    @PUBLISH.defn
     def publish(self, result: RunResult) -> None:
         """Publish each new basis to its unit and the run to the municipality's economy (outbox), once."""
         now = datetime.now(timezone.utc)
@@ -180,7 +181,7 @@ class BillingActivities:
                            f"{len(ids)} invoice bases, total SEK {result.total}; CSV at /api/v1/billing/"
                            f"{result.municipality}/{result.period}/export.csv", result.run_id, now)
 
-    @activity.defn(name="billing.mark_failed")
+    @MARK_FAILED.defn
     def mark_failed(self, run_id: str, reason: str) -> None:
         """The run failed after it was recorded: the failed-runs gauge counts it from now on."""
         with self.sessions.begin() as s:
@@ -201,7 +202,7 @@ class RenewalSafetyNetActivities:
         self.sessions = sessions
         self.lead_days = lead_days
 
-    @activity.defn(name="billing.renewal_safety_net")
+    @RENEWAL_SAFETY_NET.defn
     async def renewal_safety_net(self, today: date) -> list[str]:
         """Renew each missed device now; idempotent (a renewed device is no longer in use)."""
         from workflows.equipment import DeviceLifecycleWorkflow

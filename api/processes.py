@@ -236,6 +236,13 @@ class ProcessPath:
                     raise HTTPException(409, detail) from error
             raise mapped from error
 
+    async def event(self, workflow_id: str, update: Callable, command: type, request: Any, actor: str,
+                    not_found: str, **options: Any) -> Any:
+        """An event route's body: the process's `command` for the request's action (who, why, what), applied
+        as an Update (`options`: `apply`'s `ended` and `update_id`)."""
+        return await self.apply(workflow_id, update, command(actor=actor, reason=request.reason,
+                                                             action=request.action), not_found, **options)
+
     # --- views ------------------------------------------------------------------------------------
     async def view(self, workflow_id: str, query: Callable, not_found: str, response: Response | None = None,
                    mirror: Callable[[Session], Any | None] | None = None) -> Any:

@@ -12,7 +12,8 @@ from pydantic import BaseModel, Field, model_validator
 
 from domain.common import KEY_PATTERN, REF_PATTERN, SYSTEM_ACTOR, start_of_year
 from domain.costing import CostBreakdown, CostComponent, CostLine, PriceList, compute_cost
-from domain.process import GuardedProcess, Move, ProcessCommand, ProcessDefinition, TransitionRecord, action_of
+from domain.process import (action_of, GuardedProcess, LiveView, Move, ProcessCommand, ProcessDefinition,
+                            TransitionRecord)
 
 
 # --- the agreement itself (AG-1, AG-2) --------------------------------------------------------
@@ -437,9 +438,7 @@ class AgreementStart(BaseModel):
     snapshot: AgreementProcessSnapshot | None = None
 
 
-class AgreementProcessView(AgreementProcessSnapshot):
-    workflow_id: str
-    allowed_events: list[str]
+class AgreementProcessView(LiveView, AgreementProcessSnapshot):
     reminder_due_at: datetime | None
     effective_at: datetime | None
     sketch_mermaid: str | None

@@ -11,7 +11,8 @@ from pydantic import BaseModel, Field
 
 from domain.common import KEY_PATTERN, REF_PATTERN, SYSTEM_ACTOR
 from domain.costing import CostBreakdown, CostLine
-from domain.process import GuardedProcess, Move, ProcessCommand, ProcessDefinition, TransitionRecord, action_of
+from domain.process import (action_of, GuardedProcess, LiveView, Move, ProcessCommand, ProcessDefinition,
+                            TransitionRecord)
 
 
 CONSULTING, ASSESSING, MOVE_APPROVED, MOVE_REJECTED = "consulting", "assessing", "move_approved", "move_rejected"
@@ -221,7 +222,5 @@ class CloudMoveStart(BaseModel):
     snapshot: CloudMoveSnapshot | None = None
 
 
-class CloudMoveView(CloudMoveSnapshot):
-    workflow_id: str
-    allowed_events: list[str]
+class CloudMoveView(LiveView, CloudMoveSnapshot):
     missing: list[str]

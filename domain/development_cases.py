@@ -10,7 +10,8 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, Field, model_validator
 
 from domain.common import KEY_PATTERN, REF_PATTERN, SYSTEM_ACTOR
-from domain.process import GuardedProcess, Move, ProcessCommand, ProcessDefinition, TransitionRecord, action_of
+from domain.process import (action_of, GuardedProcess, LiveView, Move, ProcessCommand, ProcessDefinition,
+                            TransitionRecord)
 
 
 class CaseKind(str, Enum):
@@ -205,6 +206,5 @@ class DevelopmentCaseStart(BaseModel):
     snapshot: DevelopmentCaseSnapshot | None = None
 
 
-class DevelopmentCaseView(DevelopmentCaseSnapshot):
-    workflow_id: str
-    allowed_events: list[str]
+class DevelopmentCaseView(LiveView, DevelopmentCaseSnapshot):
+    """What the live Query answers."""

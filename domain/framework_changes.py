@@ -12,7 +12,8 @@ from pydantic import BaseModel, Field, model_validator
 from domain.catalogue import Category, Price
 from domain.common import KEY_PATTERN, LOCAL_TZ, MUNICIPALITIES, SYSTEM_ACTOR, Municipality
 from domain.costing import SERVICE_CODE_PATTERN, PriceItem
-from domain.process import GuardedProcess, Move, ProcessCommand, ProcessDefinition, TransitionRecord, action_of
+from domain.process import (action_of, GuardedProcess, LiveView, Move, ProcessCommand, ProcessDefinition,
+                            TransitionRecord)
 from domain.support_calendar import DEFAULT_HOURS, DEFAULT_WINDOW_RULES, ServiceWindowRule
 
 ServiceCode = Annotated[str, Field(pattern=SERVICE_CODE_PATTERN)]
@@ -374,9 +375,7 @@ class FrameworkStart(BaseModel):
     snapshot: FrameworkSnapshot | None = None
 
 
-class FrameworkView(FrameworkSnapshot):
-    workflow_id: str
-    allowed_events: list[str]
+class FrameworkView(LiveView, FrameworkSnapshot):
     effective_at: datetime | None
 
 

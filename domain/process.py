@@ -117,6 +117,15 @@ class TransitionRecord(BaseModel):
     details: dict[str, str] = Field(default_factory=dict)
 
 
+class LiveView(BaseModel):
+    """What a live view adds to its process's snapshot (workflows.base `_view_data`): the workflow ID and the
+    events allowed now. Listed first among a view's bases, its fields follow the snapshot's:
+    `class XView(LiveView, XSnapshot)`."""
+
+    workflow_id: str
+    allowed_events: list[str]
+
+
 class ProcessCommand(BaseModel):
     """Who asks for an event and why; each process adds its `action` (the event and its data)."""
 

@@ -11,7 +11,8 @@ from pydantic import BaseModel, Field
 from domain.agreements import AgreementContent
 from domain.common import SYSTEM_ACTOR
 from domain.costing import SERVICE_CODE_PATTERN, CostComponent
-from domain.process import GuardedProcess, Move, ProcessCommand, ProcessDefinition, TransitionRecord, action_of
+from domain.process import (action_of, GuardedProcess, LiveView, Move, ProcessCommand, ProcessDefinition,
+                            TransitionRecord)
 
 
 S_STARTED, AWAITING_DESCRIPTION, AWAITING_PRICE, PRICED = "started", "awaiting_description", "awaiting_price", "priced"
@@ -115,9 +116,8 @@ class ServiceStart(BaseModel):
     snapshot: ServiceSnapshot | None = None
 
 
-class ServiceView(ServiceSnapshot):
-    workflow_id: str
-    allowed_events: list[str]
+class ServiceView(LiveView, ServiceSnapshot):
+    """What the live Query answers."""
 
 
 class ServiceDefinitionUpsert(BaseModel):

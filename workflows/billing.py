@@ -14,6 +14,15 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from domain.billing import BasisSummary, BillingRunStart, RunPlan, RunResult, UnitBasisRequest, total
 
+from workflows.steps import Step
+
+# The activities these processes call (activities/billing.py), all ordinary (remote) activities. They run with
+# billing's own timeouts and retry policy below: `InvalidRun` is a billing refusal, never retried.
+COLLECT = Step("billing.collect")
+STORE_BASIS = Step("billing.store_basis")
+PUBLISH = Step("billing.publish")
+MARK_FAILED = Step("billing.mark_failed")
+RENEWAL_SAFETY_NET = Step("billing.renewal_safety_net")
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
                     maximum_interval=timedelta(minutes=5), non_retryable_error_types=["InvalidRun"])
 STEP_TIMEOUT = timedelta(minutes=5)
@@ -33,7 +42,7 @@ class BillingRunWorkflow:
     async def run(self, start: BillingRunStart) -> RunResult:
         try:
             self.plan = await workflow.execute_activity(
-                "billing.collect", start.model_copy(update={"as_of": start.as_of or workflow.now()}),
+                COLLECT.name, start.model_copy(update={"as_of": start.as_of or workflow.now()}),
                 result_type=RunPlan, start_to_close_timeout=STEP_TIMEOUT, retry_policy=RETRY)
         except ActivityError as error:
             cause = error.cause
@@ -46,7 +55,7 @@ class BillingRunWorkflow:
             # the failed-runs gauge (observability) sees a failed run at once, not an hour later
             if workflow.patched("billing-run-records-failure"):
                 await workflow.execute_activity(
-                    "billing.mark_failed", args=[self.plan.run_id, str(error.cause or error)],
+                    MARK_FAILED.name, args=[self.plan.run_id, str(error.cause or error)],
                     start_to_close_timeout=STEP_TIMEOUT, retry_policy=RETRY)
             self.status = "failed"
             raise
@@ -56,7 +65,7 @@ class BillingRunWorkflow:
         for first in range(0, len(plan.units), CONCURRENT_UNITS):  # rule BL-5: one basis per unit
             chunk = plan.units[first:first + CONCURRENT_UNITS]
             self.bases += await asyncio.gather(*(workflow.execute_activity(
-                "billing.store_basis", UnitBasisRequest(run_id=plan.run_id, municipality=plan.municipality,
+                STORE_BASIS.name, UnitBasisRequest(run_id=plan.run_id, municipality=plan.municipality,
                                                         period=plan.period, kind=plan.kind, unit_id=unit),
                 result_type=BasisSummary, start_to_close_timeout=UNIT_TIMEOUT, retry_policy=RETRY)
                 for unit in chunk))
@@ -64,7 +73,7 @@ class BillingRunWorkflow:
         result = RunResult(run_id=plan.run_id, municipality=plan.municipality, period=plan.period, bases=stored,
                            total=total_of(stored))
         self.status = "publishing"
-        await workflow.execute_activity("billing.publish", result, start_to_close_timeout=STEP_TIMEOUT,
+        await workflow.execute_activity(PUBLISH.name, result, start_to_close_timeout=STEP_TIMEOUT,
                                         retry_policy=RETRY)
         self.status = "published"
         return result
@@ -87,5 +96,5 @@ class RenewalSafetyNetWorkflow:
     @workflow.run
     async def run(self) -> list[str]:
         return await workflow.execute_activity(
-            "billing.renewal_safety_net", workflow.now().date(), result_type=list[str],
+            RENEWAL_SAFETY_NET.name, workflow.now().date(), result_type=list[str],
             start_to_close_timeout=timedelta(minutes=30), retry_policy=RETRY)

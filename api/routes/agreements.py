@@ -230,8 +230,8 @@ async def drawing_up_event(agreement_id: str, request: AgreementEvent, actor: Ac
     """approve (party it/system_owner: both approve, AG-4), reject (with reason), revise, cancel."""
     not_found = f"agreement_id: no agreement being drawn up {agreement_id!r}"
     await access.agreement_event(path, principal, agreement_workflow_id(agreement_id), request.action, not_found)
-    command = AgreementCommand(actor=actor, reason=request.reason, action=request.action)
-    return await path.apply(agreement_workflow_id(agreement_id), AgreementWorkflow.apply, command, not_found)
+    return await path.event(agreement_workflow_id(agreement_id), AgreementWorkflow.apply,
+                            AgreementCommand, request, actor, not_found)
 
 
 # --- yearly revisions (AG-4) ------------------------------------------------------------------
@@ -268,8 +268,8 @@ async def revision_event(agreement_id: str, for_year: Year, request: AgreementEv
     workflow_id = agreement_workflow_id(agreement_id, "revision", for_year)
     not_found = f"for_year: no revision of {agreement_id!r} for {for_year}"
     await access.agreement_event(path, principal, workflow_id, request.action, not_found)
-    command = AgreementCommand(actor=actor, reason=request.reason, action=request.action)
-    return await path.apply(workflow_id, AgreementWorkflow.apply, command, not_found)
+    return await path.event(workflow_id, AgreementWorkflow.apply,
+                            AgreementCommand, request, actor, not_found)
 
 
 @router.get("/agreement-revisions", response_model=list[ProcessRow])

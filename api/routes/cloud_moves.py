@@ -36,6 +36,5 @@ async def get_cloud_move(case_id: str, path: ProcessDep, response: Response) -> 
 async def cloud_move_event(case_id: str, request: CloudMoveEvent, actor: ActorDep, path: ProcessDep) -> CloudMoveView:
     """record_consultation, record_classification (KLASSA), record_security_analysis,
     record_legal_review, record_cost_analysis, then approve_move or reject_move; withdraw."""
-    command = CloudMoveCommand(actor=actor, reason=request.reason, action=request.action)
-    return await path.apply(cloud_move_workflow_id(case_id), CloudMoveWorkflow.apply, command,
-                        f"case_id: no cloud move {case_id!r}")
+    return await path.event(cloud_move_workflow_id(case_id), CloudMoveWorkflow.apply,
+                            CloudMoveCommand, request, actor, f"case_id: no cloud move {case_id!r}")

@@ -169,8 +169,8 @@ async def proposal_event(proposal_id: str, request: FrameworkEvent, actor: Actor
     parallel), committee_decide/_reject, withdraw: each with its date and minutes reference (GV-2)."""
     not_found = f"proposal_id: no proposal {proposal_id!r}"
     await access.framework_event(path, principal, framework_workflow_id(proposal_id), request.action, not_found)
-    command = FrameworkCommand(actor=actor, reason=request.reason, action=request.action)
-    return await path.apply(framework_workflow_id(proposal_id), FrameworkChangeWorkflow.apply, command, not_found)
+    return await path.event(framework_workflow_id(proposal_id), FrameworkChangeWorkflow.apply,
+                            FrameworkCommand, request, actor, not_found)
 
 
 @router.get("/framework/proposals/{proposal_id}/decisions", response_model=list[DecisionRecord])
@@ -234,9 +234,8 @@ async def get_case(case_id: str, path: ProcessDep, response: Response) -> Develo
 async def case_event(case_id: str, request: CaseEvent, actor: ActorDep, path: ProcessDep,
                      principal: PrincipalDep) -> DevelopmentCaseView:
     access.case_event(principal, request.action)
-    command = DevelopmentCaseCommand(actor=actor, reason=request.reason, action=request.action)
-    return await path.apply(development_case_workflow_id(case_id), DevelopmentCaseWorkflow.apply, command,
-                        f"case_id: no development case {case_id!r}")
+    return await path.event(development_case_workflow_id(case_id), DevelopmentCaseWorkflow.apply,
+                            DevelopmentCaseCommand, request, actor, f"case_id: no development case {case_id!r}")
 
 
 # --- every AG/GV process ----------------------------------------------------------------------

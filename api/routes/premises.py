@@ -102,8 +102,8 @@ async def project_event(project_id: ProjectId, request: PremisesEvent, actor: Ac
     """attend_meeting, record_requirements (FC-1 … FC-3), submit_design / approve_design / reject_design
     (FC-4), install_racks, mount_equipment (FC-2), deliver_connection (FC-1), record_reserve_power (FC-3),
     declare_ready, cancel. Each with its document reference; an event the state or a gate does not allow is 409."""
-    command = PremisesCommand(actor=actor, reason=request.reason, action=request.action)
-    return await path.apply(premises_workflow_id(project_id), PremisesProjectWorkflow.apply, command,
+    return await path.event(premises_workflow_id(project_id), PremisesProjectWorkflow.apply,
+                            PremisesCommand, request, actor,
                             _not_found(project_id), ended=_ended(project_id), update_id=idempotency_key)
 
 

@@ -197,9 +197,8 @@ def request_history(number: Number, session: SessionDep, principal: PrincipalDep
 async def post_request_event(number: Number, request: RequestEventRequest, actor: ActorDep, path: ProcessDep,
                              idempotency_key: IdempotencyKeyDep) -> RequestView:
     """start_work, deliver (a move needs minutes_worked: TK-12), reject, hand_back."""
-    command = RequestCommand(actor=actor, reason=request.reason, action=request.action)
-    return await path.apply(request_workflow_id(number), ServiceRequestWorkflow.apply, command,
-                            f"number: no service request {number!r}",
+    return await path.event(request_workflow_id(number), ServiceRequestWorkflow.apply,
+                            RequestCommand, request, actor, f"number: no service request {number!r}",
                             ended=ended_in_register(ServiceRequest, number, "service request"), update_id=idempotency_key)
 
 

@@ -55,6 +55,5 @@ async def get_service(service_code: str, path: ProcessDep, response: Response) -
 @router.post("/services/{service_code}/events", response_model=ServiceView, responses={404: {}, 409: {}, 422: {}})
 async def service_event(service_code: str, request: ServiceEvent, actor: ActorDep, path: ProcessDep) -> ServiceView:
     """describe (for the framework assignment), set_price (tjänstefieringsgruppen), cancel."""
-    command = ServiceCommand(actor=actor, reason=request.reason, action=request.action)
-    return await path.apply(service_workflow_id(service_code), ServiceIntroductionWorkflow.apply, command,
-                        f"service_code: no service {service_code!r}")
+    return await path.event(service_workflow_id(service_code), ServiceIntroductionWorkflow.apply,
+                            ServiceCommand, request, actor, f"service_code: no service {service_code!r}")

@@ -281,8 +281,8 @@ def ticket_history(number: Number, session: SessionDep, principal: PrincipalDep,
 async def post_ticket_event(number: Number, request: EventRequest, actor: ActorDep, path: ProcessDep,
                             idempotency_key: IdempotencyKeyDep) -> TicketView:
     """assign, escalate, transfer, wait_for_customer, resume, resolve, reopen, close, hand_back."""
-    command = TicketCommand(actor=actor, reason=request.reason, action=request.action)
-    return await path.apply(ticket_workflow_id(number), TicketWorkflow.apply, command, f"number: no ticket {number!r}",
+    return await path.event(ticket_workflow_id(number), TicketWorkflow.apply,
+                            TicketCommand, request, actor, f"number: no ticket {number!r}",
                             ended=ended_in_register(Ticket, number, "ticket"), update_id=idempotency_key)
 
 
