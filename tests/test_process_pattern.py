@@ -10,7 +10,7 @@ from domain.renewals import REARMABLE_STATES
 from domain.service_requests import SERVICE_REQUEST
 from domain.tickets import TICKET
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_final_and_open_states_come_from_the_definition_in_declaration_order():
