@@ -42,14 +42,29 @@ def devices_at(concurrency: int) -> int:
 
 # --- the worker process -------------------------------------------------------------------------------
 async def serve_workers(address: str, queue: str, database_url: str) -> None:
+    """Ramflow's worker as worker.py builds it (payload codec from PAYLOAD_ENCRYPTION_KEYS in the environment,
+    as the API's) and the skeleton's. BENCH_WORKFLOW_TASKS / BENCH_POLLERS / BENCH_CACHED_WORKFLOWS tune the
+    SDK's workflow-task slots, pollers per queue and workflow cache (defaults: the SDK's, as in production)."""
     from bench.skeleton import SkeletonRevisionWorkflow, SkeletonRoundWorkflow, SkeletonWorkflow, step
+    from codec import make_data_converter, settings_keys
     from config import Settings
     from db.session import make_sessionmaker
     from worker import build_worker
 
-    client = await Client.connect(address, data_converter=pydantic_data_converter)
+    settings = Settings(database_url=database_url, temporal_task_queue=queue)
+    client = await Client.connect(address, data_converter=make_data_converter(settings_keys(settings)))
     sessions = make_sessionmaker(database_url)
-    ramflow = build_worker(client, sessions, Settings(database_url=database_url, temporal_task_queue=queue))
+    ramflow = build_worker(client, sessions, settings)
+    tuning = {}
+    if os.environ.get("BENCH_POLLERS"):
+        polls = int(os.environ["BENCH_POLLERS"])
+        tuning.update(max_concurrent_workflow_task_polls=polls, max_concurrent_activity_task_polls=polls)
+    if os.environ.get("BENCH_WORKFLOW_TASKS"):
+        tuning.update(max_concurrent_workflow_tasks=int(os.environ["BENCH_WORKFLOW_TASKS"]))
+    if os.environ.get("BENCH_CACHED_WORKFLOWS"):
+        tuning.update(max_cached_workflows=int(os.environ["BENCH_CACHED_WORKFLOWS"]))
+    if tuning:
+        ramflow = Worker(client, **{**ramflow.config(), **tuning})
     skeleton = Worker(client, task_queue=f"{queue}-skeleton", activities=[step],
                       workflows=[SkeletonWorkflow, SkeletonRoundWorkflow, SkeletonRevisionWorkflow])
     async with ramflow, skeleton:
