@@ -57,24 +57,27 @@ async def device(region: Region, number: str, unit: str, lead_days: int = 30) ->
         id=f"deliver-{number}"))
 
 
+async def api_call(region: Region, method: str, path: str, body: dict, key: str | None = None) -> None:
+    """One call as a well-behaved client makes it: a 503 or a timeout is asked again, which is safe (the
+    business key or the Idempotency-Key)."""
+    while True:
+        try:
+            answer = await region.http.request(method, path, json=body,
+                                               headers={"Idempotency-Key": key} if key else None)
+        except httpx.TimeoutException:
+            continue
+        if answer.status_code != 503:
+            assert answer.status_code in (200, 201), answer.text
+            return
+        await asyncio.sleep(1)
+
+
 async def api_device(region: Region, number: str, unit: str) -> None:
     """Order + delivery through the HTTP API, as a person's client does it (rules EQ-1, EQ-2, EQ-3)."""
-    async def call(method: str, path: str, body: dict, key: str | None = None) -> None:
-        while True:
-            try:  # a repeat is safe: the order's business key, the delivery's Idempotency-Key
-                answer = await region.http.request(method, path, json=body,
-                                                   headers={"Idempotency-Key": key} if key else None)
-            except httpx.TimeoutException:
-                continue
-            if answer.status_code != 503:
-                assert answer.status_code in (200, 201), answer.text
-                return
-            await asyncio.sleep(1)
-
-    await call("POST", "/orders", {"order_number": number, "model_code": "LAT-5450", "unit_id": unit,
-                                   "user_ref": f"E{random.randint(1000, 9999)}"})
-    await call("POST", f"/devices/{number}/events", {"action": {"event": "deliver", "serial_number": f"S-{number}"}},
-               key=f"deliver-{number}")
+    await api_call(region, "POST", "/orders", {"order_number": number, "model_code": "LAT-5450", "unit_id": unit,
+                                               "user_ref": f"E{random.randint(1000, 9999)}"})
+    await api_call(region, "POST", f"/devices/{number}/events",
+                   {"action": {"event": "deliver", "serial_number": f"S-{number}"}}, key=f"deliver-{number}")
 
 
 async def patiently(call, attempts: int = 10):
@@ -107,24 +110,30 @@ async def gather_limited(count: int, make, concurrency: int = CONCURRENCY) -> fl
     return time.perf_counter() - began
 
 
-async def skeleton_rate(region: Region, count: int) -> float:
-    from bench.front_door import skeleton_device
+async def skeleton_device(region: Region, number: str, deliver: bool = True) -> None:
+    """The skeleton's order (+ delivery), asked again like `device` when the loaded server's long poll ends."""
+    from temporalio.client import WithStartWorkflowOperation
+    from temporalio.common import WorkflowIDConflictPolicy
 
-    seconds = await gather_limited(count, lambda i: skeleton_device(region.client, region.queue, f"SK-{i:05d}"))
+    from bench.skeleton import SkeletonWorkflow
+
+    await patiently(lambda: region.client.execute_update_with_start_workflow(
+        SkeletonWorkflow.registered, start_workflow_operation=WithStartWorkflowOperation(
+            SkeletonWorkflow.run, number, id=f"skeleton-{number}", task_queue=f"{region.queue}-skeleton",
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING)))
+    if deliver:
+        await patiently(lambda: region.client.get_workflow_handle(f"skeleton-{number}").execute_update(
+            SkeletonWorkflow.deliver, f"S-{number}", id=f"deliver-{number}"))
+
+
+async def skeleton_rate(region: Region, count: int) -> float:
+    seconds = await gather_limited(count, lambda i: skeleton_device(region, f"SK-{i:05d}"))
     return count / seconds
 
 
 async def ticket(region: Region, i: int) -> None:
     body = {"unit_id": UNITS[i % len(UNITS)], "reporter_ref": f"E{1000 + i % 9000}", "title": f"Fleet ticket {i}"}
-    while True:
-        try:  # a repeat is safe: the same Idempotency-Key
-            answer = await region.http.post("/tickets", json=body, headers={"Idempotency-Key": f"fleet-ticket-{i}"})
-        except httpx.TimeoutException:
-            continue
-        if answer.status_code != 503:
-            assert answer.status_code in (200, 201), answer.text
-            return
-        await asyncio.sleep(1)
+    await api_call(region, "POST", "/tickets", body, key=f"fleet-ticket-{i}")
 
 
 async def timed(call) -> float:

@@ -137,6 +137,10 @@ class Region:
         self.children.spawn(f"worker-{n}", [sys.executable, "-m", "bench.front_door", "--worker", self.address,
                                             self.queue, self.database_url])
 
+    def signal_workers(self, signum: int) -> None:
+        for name in self.worker_names():
+            self.children.running[name].send_signal(signum)
+
     def stop_worker(self, n: int = 1) -> None:
         self.children.kill(f"worker-{n}", signal.SIGTERM)
 
