@@ -45,7 +45,7 @@ WORKFLOWS: list[type] = [DeviceLifecycleWorkflow, TicketWorkflow, ServiceRequest
 
 def all_activities(client: Client, sessions: sessionmaker[Session], settings: Settings) -> list:
     """Every activity, bound to its dependencies."""
-    return [*EquipmentActivities(sessions).all(), RenewalActivities(client, sessions).rearm_renewals, *TicketActivities(sessions).all(),
+    return [*EquipmentActivities(sessions).all(), *RenewalActivities(client, sessions).all(), *TicketActivities(sessions).all(),
             *AgreementActivities(sessions).all(), *GovernanceActivities(sessions).all(),
             *PremisesActivities(sessions).all(), *AuditActivities(client, sessions).all(),
             *BillingActivities(sessions).all(),

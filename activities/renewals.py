@@ -11,7 +11,15 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
 from db.models import Device
-from domain.equipment import ACTIVE_STATES, RearmRequest, RenewalPeriodChange, RenewalPeriodUpdate
+from activities.equipment import EquipmentActivities
+from domain.equipment import (
+    ACTIVE_STATES,
+    Notification,
+    RearmRequest,
+    RenewalPeriodChange,
+    RenewalPeriodUpdate,
+    ReplacementModelRequest,
+)
 
 # A renewal period can still change before delivery and while the device is in use.
 REARMABLE_STATES = ("ordered", "called_off", "delivered", *ACTIVE_STATES)
@@ -45,12 +53,31 @@ async def rearm_running_devices(client: Client, sessions: sessionmaker[Session],
     return [n for n in await asyncio.gather(*(rearm(*device) for device in devices)) if n is not None]
 
 
+# In the renewal notice the workflow sends along, this stands for the model the activity chooses.
+CHOSEN_MODEL = "{model_code}"
+
+
 class RenewalActivities:
-    """Holds the Temporal client: this activity talks to other workflows."""
+    """Holds the Temporal client: `rearm_renewals` talks to other workflows."""
 
     def __init__(self, client: Client, sessions: sessionmaker[Session]) -> None:
         self.client = client
         self.sessions = sessions
+        self.equipment = EquipmentActivities(sessions)
+
+    def all(self) -> list:
+        return [self.rearm_renewals, self.order_replacement]
+
+    @activity.defn(name="renewals.order_replacement")
+    def order_replacement(self, request: ReplacementModelRequest, notice: Notification) -> str:
+        """Rule EQ-5, the renewal wave's one local step on the renewed device (was two: `replacement_model`,
+        then `notify` after the child started): choose the replacement's model, then queue the unit's notice
+        naming it (idempotent by the notice's key). NoModel is raised before anything is written."""
+        model_code = self.equipment.replacement_model(request)
+        self.equipment.notify(notice.model_copy(update={
+            "subject": notice.subject.replace(CHOSEN_MODEL, model_code),
+            "body": notice.body.replace(CHOSEN_MODEL, model_code)}))
+        return model_code
 
     @activity.defn(name="equipment.rearm_renewals")
     async def rearm_renewals(self, request: RearmRequest) -> list[str]:

@@ -5,9 +5,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows.base import SYSTEM_ACTOR, ProcessWorkflow, run_activity
+from workflows.base import ACTIVITY_TIMEOUT, BUSINESS_ERRORS, RETRY, SYSTEM_ACTOR, ProcessWorkflow, run_activity
 
 with workflow.unsafe.imports_passed_through():
     from domain.catalogue import rules_of
@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
         DeviceView,
         ErasureRequest,
         MdmRequest,
+        Notification,
         OrderTerms,
         RegisterMirror,
         RegisterOrderInput,
@@ -256,16 +257,24 @@ class DeviceLifecycleWorkflow(ProcessWorkflow):
         """Rule EQ-5: the replacement's order starts automatically as a child workflow that outlives this one."""
         snap = self.snap
         assert snap.terms is not None
+        request = ReplacementModelRequest(
+            category=snap.terms.category, municipality=snap.terms.municipality, on=workflow.now().date(),
+            replaces_model=snap.order.model_code, chosen_model=snap.replacement_model_choice)
+        number = renewal_order_number(snap.order.order_number)
+        # Issue 15 (the renewal wave): one local step chooses the model and queues the unit's notice, before
+        # the child starts (was: `replacement_model`, the start, then `notify`). Histories from before replay
+        # the old commands.
+        together = workflow.patched("eq5-replacement-in-one-step")
         try:
-            model_code = await run_activity("equipment.replacement_model", ReplacementModelRequest(
-                category=snap.terms.category, municipality=snap.terms.municipality, on=workflow.now().date(),
-                replaces_model=snap.order.model_code, chosen_model=snap.replacement_model_choice), str)
+            if together:
+                model_code = await self._choose_and_announce(request, number)
+            else:
+                model_code = await run_activity("equipment.replacement_model", request, str)
         except ApplicationError:
             await self._notify("renewal_blocked", "it:asset-management", f"{snap.order.order_number}: no model",
                                f"No active {snap.terms.category.value} model of the same kind with a price; "
                                f"order the replacement by hand.")
             return
-        number = renewal_order_number(snap.order.order_number)
         order = DeviceOrder(order_number=number, model_code=model_code, unit_id=snap.unit_id,
                             user_ref=snap.user_ref, location=snap.location, replaces=snap.order.order_number)
         await workflow.start_child_workflow(
@@ -276,8 +285,31 @@ class DeviceLifecycleWorkflow(ProcessWorkflow):
             parent_close_policy=workflow.ParentClosePolicy.ABANDON,
         )
         snap.replacement_order = number
-        await self._notify("renewal", f"unit:{snap.unit_id}", f"{snap.order.order_number} is due for renewal",
-                           f"Replacement {number} ({model_code}) is ordered; the old device is returned on delivery.")
+        if not together:
+            await self._notify("renewal", f"unit:{snap.unit_id}", f"{snap.order.order_number} is due for renewal",
+                               self._renewal_notice(number, model_code))
+
+    def _renewal_notice(self, number: str, model_code: str) -> str:
+        return f"Replacement {number} ({model_code}) is ordered; the old device is returned on delivery."
+
+    async def _choose_and_announce(self, request: ReplacementModelRequest, number: str) -> str:
+        """`renewals.order_replacement` as a local activity; NoModel surfaces as its ApplicationError."""
+        snap = self.snap
+        recipient = f"unit:{snap.unit_id}"
+        notice = Notification(  # the same key and text as `_notify` gives; the activity names the model
+            key=self._key(f"notify:renewal:{recipient}"), topic="renewal", recipient=recipient,
+            subject=f"{snap.order.order_number} is due for renewal"[:200],
+            body=self._renewal_notice(number, "{model_code}"),
+            workflow_id=workflow.info().workflow_id, at=workflow.now())
+        try:
+            return await workflow.execute_local_activity(
+                "renewals.order_replacement", args=[request, notice], result_type=str,
+                start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY)
+        except ActivityError as error:
+            cause = error.cause
+            if isinstance(cause, ApplicationError) and cause.type in BUSINESS_ERRORS:
+                raise ApplicationError(cause.message, type=cause.type, non_retryable=True) from error
+            raise
 
     async def _tell_replaced(self, old_order: str) -> None:
         handle = workflow.get_external_workflow_handle(device_workflow_id(old_order))
