@@ -88,8 +88,7 @@ def profiled(path: str, run) -> None:
     def start_thread_profile(*_):
         profile = cProfile.Profile()
         profiles.append(profile)
-        threading.setprofile(None)
-        profile.enable()
+        profile.enable()  # replaces this hook in this thread only; later threads get their own
 
     def clear(*_):
         for profile in profiles:
