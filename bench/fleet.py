@@ -80,7 +80,7 @@ async def api_device(region: Region, number: str, unit: str) -> None:
                    {"action": {"event": "deliver", "serial_number": f"S-{number}"}}, key=f"deliver-{number}")
 
 
-async def patiently(call, attempts: int = 10):
+async def patiently(call, attempts: int = 30):
     """An Update whose wait outlasts the server's long poll on loaded cores is asked again: safe, the start
     reuses the running workflow (business key) and the delivery has its Update ID."""
     from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
@@ -90,10 +90,12 @@ async def patiently(call, attempts: int = 10):
         try:
             return await call()
         except (WorkflowUpdateRPCTimeoutOrCancelledError, RPCError) as error:
-            if attempt == attempts - 1 or (isinstance(error, RPCError) and error.status not in (
-                    RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.UNAVAILABLE, RPCStatusCode.CANCELLED)):
+            # on the loaded box the server also answers UNAVAILABLE / DEADLINE_EXCEEDED, or aborts an Update
+            # whose workflow task timed out; only a refusal of the request itself is final
+            if attempt == attempts - 1 or (isinstance(error, RPCError) and error.status in (
+                    RPCStatusCode.INVALID_ARGUMENT, RPCStatusCode.NOT_FOUND, RPCStatusCode.PERMISSION_DENIED)):
                 raise
-            print(f"  an Update outlasted the server's long poll ({type(error).__name__}); asked again", flush=True)
+            print(f"  an Update outlasted the server's long poll or was aborted ({error}); asked again", flush=True)
             await asyncio.sleep(1)
 
 
