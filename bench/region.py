@@ -70,7 +70,7 @@ class Region:
     client alike (codec.make_data_converter)."""
 
     def __init__(self, api: bool = True, workers: int = WORKERS, **settings: str) -> None:
-        # BENCH_TMP_PREFIX: a name of its own, so that a clean-up of others' leftovers (ramflow-region-*) spares it
+        # BENCH_TMP_PREFIX: a name of its own when several sessions run benchmarks on one box
         self.tmp = Path(tempfile.mkdtemp(prefix=os.environ.get("BENCH_TMP_PREFIX", "ramflow-region-")))
         self.temporal_port, self.api_port, self.issuer_port = PORT_BASE, PORT_BASE + 1, PORT_BASE + 2
         self.queue = f"region-{uuid.uuid4().hex[:8]}"
