@@ -183,7 +183,7 @@ async def main(rounds: int) -> None:
     binary = shutil.which("temporal", path=str(Path(sys.executable).parent)) or "temporal"
     env = await WorkflowEnvironment.start_local(
         data_converter=make_data_converter(os.environ.get("PAYLOAD_ENCRYPTION_KEYS")),  # as the API and worker
-                                                dev_server_existing_path=binary, ui=False)
+        dev_server_existing_path=binary, ui=False)
     children: list[subprocess.Popen] = []
     async with env:
         with tempfile.TemporaryDirectory() as tmp:
