@@ -27,7 +27,7 @@ endif
 test: $(STAMP)
 	$(PY) -m pytest -q
 
-# Issue 15: the production topology alone (two workers, two API processes, PostgreSQL; 20-95 s; left out of `make test`).
+# Issue 15: the production topology alone (two workers, two API processes, PostgreSQL; 1-3 min on a loaded box; also in `make test`).
 test-topology: $(STAMP)
 	$(PY) -m pytest -q -s -m topology tests/topology
 

@@ -34,6 +34,7 @@ from domain.billing import (
     period_kind,
     total,
 )
+from domain.common import SYSTEM_ACTOR
 from domain.equipment import DeviceCommand, RenewNow
 from workflows.billing import COLLECT, MARK_FAILED, PUBLISH, RENEWAL_SAFETY_NET, STORE_BASIS
 
@@ -211,7 +212,7 @@ class RenewalSafetyNetActivities:
             due = q.due_for_renewal(s, today, self.lead_days)
         renewed = []
         for order_number, workflow_id in due:
-            command = DeviceCommand(actor="ramflow", reason="renewal safety net: renewal date passed (rule EQ-5)",
+            command = DeviceCommand(actor=SYSTEM_ACTOR, reason="renewal safety net: renewal date passed (rule EQ-5)",
                                     action=RenewNow())
             try:
                 await self.client.get_workflow_handle(workflow_id).execute_update(DeviceLifecycleWorkflow.apply,

@@ -15,11 +15,10 @@ import time
 import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from activities.audit import ensure_search_attributes
+from codec import make_data_converter, new_key_spec
 from config import Settings
 from db.migrate import upgrade
 from db.seed import load_reference_data
@@ -28,7 +27,6 @@ from domain.equipment import DeviceCommand, DeviceOrder, DeviceStart, Deliver, d
 from worker import build_worker
 from workflows.equipment import DeviceLifecycleWorkflow
 
-POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 async def one_device(client, queue: str, number: str) -> tuple[float, float]:
@@ -67,20 +65,17 @@ async def run(client, url: str, n: int, concurrent: bool) -> dict[str, float]:
 
 
 def postgres_url() -> str | None:
+    from bench.processes import create_postgres_database
+
     try:
-        engine = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
-        name = f"ramflow_bench_{uuid.uuid4().hex[:8]}"
-        with engine.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        engine.dispose()
-        return POSTGRES.rsplit("/", 1)[0] + f"/{name}"
-    except Exception:  # noqa: BLE001
+        return create_postgres_database()
+    except Exception:  # noqa: BLE001 - PostgreSQL away: the SQLite rows only
         return None
 
 
 async def main(n: int) -> None:
     binary = Path(sys.executable).parent / "temporal"
-    env = await WorkflowEnvironment.start_local(data_converter=pydantic_data_converter,
+    env = await WorkflowEnvironment.start_local(data_converter=make_data_converter(new_key_spec()),  # as the worker
                                                 dev_server_existing_path=str(binary), ui=False)
     async with env:
         await ensure_search_attributes(env.client, "default")  # issue 11: upserted on every move
@@ -91,7 +86,12 @@ async def main(n: int) -> None:
             }
             pg = postgres_url()
             if pg:
-                rows["postgresql, concurrent"] = await run(env.client, pg, n, True)
+                from bench.processes import drop_postgres_database
+
+                try:
+                    rows["postgresql, concurrent"] = await run(env.client, pg, n, True)
+                finally:
+                    drop_postgres_database(pg)
     print(f"Equipment lifecycle on the Temporal dev server, N={n} (order + deliver per device)")
     header = ["run", "devices/s", "order p50 ms", "order p95 ms", "deliver p50 ms", "deliver p95 ms"]
     print(" | ".join(f"{h:>22}" if i == 0 else f"{h:>14}" for i, h in enumerate(header)))

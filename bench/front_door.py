@@ -15,6 +15,7 @@ import asyncio
 import os
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -26,9 +27,11 @@ from pathlib import Path
 import httpx
 from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
+
+from bench.processes import free_port, wait_for_port
+from codec import make_data_converter
 
 ROOT = Path(__file__).resolve().parents[1]
 CONCURRENCY = tuple(int(c) for c in os.environ.get("BENCH_CONCURRENCY", "1,10,50,200").split(","))
@@ -42,18 +45,71 @@ def devices_at(concurrency: int) -> int:
 
 # --- the worker process -------------------------------------------------------------------------------
 async def serve_workers(address: str, queue: str, database_url: str) -> None:
+    """Ramflow's worker as worker.py builds it (payload codec from PAYLOAD_ENCRYPTION_KEYS in the environment,
+    as the API's) and the skeleton's. BENCH_WORKFLOW_TASKS / BENCH_POLLERS / BENCH_CACHED_WORKFLOWS tune the
+    SDK's workflow-task slots, pollers per queue and workflow cache (defaults: the SDK's, as in production)."""
     from bench.skeleton import SkeletonRevisionWorkflow, SkeletonRoundWorkflow, SkeletonWorkflow, step
+    from codec import make_data_converter, settings_keys
     from config import Settings
     from db.session import make_sessionmaker
     from worker import build_worker
 
-    client = await Client.connect(address, data_converter=pydantic_data_converter)
+    settings = Settings(database_url=database_url, temporal_task_queue=queue)
+    client = await Client.connect(address, data_converter=make_data_converter(settings_keys(settings)))
     sessions = make_sessionmaker(database_url)
-    ramflow = build_worker(client, sessions, Settings(database_url=database_url, temporal_task_queue=queue))
+    ramflow = build_worker(client, sessions, settings)
+    tuning = {}
+    if os.environ.get("BENCH_POLLERS"):
+        polls = int(os.environ["BENCH_POLLERS"])
+        tuning.update(max_concurrent_workflow_task_polls=polls, max_concurrent_activity_task_polls=polls)
+    if os.environ.get("BENCH_WORKFLOW_TASKS"):
+        tuning.update(max_concurrent_workflow_tasks=int(os.environ["BENCH_WORKFLOW_TASKS"]))
+    if os.environ.get("BENCH_CACHED_WORKFLOWS"):
+        tuning.update(max_cached_workflows=int(os.environ["BENCH_CACHED_WORKFLOWS"]))
+    if tuning:
+        ramflow = Worker(client, **{**ramflow.config(), **tuning})
     skeleton = Worker(client, task_queue=f"{queue}-skeleton", activities=[step],
                       workflows=[SkeletonWorkflow, SkeletonRoundWorkflow, SkeletonRevisionWorkflow])
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        asyncio.get_running_loop().add_signal_handler(signum, stop.set)
     async with ramflow, skeleton:
-        await asyncio.Event().wait()
+        await stop.wait()
+
+
+def profiled(path: str, run) -> None:
+    """BENCH_PROFILE=<file>: cProfile in every thread of the worker process (the event loop, the workflow
+    and activity threads). SIGUSR2 clears what was gathered, SIGUSR1 writes it, merged, to one pstats file:
+    the benchmark brackets the part it measures (bench/renewal_wave.py: the wave)."""
+    import cProfile
+    import pstats
+    import threading
+
+    profiles: list[cProfile.Profile] = []
+
+    def start_thread_profile(*_):
+        profile = cProfile.Profile()
+        profiles.append(profile)
+        profile.enable()  # replaces this hook in this thread only; later threads get their own
+
+    def clear(*_):
+        for profile in profiles:
+            profile.clear()
+
+    def dump(*_):
+        stats = pstats.Stats()
+        for profile in profiles:
+            profile.snapshot_stats()
+            stats.add(profile)
+        stats.dump_stats(path)
+
+    threading.setprofile(start_thread_profile)
+    main = cProfile.Profile()
+    profiles.append(main)
+    signal.signal(signal.SIGUSR2, clear)
+    signal.signal(signal.SIGUSR1, dump)
+    main.enable()
+    run()
 
 
 # --- one device, three ways ---------------------------------------------------------------------------
@@ -119,26 +175,15 @@ async def round_of(mode: str, concurrency: int, client: Client, http: httpx.Asyn
     return time.perf_counter() - began, latencies
 
 
-def wait_for_port(port: int, seconds: float) -> None:
-    import socket
-
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise TimeoutError(f"port {port}")
-
-
 async def main(rounds: int) -> None:
     from db.migrate import upgrade
     from db.seed import load_reference_data
     from db.session import make_sessionmaker
 
     binary = shutil.which("temporal", path=str(Path(sys.executable).parent)) or "temporal"
-    env = await WorkflowEnvironment.start_local(data_converter=pydantic_data_converter,
-                                                dev_server_existing_path=binary, ui=False)
+    env = await WorkflowEnvironment.start_local(
+        data_converter=make_data_converter(os.environ.get("PAYLOAD_ENCRYPTION_KEYS")),  # as the API and worker
+        dev_server_existing_path=binary, ui=False)
     children: list[subprocess.Popen] = []
     async with env:
         with tempfile.TemporaryDirectory() as tmp:
@@ -149,7 +194,7 @@ async def main(rounds: int) -> None:
             maker.kw["bind"].dispose()
             address = env.client.service_client.config.target_host
             queue = f"bench-{uuid.uuid4().hex[:8]}"
-            port = int(os.environ.get("BENCH_API_PORT", "0")) or _free_port()
+            port = int(os.environ.get("BENCH_API_PORT", "0")) or free_port()
             issuer = _local_issuer()  # the API validates the bench's bearer tokens (issue 8)
             child_env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": url, "TEMPORAL_ADDRESS": address,
                          "TEMPORAL_TASK_QUEUE": queue, "SCHEDULES_ENABLED": "false", "UPDATE_WAIT_SECONDS": "60",
@@ -171,14 +216,6 @@ async def main(rounds: int) -> None:
     report(results, rounds)
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _local_issuer():
     """The local OpenID Connect issuer, served from a thread of this process on a free port."""
     import threading
@@ -187,7 +224,7 @@ def _local_issuer():
 
     from scripts.local_issuer import LocalIssuer
 
-    port = _free_port()
+    port = free_port()
     issuer = LocalIssuer(f"http://127.0.0.1:{port}")
     server = uvicorn.Server(uvicorn.Config(issuer.app, host="127.0.0.1", port=port, log_level="warning"))
     threading.Thread(target=server.run, daemon=True).start()
@@ -242,6 +279,9 @@ def report(results: dict, rounds: int) -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
-        asyncio.run(serve_workers(*sys.argv[2:5]))
+        if os.environ.get("BENCH_PROFILE"):
+            profiled(f"{os.environ['BENCH_PROFILE']}.{os.getpid()}", lambda: asyncio.run(serve_workers(*sys.argv[2:5])))
+        else:
+            asyncio.run(serve_workers(*sys.argv[2:5]))
     else:
         asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 2))

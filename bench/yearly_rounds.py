@@ -16,7 +16,7 @@ from datetime import date, datetime, timezone
 
 from sqlalchemy import create_engine, func, select
 
-from bench.region import Region, machine
+from bench.region import Region, run, machine
 
 
 def load_agreements(database_url: str, count: int, year: int) -> None:
@@ -98,4 +98,4 @@ async def main(count: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 500))
+    run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 500))

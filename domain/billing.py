@@ -14,8 +14,9 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from domain.catalogue import add_months
+from domain.common import SYSTEM_ACTOR
+from domain.costing import money
 
-CENT = Decimal("0.01")
 QUANTITY = Decimal("0.0001")
 ZERO = Decimal("0.00")
 PeriodKind = Literal["month", "tertial", "year"]
@@ -23,13 +24,6 @@ PeriodKind = Literal["month", "tertial", "year"]
 # rule BL-2: Ulricehamn's units are debited every month, Tranemo is invoiced every tertial
 PERIOD_KIND: dict[str, PeriodKind] = {"ulricehamn": "month", "tranemo": "tertial"}
 RECURRING_KINDS = ("rent", "service_fee", "application")  # lines that say what the unit *has* (BL-4)
-
-
-def money(value: Decimal | Fraction) -> Decimal:
-    """Round once, to whole öre, half up (the only rounding of a line)."""
-    if isinstance(value, Fraction):
-        value = Decimal(value.numerator) / Decimal(value.denominator)
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def as_decimal(value: Fraction, exp: Decimal = QUANTITY) -> Decimal:
@@ -334,7 +328,7 @@ class BillingRunStart(BaseModel):
     municipality: str
     period: str | None = None
     kind: Literal["regular", "central"] = "regular"
-    requested_by: str = "ramflow"
+    requested_by: str = SYSTEM_ACTOR
     as_of: datetime | None = Field(None, description="the run's start (set by the workflow): which period is due")
 
 

@@ -2,6 +2,7 @@
 price list and what a set of cost lines costs. Money is Decimal, rounded half up to öre."""
 from __future__ import annotations
 
+from fractions import Fraction
 from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
 
@@ -92,7 +93,10 @@ class MissingPrice(ValueError):
     """A cost line the price list has no unit price for (rule AG-3)."""
 
 
-def money(value: Decimal) -> Decimal:
+def money(value: Decimal | Fraction) -> Decimal:
+    """Round once, to whole öre, half up (the only rounding of a line: agreements and billing alike)."""
+    if isinstance(value, Fraction):
+        value = Decimal(value.numerator) / Decimal(value.denominator)
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 

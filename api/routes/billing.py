@@ -27,6 +27,7 @@ from api.security import record_reference_change, row_dict
 from db import billing_queries as q
 from db.billing_models import BillingRunRow, CentralCostRow, InvoiceBasisRow
 from db.models import Unit
+from domain.common import MUNICIPALITIES
 from domain.billing import (
     BillingRunStart,
     ChangeSection,
@@ -41,7 +42,6 @@ from domain.billing import (
 from workflows.billing import BillingRunWorkflow
 
 router = APIRouter(prefix="/billing", tags=["billing"])
-MUNICIPALITIES = ("tranemo", "ulricehamn")
 RUN_WAIT_SECONDS = 20  # a run answers with its result when it finishes this fast, else 202 and its status
 CSV_COLUMNS = ["period", "cost_centre", "article", "text", "quantity", "unit_price", "amount"]
 

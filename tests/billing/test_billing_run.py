@@ -12,7 +12,7 @@ from db.billing_models import CentralCostRow, InvoiceLineRow
 from db.models import Charge, OutboxMessage
 from db.agreement_queries import unit_application_charges
 from db.ticket_models import SupportCharge
-from domain.billing import money
+from domain.costing import money
 from tests.billing.helpers import add_rental, bases, bill, lines, move
 
 D = Decimal

@@ -15,7 +15,6 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from api.processes import audit_log
 from domain.audit import log_drift, only_rerun_drift
@@ -29,7 +28,9 @@ from workflows.tickets import TicketWorkflow
 
 pytestmark = pytest.mark.topology
 DEVICES, TICKETS = 16, 8
-BOUND = 150.0  # a call-off in flight on the killed worker is retried after its 60 s start-to-close timeout
+# A call-off in flight on the killed worker is retried after its 60 s start-to-close timeout; the rest is the
+# burst on a 2-core box shared with other runs (typically 60-120 s; the start of the processes is bounded apart).
+BOUND = 300.0
 
 
 class Caller:
@@ -88,6 +89,7 @@ async def test_topology_two_workers_two_apis_one_of_each_killed_every_guarantee_
 
     try:
         assert await device("CONTROL", "api-b") == "in_use"  # what each side effect looks like, undisturbed
+        began = time.monotonic()
         burst = asyncio.gather(*[device(i, ("api-a", "api-b")[i % 2]) for i in range(DEVICES)],
                                *[ticket(i, ("api-a", "api-b")[i % 2]) for i in range(TICKETS)])
         await asyncio.sleep(1.5)
@@ -102,9 +104,9 @@ async def test_topology_two_workers_two_apis_one_of_each_killed_every_guarantee_
     assert set(states) == {"in_use"}, states
     assert len(set(numbers)) == TICKETS, numbers  # one ticket per Idempotency-Key, whichever process answered
     assert not {code for code in caller.answers if code.startswith("5") and code != "503"}, caller.answers
-    print(f"answers during the burst: {dict(caller.answers)}")
+    print(f"burst answered in {time.monotonic() - began:.0f} s (bound {BOUND:.0f} s); answers: {dict(caller.answers)}")
 
-    client = await Client.connect(topology.env["TEMPORAL_ADDRESS"], data_converter=pydantic_data_converter)
+    client = await Client.connect(topology.env["TEMPORAL_ADDRESS"], data_converter=topology.data_converter)
     sessions = make_sessionmaker(topology.database_url)
     devices = [f"ORD-TOPO-{i}" for i in range(DEVICES)]
     with sessions() as s:
