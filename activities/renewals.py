@@ -15,12 +15,12 @@ from workflows.equipment import REARM_RENEWALS
 
 async def rearm_running_devices(client: Client, sessions: sessionmaker[Session], period: RenewalPeriodUpdate,
                                 actor: str, reason: str) -> list[str]:
-    """Send the new period to every running device of the category in the municipality whose period
-    differs; returns the order numbers that took it. A device that moved on meanwhile is skipped."""
+    """Send the new period to every running device of the category in the municipality (one already on it
+    takes it as a no-op); returns the order numbers that now run on it. A device that moved on is skipped."""
     from workflows.equipment import DeviceLifecycleWorkflow
 
     with sessions() as s:
-        devices = rearmable_devices(s, period.category.value, period.municipality, period.renewal_months)
+        devices = rearmable_devices(s, period.category.value, period.municipality)
     change = RenewalPeriodChange(actor=actor, reason=reason, renewal_months=period.renewal_months)
     gate = asyncio.Semaphore(REARM_CONCURRENCY)
 

@@ -125,6 +125,8 @@ class DeviceLifecycleWorkflow(ProcessWorkflow):
         """Rule EQ-5: a new price-list year may change the period; the timer is re-armed."""
         async with self.lock:
             before = self.snap.renewal_months
+            if before == change.renewal_months and workflow.patched("eq5-unchanged-period-is-a-no-op"):
+                return self.view()  # a repeated or fleet-wide change: nothing to record, no timer to re-arm
             self.snap.renewal_months = change.renewal_months
             await self._record(
                 "change_renewal_period", self.snap.state, change.actor, change.reason, "EQ-5",

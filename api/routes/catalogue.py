@@ -140,7 +140,7 @@ async def set_renewal_policy(category: Category, municipality: str, request: Ren
         session.commit()
         if not request.apply_to_running:
             return []
-        return rearmable_devices(session, category.value, municipality, request.renewal_months)
+        return rearmable_devices(session, category.value, municipality)
 
     devices = await path.db(store)
     change = RenewalPeriodChange(actor=actor, reason=request.reason or "renewal policy changed",

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from db.models import Device
 from tests.equipment.helpers import returned_at_replacement
+from workflows.equipment import DeviceLifecycleWorkflow
 
 
 def order(number: str, **extra) -> dict:
@@ -100,6 +101,27 @@ async def test_eq5_renewal_policy_change_rearms_running_timers(api, env):
     assert device["renewal_due_at"][:4] == str(int(delivered["delivered_at"][:4]) + 5)
     await env.sleep(timedelta(days=49 * 31))
     assert (await api.get("/devices/ORD-API-7")).json()["state"] == "in_use"  # the old 48-month timer is gone
+
+
+async def test_eq5_policy_change_reaches_a_device_whose_register_ran_ahead_of_its_workflow(api, sessions, client):
+    """Issue 15: under overload a workflow task can be lost after its local steps wrote the register, so the
+    register shows the new period while the workflow still runs on the old one. The policy change must not
+    trust the register: it re-arms every running device, and one already on the period takes it as a no-op."""
+    await api.post("/orders", json=order("ORD-API-17"))
+    await api.post("/devices/ORD-API-17/events", json={"action": {"event": "deliver", "serial_number": "S17"}})
+    with sessions() as s:  # the register ran ahead: it says 60 months, the workflow still has 48
+        s.get(Device, "ORD-API-17").renewal_months = 60
+        s.commit()
+    result = await api.put("/renewal-policies/workstation/ulricehamn", json={"renewal_months": 60})
+    assert result.status_code == 200 and result.json()["devices_updated"] == ["ORD-API-17"]
+    live = await client.get_workflow_handle("device-ORD-API-17").query(DeviceLifecycleWorkflow.view)
+    assert live.renewal_months == 60
+    history = (await api.get("/devices/ORD-API-17/history")).json()
+    assert [line["event"] for line in history].count("change_renewal_period") == 1
+    again = await api.put("/renewal-policies/workstation/ulricehamn", json={"renewal_months": 60})
+    assert again.status_code == 200  # repeated: converges, records nothing more
+    history = (await api.get("/devices/ORD-API-17/history")).json()
+    assert [line["event"] for line in history].count("change_renewal_period") == 1
 
 
 async def test_eq7_reassign_to_unknown_unit_is_422_and_changes_nothing(api):
