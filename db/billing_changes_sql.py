@@ -23,7 +23,7 @@ _KINDS = ", ".join(f"'{kind}'" for kind in RECURRING_KINDS)
 
 def _holdings(name: str, basis_param: str) -> str:
     """One row per reference: what the basis says the unit has (its last line per reference)."""
-    return f"""{name} AS (
+    return f"""{name} AS MATERIALIZED (
   SELECT ref, order_number, kind, article, unit_price FROM (
     SELECT ref, order_number, kind, article, unit_price, ROW_NUMBER() OVER (PARTITION BY ref ORDER BY id DESC) AS nth
     FROM (SELECT COALESCE(order_number, CASE WHEN key LIKE 'application:%' THEN SUBSTR(key, 13) ELSE key END) AS ref,
