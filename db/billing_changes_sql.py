@@ -32,12 +32,24 @@ def _holdings(name: str, basis_param: str) -> str:
   WHERE nth = 1)"""
 
 
-def _other_unit(holding: str) -> str:
-    """Rule BL-4: another unit that bore the device's cost in [since, until) (its latest charge period)."""
-    return f"""(SELECT c.unit_id FROM charges c
-   WHERE c.order_number = {holding}.order_number AND c.unit_id <> :unit_id AND c.recurring = :recurring
-     AND c.starts_on < :until AND (c.ends_on IS NULL OR c.ends_on >= :since)
-   ORDER BY c.id DESC LIMIT 1)"""
+def _ctes() -> str:
+    """a, b: the new and the previous basis's holdings; ao, bo: only on one of them (added / removed);
+    mv: rule BL-4, for each of those devices the latest charge period of another unit in [since, until)."""
+    def only_in(held: str, other: str) -> str:
+        return (f"SELECT {held}.* FROM {held} WHERE NOT EXISTS (SELECT 1 FROM {other} x WHERE x.ref = {held}.ref)")
+
+    return f"""WITH {_holdings('a', 'basis_id')},
+{_holdings('b', 'previous_id')},
+ao AS MATERIALIZED ({only_in('a', 'b')}),
+bo AS MATERIALIZED ({only_in('b', 'a')}),
+mc AS MATERIALIZED (
+  SELECT c.id, c.order_number, c.unit_id FROM charges c
+  WHERE c.order_number IN (SELECT order_number FROM ao UNION ALL SELECT order_number FROM bo)
+    AND c.unit_id <> :unit_id AND c.recurring = :recurring AND c.starts_on < :until
+    AND (c.ends_on IS NULL OR c.ends_on >= :since)),
+mv AS (SELECT mc.order_number, mc.unit_id FROM mc
+       WHERE NOT EXISTS (SELECT 1 FROM mc later WHERE later.order_number = mc.order_number AND later.id > mc.id))
+"""
 
 
 def _items(dialect: str) -> str:
@@ -51,18 +63,14 @@ def _items(dialect: str) -> str:
         return (f"{obj}('change', {change}, 'kind', {held}.kind, 'reference', {held}.ref, 'article', {held}.article, "
                 f"'other_unit', {other}, 'unit_price_before', {before}, 'unit_price_after', {after})")
 
-    def only_in(held: str, other: str) -> str:  # a set difference, with the device's other unit if it moved
-        return (f"SELECT {held}.ref AS ref, {held}.kind AS kind, {held}.article AS article, {_other_unit(held)} AS other "
-                f"FROM {held} WHERE NOT EXISTS (SELECT 1 FROM {other} x WHERE x.ref = {held}.ref)")
-
     return f"""
-SELECT 1 AS grp, m.ref AS ref,
-       {item("CASE WHEN m.other IS NULL THEN 'added' ELSE 'moved_in' END", 'm', 'm.other', null, null)} AS item
-FROM ({only_in('a', 'b')}) m
+SELECT 1 AS grp, ao.ref AS ref,
+       {item("CASE WHEN mv.unit_id IS NULL THEN 'added' ELSE 'moved_in' END", 'ao', 'mv.unit_id', null, null)} AS item
+FROM ao LEFT JOIN mv ON mv.order_number = ao.order_number
 UNION ALL
-SELECT 2, m.ref,
-       {item("CASE WHEN m.other IS NULL THEN 'removed' ELSE 'moved_out' END", 'm', 'm.other', null, null)}
-FROM ({only_in('b', 'a')}) m
+SELECT 2, bo.ref,
+       {item("CASE WHEN mv.unit_id IS NULL THEN 'removed' ELSE 'moved_out' END", 'bo', 'mv.unit_id', null, null)}
+FROM bo LEFT JOIN mv ON mv.order_number = bo.order_number
 UNION ALL
 SELECT 3, a.ref, {item("'price_changed'", 'a', null, price('b.unit_price'), price('a.unit_price'))}
 FROM a JOIN b ON b.ref = a.ref
@@ -72,7 +80,7 @@ WHERE a.unit_price <> b.unit_price"""
 def change_section_sql(dialect: str) -> str:
     """UPDATE invoice_bases.changes of :basis_id from its lines and those of :previous_id (may be NULL)."""
     items = _items(dialect)
-    ctes = f"WITH {_holdings('a', 'basis_id')},\n{_holdings('b', 'previous_id')}"
+    ctes = _ctes()
     if dialect == "postgresql":
         return f"""
 UPDATE invoice_bases SET changes = json_build_object(
@@ -82,13 +90,14 @@ UPDATE invoice_bases SET changes = json_build_object(
      SELECT json_agg(i.item ORDER BY i.grp, i.ref COLLATE "C") FROM ({items}) i), CAST('[]' AS JSON)),
   'total_before', CAST(:total_before AS TEXT), 'total_after', CAST(:total_after AS TEXT))
 WHERE id = :basis_id"""
+    # the items are JSON text already: concatenated in order, not parsed again item by item
     return f"""
-UPDATE invoice_bases SET changes = json_object(
-  'previous_period', :previous_period,
-  'items', json((
+UPDATE invoice_bases SET changes = (
      {ctes}
-     SELECT json_group_array(json(o.item)) FROM (SELECT i.item FROM ({items}) i ORDER BY i.grp, i.ref) o)),
-  'total_before', :total_before, 'total_after', :total_after)
+     SELECT '{{"previous_period": ' || json_quote(:previous_period) || ', "items": ['
+            || COALESCE(group_concat(o.item, ', '), '') || '], "total_before": ' || json_quote(:total_before)
+            || ', "total_after": ' || json_quote(:total_after) || '}}'
+     FROM (SELECT i.item FROM ({items}) i ORDER BY i.grp, i.ref) o)
 WHERE id = :basis_id"""
 
 
