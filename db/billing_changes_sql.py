@@ -90,7 +90,8 @@ UPDATE invoice_bases SET changes = json_build_object(
      SELECT json_agg(i.item ORDER BY i.grp, i.ref COLLATE "C") FROM ({items}) i), CAST('[]' AS JSON)),
   'total_before', CAST(:total_before AS TEXT), 'total_after', CAST(:total_after AS TEXT))
 WHERE id = :basis_id"""
-    # the items are JSON text already: concatenated in order, not parsed again item by item
+    # the items are JSON text already: concatenated in order, not parsed again item by item (SQLite feeds an
+    # aggregate the rows of an ordered subquery in that order; tests/billing/test_billing_changes_sql.py checks it)
     return f"""
 UPDATE invoice_bases SET changes = (
      {ctes}
