@@ -10,8 +10,8 @@ Also prints where the run's time goes: the SELECT of the rent lines alone (what 
 and the same rows stored (INSERT … SELECT into invoice_lines), for all units, in one transaction.
 The floor of the workflow: an empty workflow with the same activities in the same shape (collect, one per
 unit, 8 at a time, publish) doing nothing, on the same server and worker setup: the Temporal round trips alone.
-Usage: python -m bench.billing_run [N] [--postgres] [--repeat K]  (K runs on fresh copies; medians printed)  (PostgreSQL at RAMFLOW_TEST_POSTGRES or
-127.0.0.1:5432; its databases are named BENCH_PG_PREFIX (default ramflow_bench) + a random suffix)"""
+Usage: python -m bench.billing_run [N] [--postgres] [--repeat K]  (K runs on fresh copies; medians printed)
+(PostgreSQL at RAMFLOW_TEST_POSTGRES or 127.0.0.1:5432; databases named BENCH_PG_PREFIX + a suffix)"""
 from __future__ import annotations
 
 import asyncio

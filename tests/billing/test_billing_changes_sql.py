@@ -55,7 +55,8 @@ def test_bl4_sql_change_section_equals_the_domains(backend_sessions):
             ("rent:1", "rent", "C-KEEP", "420.00"), ("rent:2", "rent", "C-PRICE", "420.00"),
             ("rent:3", "rent", "C-GONE", "45.50"), ("rent:4", "rent", "C-OUT", "360.00"),
             ("application:AG-1", "application", None, "1200.00"), ("application:AG-OLD", "application", None, "10.00"),
-            ("purchase:9", "purchase", "C-KEEP", "999.00"), ("adjustment:2026-01|rent:1", "adjustment", "C-KEEP", "5.00")])
+            ("purchase:9", "purchase", "C-KEEP", "999.00"),
+            ("adjustment:2026-01|rent:1", "adjustment", "C-KEEP", "5.00")])
         march = basis(s, "2026-03", [
             ("rent:1", "rent", "C-KEEP", "420.00"), ("rent:2", "rent", "C-PRICE", "430.00"),
             ("rent:5", "rent", "C-NEW", "150.00"), ("rent:6", "rent", "C-IN", "45.00"),
@@ -76,7 +77,8 @@ def test_bl4_sql_change_section_equals_the_domains(backend_sessions):
             expected = python_section(s, s.get(InvoiceBasisRow, before.id) if before else None,
                                       s.get(InvoiceBasisRow, after.id), since, until)
             assert stored == expected
-        items = {(i["change"], i["reference"], i["other_unit"]) for i in s.get(InvoiceBasisRow, march.id).changes["items"]}
+        section = s.get(InvoiceBasisRow, march.id).changes
+        items = {(i["change"], i["reference"], i["other_unit"]) for i in section["items"]}
         assert {("moved_in", "C-IN", "UL-IT"), ("moved_out", "C-OUT", "UL-BUF"), ("removed", "C-GONE", None),
                 ("added", "C-NEW", None), ("price_changed", "C-PRICE", None), ("price_changed", "AG-1", None),
                 ("added", "AG-NEW", None), ("removed", "AG-OLD", None)} <= items
