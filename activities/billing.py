@@ -14,6 +14,7 @@ from temporalio.service import RPCError
 
 from activities.outbox import OutboxNotifier
 from db import billing_queries as q
+from db.billing_changes_sql import store_change_section
 from db.billing_models import BillingRunRow, InvoiceBasisRow, InvoiceLineRow
 from db.billing_rent_sql import insert_rent_lines, rent_lines_sql, year_prices
 from db.models import Municipality
@@ -27,7 +28,6 @@ from domain.billing import (
     UnitBasisRequest,
     adjustment_lines,
     application_lines,
-    change_section_json,
     one_off_lines,
     parse_period,
     period_due,
@@ -96,7 +96,6 @@ def store_basis(s: Session, request: UnitBasisRequest, at: datetime) -> BasisSum
                             created=False)
     others = other_lines(s, request, period)
     previous = q.previous_basis(s, request.unit_id, request.kind, period)
-    before, total_before = q.basis_holdings(s, previous.id) if previous is not None else (None, None)
     basis = InvoiceBasisRow(municipality=request.municipality, period=period.label, kind=request.kind,
                             unit_id=request.unit_id, run_id=request.run_id, total=total([]), changes={},
                             created_at=at)
@@ -104,21 +103,20 @@ def store_basis(s: Session, request: UnitBasisRequest, at: datetime) -> BasisSum
     s.flush()
     count = 0 if request.kind == "central" else insert_rent_lines(s, basis.id, request.unit_id, period,
                                                                  year_prices(s, period.year))
-    if not count and not others and not before:
+    if not count and not others and not (previous is not None and q.holds_anything(s, previous.id)):
         s.delete(basis)
         return BasisSummary(unit_id=request.unit_id, basis_id=None, lines=0, total=total([]), created=False)
     if others:
         fields = [name for name in Line.model_fields if name != "unit_id"]
         s.connection().execute(insert(InvoiceLineRow.__table__), [
             {**{name: getattr(line, name) for name in fields}, "basis_id": basis.id} for line in others])
-    after, basis.total = q.basis_holdings(s, basis.id)
+    # rule BL-4 and the exact total, in SQL: no line of the basis is read back into Python
+    basis.total = q.basis_total(s, basis.id)
     since = parse_period(previous.period).start if previous is not None else period.start
-    moved_from = q.other_units(s, basis.id, request.unit_id, since, period.end)
-    moved_to = q.other_units(s, previous.id, request.unit_id, since, period.end) if previous is not None else {}
-    basis.changes = change_section_json(
-        before, after, previous.period if previous else None, total_before, basis.total,
-        moved_from={ref: unit for ref, unit in moved_from.items() if ref not in (before or {})},
-        moved_to={ref: unit for ref, unit in moved_to.items() if ref not in after})
+    store_change_section(s, basis.id, request.unit_id, previous.id if previous is not None else None,
+                         previous.period if previous is not None else None,
+                         q.basis_total(s, previous.id) if previous is not None else None, basis.total,
+                         since, period.end)
     return BasisSummary(unit_id=request.unit_id, basis_id=basis.id, lines=count + len(others), total=basis.total,
                         created=True)
 

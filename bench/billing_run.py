@@ -8,7 +8,10 @@ Measures:
 and checks that the three give the same rent totals.
 Also prints where the run's time goes: the SELECT of the rent lines alone (what the run computes, in SQL),
 and the same rows stored (INSERT … SELECT into invoice_lines), for all units, in one transaction.
-Usage: python -m bench.billing_run [N] [--postgres]  (PostgreSQL at RAMFLOW_TEST_POSTGRES or 127.0.0.1:5432)"""
+The floor of the workflow: an empty workflow with the same activities in the same shape (collect, one per
+unit, 8 at a time, publish) doing nothing, on the same server and worker setup: the Temporal round trips alone.
+Usage: python -m bench.billing_run [N] [--postgres] [--repeat K]  (K runs on fresh copies; medians printed)
+(PostgreSQL at RAMFLOW_TEST_POSTGRES or 127.0.0.1:5432; databases named BENCH_PG_PREFIX + a suffix)"""
 from __future__ import annotations
 
 import asyncio
@@ -23,10 +26,14 @@ from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import create_engine, func, insert, make_url, select, text
+from statistics import median
+
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
 from activities.billing import store_basis
+from bench.billing_floor import FloorWorkflow, noop
 from config import Settings
 from db import billing_queries as q
 from db.billing_models import InvoiceBasisRow, InvoiceLineRow
@@ -114,7 +121,8 @@ def direct_run(sessions) -> float:
     return time.perf_counter() - started
 
 
-async def workflow_run(url: str) -> float:
+async def workflow_run(url: str) -> tuple[float, float]:
+    """The BillingRun workflow with a real worker, and the floor (the same activities doing nothing)."""
     sessions = make_sessionmaker(url)
     from tests.conftest import binary
 
@@ -128,7 +136,18 @@ async def workflow_run(url: str) -> float:
                                               BillingRunStart(municipality="ulricehamn", period=PERIOD),
                                               id=billing_workflow_id("ulricehamn", PERIOD),
                                               task_queue=settings.temporal_task_queue)
-            return time.perf_counter() - started
+            workflow_s = time.perf_counter() - started
+        queue = f"bench-floor-{uuid.uuid4()}"
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=8) as executor:
+            async with Worker(env.client, task_queue=queue, workflows=[FloorWorkflow], activities=[noop],
+                              activity_executor=executor):
+                started = time.perf_counter()
+                await env.client.execute_workflow(FloorWorkflow.run, len(UNITS), id=f"floor-{uuid.uuid4()}",
+                                                  task_queue=queue)
+                floor_s = time.perf_counter() - started
+        return workflow_s, floor_s
     finally:
         await env.shutdown()
 
@@ -178,7 +197,7 @@ class PostgresCopies:
 
         self.admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
         self.base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
-        self.prefix = f"ramflow_bench_{uuid.uuid4().hex[:8]}"
+        self.prefix = f"{os.environ.get('BENCH_PG_PREFIX', 'ramflow_bench')}_{uuid.uuid4().hex[:8]}"
         self.names = [f"{self.prefix}_template"]
         self._run(f'CREATE DATABASE "{self.names[0]}"')
         self.url = f"{self.base}/{self.names[0]}"
@@ -198,53 +217,71 @@ class PostgresCopies:
         self.admin.dispose()
 
 
-def measure(copies, n: int) -> None:
+def measure(copies, n: int, repeat: int = 1) -> None:
     upgrade(copies.url)
     seed = make_sessionmaker(copies.url)
     load_reference_data(seed, 2026)
     fleet(seed, n)
     seed.kw["bind"].dispose()
+    rows = []
+    for i in range(repeat):
+        rows.append(measure_once(copies, i))
+        print_row(rows[-1], f"run {i + 1}/{repeat}")
+    print(f"database: {make_url(copies.url).get_backend_name()}; active rentals: {n} in {len(UNITS)} units, "
+          f"period {PERIOD}; {repeat} runs; load average {os.getloadavg()[0]:.1f}")
+    med = {key: median(row[key] for row in rows) for key in rows[0] if key != "same"}
+    print_row(med, "MEDIANS (ratios: median of the per-run ratios)",
+              {key: median(row[key] / row["query"] for row in rows) for key in med})
+    print("goal ≤ 3x the query:", "met" if med["workflow"] <= 3 * med["query"] else "NOT met")
+    print("same rent totals (query, run, workflow) in every run:", all(row["same"] for row in rows))
 
-    sql_sessions = make_sessionmaker(copies.copy("sql"))
+
+def measure_once(copies, i: int) -> dict:
+    sql_sessions = make_sessionmaker(copies.copy(f"sql{i}"))
     sql_totals(sql_sessions)  # warm the page cache like the runs below get it warm
     query_s, expected = sql_totals(sql_sessions)
     select_s, insert_s, commit_s = breakdown(sql_sessions)
     sql_sessions.kw["bind"].dispose()
 
-    direct_sessions = make_sessionmaker(copies.copy("direct"))
+    direct_sessions = make_sessionmaker(copies.copy(f"direct{i}"))
     direct_s = direct_run(direct_sessions)
     direct = rent_totals(direct_sessions)
     direct_sessions.kw["bind"].dispose()
 
-    wf_url = copies.copy("workflow")
-    workflow_s = asyncio.run(workflow_run(wf_url))
+    wf_url = copies.copy(f"workflow{i}")
+    workflow_s, floor_s = asyncio.run(workflow_run(wf_url))
     wf_sessions = make_sessionmaker(wf_url)
     via_workflow = rent_totals(wf_sessions)
     wf_sessions.kw["bind"].dispose()
-
-    print(f"database: {make_url(copies.url).get_backend_name()}; active rentals: {n} in {len(UNITS)} units, "
-          f"period {PERIOD}; load average {os.getloadavg()[0]:.1f}")
-    print(f"one SQL query (rent totals per unit):        {query_s * 1000:8.1f} ms")
-    print(f"  rent lines SELECTed in SQL (all units):     {select_s * 1000:8.1f} ms  ({select_s / query_s:5.1f}x)")
-    print(f"  the same stored, INSERT … SELECT:           {insert_s * 1000:8.1f} ms  ({insert_s / query_s:5.1f}x)")
-    print(f"  commit:                                     {commit_s * 1000:8.1f} ms  ({commit_s / query_s:5.1f}x)")
-    print(f"billing run, activities without Temporal:     {direct_s * 1000:8.1f} ms  ({direct_s / query_s:5.1f}x)")
-    print(f"billing run, BillingRun workflow (Temporal):  {workflow_s * 1000:8.1f} ms  ({workflow_s / query_s:5.1f}x)")
-    print("goal ≤ 3x the query:", "met" if workflow_s <= 3 * query_s else "NOT met")
     same = expected == direct == via_workflow
-    print("same rent totals (query, run, workflow):", same)
     if not same:
         for unit in sorted(expected):
             print(f"  {unit}: query {expected.get(unit)} run {direct.get(unit)} workflow {via_workflow.get(unit)}")
+    return dict(query=query_s, select=select_s, insert=insert_s, commit=commit_s, direct=direct_s,
+                workflow=workflow_s, floor=floor_s, load=os.getloadavg()[0], same=same)
+
+
+def print_row(row: dict, title: str, ratios: dict | None = None) -> None:
+    ratio = ratios or {key: row[key] / row["query"] for key in row if key not in ("same", "load")}
+    print(f"{title} (load average {row['load']:.1f})")
+    print(f"  one SQL query (rent totals per unit):        {row['query'] * 1000:8.1f} ms")
+    for key, label in (("select", "rent lines SELECTed in SQL (all units)"),
+                       ("insert", "the same stored, INSERT … SELECT"), ("commit", "commit"),
+                       ("direct", "billing run, activities without Temporal"),
+                       ("workflow", "billing run, BillingRun workflow (Temporal)"),
+                       ("floor", "floor: empty workflow, same activities")):
+        print(f"  {label + ':':45s}{row[key] * 1000:8.1f} ms  ({ratio[key]:5.1f}x)")
 
 
 def main() -> None:
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    argv = sys.argv[1:]
+    repeat = int(argv.pop(argv.index("--repeat") + 1)) if "--repeat" in argv else 1
+    args = [a for a in argv if not a.startswith("--")]
     n = int(args[0]) if args else 20_000
     with tempfile.TemporaryDirectory() as tmp:
         copies = PostgresCopies() if "--postgres" in sys.argv else SQLiteCopies(Path(tmp))
         try:
-            measure(copies, n)
+            measure(copies, n, repeat)
         finally:
             copies.close()
 

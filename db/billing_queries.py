@@ -167,6 +167,19 @@ def basis_holdings(s: Session, basis_id: int) -> tuple[dict[str, Holding], Decim
     return holdings, (Decimal(ore or 0) / 100).quantize(Decimal("0.01"))
 
 
+def basis_total(s: Session, basis_id: int) -> Decimal:
+    """A basis's exact total by SQL SUM over whole öre (every amount is already rounded once)."""
+    t = InvoiceLineRow.__table__
+    ore = s.scalar(select(func.sum(cast(func.round(t.c.amount * 100), BigInteger))).where(t.c.basis_id == basis_id))
+    return (Decimal(ore or 0) / 100).quantize(Decimal("0.01"))
+
+
+def holds_anything(s: Session, basis_id: int) -> bool:
+    """Whether a basis lists anything the unit has (BL-4: then a new basis must say it was removed)."""
+    t = InvoiceLineRow.__table__
+    return s.scalar(select(t.c.id).where(t.c.basis_id == basis_id, t.c.kind.in_(RECURRING_KINDS)).limit(1)) is not None
+
+
 # --- forecast (EQ-5) -------------------------------------------------------------------------
 def fleet(s: Session, municipality: str) -> list[FleetDevice]:
     rows = s.execute(select(Device).where(Device.municipality == municipality, Device.state.in_(ACTIVE_STATES),
