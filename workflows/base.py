@@ -158,9 +158,13 @@ class ProcessWorkflow:
                 # (TMPRL1101 deadlock). No history completed that path, so this replays as before.
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 await archive_run("continued_as_new")
+                # An Update accepted while the archive step ran must finish before the run ends, or its
+                # caller gets "workflow completed before the Update completed" (no command: replays as before).
+                await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(carry())
         await workflow.wait_condition(workflow.all_handlers_finished)
         await archive_run("closed")
+        await workflow.wait_condition(workflow.all_handlers_finished)
 
     async def _fire_timer(self, due: tuple[str, datetime] | None) -> None:
         async with self.lock:
