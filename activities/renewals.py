@@ -2,13 +2,12 @@
 API (`PUT /renewal-policies/...`) and when a framework version takes effect (GV-1, GV-2)."""
 from __future__ import annotations
 
-import asyncio
 
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
-from db.equipment_queries import REARM_CONCURRENCY, rearmable_devices
+from db.equipment_queries import rearm_each, rearmable_devices
 from domain.renewals import RearmRequest, RenewalPeriodChange, RenewalPeriodUpdate
 from workflows.equipment import REARM_RENEWALS
 
@@ -22,19 +21,16 @@ async def rearm_running_devices(client: Client, sessions: sessionmaker[Session],
     with sessions() as s:
         devices = rearmable_devices(s, period.category.value, period.municipality)
     change = RenewalPeriodChange(actor=actor, reason=reason, renewal_months=period.renewal_months)
-    gate = asyncio.Semaphore(REARM_CONCURRENCY)
 
-    async def rearm(order_number: str, workflow_id: str) -> str | None:
-        async with gate:
-            try:
-                await client.get_workflow_handle(workflow_id).execute_update(
-                    DeviceLifecycleWorkflow.change_renewal_period, change)
-                return order_number
-            except (WorkflowUpdateFailedError, RPCError):
-                return None
+    async def rearm(order_number: str, workflow_id: str) -> bool:
+        try:
+            await client.get_workflow_handle(workflow_id).execute_update(
+                DeviceLifecycleWorkflow.change_renewal_period, change)
+            return True
+        except (WorkflowUpdateFailedError, RPCError):  # a device that moved on meanwhile is skipped
+            return False
 
-    return [n for n in await asyncio.gather(*(rearm(*device) for device in devices)) if n is not None]
-
+    return await rearm_each(devices, rearm)
 
 class RenewalActivities:
     """Holds the Temporal client: this activity talks to other workflows."""

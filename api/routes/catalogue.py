@@ -1,7 +1,6 @@
 """The model catalogue, the yearly price list and renewal periods (rules EQ-1 … EQ-5)."""
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
@@ -11,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import ActorDep, Limit, Offset, ProcessDep, SessionDep
 from api.security import record_reference_change, row_dict
-from db.equipment_queries import REARM_CONCURRENCY, price_for, rearmable_devices
+from db.equipment_queries import price_for, rearm_each, rearmable_devices
 from db.models import CatalogueModelRow, Municipality, PriceRow, RenewalPolicy
 from domain.renewals import RenewalPeriodChange
 from workflows.equipment import DeviceLifecycleWorkflow
@@ -145,17 +144,15 @@ async def set_renewal_policy(category: Category, municipality: str, request: Ren
     devices = await path.db(store)
     change = RenewalPeriodChange(actor=actor, reason=request.reason or "renewal policy changed",
                                  renewal_months=request.renewal_months)
-    gate = asyncio.Semaphore(REARM_CONCURRENCY)  # one after another, 2,000 devices took minutes (issue 15)
 
-    async def rearm(order_number: str, workflow_id: str) -> str | None:
-        async with gate:
-            try:
-                await path.apply(workflow_id, DeviceLifecycleWorkflow.change_renewal_period, change,
-                                 f"order_number: no device {order_number!r}")
-                return order_number
-            except HTTPException:  # a device that moved on meanwhile is skipped
-                return None
+    async def rearm(order_number: str, workflow_id: str) -> bool:
+        try:
+            await path.apply(workflow_id, DeviceLifecycleWorkflow.change_renewal_period, change,
+                             f"order_number: no device {order_number!r}")
+            return True
+        except HTTPException:  # a device that moved on meanwhile is skipped
+            return False
 
-    updated = [n for n in await asyncio.gather(*(rearm(*device) for device in devices)) if n is not None]
+    updated = await rearm_each(devices, rearm)
     return RenewalPolicyResult(category=category, municipality=municipality,
                                renewal_months=request.renewal_months, devices_updated=updated)
