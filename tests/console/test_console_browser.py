@@ -278,7 +278,8 @@ def test_eq5_technician_searches_the_register_and_reads_a_devices_renewal_date_a
     sign_in(page, stack.base, "it.anna", persona=True)
     page.goto(f"{stack.base}/console/devices")
     page.fill("#q", keys["other_unit_device"])
-    page.get_by_role("button", name="Sök").click()
+    with page.expect_navigation():  # the search is a new page: count its rows, not the old page's
+        page.get_by_role("button", name="Sök").click()
     rows = page.locator("main table tbody tr")
     assert rows.count() == 1 and "UL-KS" in rows.inner_text()
     accessible(page, "device-register")
