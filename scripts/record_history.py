@@ -5,7 +5,9 @@
     .venv/bin/python -m scripts.record_history device_fidelity tests/workflows/histories/device_notice_return_under_notice.json
     .venv/bin/python -m scripts.record_history premises tests/workflows/histories/premises_network_node_ready.json
     .venv/bin/python -m scripts.record_history device tests/workflows/histories/device_renewal_buyout_neutral_notify.json
-(the last one takes every patch of the device workflow, "neutral-notify-activity" included).
+    .venv/bin/python -m scripts.record_history device_early tests/workflows/histories/device_delivered_while_called_off.json
+(the last two take every patch of the device workflow, "neutral-notify-activity" included; the last one
+also "commands-wait-for-registration").
 Keep the old files: each is a history a running workflow may have. Guard a change with workflow.patched
 (e.g. "eq11-employee-answers-buyout" in workflows/equipment.py), record a new file that takes the new
 path, and the replay test proves today's code replays both."""
@@ -18,7 +20,8 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
@@ -65,17 +68,27 @@ async def wait_for(handle: WorkflowHandle, query, predicate) -> None:
         await asyncio.sleep(0.05)
 
 
-async def device_renewal_buyout(client: Client, env: WorkflowEnvironment) -> WorkflowHandle:
-    """Order, delivery, notice withdrawn, renewal at 47 months, buyout with erasure (EQ-5, EQ-8, EQ-11, EQ-12)."""
+async def device_renewal_buyout(client: Client, env: WorkflowEnvironment, early: bool = False) -> WorkflowHandle:
+    """Order, delivery, notice withdrawn, renewal at 47 months, buyout with erasure (EQ-5, EQ-8, EQ-11, EQ-12).
+    `early`: the delivery comes with the start (Update-with-Start), while the order is still being called off
+    (patch "commands-wait-for-registration")."""
     order = DeviceOrder(order_number="ORD-HIST-1", model_code="LAT-5450", unit_id="TR-KS", user_ref="E5001")
-    handle = await client.start_workflow(DeviceLifecycleWorkflow.run, DeviceStart(order=order),
-                                         id=device_workflow_id("ORD-HIST-1"), task_queue=QUEUE)
-    await handle.execute_update(DeviceLifecycleWorkflow.registered)
 
     async def act(target: WorkflowHandle, action, actor: str = "it.anna") -> None:
         await target.execute_update(DeviceLifecycleWorkflow.apply, DeviceCommand(actor=actor, action=action))
 
-    await act(handle, Deliver(serial_number="SN-H"))
+    if early:
+        await client.execute_update_with_start_workflow(
+            DeviceLifecycleWorkflow.apply, DeviceCommand(actor="it.anna", action=Deliver(serial_number="SN-H")),
+            start_workflow_operation=WithStartWorkflowOperation(
+                DeviceLifecycleWorkflow.run, DeviceStart(order=order), id=device_workflow_id("ORD-HIST-1"),
+                task_queue=QUEUE, id_conflict_policy=WorkflowIDConflictPolicy.FAIL))
+        handle = client.get_workflow_handle(device_workflow_id("ORD-HIST-1"))
+    else:
+        handle = await client.start_workflow(DeviceLifecycleWorkflow.run, DeviceStart(order=order),
+                                             id=device_workflow_id("ORD-HIST-1"), task_queue=QUEUE)
+        await handle.execute_update(DeviceLifecycleWorkflow.registered)
+        await act(handle, Deliver(serial_number="SN-H"))
     await act(handle, GiveNotice())
     await act(handle, WithdrawNotice())
     await env.sleep(timedelta(days=48 * 31))
@@ -201,7 +214,8 @@ async def framework_decided(client: Client, env: WorkflowEnvironment, in_order: 
 
 
 SCENARIOS = {"framework": framework_decided, "device": device_renewal_buyout, "ticket": ticket_escalated_breached,
-             "device_fidelity": device_notice_return_fidelity, "premises": premises_ready}
+             "device_fidelity": device_notice_return_fidelity, "premises": premises_ready,
+             "device_early": lambda client, env: device_renewal_buyout(client, env, early=True)}
 
 
 async def record(scenario: str, target: Path) -> None:

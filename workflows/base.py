@@ -44,6 +44,9 @@ async def start_child_once(run: Any, arg: Any, workflow_id: str) -> bool:
     return True
 
 
+COMMANDS_WAIT_FOR_REGISTRATION = "commands-wait-for-registration"
+
+
 def command_update(command_type: type, view_type: type) -> Any:
     """The `apply` Update of a process, typed for its command and view (the payload converter and the
     API's client read these types): the validator asks the machine (`_validate`), the handler runs the
@@ -51,11 +54,18 @@ def command_update(command_type: type, view_type: type) -> Any:
 
     async def apply(self: ProcessWorkflow, command: Any) -> Any:
         self._on_command(command)
+        if not self.is_registered and workflow.patched(COMMANDS_WAIT_FOR_REGISTRATION):
+            # Accepted while the process still took its opening steps (a child another process just started,
+            # e.g. a renewal's replacement being called off): checked once they are done, so the event is
+            # judged in the state a caller reading the parent's answer expects, never in a passing one.
+            await workflow.wait_condition(lambda: self.is_registered)
+            self._validate(command)
         await self._command(command)
         return self.view()
 
     def _validate_apply(self: ProcessWorkflow, command: Any) -> None:
-        self._validate(command)
+        if self.is_registered:  # before that, `apply` checks once the opening steps are done
+            self._validate(command)
 
     apply.__annotations__ = {"command": command_type, "return": view_type}
     _validate_apply.__annotations__ = {"command": command_type, "return": None}
@@ -95,6 +105,7 @@ class ProcessWorkflow:
         self.process = machine(self.snap)
         self.lock = asyncio.Lock()  # one transition at a time: handlers await activities
         self.rearm = False
+        self.is_registered = self._opened()  # its opening steps are done (in an earlier run, if continued)
 
     def view(self) -> Any:
         raise NotImplementedError
@@ -119,6 +130,7 @@ class ProcessWorkflow:
         if not self._opened():
             async with self.lock:
                 await self._open()
+        self.is_registered = True
         await self._loop(lambda: self.start.model_copy(update={"snapshot": self.snap}))
         return self.view()
 

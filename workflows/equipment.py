@@ -64,7 +64,6 @@ class DeviceLifecycleWorkflow(ProcessWorkflow):
         self._setup(start, lambda: DeviceSnapshot(
             order=order, unit_id=order.unit_id, user_ref=order.user_ref, location=order.location
         ), DeviceProcess)
-        self.ready = False  # registered and called off, register row written
 
     # --- main loop: durable timers ------------------------------------------------------------
     @workflow.run
@@ -72,7 +71,7 @@ class DeviceLifecycleWorkflow(ProcessWorkflow):
         if self.snap.terms is None:
             async with self.lock:
                 await self._register()
-        self.ready = True
+        self.is_registered = True  # registered and called off, register row written
         await self._loop(lambda: self.start.model_copy(update={"snapshot": self.snap}))
         return self.view()
 
@@ -111,7 +110,7 @@ class DeviceLifecycleWorkflow(ProcessWorkflow):
         self._check_answerer(command)
 
     def _ready(self) -> bool:
-        return self.ready
+        return self.is_registered
 
     def _check_answerer(self, command: DeviceCommand) -> None:
         buyout = self.snap.buyout

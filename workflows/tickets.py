@@ -4,7 +4,7 @@ the ticket adds its deadline clock, whose timers are audit events rather than mo
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 from temporalio import workflow
 
@@ -70,10 +70,6 @@ class RegisteredProcess(ProcessWorkflow):
 
     registering: ClassVar[str]
 
-    def _setup(self, start: Any, fresh: Callable[[], Any], machine: Callable[[Any], Any]) -> None:
-        super()._setup(start, fresh, machine)
-        self.ready = self.snap.terms is not None  # registered in an earlier run (continue-as-new)
-
     def _opened(self) -> bool:
         return self.snap.terms is not None
 
@@ -84,10 +80,10 @@ class RegisteredProcess(ProcessWorkflow):
         raise NotImplementedError
 
     def _ready(self) -> bool:
-        return self.ready
+        return self.is_registered
 
     def _check_registered(self) -> None:
-        if not self.ready:
+        if not self.is_registered:
             raise illegal(self.registering)
 
     def _validate(self, command: Any) -> None:
@@ -217,7 +213,7 @@ class TicketWorkflow(RegisteredProcess):
             breached=snap.breached, breached_at=self._local(clock.breached_at if clock else None),
             resolved_at=self._local(snap.resolved_at), resolved_line=snap.resolved_line,
             handed_back_reason=snap.handed_back_reason, survey_selected=snap.survey_selected,
-            allowed_events=self.process.allowed_events() if self.ready else [], log=snap.log,
+            allowed_events=self.process.allowed_events() if self.is_registered else [], log=snap.log,
         )
 
     def _local(self, at: datetime | None) -> datetime | None:
@@ -249,7 +245,7 @@ class TicketWorkflow(RegisteredProcess):
         reason = self.process.hand_back_reason()
         if reason is not None:  # rule TK-7: handed back instead of escalated
             await self._fire("hand_back", SYSTEM_ACTOR, reason)
-        self.ready = True
+        self.is_registered = True
 
     async def _before(self, trigger: str, command: Any) -> dict[str, Any]:
         if trigger == "close":  # rule TK-6: a random share, reproducible from the workflow's history
@@ -335,7 +331,7 @@ class ServiceRequestWorkflow(RegisteredProcess):
             applicant_ref=order.applicant_ref, assignee=snap.assignee, details=order.details, result=snap.result,
             minutes_worked=snap.minutes_worked,
             handed_back_reason=self.process.hand_back_reason() if snap.state == "handed_back" else None,
-            allowed_events=self.process.allowed_events() if self.ready else [], log=snap.log,
+            allowed_events=self.process.allowed_events() if self.is_registered else [], log=snap.log,
         )
 
     async def _register(self) -> None:
@@ -347,7 +343,7 @@ class ServiceRequestWorkflow(RegisteredProcess):
         reason = self.process.hand_back_reason()
         if reason is not None:  # rules TK-7, TK-11: the unit installs programs on this device
             await self._fire("hand_back", SYSTEM_ACTOR, reason)
-        self.ready = True
+        self.is_registered = True
 
     async def _mirror(self, record: TransitionRecord) -> None:
         snap = self.snap

@@ -167,3 +167,18 @@ async def test_eq11_only_the_offered_employee_answers_a_buyout_403(api, bearer):
     accepted = await api.post("/devices/ORD-API-10/events", json={"action": {"event": "accept_buyout"}},
                               headers=bearer("E2101", "employee"))
     assert accepted.status_code == 200 and accepted.json()["state"] == "buyout_accepted"
+
+
+async def test_eq5_replacement_is_delivered_at_once_after_renew_now_as_the_readme_does(api):
+    """Rule EQ-5 through the API, as the README's walkthrough runs: the replacement's delivery sent right after
+    `renew_now` answers is taken (it waits for the replacement's call-off), never refused in state 'ordered'."""
+    assert (await api.post("/orders", json=order("ORD-API-REN"))).status_code == 201
+    delivered = await api.post("/devices/ORD-API-REN/events", json={"action": {"event": "deliver", "serial_number": "S-REN"}})
+    assert delivered.status_code == 200, delivered.text
+    renewed = await api.post("/devices/ORD-API-REN/events", json={"action": {"event": "renew_now"}})
+    assert renewed.status_code == 200 and renewed.json()["replacement_order"] == "ORD-API-REN-R1", renewed.text
+    replacement = await api.post("/devices/ORD-API-REN-R1/events",
+                                 json={"action": {"event": "deliver", "serial_number": "S-REN-R1"}})
+    assert replacement.status_code == 200, replacement.text
+    assert replacement.json()["state"] == "in_use"
+    assert [r["event"] for r in replacement.json()["log"]] == ["order", "call_off", "deliver", "activate"]

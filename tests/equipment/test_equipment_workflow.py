@@ -276,3 +276,34 @@ async def test_eq5_continued_run_rebuilds_its_renewal_timer_from_the_snapshot(cl
     assert [r.seq for r in state.log] == list(range(1, len(delivered.log) + 1))
     await env.sleep(delivered.renewal_due_at - await env.get_current_time() + timedelta(minutes=5))
     assert (await until(resumed, lambda v: v.state == "renewal_due")).log[-1].seq == len(delivered.log) + 1
+
+
+async def test_eq2_event_sent_while_the_order_is_called_off_waits_for_the_call_off(client, worker):
+    """Rules EQ-1/EQ-2: an event that reaches a device in its very first workflow task (Update-with-Start),
+    while the order is still being registered and called off, is judged once the call-off is done: a
+    delivery is taken, an event the called-off device does not allow is refused and changes nothing."""
+    from temporalio.client import WithStartWorkflowOperation
+    from temporalio.common import WorkflowIDConflictPolicy
+
+    from domain.equipment import DeviceCommand, DeviceOrder, DeviceStart
+    from workflows.equipment import DeviceLifecycleWorkflow
+
+    def with_start(number: str) -> WithStartWorkflowOperation:
+        order = DeviceOrder(order_number=number, model_code="LAT-5450", unit_id="TR-KS", user_ref="E5001")
+        return WithStartWorkflowOperation(DeviceLifecycleWorkflow.run, DeviceStart(order=order),
+                                          id=device_workflow_id(number), task_queue=worker.task_queue,
+                                          id_conflict_policy=WorkflowIDConflictPolicy.FAIL)
+
+    state = await client.execute_update_with_start_workflow(
+        DeviceLifecycleWorkflow.apply, DeviceCommand(actor="it.anna", action=Deliver(serial_number="SN-EARLY")),
+        start_workflow_operation=with_start("ORD-EQ2-EARLY"))
+    assert state.state == "in_use"
+    assert [r.event for r in state.log] == ["order", "call_off", "deliver", "activate"]
+
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await client.execute_update_with_start_workflow(
+            DeviceLifecycleWorkflow.apply, DeviceCommand(actor="it.anna", action=Sell(buyer="x", price=Decimal("1"))),
+            start_workflow_operation=with_start("ORD-EQ2-EARLY-2"))
+    assert isinstance(refused.value.cause, ApplicationError) and "called_off" in str(refused.value.cause)
+    state = await view(client.get_workflow_handle(device_workflow_id("ORD-EQ2-EARLY-2")))
+    assert state.state == "called_off" and [r.event for r in state.log] == ["order", "call_off"]
