@@ -120,6 +120,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("PUT", "/price-list/{year}/{model_code}"): allow(IT_ADMIN),
     ("GET", "/renewal-policies"): read(EVERYONE),
     ("PUT", "/renewal-policies/{category}/{municipality}"): allow(IT_ADMIN),
+    ("GET", "/renewal-policies/{category}/{municipality}/rearm"): read(IT),
     ("GET", "/municipalities"): read(EVERYONE),
     ("GET", "/units"): read(EVERYONE),
     ("GET", "/erasure-vendors"): read(EVERYONE),

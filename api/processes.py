@@ -211,6 +211,17 @@ class ProcessPath:
         except Exception as error:  # noqa: BLE001
             raise _raise(http_error(error, not_found), error) from error
 
+    async def job_status(self, workflow_id: str, not_found: str) -> str:
+        """A job's Temporal status in lower case (running, completed, failed, …); 404 if it never ran."""
+        try:
+            described = await self._bounded(self.client.get_workflow_handle(workflow_id).describe(
+                rpc_timeout=self.rpc_timeout), self.settings.temporal_rpc_timeout_seconds, "Temporal (describe)")
+        except Unavailable:
+            raise
+        except Exception as error:  # noqa: BLE001
+            raise _raise(http_error(error, not_found), error) from error
+        return described.status.name.lower() if described.status is not None else "unknown"
+
     # --- events -----------------------------------------------------------------------------------
     async def apply(self, workflow_id: str, update: Callable, command: Any, not_found: str,
                     ended: Callable[[Session], str | None] | None = None, update_id: str | None = None) -> Any:

@@ -6,7 +6,7 @@ import asyncio
 from datetime import datetime
 from typing import Awaitable, Callable
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from db.models import CatalogueModelRow, Device, PriceRow, RenewalPolicy, Unit
@@ -65,7 +65,23 @@ def rearmable_devices(s: Session, category: str, municipality: str) -> list[tupl
     the new period takes the change as a no-op, so a repeated change converges."""
     return [(row.order_number, row.workflow_id) for row in s.execute(
         select(Device.order_number, Device.workflow_id).where(
-            Device.category == category, Device.municipality == municipality, Device.state.in_(REARMABLE_STATES)))]
+            Device.category == category, Device.municipality == municipality, Device.state.in_(REARMABLE_STATES))
+        .order_by(Device.order_number))]  # a stable order: a retried re-arm resumes after its last chunk
+
+
+def renewal_months_now(s: Session, category: str, municipality: str) -> int | None:
+    """The renewal period in force for the category in the municipality (None: no automatic renewal)."""
+    policy = s.get(RenewalPolicy, (category, municipality))
+    return policy.renewal_months if policy is not None else None
+
+
+def rearm_progress(s: Session, category: str, municipality: str) -> tuple[int, int]:
+    """(running devices of the category in the municipality, those whose register shows the period in force)."""
+    months = renewal_months_now(s, category, municipality)
+    running = select(func.count()).select_from(Device).where(
+        Device.category == category, Device.municipality == municipality, Device.state.in_(REARMABLE_STATES))
+    on_policy = running.where(Device.renewal_months.is_(None) if months is None else Device.renewal_months == months)
+    return s.scalar(running) or 0, s.scalar(on_policy) or 0
 
 
 async def rearm_each(devices: list[tuple[str, str]], send: Callable[[str, str], Awaitable[bool]]) -> list[str]:

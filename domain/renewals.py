@@ -35,6 +35,12 @@ class RearmRequest(BaseModel):
     reason: str
 
 
+def rearm_workflow_id(category: Category, municipality: str, renewal_months: int | None) -> str:
+    """One re-arm per policy value (rule EQ-5): a repeated PUT joins the running one; a different value is
+    another re-arm (no personal data in the id)."""
+    return f"renewal-rearm-{category.value}-{municipality}-{renewal_months or 'none'}"
+
+
 def renewal_order_number(order_number: str) -> str:
     """The replacement's order number: ORD-1 → ORD-1-R1 → ORD-1-R2 (rule EQ-5)."""
     match = re.fullmatch(r"(.*)-R(\d+)", order_number)

@@ -46,7 +46,6 @@ ORDER_ERASURE = Step("equipment.order_erasure")
 RECORD_ERASURE_CERTIFICATE = Step("equipment.record_erasure_certificate")
 COMPLETE_BUYOUT = Step("equipment.complete_buyout")
 REPLACEMENT_MODEL = Step("equipment.replacement_model", local=True)
-REARM_RENEWALS = Step("equipment.rearm_renewals")
 
 
 @workflow.defn(name="DeviceLifecycle")

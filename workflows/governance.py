@@ -58,7 +58,7 @@ from workflows.base import (
     run_activity,
     start_child_once,
 )
-from workflows.equipment import REARM_RENEWALS
+from workflows.renewals import REARM_RENEWALS
 
 # The activities this process calls (implemented in activities/; `local`: Ramflow's own database only).
 RECORD_DECISION = Step("governance.record_decision")

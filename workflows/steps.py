@@ -36,6 +36,8 @@ class Step:
 
     name: str
     local: bool = False
+    timeout: timedelta = ACTIVITY_TIMEOUT  # start to close, per attempt
+    heartbeat: timedelta | None = None  # a long step reports progress; a silent attempt is retried from it
 
     def defn(self, fn: F) -> F:
         """Register `fn` as this step's implementation (the worker collects `local` from it)."""
@@ -46,9 +48,10 @@ class Step:
 async def run_activity(step: Step, arg: Any, result_type: type | None = None) -> Any:
     """Run a step; a business refusal surfaces as its own ApplicationError (type, message)."""
     execute = workflow.execute_local_activity if step.local else workflow.execute_activity
+    heartbeat = {} if step.heartbeat is None else {"heartbeat_timeout": step.heartbeat}
     try:
-        return await execute(step.name, arg, result_type=result_type, start_to_close_timeout=ACTIVITY_TIMEOUT,
-                             retry_policy=RETRY)
+        return await execute(step.name, arg, result_type=result_type, start_to_close_timeout=step.timeout,
+                             retry_policy=RETRY, **heartbeat)
     except ActivityError as error:
         cause = error.cause
         if isinstance(cause, ApplicationError) and cause.type in BUSINESS_ERRORS:

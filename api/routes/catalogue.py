@@ -3,17 +3,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import ActorDep, Limit, Offset, ProcessDep, SessionDep
 from api.security import record_reference_change, row_dict
-from db.equipment_queries import price_for, rearm_each, rearmable_devices
+from api.policy import PREFIX
+from db.equipment_queries import price_for, rearm_progress, renewal_months_now
 from db.models import CatalogueModelRow, Municipality, PriceRow, RenewalPolicy
-from domain.renewals import RenewalPeriodChange
-from workflows.equipment import DeviceLifecycleWorkflow
+from domain.renewals import RearmRequest, RenewalPeriodUpdate, rearm_workflow_id
+from workflows.renewals import RenewalPolicyRearmWorkflow
 from domain.catalogue import CATEGORY_RULES, CatalogueModel, Category, Charging, Price, check_price
 
 router = APIRouter(tags=["catalogue"])
@@ -42,8 +43,19 @@ class RenewalPolicyRequest(BaseModel):
     reason: str | None = Field(None, max_length=500)
 
 
+class RenewalRearm(BaseModel):
+    """A re-arm of running devices that goes on after the answer (rule EQ-5; 202)."""
+
+    workflow_id: str
+    status: str = Field(description="the re-arm job's Temporal status: running, completed, failed, …")
+    devices_running: int = Field(description="running devices of the category in the municipality")
+    devices_on_policy: int = Field(description="of them, those whose register already shows the period in force")
+
+
 class RenewalPolicyResult(RenewalPolicyView):
-    devices_updated: list[str]
+    devices_updated: list[str] = Field(description="the devices re-armed, once the re-arm is done")
+    rearm: RenewalRearm | None = Field(None, description="set when the re-arm goes on after the answer (202): "
+                                                         "follow it at GET …/rearm")
 
 
 @router.get("/catalogue/categories", response_model=list[CategoryInfo])
@@ -119,15 +131,18 @@ def renewal_policies(session: SessionDep, limit: Limit = 200, offset: Offset = 0
 
 
 @router.put("/renewal-policies/{category}/{municipality}", response_model=RenewalPolicyResult,
-            responses={404: {}, 422: {}, 503: {}})
+            responses={202: {"model": RenewalPolicyResult, "description": "stored; the running devices are still "
+                             "being re-armed (follow GET …/rearm)"}, 404: {}, 422: {}, 503: {}})
 async def set_renewal_policy(category: Category, municipality: str, request: RenewalPolicyRequest,
-                             actor: ActorDep, path: ProcessDep) -> RenewalPolicyResult:
+                             actor: ActorDep, path: ProcessDep, response: Response) -> RenewalPolicyResult:
     """Rule EQ-5: a new period (e.g. from a new price-list year) applies to new orders and, by default,
-    re-arms the renewal timer of every running device of that category in that municipality."""
+    re-arms the renewal timer of every running device of that category in that municipality. The re-arm is a
+    durable job (workflows/renewals.py): 200 with the devices once it is done within the update wait, else
+    202 at once while it goes on. Safe to repeat: the same period joins the running job."""
     if category is Category.SHORT_TERM_LAPTOP:
         raise HTTPException(422, "category: short-term laptops are rented per week, not renewed (rule EQ-4)")
 
-    def store(session: Session) -> list[tuple[str, str]]:
+    def store(session: Session) -> None:
         if session.get(Municipality, municipality) is None:
             raise HTTPException(404, f"municipality: no municipality {municipality!r}")
         before = row_dict(session.get(RenewalPolicy, (category.value, municipality)))
@@ -137,22 +152,39 @@ async def set_renewal_policy(category: Category, municipality: str, request: Ren
                                 {"category": category.value, "municipality": municipality,
                                  "renewal_months": request.renewal_months}, request.reason)
         session.commit()
-        if not request.apply_to_running:
-            return []
-        return rearmable_devices(session, category.value, municipality)
 
-    devices = await path.db(store)
-    change = RenewalPeriodChange(actor=actor, reason=request.reason or "renewal policy changed",
-                                 renewal_months=request.renewal_months)
+    await path.db(store)
+    result = RenewalPolicyResult(category=category, municipality=municipality,
+                                 renewal_months=request.renewal_months, devices_updated=[])
+    if not request.apply_to_running:
+        return result
+    job = RearmRequest(periods=[RenewalPeriodUpdate(category=category, municipality=municipality,
+                                                    renewal_months=request.renewal_months)],
+                       actor=actor, reason=request.reason or "renewal policy changed")
+    done, updated = await path.run_once(RenewalPolicyRearmWorkflow.run, job,
+                                        rearm_workflow_id(category, municipality, request.renewal_months),
+                                        f"renewal policy: {category.value}/{municipality}")
+    if done:
+        result.devices_updated = updated
+    else:  # a large fleet: the job goes on, durable; the caller follows it (or repeats the PUT: it joins it)
+        response.status_code = status.HTTP_202_ACCEPTED
+        response.headers["Location"] = f"{PREFIX}/renewal-policies/{category.value}/{municipality}/rearm"
+        result.rearm = await rearm_status(category, municipality, path)
+    return result
 
-    async def rearm(order_number: str, workflow_id: str) -> bool:
-        try:
-            await path.apply(workflow_id, DeviceLifecycleWorkflow.change_renewal_period, change,
-                             f"order_number: no device {order_number!r}")
-            return True
-        except HTTPException:  # a device that moved on meanwhile is skipped
-            return False
 
-    updated = await rearm_each(devices, rearm)
-    return RenewalPolicyResult(category=category, municipality=municipality,
-                               renewal_months=request.renewal_months, devices_updated=updated)
+@router.get("/renewal-policies/{category}/{municipality}/rearm", response_model=RenewalRearm,
+            responses={404: {}, 503: {}})
+async def rearm_status(category: Category, municipality: str, path: ProcessDep) -> RenewalRearm:
+    """Rule EQ-5: the re-arm of the period in force, and how far the running devices have taken it."""
+    def read(session: Session) -> tuple[int | None, int, int]:
+        if session.get(RenewalPolicy, (category.value, municipality)) is None:
+            raise HTTPException(404, f"renewal policy: none for {category.value} in {municipality!r}")
+        return (renewal_months_now(session, category.value, municipality),
+                *rearm_progress(session, category.value, municipality))
+
+    months, running, on_policy = await path.db(read)
+    workflow_id = rearm_workflow_id(category, municipality, months)
+    status_name = await path.job_status(workflow_id, f"renewal policy: no re-arm of {category.value}/{municipality}")
+    return RenewalRearm(workflow_id=workflow_id, status=status_name, devices_running=running,
+                        devices_on_policy=on_policy)

@@ -94,7 +94,8 @@ async def test_eq5_renewal_policy_change_rearms_running_timers(api, env):
     await api.post("/orders", json=order("ORD-API-7"))
     delivered = (await api.post("/devices/ORD-API-7/events",
                                 json={"action": {"event": "deliver", "serial_number": "S7"}})).json()
-    result = await api.put("/renewal-policies/workstation/ulricehamn", json={"renewal_months": 60})
+    with env.auto_time_skipping_disabled():  # the API waits for the re-arm job: the test server must not skip
+        result = await api.put("/renewal-policies/workstation/ulricehamn", json={"renewal_months": 60})
     assert result.status_code == 200 and result.json()["devices_updated"] == ["ORD-API-7"]
     device = (await api.get("/devices/ORD-API-7")).json()
     assert device["renewal_months"] == 60
@@ -103,7 +104,7 @@ async def test_eq5_renewal_policy_change_rearms_running_timers(api, env):
     assert (await api.get("/devices/ORD-API-7")).json()["state"] == "in_use"  # the old 48-month timer is gone
 
 
-async def test_eq5_policy_change_reaches_a_device_whose_register_ran_ahead_of_its_workflow(api, sessions, client):
+async def test_eq5_policy_change_reaches_a_device_whose_register_ran_ahead_of_its_workflow(api, sessions, client, env):
     """Issue 15: under overload a workflow task can be lost after its local steps wrote the register, so the
     register shows the new period while the workflow still runs on the old one. The policy change must not
     trust the register: it re-arms every running device, and one already on the period takes it as a no-op."""
@@ -112,13 +113,15 @@ async def test_eq5_policy_change_reaches_a_device_whose_register_ran_ahead_of_it
     with sessions() as s:  # the register ran ahead: it says 60 months, the workflow still has 48
         s.get(Device, "ORD-API-17").renewal_months = 60
         s.commit()
-    result = await api.put("/renewal-policies/workstation/ulricehamn", json={"renewal_months": 60})
+    with env.auto_time_skipping_disabled():  # the API waits for the re-arm job: the test server must not skip
+        result = await api.put("/renewal-policies/workstation/ulricehamn", json={"renewal_months": 60})
     assert result.status_code == 200 and result.json()["devices_updated"] == ["ORD-API-17"]
     live = await client.get_workflow_handle("device-ORD-API-17").query(DeviceLifecycleWorkflow.view)
     assert live.renewal_months == 60
     history = (await api.get("/devices/ORD-API-17/history")).json()
     assert [line["event"] for line in history].count("change_renewal_period") == 1
-    again = await api.put("/renewal-policies/workstation/ulricehamn", json={"renewal_months": 60})
+    with env.auto_time_skipping_disabled():
+        again = await api.put("/renewal-policies/workstation/ulricehamn", json={"renewal_months": 60})
     assert again.status_code == 200  # repeated: converges, records nothing more
     history = (await api.get("/devices/ORD-API-17/history")).json()
     assert [line["event"] for line in history].count("change_renewal_period") == 1
