@@ -212,8 +212,9 @@ A child that dies is restarted with backoff. Ctrl-C stops everything.
     finally:
         for child in reversed(children):  # the API and the worker first, then the server they talk to
             child.stop()
+        stopped_by = time.monotonic() + 10  # one deadline for all of them: Ctrl-C never waits 8 s per child
         for child in reversed(children):
-            child.wait(8)
+            child.wait(max(0.5, stopped_by - time.monotonic()))
 
 
 if __name__ == "__main__":

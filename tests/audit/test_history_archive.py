@@ -117,7 +117,14 @@ async def test_every_workflow_type_round_trips_through_the_archive(api, client, 
     await client.execute_workflow(BillingRunWorkflow.run, BillingRunStart(municipality="ulricehamn", period="2026-10"),
                                   id="billing-rt", task_queue=queue)
     await client.execute_workflow(RenewalSafetyNetWorkflow.run, id="safety-net-rt", task_queue=queue)
-    ids += ["billing-rt", "safety-net-rt"]
+    from domain.catalogue import Category
+    from domain.renewals import RearmRequest, RenewalPeriodUpdate
+    from workflows.renewals import RenewalPolicyRearmWorkflow
+
+    await client.execute_workflow(RenewalPolicyRearmWorkflow.run, RearmRequest(
+        periods=[RenewalPeriodUpdate(category=Category.WORKSTATION, municipality="tranemo", renewal_months=48)],
+        actor="it.anna", reason="round trip"), id="rearm-rt", task_queue=queue)
+    ids += ["billing-rt", "safety-net-rt", "rearm-rt"]
     ids += ["request-SR-RT-0001", revisions[0], proposal_id, "premises-FC-RT-1", f"round-rt-{year}", f"fw-round-rt-{year}",
             service_workflow_id("svc-rt"), cloud_move_workflow_id("CM-RT"), development_case_workflow_id("DEV-RT-1")]
 
