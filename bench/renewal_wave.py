@@ -76,14 +76,27 @@ async def main(count: int) -> None:
                                    .where(CallOff.order_number.like("RW-%-R1")))
 
         async def set_policy() -> tuple[float, int]:
-            """IT's PUT: 202 while the durable re-arm job goes on (a fleet outlasts the update wait); repeated
-            until 200, which is safe: the same period joins the running job. A 503 is repeated too."""
+            """IT's PUT: 200 with the devices when the re-arm job ends within the update wait, else 202 at once
+            and the job is followed at its Location until it has completed (a 503 is repeated: safe, the same
+            period joins the running job). Returns the seconds until the job completed, and the running
+            devices on the new period then."""
             while True:
                 answer = await region.http.put("/renewal-policies/workstation/tranemo", json={
                     "renewal_months": 1, "reason": "benchmark: the renewal wave"}, timeout=120)
-                if answer.status_code == 200:
-                    return time.perf_counter() - wave_began, len(answer.json()["devices_updated"])
-                assert answer.status_code in (202, 503), answer.text
+                if answer.status_code != 503:
+                    break
+                await asyncio.sleep(1)
+            print(f"  policy PUT answered {answer.status_code} after {time.perf_counter() - wave_began:.1f} s",
+                  flush=True)
+            if answer.status_code == 200:
+                return time.perf_counter() - wave_began, len(answer.json()["devices_updated"])
+            assert answer.status_code == 202, answer.text
+            location = answer.headers["Location"].removeprefix("/api/v1")
+            while True:
+                job = (await region.http.get(location, timeout=60)).json()
+                if job["status"] != "running":
+                    assert job["status"] == "completed", job
+                    return time.perf_counter() - wave_began, job["devices_on_policy"]
                 await asyncio.sleep(1)
 
         profiling = bool(os.environ.get("BENCH_PROFILE"))
@@ -99,7 +112,7 @@ async def main(count: int) -> None:
             region.signal_workers(signal.SIGUSR1)
             await asyncio.sleep(10)
         put_seconds, rearmed = await put
-        print(f"  policy PUT answered 200 after {put_seconds:.1f} s (202 until then), {rearmed} devices re-armed",
+        print(f"  re-arm job completed after {put_seconds:.1f} s; {rearmed} running devices on the new period",
               flush=True)
         done.set()
         await sampler
