@@ -7,7 +7,7 @@
     .venv/bin/python -m scripts.record_history device tests/workflows/histories/device_renewal_buyout_neutral_notify.json
     .venv/bin/python -m scripts.record_history device_early tests/workflows/histories/device_delivered_while_called_off.json
 (the last two take every patch of the device workflow, "neutral-notify-activity" included; the last one
-also "commands-wait-for-registration").
+also "commands-wait-for-registration" and "recorded-dates-not-in-the-future").
 Keep the old files: each is a history a running workflow may have. Guard a change with workflow.patched
 (e.g. "eq11-employee-answers-buyout" in workflows/equipment.py), record a new file that takes the new
 path, and the replay test proves today's code replays both."""

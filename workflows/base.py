@@ -5,7 +5,7 @@ timers recomputed in the main loop, the audit trail (workflows/audit.py), notifi
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Callable, ClassVar
 
 from temporalio import workflow
@@ -20,7 +20,7 @@ __all__ = ["ACTIVITY_TIMEOUT", "BUSINESS_ERRORS", "RETRY", "ProcessWorkflow", "S
            "command_update", "illegal", "ready_update", "refuse", "run_activity", "start_child_once"]
 
 with workflow.unsafe.imports_passed_through():
-    from domain.common import SYSTEM_ACTOR
+    from domain.common import LOCAL_TZ, SYSTEM_ACTOR
     from domain.process import ProcessDefinition, TransitionRecord
 
 
@@ -45,6 +45,9 @@ async def start_child_once(run: Any, arg: Any, workflow_id: str) -> bool:
 
 
 COMMANDS_WAIT_FOR_REGISTRATION = "commands-wait-for-registration"
+RECORDED_DATES_NOT_IN_THE_FUTURE = "recorded-dates-not-in-the-future"
+# The dates of a meeting held or a decision taken: recorded once it has taken place, never ahead of it.
+RECORDED_DATES = ("held_on", "decided_on")
 
 
 def command_update(command_type: type, view_type: type) -> Any:
@@ -54,6 +57,8 @@ def command_update(command_type: type, view_type: type) -> Any:
 
     async def apply(self: ProcessWorkflow, command: Any) -> Any:
         self._on_command(command)
+        # commands from before the date check replay as they ran
+        self.checks_recorded_dates = workflow.patched(RECORDED_DATES_NOT_IN_THE_FUTURE)
         if not self.is_registered and workflow.patched(COMMANDS_WAIT_FOR_REGISTRATION):
             # Accepted while the process still took its opening steps (a child another process just started,
             # e.g. a renewal's replacement being called off): checked once they are done, so the event is
@@ -95,6 +100,7 @@ class ProcessWorkflow:
 
     definition: ClassVar[ProcessDefinition]
     timer_reasons: ClassVar[dict[str, str]] = {}
+    checks_recorded_dates = True  # see `command_update`
     start: Any
 
     def _setup(self, start: Any, fresh: Callable[[], Any], machine: Callable[[Any], Any]) -> None:
@@ -200,6 +206,19 @@ class ProcessWorkflow:
         refusal = self.process.refusal(command.action.event, command)
         if refusal is not None:
             raise illegal(refusal)
+        if self.checks_recorded_dates:
+            self._check_recorded_dates(command.action)
+
+    def _check_recorded_dates(self, action: Any) -> None:
+        """A meeting (AG-4, AG-8, FC-1) or a decision (AG-7, AG-8, GV-2, GV-3) is recorded once it has taken
+        place: its date is not after today, in local time."""
+        today = workflow.now().astimezone(LOCAL_TZ).date()
+        for field in RECORDED_DATES:
+            value = getattr(action, field, None)
+            if isinstance(value, date) and value > today:
+                rule = self.process.rule_for(action.event)
+                raise illegal(f"action.{field}: rule {rule}: {value.isoformat()} is in the future; a meeting or a "
+                              f"decision is recorded once it has taken place")
 
     async def _catch_up(self) -> None:
         """Before a command, under the lock: work whose time has come but whose timer has not run yet."""

@@ -276,13 +276,14 @@ async def test_ag8_cloud_move_decides_only_after_all_assessments_and_draws_up_ag
 
 
 async def test_ag3_missing_price_refuses_the_meeting_and_keeps_the_state(client, worker, env, sessions):
-    year = coming_year_with_room(await local_now(env))
+    now = await local_now(env)
+    year = coming_year_with_room(now)
     handle = await start(client, AgreementWorkflow.run, AgreementStart(
         agreement_id="INT-LON-EKONOMI", purpose="revision", for_year=year),
         agreement_workflow_id("INT-LON-EKONOMI", "revision", year), worker.task_queue)
     await handle.execute_update(AgreementWorkflow.ready)
     with pytest.raises(WorkflowUpdateFailedError) as refused:
-        await act(handle, RecordMeeting(held_on=date(year - 1, 9, 20), participants=["it.anna", "E1001"],
+        await act(handle, RecordMeeting(held_on=now.date(), participants=["it.anna", "E1001"],
                                         changes=AgreementPatch(cost_lines=[
                                             CostLine(component="integrations", quantity=D("1"),
                                                      service_code="svc-unknown")])))

@@ -1,7 +1,7 @@
 """The agreement API through FastAPI to a real Temporal server and database (rules AG-1 … AG-8)."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from domain.agreements import agreement_workflow_id
 from tests.agreements.helpers import coming_year_with_room, content, sleep_to_new_year
@@ -57,11 +57,12 @@ async def test_ag1_ag2_incomplete_agreements_are_422_naming_the_rule(api):
 
 
 async def test_ag4_revision_through_the_api_then_versions_compared(api, env, bearer):
-    year = coming_year_with_room(await local_now(env))
+    now = await local_now(env)
+    year = coming_year_with_room(now)
     started = await api.post("/agreements/APP-TRESERVA/revisions", json={"for_year": year})
     assert started.status_code == 201 and started.json()["state"] == "convened"
     events = f"/agreements/APP-TRESERVA/revisions/{year}/events"
-    meeting = {"event": "record_meeting", "held_on": str(date(year - 1, 9, 15)), "participants": ["it.anna", "E2003"],
+    meeting = {"event": "record_meeting", "held_on": str(now.date()), "participants": ["it.anna", "E2003"],
                "changes": {"cost_lines": [{"component": "server", "quantity": "3"},
                                           {"component": "database", "quantity": "1"},
                                           {"component": "storage", "quantity": "250"},
@@ -155,3 +156,20 @@ async def test_ag6_coming_year_includes_an_approved_new_agreement_marked_provisi
     # not charged this year (AG-6: from the coming year)
     this_year = (await api.get(f"/units/TR-SOC/application-charges/{year - 1}")).json()
     assert all(c["agreement_id"] != "APP-AG6-NEW" for c in this_year["charges"])
+
+
+async def test_ag4_meeting_dated_in_the_future_is_refused_and_changes_nothing(api, env):
+    """Rule AG-4: the revision meeting is recorded once it has been held (as GV-2's decisions are)."""
+    now = await local_now(env)
+    year = coming_year_with_room(now)
+    assert (await api.post("/agreements/APP-TRESERVA/revisions", json={"for_year": year})).status_code == 201
+    events = f"/agreements/APP-TRESERVA/revisions/{year}/events"
+    ahead = {"event": "record_meeting", "held_on": str(now.date() + timedelta(days=1)), "participants": ["it.anna"]}
+    refused = await api.post(events, json={"action": ahead})
+    assert refused.status_code == 409, refused.text
+    assert "held_on" in refused.json()["detail"] and "AG-4" in refused.json()["detail"]
+    assert "future" in refused.json()["detail"]
+    revision = (await api.get(f"/agreements/APP-TRESERVA/revisions/{year}")).json()
+    assert revision["state"] == "convened" and [line["event"] for line in revision["log"]] == ["convene"]
+    held = await api.post(events, json={"action": {**ahead, "held_on": str(now.date())}})
+    assert held.status_code == 200 and held.json()["state"] == "proposed"

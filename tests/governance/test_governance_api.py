@@ -2,6 +2,8 @@
 process and development cases (rules GV-1 … GV-4)."""
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from domain.framework_changes import framework_workflow_id
 from tests.helpers import local_now, until
 from workflows.governance import FrameworkChangeWorkflow
@@ -52,8 +54,12 @@ async def test_gv3_gv4_development_cases_through_the_api(api, bearer):
              "estimated_cost": "2500000.00"}
     created = await api.post("/development-cases", json=large)
     assert created.status_code == 201 and created.json()["state"] == "at_steering_group"
+    tomorrow = await api.post("/development-cases/DEV-API-2/events", headers=bearer("sek.isg", "it-styrgrupp"),
+                              json={"action": {"event": "prioritise", "decided_on": str(date.today() + timedelta(days=2)),
+                                               "minutes_ref": "ISG § 3", "priority": 1}})
+    assert tomorrow.status_code == 409 and "GV-3" in tomorrow.json()["detail"] and "future" in tomorrow.json()["detail"]
     decided = await api.post("/development-cases/DEV-API-2/events", headers=bearer("sek.isg", "it-styrgrupp"),
-                             json={"action": {"event": "prioritise", "decided_on": "2026-12-01",
+                             json={"action": {"event": "prioritise", "decided_on": str(date.today()),
                                               "minutes_ref": "ISG § 3", "priority": 1}})
     assert decided.json()["state"] == "approved" and decided.json()["priority"] == 1
     rows = (await api.get("/development-cases", params={"state": "approved"})).json()
