@@ -83,12 +83,9 @@ class RegisteredProcess(ProcessWorkflow):
         return self.is_registered
 
     def _check_registered(self) -> None:
+        """For Updates other than `apply` (whose events wait for the registration: workflows/base.py)."""
         if not self.is_registered:
             raise illegal(self.registering)
-
-    def _validate(self, command: Any) -> None:
-        self._check_registered()
-        self._check(command)
 
 
 @workflow.defn(name="SupportTicket")
