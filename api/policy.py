@@ -124,6 +124,10 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/municipalities"): read(EVERYONE),
     ("GET", "/units"): read(EVERYONE),
     ("GET", "/erasure-vendors"): read(EVERYONE),
+    # the people register (issues 20-22): personal data, IT and auditors only
+    ("GET", "/people"): read(IT),
+    ("GET", "/people/{employee_ref}"): read(IT),
+    ("PUT", "/people/{employee_ref}"): allow(IT_ADMIN),
     ("GET", "/outbox"): read(IT),
     # support (TK-1 … TK-12, AV-1 … AV-4)
     ("POST", "/tickets"): allow(IT_STAFF, UNIT_MANAGER, EMPLOYEE,
