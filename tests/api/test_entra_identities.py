@@ -116,3 +116,16 @@ async def test_a_subject_never_takes_the_number_of_someone_linked_to_another_log
     assert (await api.get("/devices", headers=bearer("E5001", "employee"))).json() == []
     assert [d["order_number"] for d in (await api.get("/devices", headers=bearer(EMPLOYEE, "employee"))).json()
             ] == ["ORD-G-4"]
+
+
+async def test_eq11_employee_with_a_guid_subject_answers_their_buyout_offer(api, bearer):
+    from tests.api.test_forgery import offered
+
+    await linked(api, "E5001", EMPLOYEE, "TR-KS")
+    await offered(api, "ORD-G-5", "TR-KS", "E5001")
+    accept = {"action": {"event": "accept_buyout"}}
+    assert (await api.post("/devices/ORD-G-5/events", json=accept, headers=bearer(STRANGER, "employee"))
+            ).status_code == 403
+    answer = await api.post("/devices/ORD-G-5/events", json=accept, headers=bearer(EMPLOYEE, "employee"))
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["log"][-1]["actor"] == EMPLOYEE
