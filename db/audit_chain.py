@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import zlib
 from datetime import datetime, timezone
 from itertools import groupby
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from db.agreement_models import GovernanceTransitionRow
@@ -34,13 +35,29 @@ def _content(row: Any, fields: tuple[str, ...]) -> dict[str, Any]:
     return {field: getattr(row, field) for field in fields}
 
 
+def lock_chain(session: Session, model: type) -> None:
+    """Serialise appends to `model`'s chain (issue 20): the caller holds the chain's end until it commits, so
+    a concurrent append waits instead of linking to the same end (and failing on the unique prev_hash).
+    PostgreSQL: a transaction-scoped advisory lock named after the table; SQLite: BEGIN IMMEDIATE takes
+    the database's write lock before the end is read (a transaction that already wrote holds it)."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        key = zlib.crc32(f"ramflow-chain/{model.__tablename__}".encode())
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    elif connection.dialect.name == "sqlite":
+        dbapi = connection.connection.dbapi_connection
+        if dbapi is not None and not dbapi.in_transaction:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def _last_hash(session: Session, model: type) -> str:
+    lock_chain(session, model)
     return session.scalar(select(model.hash).order_by(model.id.desc()).limit(1)) or GENESIS
 
 
 def append_archive(session: Session, **values: Any) -> HistoryArchive:
-    """Add an archived history at the end of the archive's chain (the caller commits; a concurrent
-    append fails on the unique prev_hash and is retried)."""
+    """Add an archived history at the end of the archive's chain (the caller commits; the chain stays
+    locked until then: `lock_chain`)."""
     row = HistoryArchive(**values)
     row.prev_hash = _last_hash(session, HistoryArchive)
     row.hash = link_hash(row.prev_hash, _content(row, ARCHIVE_FIELDS))
