@@ -52,6 +52,14 @@ class Settings(BaseSettings):
         "'keyid=base64(32 bytes),…'; the first encrypts, all decrypt (rotation). Unset: payloads are not encrypted")
     codec_cors_origins: list[str] = Field(default_factory=lambda: ["http://127.0.0.1:8233", "http://localhost:8233"],
         description="issue 11: origins of the Temporal Web UI that may call POST /api/v1/codec/decode (JSON list)")
+    # --- issue 20: anchors of the audit chains outside the database -----------------------------------------
+    audit_anchor_key: SecretStr | None = Field(None, description="HMAC-SHA256 key signing the audit chains' "
+        "checkpoints (docs/audit.md); held by the API and the worker, never by the database's owner. Unset: "
+        "no checkpoints, and /audit/verify cannot see a truncated or rechained chain")
+    audit_anchor_dir: str = Field("var/audit-anchors", description="the checkpoints' append-only store: a "
+                                  "directory the database's owner cannot write (one JSON file per checkpoint)")
+    audit_anchor_interval_minutes: int = Field(60, ge=1, le=1440, description="a checkpoint every this many "
+                                               "minutes (Temporal Schedule); rows newer than the last are not anchored")
     schedules_enabled: bool = Field(True, description="create or update the yearly Temporal Schedules when the worker starts")
     # --- identity (OpenID Connect bearer tokens; Microsoft Entra ID in production) -------------------------
     oidc_issuer: str = Field("http://127.0.0.1:18900", description="the token issuer (`iss`); Entra ID: "

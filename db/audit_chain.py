@@ -79,9 +79,11 @@ def history_json(row: HistoryArchive) -> bytes:
     return gzip.decompress(row.history_gz)
 
 
-def verify(session: Session) -> dict[str, Any]:
+def verify(session: Session, anchors: Any = None) -> dict[str, Any]:
     """Recompute every chain, streaming the rows. `intact` is False when any link fails; `broken` names
-    the first broken link of each failing chain (table, process key, row id, seq, what is wrong)."""
+    the first broken link of each failing chain (table, process key, row id, seq, what is wrong). With
+    `anchors` (db.audit_anchor.AnchorStore) each chain is also compared with the newest signed checkpoint:
+    truncation, deletion and rechaining (issue 20)."""
     broken: list[dict[str, Any]] = []
     checked: dict[str, int] = {}
     for model, key_column in AUDIT_LOGS.items():
@@ -118,5 +120,9 @@ def verify(session: Session) -> dict[str, Any]:
         checked[model.__tablename__] = count
         if problem is not None:
             broken.append({"chain": model.__tablename__, **keys, **problem})
+    from db.audit_anchor import verify_against_anchor  # it reads the chains this module defines
+
+    anchor, against_anchor = verify_against_anchor(session, anchors)
+    broken += against_anchor
     return {"intact": not broken, "verified_at": datetime.now(timezone.utc).isoformat(), "checked": checked,
-            "broken": broken}
+            "broken": broken, "anchor": anchor}
