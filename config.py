@@ -74,7 +74,11 @@ class Settings(BaseSettings):
     oidc_team_claim: str = Field("team", description="claim naming an IT staff member's team")
     oidc_employee_claim: str = Field("employee_id", description="claim with the employee number; default: the subject")
     rate_limit_per_minute: int = Field(600, ge=1, description="requests per identity (or per address without a "
-                                       "token) per minute, per API process; more answer 429")
+                                       "token) per minute, counted across every API process in the database; "
+                                       "more answer 429")
+    trusted_proxies: list[str] = Field(default_factory=list, description="issue 20: addresses or networks of the "
+        "reverse proxies whose X-Forwarded-For is believed (JSON list, e.g. [\"10.0.0.0/8\"]); empty: the TCP "
+        "peer is the caller (run uvicorn with --no-proxy-headers)")
     # --- the web console (issue 14): authorization-code flow with PKCE against the same issuer -------------
     console_client_id: str = Field("ramflow-console", description="console: OAuth client id (Entra ID: the "
                                    "console's app registration)")
@@ -87,13 +91,21 @@ class Settings(BaseSettings):
     console_session_hours: float = Field(8.0, gt=0, le=24, description="console: a session lasts this long")
     api_docs_enabled: bool = Field(True, description="serve /docs, /redoc and /openapi.json (switch off in production)")
     # --- operations (issue 13): metrics, logs, traces ---------------------------------------------
+    metrics_token: SecretStr | None = Field(None, description="issue 20: the bearer token Prometheus sends to "
+        "the API's /metrics; unset: /metrics answers loopback callers only")
+    metrics_cache_seconds: float = Field(5.0, ge=0, le=300, description="issue 20: /metrics is computed at most "
+                                         "this often, however many scrape at once")
+    console_login_per_minute: int = Field(20, ge=1, description="issue 20: console sign-ins begun per address a "
+                                          "minute (across API processes); more answer 429")
+    console_pending_logins_max: int = Field(1000, ge=10, description="issue 20: most sign-ins waiting for the "
+                                            "issuer at once; the oldest go first (they also expire in 10 minutes)")
     worker_metrics_host: str = Field("127.0.0.1", description="address the worker's Prometheus /metrics binds (Temporal SDK runtime)")
     worker_metrics_port: int = Field(9464, ge=0, le=65535, description="port of the worker's /metrics; 0 turns it off")
     log_format: Literal["text", "json"] = Field("text", description="text: readable lines (embedded stack); json: one JSON event per line (production)")
     log_level: str = Field("INFO", description="level of Ramflow's own loggers")
     otlp_endpoint: str | None = Field(None, description="OTLP/HTTP collector base URL (e.g. http://otel-collector:4318); unset: traces are not exported")
 
-    @field_validator("codec_cors_origins", mode="before")
+    @field_validator("codec_cors_origins", "trusted_proxies", mode="before")
     @classmethod
     def _json_list(cls, value: object) -> object:
         """A JSON list also when given as a string (not only from the environment)."""

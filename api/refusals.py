@@ -17,11 +17,13 @@ What is recorded:
   a 409 to a command on a process path is kept even without a note."""
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import logging
 import re
 import threading
+import weakref
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -117,6 +119,15 @@ def claimed_subject(headers: dict[str, str]) -> str | None:
 
 
 _WRITER = threading.Lock()  # one writer per process; lock_chain serialises the processes
+# threads of their own (per event loop): a burst of refusals never takes the threads other requests need
+_THREADS: weakref.WeakKeyDictionary[Any, anyio.CapacityLimiter] = weakref.WeakKeyDictionary()
+
+
+def _writer_threads() -> anyio.CapacityLimiter:
+    loop = asyncio.get_running_loop()
+    if loop not in _THREADS:
+        _THREADS[loop] = anyio.CapacityLimiter(2)
+    return _THREADS[loop]
 
 
 def store_refusal(sessions: sessionmaker[Session], values: dict[str, Any]) -> bool:
@@ -176,7 +187,8 @@ class RefusalRecorder:
             if outer is not None:
                 outer.recorded_inside = True
             try:
-                await anyio.to_thread.run_sync(store_refusal, sessions, self._values(scope, state, request, answer))
+                await anyio.to_thread.run_sync(store_refusal, sessions, self._values(scope, state, request, answer),
+                                               limiter=_writer_threads())
             except Exception:  # noqa: BLE001 - the refusal is answered even if the record cannot be written
                 log.exception("could not record a refused attempt")
 
