@@ -72,7 +72,7 @@ async def test_x_forwarded_for_from_a_trusted_proxy_names_the_caller(backend_url
 @pytest.mark.asyncio
 async def test_ended_windows_are_evicted(backend_sessions):
     now = [T0]
-    limiter = RateLimiter(100, backend_sessions, clock=lambda: now[0])
+    limiter = RateLimiter(5, backend_sessions, clock=lambda: now[0])  # near the limit: every hit is synced
     for n in range(50):
         await limiter.hit(f"address 192.0.2.{n}")
     now[0] = T0 + 120
@@ -91,3 +91,15 @@ async def test_limit_still_holds_in_the_process_while_the_database_cannot_count(
     with pytest.raises(Exception) as refused:
         await limiter.hit("subject x")
     assert refused.value.status_code == 429 and refused.value.headers["Retry-After"] == "20"
+
+
+@pytest.mark.asyncio
+async def test_far_below_the_limit_a_process_syncs_a_key_at_most_once_a_second(backend_sessions):
+    now = [T0]
+    limiter = RateLimiter(1_000_000, backend_sessions, clock=lambda: now[0])
+    for _ in range(300):
+        await limiter.hit("subject it.load")
+    now[0] += RateLimiter.SYNC_SECONDS
+    await limiter.hit("subject it.load")  # a second on: this hit carries the 300 before it
+    with backend_sessions() as s:
+        assert s.scalar(select(RateLimitWindow.count).where(RateLimitWindow.key == "subject it.load")) == 301
