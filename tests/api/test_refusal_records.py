@@ -96,3 +96,18 @@ async def test_console_refusal_without_csrf_is_recorded_with_the_console_user(ba
     with backend_sessions() as s:
         rows = list(s.scalars(select(RefusedAttempt).where(RefusedAttempt.path == "/console/logout")))
     assert [(r.status, r.actor, r.roles) for r in rows] == [(403, "it.anna", ["it-staff"])]
+
+
+@pytest.mark.asyncio
+async def test_console_page_relaying_an_api_refusal_is_recorded_once(backend_url, backend_sessions, issuer):
+    app = _app(backend_url, backend_sessions, issuer)
+    console = next(r.app for r in app.routes if getattr(r, "path", "") == "/console")
+    principal = Principal(subject="E5001", roles=frozenset({"employee"}))
+    sid = await console.state.store.create(issuer.mint("E5001", ("employee",)), principal, 3600)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1",
+                                 cookies={COOKIE: sid}) as http:
+        page = await http.get("/console/audit", params={"search": "1"})
+    assert page.status_code == 403
+    with backend_sessions() as s:
+        rows = [(r.path, r.status, r.actor) for r in s.scalars(select(RefusedAttempt))]
+    assert rows == [("/api/v1/audit/trail", 403, "E5001")]  # the API's refusal, not a second one for the page
