@@ -82,15 +82,18 @@ def test_concurrent_chain_appends_from_separate_connections_all_commit(backend_s
     _intact(backend_sessions)
 
 
+async def _signed_in(app, issuer, subject: str, role: str) -> httpx.AsyncClient:
+    """A browser with a console session of `subject` (made in the store, as the sign-in would)."""
+    console = next(r.app for r in app.routes if getattr(r, "path", "") == "/console")
+    principal = Principal(subject=subject, roles=frozenset({role}))
+    sid = await console.state.store.create(issuer.mint(subject, (role,)), principal, 3600)
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1", cookies={COOKIE: sid})
+
+
 @pytest.mark.asyncio
 async def test_console_refusal_without_csrf_is_recorded_with_the_console_user(backend_url, backend_sessions,
                                                                                issuer):
-    app = _app(backend_url, backend_sessions, issuer)
-    console = next(r.app for r in app.routes if getattr(r, "path", "") == "/console")
-    principal = Principal(subject="it.anna", roles=frozenset({"it-staff"}))
-    sid = await console.state.store.create(issuer.mint("it.anna", ("it-staff",)), principal, 3600)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1",
-                                 cookies={COOKIE: sid}) as http:
+    async with await _signed_in(_app(backend_url, backend_sessions, issuer), issuer, "it.anna", "it-staff") as http:
         refused = await http.post("/console/logout", data={"csrf": "wrong"})
     assert refused.status_code == 403
     with backend_sessions() as s:
@@ -100,12 +103,7 @@ async def test_console_refusal_without_csrf_is_recorded_with_the_console_user(ba
 
 @pytest.mark.asyncio
 async def test_console_page_relaying_an_api_refusal_is_recorded_once(backend_url, backend_sessions, issuer):
-    app = _app(backend_url, backend_sessions, issuer)
-    console = next(r.app for r in app.routes if getattr(r, "path", "") == "/console")
-    principal = Principal(subject="E5001", roles=frozenset({"employee"}))
-    sid = await console.state.store.create(issuer.mint("E5001", ("employee",)), principal, 3600)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1",
-                                 cookies={COOKIE: sid}) as http:
+    async with await _signed_in(_app(backend_url, backend_sessions, issuer), issuer, "E5001", "employee") as http:
         page = await http.get("/console/audit", params={"search": "1"})
     assert page.status_code == 403
     with backend_sessions() as s:
