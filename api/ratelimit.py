@@ -99,7 +99,8 @@ class RateLimiter:
                 tally = self.tallies[key] = _Tally(window, synced_at=now)
             tally.pending += 1
             estimate = tally.shared + tally.pending
-            if self.sessions is None or (estimate < limit * self.LAZY_SHARE and now - tally.synced_at < self.SYNC_SECONDS):
+            lazy = estimate < limit * self.LAZY_SHARE and now - tally.synced_at < self.SYNC_SECONDS
+            if self.sessions is None or lazy:
                 return estimate, 0
             pending, tally.pending = tally.pending, 0
             return estimate, pending

@@ -5,9 +5,10 @@ never enters Temporal's history, so the API keeps the trace).
 `record_refusal` is called where Temporal's answers become HTTP answers (api.errors): it notes that the
 command was refused by its process (and may name the workflow, event or actor). The `RefusalRecorder`
 middleware knows the request (method, path, the validated token's subject or an invalid token's claimed
-one, roles, event) and writes ONE record per refused request once the answer is made and before it is sent
-(the caller never sees a refusal that is not recorded), with the answer's status and detail, in a worker thread: no database work on the event loop, none across a Temporal call,
-and the refusal is kept even though the request's own transaction was rolled back. Appends to the chain are
+one, roles, event) and writes ONE record per refused request once the answer is made and before it is
+sent (the caller never sees a refusal that is not recorded), with the answer's status and detail, in a
+worker thread: no database work on the event loop, none across a Temporal call, and the refusal is kept
+even though the request's own transaction was rolled back. Appends to the chain are
 serialised (issue 20: one writer per process, and `db.audit_chain.lock_chain` across processes), so none is
 lost to a concurrent one. A console page (mounted at /console) is recorded with the API's database and the
 console session's user; a page that relays an API refusal already recorded inside it adds no second record.

@@ -1,5 +1,5 @@
-"""The API's operations surface: request metrics by route template and status, one log event per request, and `GET /metrics` (Prometheus text format; it names no person and
-no business key). Issue 20: /metrics answers only the bearer METRICS_TOKEN (Prometheus' `authorization`),
+"""The API's operations surface: request metrics by route template and status, one log event per request,
+and `GET /metrics` (Prometheus text format; it names no person and no business key). Issue 20: /metrics answers only the bearer METRICS_TOKEN (Prometheus' `authorization`),
 or without a token set only callers on loopback (the embedded stack); and one page is computed at most
 every METRICS_CACHE_SECONDS, however many scrape at once, so scrapes cannot crowd out the API's reads."""
 from __future__ import annotations

@@ -78,7 +78,8 @@ async def test_ended_windows_are_evicted(backend_sessions):
     now[0] = T0 + 120
     await limiter.hit("address 192.0.2.200")
     with backend_sessions() as s:
-        windows = s.execute(select(RateLimitWindow.window_start, func.count()).group_by(RateLimitWindow.window_start)).all()
+        windows = s.execute(select(RateLimitWindow.window_start, func.count())
+                            .group_by(RateLimitWindow.window_start)).all()
     assert windows == [(int(now[0] // 60) * 60, 1)]
 
 
