@@ -157,3 +157,24 @@ def test_settings_key_makes_a_store_in_the_configured_directory(tmp_path):
     settings = Settings(audit_anchor_key=SecretStr(KEY), audit_anchor_dir=str(tmp_path / "a"))
     store = AnchorStore.from_settings(settings)
     assert store is not None and store.directory == tmp_path / "a" and store.key == KEY.encode()
+
+
+@pytest.mark.asyncio
+async def test_audit_verify_endpoint_reports_a_truncation_against_the_configured_anchor(backend_url, backend_sessions,
+                                                                                         issuer, bearer, tmp_path):
+    import httpx
+
+    from api.main import create_app
+
+    settings = Settings(database_url=backend_url, oidc_issuer=issuer.url, oidc_audience=issuer.audience,
+                        audit_anchor_key=SecretStr(KEY), audit_anchor_dir=str(tmp_path / "anchors"))
+    _refusals(backend_sessions, 3)
+    _anchored(backend_sessions, AnchorStore.from_settings(settings))
+    tamper(backend_sessions, "DELETE FROM refused_attempts WHERE id IN (SELECT id FROM refused_attempts "
+                             "ORDER BY id DESC LIMIT 1)")
+    app = create_app(settings=settings, sessions=backend_sessions)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ramflow.test",
+                                 headers=bearer("a.auditor", "auditor")) as http:
+        report = (await http.get("/api/v1/audit/verify")).json()
+    assert not report["intact"] and report["anchor"]["file"].startswith("anchor-")
+    assert [(b["chain"], b["found"]["length"]) for b in report["broken"]] == [("refused_attempts", 2)]
