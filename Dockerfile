@@ -22,8 +22,8 @@ RUN groupadd --system --gid 10001 ramflow \
 COPY . /app
 RUN pip install . \
  && rm -rf /app/build /app/*.egg-info \
- && mkdir -p /app/var \
- && chown ramflow:ramflow /app/var
+ && mkdir -p /app/var/audit-anchors \
+ && chown -R ramflow:ramflow /app/var
 
 USER ramflow
 
@@ -31,4 +31,5 @@ EXPOSE 8000
 
 # Worker:     python worker.py
 # Migrations: alembic -c db/alembic.ini upgrade head
-CMD ["uvicorn", "api.main:app", "--host", "0.0.0.0", "--port", "8000"]
+# --no-proxy-headers: X-Forwarded-For is believed only from TRUSTED_PROXIES (the app decides, issue 20)
+CMD ["uvicorn", "api.main:app", "--host", "0.0.0.0", "--port", "8000", "--no-proxy-headers"]

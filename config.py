@@ -56,6 +56,14 @@ class Settings(BaseSettings):
         "'keyid=base64(32 bytes),…'; the first encrypts, all decrypt (rotation). Unset: payloads are not encrypted")
     codec_cors_origins: list[str] = Field(default_factory=lambda: ["http://127.0.0.1:8233", "http://localhost:8233"],
         description="issue 11: origins of the Temporal Web UI that may call POST /api/v1/codec/decode (JSON list)")
+    # --- issue 20: anchors of the audit chains outside the database -----------------------------------------
+    audit_anchor_key: SecretStr | None = Field(None, description="HMAC-SHA256 key signing the audit chains' "
+        "checkpoints (docs/audit.md); held by the API and the worker, never by the database's owner. Unset: "
+        "no checkpoints, and /audit/verify cannot see a truncated or rechained chain")
+    audit_anchor_dir: str = Field("var/audit-anchors", description="the checkpoints' append-only store: a "
+                                  "directory the database's owner cannot write (one JSON file per checkpoint)")
+    audit_anchor_interval_minutes: int = Field(60, ge=1, le=1440, description="a checkpoint every this many "
+                                               "minutes (Temporal Schedule); rows newer than the last are not anchored")
     schedules_enabled: bool = Field(True, description="create or update the yearly Temporal Schedules when the worker starts")
     # --- identity (OpenID Connect bearer tokens; Microsoft Entra ID in production) -------------------------
     oidc_issuer: str = Field("http://127.0.0.1:18900", description="the token issuer (`iss`); Entra ID: "
@@ -73,7 +81,11 @@ class Settings(BaseSettings):
     oidc_subject_is_employee_ref: bool | None = Field(None, description="a subject no one is linked to is taken for "
         "an employee number (the local issuer's users are E1001, …); default: in development only")
     rate_limit_per_minute: int = Field(600, ge=1, description="requests per identity (or per address without a "
-                                       "token) per minute, per API process; more answer 429")
+                                       "token) per minute, counted across every API process in the database; "
+                                       "more answer 429")
+    trusted_proxies: list[str] = Field(default_factory=list, description="issue 20: addresses or networks of the "
+        "reverse proxies whose X-Forwarded-For is believed (JSON list, e.g. [\"10.0.0.0/8\"]); empty: the TCP "
+        "peer is the caller (run uvicorn with --no-proxy-headers)")
     # --- the web console (issue 14): authorization-code flow with PKCE against the same issuer -------------
     console_client_id: str = Field("ramflow-console", description="console: OAuth client id (Entra ID: the "
                                    "console's app registration)")
@@ -87,6 +99,14 @@ class Settings(BaseSettings):
     api_docs_enabled: bool = Field(True, description="serve /docs, /redoc and /openapi.json (default: in development "
                                    "only)")
     # --- operations (issue 13): metrics, logs, traces ---------------------------------------------
+    metrics_token: SecretStr | None = Field(None, description="issue 20: the bearer token Prometheus sends to "
+        "the API's /metrics; unset: /metrics answers loopback callers only")
+    metrics_cache_seconds: float = Field(5.0, ge=0, le=300, description="issue 20: /metrics is computed at most "
+                                         "this often, however many scrape at once")
+    console_login_per_minute: int = Field(20, ge=1, description="issue 20: console sign-ins begun per address a "
+                                          "minute (across API processes); more answer 429")
+    console_pending_logins_max: int = Field(1000, ge=10, description="issue 20: most sign-ins waiting for the "
+                                            "issuer at once; the oldest go first (they also expire in 10 minutes)")
     worker_metrics_host: str = Field("127.0.0.1", description="address the worker's Prometheus /metrics binds (Temporal SDK runtime)")
     worker_metrics_port: int = Field(9464, ge=0, le=65535, description="port of the worker's /metrics; 0 turns it off")
     log_format: Literal["text", "json"] = Field("text", description="text: readable lines (embedded stack); json: one JSON event per line (production)")
@@ -113,7 +133,7 @@ class Settings(BaseSettings):
             raise ValueError("RAMFLOW_ENV=production needs OIDC_ISSUER set to the https issuer (Entra ID: "
                              "https://login.microsoftonline.com/<tenant-id>/v2.0)")
 
-    @field_validator("codec_cors_origins", mode="before")
+    @field_validator("codec_cors_origins", "trusted_proxies", mode="before")
     @classmethod
     def _json_list(cls, value: object) -> object:
         """A JSON list also when given as a string (not only from the environment)."""

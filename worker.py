@@ -32,6 +32,7 @@ from workflows.agreements import (
     CloudMoveWorkflow,
     ServiceIntroductionWorkflow,
 )
+from workflows.audit import AuditAnchorWorkflow
 from workflows.billing import BillingRunWorkflow, RenewalSafetyNetWorkflow
 from workflows.equipment import DeviceLifecycleWorkflow
 from workflows.governance import DevelopmentCaseWorkflow, FrameworkChangeWorkflow, FrameworkYearlyRoundWorkflow
@@ -43,14 +44,14 @@ WORKFLOWS: list[type] = [DeviceLifecycleWorkflow, TicketWorkflow, ServiceRequest
                          AgreementWorkflow, AgreementRevisionRoundWorkflow, ServiceIntroductionWorkflow,
                          CloudMoveWorkflow, FrameworkChangeWorkflow, FrameworkYearlyRoundWorkflow,
                          DevelopmentCaseWorkflow, PremisesProjectWorkflow, BillingRunWorkflow, RenewalSafetyNetWorkflow,
-                         RenewalPolicyRearmWorkflow]
+                         RenewalPolicyRearmWorkflow, AuditAnchorWorkflow]
 
 
 def all_activities(client: Client, sessions: sessionmaker[Session], settings: Settings) -> list:
     """Every activity, bound to its dependencies."""
     return [*EquipmentActivities(sessions).all(), RenewalActivities(client, sessions).rearm_renewals, *TicketActivities(sessions).all(),
             *AgreementActivities(sessions).all(), *GovernanceActivities(sessions).all(),
-            *PremisesActivities(sessions).all(), *AuditActivities(client, sessions).all(),
+            *PremisesActivities(sessions).all(), *AuditActivities(client, sessions, settings).all(),
             *OutboxActivities(sessions).all(), *BillingActivities(sessions).all(),
             RenewalSafetyNetActivities(client, sessions, settings.renewal_lead_days).renewal_safety_net]
 
@@ -103,6 +104,10 @@ async def main() -> None:
         logging.info("schedules ensured: %s", ", ".join(await ensure_schedules(client, settings)))
         # rules BL-2, BL-3, EQ-5: billing runs on each municipality's cycle, the renewal safety net
         logging.info("schedules ensured: %s", ", ".join(await ensure_billing_schedules(client, settings)))
+        if settings.audit_anchor_key is not None:  # issue 20: the audit chains' signed checkpoints
+            from workflows.schedules import ensure_audit_anchor_schedule
+
+            logging.info("schedules ensured: %s", ", ".join(await ensure_audit_anchor_schedule(client, settings)))
     sessions = make_sessionmaker(settings.database_url)
     instrument_database(sessions)
     worker = build_worker(client, sessions, settings)

@@ -1,5 +1,5 @@
 """The auditors' Temporal side (issue 11): archive a run's event history into Ramflow's database, and
-register the typed search attributes the workflows upsert."""
+register the typed search attributes the workflows upsert; issue 20: write the audit chains' signed checkpoints."""
 from __future__ import annotations
 
 import asyncio
@@ -7,6 +7,7 @@ import gzip
 import hashlib
 import logging
 from datetime import datetime, timezone
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -16,11 +17,12 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSe
 from temporalio.client import Client, WorkflowHistory
 from temporalio.service import RPCError, RPCStatusCode
 
+from db.audit_anchor import AnchorStore
 from db.audit_chain import append_archive
 from db.audit_models import HistoryArchive
 from domain.audit import ArchiveRequest, business_key_of
 from workflows.search_attributes import ALL_KEYS
-from workflows.audit import ARCHIVE_HISTORY
+from workflows.audit import ANCHOR_CHAINS, ARCHIVE_HISTORY
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +57,10 @@ def store_history(sessions: sessionmaker[Session], request: ArchiveRequest, hist
 
 
 class AuditActivities:
-    def __init__(self, client: Client, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, client: Client, sessions: sessionmaker[Session], settings: Any = None) -> None:
         self.client = client
         self.sessions = sessions
+        self.anchors = AnchorStore.from_settings(settings) if settings is not None else None
 
     @ARCHIVE_HISTORY.defn
     async def archive_history(self, request: ArchiveRequest) -> bool:
@@ -74,8 +77,21 @@ class AuditActivities:
         with self.sessions() as s:
             return _archived(s, request.workflow_id, request.run_id)
 
+    @ANCHOR_CHAINS.defn
+    async def anchor_chains(self, reason: str) -> str:
+        """A signed checkpoint of every chain (issue 20); the file's name, or "" without AUDIT_ANCHOR_KEY."""
+        if self.anchors is None:
+            log.warning("audit anchor (%s) skipped: AUDIT_ANCHOR_KEY is unset", reason)
+            return ""
+        anchors = self.anchors
+
+        def write() -> str:
+            with self.sessions() as s:
+                return anchors.write(s).name
+        return await asyncio.to_thread(write)
+
     def all(self) -> list:
-        return [self.archive_history]
+        return [self.archive_history, self.anchor_chains]
 
 
 async def ensure_search_attributes(client: Client, namespace: str) -> list[str]:

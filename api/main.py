@@ -21,7 +21,8 @@ from temporalio.client import Client
 from api import security
 from api.auth import Jwks
 from api.errors import COMMON_RESPONSES, install_error_handlers, reject_lone_surrogates
-from api.policy import ACCESS_RESPONSES, RateLimiter, documented_bearer, enforce
+from api.policy import ACCESS_RESPONSES, documented_bearer, enforce
+from api.ratelimit import RateLimiter, trusted_proxy_headers
 from api.refusals import RefusalRecorder
 from api.routes import (agreements, audit, billing, calendar, catalogue, cloud_moves, codec, devices, governance,
                         incidents, outbox, people, premises, reference, reports, service_requests, services, tickets)
@@ -160,7 +161,8 @@ def create_app(settings: Settings | None = None, client: Client | None = None,
     app.state.client = client
     app.state.sessions = sessions or api_sessionmaker(settings)
     app.state.jwks = Jwks(settings)
-    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+    # issue 20: counted in the shared database, so the limit holds across API processes
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute, app.state.sessions)
     install_error_handlers(app)
     # one record per refused request: every 401/403, and commands a process refused (api.refusals)
     app.add_middleware(RefusalRecorder)
@@ -168,6 +170,9 @@ def create_app(settings: Settings | None = None, client: Client | None = None,
     app.add_middleware(security.SecurityHeaders)  # every answer, 413 included
     # issue 11: the Temporal Web UI (another origin) decodes payloads through /codec/decode, and only there
     app.add_middleware(CodecCors, origins=settings.codec_cors_origins)
+    # issue 20: the caller's address is the peer's unless the peer is a configured proxy (outermost: every
+    # middleware and the refusal records see the same address)
+    app.add_middleware(trusted_proxy_headers, trusted_proxies=settings.trusted_proxies)
     for module in (devices, catalogue, reference, people, outbox, tickets, service_requests, incidents, reports,
                    calendar, agreements, services, cloud_moves, governance, premises, security, audit, codec, billing):
         app.include_router(module.router, prefix="/api/v1", responses={**COMMON_RESPONSES, **ACCESS_RESPONSES},

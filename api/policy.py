@@ -10,8 +10,6 @@ tests/api/test_access_policy.py fails until it has one.
 """
 from __future__ import annotations
 
-import math
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -23,6 +21,7 @@ from starlette.routing import compile_path
 
 from api.auth import Principal, authenticate
 from api.errors import ErrorDetail
+from api.ratelimit import RateLimiter
 
 PREFIX = "/api/v1"
 
@@ -290,32 +289,6 @@ def rule_for(method: str, template: str) -> Rule | None:
     return _POLICY.get((method, template))
 
 
-# --- rate limiting per identity ------------------------------------------------------------------------
-class RateLimiter:
-    """A one-minute window per key (a token's subject, or the address of a caller without one), opened by
-    the key's first request. In memory, per API process: behind N replicas the limit is N times this."""
-
-    WINDOW = 60.0
-
-    def __init__(self, per_minute: int) -> None:
-        self.per_minute = per_minute
-        self.windows: dict[str, tuple[float, int]] = {}
-
-    def hit(self, key: str) -> None:
-        now = time.monotonic()
-        start, count = self.windows.get(key, (now, 0))
-        if now - start >= self.WINDOW:
-            start, count = now, 0
-            if len(self.windows) > 10_000:  # forget ended windows
-                self.windows = {k: v for k, v in self.windows.items() if now - v[0] < self.WINDOW}
-        count += 1
-        self.windows[key] = (start, count)
-        if count > self.per_minute:
-            retry = max(1, math.ceil(start + self.WINDOW - now))
-            raise HTTPException(429, f"rate limit: more than {self.per_minute} requests a minute from {key}; "
-                                     f"retry in {retry} s", headers={"Retry-After": str(retry)})
-
-
 def route_template(request: Request) -> str:
     """The matched route's full path template (as in the OpenAPI document). The route object knows its
     path below the router's prefix; the policy entry whose template ends with it and matches the URL is it."""
@@ -357,9 +330,9 @@ async def enforce(request: Request) -> None:
         principal = await authenticate(request)
     except HTTPException as error:
         if error.status_code == 401:
-            limiter.hit(f"address {request.client.host if request.client else 'unknown'}")
+            await limiter.hit(f"address {request.client.host if request.client else 'unknown'}")
         raise
-    limiter.hit(f"subject {principal.subject}")
+    await limiter.hit(f"subject {principal.subject}")
     if rule is None:
         raise HTTPException(403, f"no access policy for {method} {template}: denied to everyone until it has one")
     if not principal.roles & rule.roles:

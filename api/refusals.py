@@ -5,25 +5,33 @@ never enters Temporal's history, so the API keeps the trace).
 `record_refusal` is called where Temporal's answers become HTTP answers (api.errors): it notes that the
 command was refused by its process (and may name the workflow, event or actor). The `RefusalRecorder`
 middleware knows the request (method, path, the validated token's subject or an invalid token's claimed
-one, roles, event) and writes ONE record per refused request after the answer is made, with the answer's
-status and detail, in a worker thread: no database work on the event loop, none across a Temporal call,
-and the refusal is kept even though the request's own transaction was rolled back. What is recorded:
+one, roles, event) and writes ONE record per refused request once the answer is made and before it is
+sent (the caller never sees a refusal that is not recorded), with the answer's status and detail, in a
+worker thread: no database work on the event loop, none across a Temporal call, and the refusal is kept
+even though the request's own transaction was rolled back. Appends to the chain are
+serialised (issue 20: one writer per process, and `db.audit_chain.lock_chain` across processes), so none is
+lost to a concurrent one. A console page (mounted at /console) is recorded with the API's database and the
+console session's user; a page that relays an API refusal already recorded inside it adds no second record.
+What is recorded:
 - any 401 or 403 (any method, any path);
 - a command (POST, PUT, PATCH, DELETE) answered 409, or 422 by a process's rule (a `record_refusal` note);
   a 409 to a command on a process path is kept even without a note."""
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import logging
 import re
+import threading
+import weakref
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 import anyio
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.audit_chain import append_refusal
@@ -62,8 +70,10 @@ PROCESS_REFUSALS = frozenset({409, 422})  # a command refused by its process's r
 class _Request:
     method: str
     path: str
+    command: bool = False
     body: bytearray = field(default_factory=bytearray)
     refusals: list[dict[str, Any]] = field(default_factory=list)
+    recorded_inside: bool = False  # a call to the API made while answering (the console's) was recorded
 
 
 _current: ContextVar[_Request | None] = ContextVar("ramflow_refusal_request", default=None)
@@ -74,7 +84,7 @@ def record_refusal(status: int, message: str, *, workflow_id: str | None = None,
     """Note that the current request's command was refused by its process; the record is written once the
     answer is made (with the answer's status and detail). Outside a command's request it does nothing."""
     request = _current.get()
-    if request is not None:
+    if request is not None and request.command:
         request.refusals.append({"status": status, "message": message[:4000], "workflow_id": workflow_id,
                                  "event": event, "actor": actor})
 
@@ -109,16 +119,32 @@ def claimed_subject(headers: dict[str, str]) -> str | None:
         return None
 
 
-def store_refusal(sessions: sessionmaker[Session], values: dict[str, Any]) -> None:
-    for _attempt in range(5):  # a concurrent refusal may take the chain's end first
-        with sessions() as s:
-            append_refusal(s, **values)
-            try:
-                s.commit()
-                return
-            except IntegrityError:
-                s.rollback()
+_WRITER = threading.Lock()  # one writer per process; lock_chain serialises the processes
+# threads of their own (per event loop): a burst of refusals never takes the threads other requests need
+_THREADS: weakref.WeakKeyDictionary[Any, anyio.CapacityLimiter] = weakref.WeakKeyDictionary()
+
+
+def _writer_threads() -> anyio.CapacityLimiter:
+    loop = asyncio.get_running_loop()
+    if loop not in _THREADS:
+        _THREADS[loop] = anyio.CapacityLimiter(2)
+    return _THREADS[loop]
+
+
+def store_refusal(sessions: sessionmaker[Session], values: dict[str, Any]) -> bool:
+    """Append one refused attempt; True once it is committed."""
+    with _WRITER:
+        for _attempt in range(3):  # the chain is locked: a retry only covers a lost connection
+            with sessions() as s:
+                try:
+                    append_refusal(s, **values)
+                    s.commit()
+                    return True
+                except (IntegrityError, OperationalError):
+                    s.rollback()
+                    log.warning("retrying a refused attempt's record", exc_info=True)
     log.error("refused attempt not recorded: %s", values)
+    return False
 
 
 def _refused(method: str, path: str, status: int, noted: bool) -> bool:
@@ -140,8 +166,11 @@ class RefusalRecorder:
             await self.app(scope, receive, send)
             return
         command = scope["method"] in COMMANDS
-        request = _Request(scope["method"], scope["path"])
+        request = _Request(scope["method"], scope["path"], command)
         state = scope.setdefault("state", {})  # api.auth keeps the validated principal here
+        # this app's database: read now, a mounted app (the console) puts itself in scope["app"] later
+        sessions = getattr(scope["app"].state, "sessions", None)
+        outer = _current.get()  # the request this one is made for (a console page calling the API)
 
         async def teeing_receive() -> dict:
             message = await receive()
@@ -149,36 +178,61 @@ class RefusalRecorder:
                 request.body.extend(message.get("body", b""))
             return message
 
-        answer: dict[str, Any] = {"status": 0, "body": bytearray()}
+        answer: dict[str, Any] = {"status": 0, "body": bytearray(), "held": None, "done": False}
+
+        async def record() -> None:
+            """Write the record (once), before the refusal reaches the caller."""
+            if answer["done"] or request.recorded_inside:
+                return
+            answer["done"] = True
+            if outer is not None:
+                outer.recorded_inside = True
+            try:
+                await anyio.to_thread.run_sync(store_refusal, sessions, self._values(scope, state, request, answer),
+                                               limiter=_writer_threads())
+            except Exception:  # noqa: BLE001 - the refusal is answered even if the record cannot be written
+                log.exception("could not record a refused attempt")
 
         async def watching_send(message: dict) -> None:
             if message["type"] == "http.response.start":
                 answer["status"] = message["status"]
-            elif message["type"] == "http.response.body" and answer["status"] >= 400 and len(answer["body"]) < 8192:
-                answer["body"].extend(message.get("body", b"")[:8192])
+                if _refused(request.method, request.path, message["status"], bool(request.refusals)):
+                    answer["held"] = [message]  # held until the record is written (issue 20)
+                    return
+            elif message["type"] == "http.response.body" and answer["held"] is not None:
+                answer["held"].append(message)
+                if len(answer["body"]) < 8192:
+                    answer["body"].extend(message.get("body", b"")[:8192])
+                if message.get("more_body"):
+                    return
+                await record()
+                held, answer["held"] = answer["held"], None
+                for each in held:
+                    await send(each)
+                return
             await send(message)
 
-        token = _current.set(request if command else None)
+        token = _current.set(request)
         try:
             await self.app(scope, teeing_receive, watching_send)
         finally:
             _current.reset(token)
-            status = answer["status"]
-            if _refused(request.method, request.path, status, bool(request.refusals)):
-                note = request.refusals[-1] if request.refusals else {}
-                principal = state.get("principal")
-                headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-                client = scope.get("client")
-                values = dict(
-                    at=datetime.now(timezone.utc), method=request.method, path=request.path[:300],
-                    workflow_id=note.get("workflow_id") or workflow_of_path(request.path),
-                    actor=note.get("actor") or (principal.subject if principal else None),
-                    claimed_subject=None if principal else claimed_subject(headers),
-                    roles=sorted(principal.roles) if principal else [],
-                    client=str(client[0])[:80] if client else None,
-                    event=note.get("event") or (_event_of(bytes(request.body)) if command else None),
-                    status=status, message=_detail(bytes(answer["body"])) or note.get("message", ""))
-                try:
-                    await anyio.to_thread.run_sync(store_refusal, scope["app"].state.sessions, values)
-                except Exception:  # noqa: BLE001 - the refusal is answered even if the record cannot be written
-                    log.exception("could not record a refused attempt")
+            if answer["held"] is not None:  # the answer broke off: the refusal is still recorded
+                await record()
+
+    @staticmethod
+    def _values(scope: dict, state: dict, request: _Request, answer: dict[str, Any]) -> dict[str, Any]:
+        note = request.refusals[-1] if request.refusals else {}
+        console = state.get("console_session")
+        principal = state.get("principal") or getattr(console, "principal", None)
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        client = scope.get("client")
+        return dict(
+            at=datetime.now(timezone.utc), method=request.method, path=request.path[:300],
+            workflow_id=note.get("workflow_id") or workflow_of_path(request.path),
+            actor=note.get("actor") or (principal.subject if principal else None),
+            claimed_subject=None if principal else claimed_subject(headers),
+            roles=sorted(principal.roles) if principal else [],
+            client=str(client[0])[:80] if client else None,
+            event=note.get("event") or (_event_of(bytes(request.body)) if request.command else None),
+            status=answer["status"], message=_detail(bytes(answer["body"])) or note.get("message", ""))

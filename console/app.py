@@ -6,7 +6,7 @@ signs people in and out; the pages live per audience in console/pages/.
 """
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
@@ -23,7 +23,7 @@ def create_console(api_app: FastAPI) -> FastAPI:
     (the shared sessions) it uses."""
     settings = api_app.state.settings
     console = FastAPI(title="Ramflow console", docs_url=None, redoc_url=None, openapi_url=None)
-    store = SessionStore(api_app.state.sessions)
+    store = SessionStore(api_app.state.sessions, pending_max=settings.console_pending_logins_max)
     ui = Ui(console, api_app, store)
     oidc = Oidc(settings)
     console.state.store = store
@@ -54,6 +54,14 @@ def create_console(api_app: FastAPI) -> FastAPI:
     # --- sign-in (authorization code + PKCE) -------------------------------------------------------------
     @console.get("/login", include_in_schema=False)
     async def login(request: Request, next: str = "/console/") -> Response:
+        try:  # issue 20: each sign-in begun writes a row; per address, across API processes
+            await api_app.state.rate_limiter.hit(f"console sign-in {request.client.host if request.client else '?'}",
+                                                 limit=settings.console_login_per_minute, what="sign-ins")
+        except HTTPException as limited:
+            t, retry = ui.t_of(request), (limited.headers or {}).get("Retry-After", "60")
+            page = ui.error(request, None, 429, t["too_many"], t["retry_in"].format(seconds=retry))
+            page.headers.update(limited.headers or {})
+            return page
         pending = await store.begin(next if next.startswith("/console") else "/console/")
         redirect_uri = str(request.url_for("callback"))
         try:

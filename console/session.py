@@ -19,7 +19,7 @@ from datetime import datetime, timedelta, timezone
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import delete
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.auth import Principal
@@ -76,9 +76,11 @@ def _utc_now() -> datetime:
 class SessionStore:
     """In the database, shared by every API process; each call runs off the event loop."""
 
-    def __init__(self, sessions: sessionmaker[Session], now: Callable[[], datetime] = _utc_now) -> None:
+    def __init__(self, sessions: sessionmaker[Session], now: Callable[[], datetime] = _utc_now,
+                 pending_max: int = 1000) -> None:
         self.sessions = sessions
         self.now = now  # tests pass their own clock to see a session expire
+        self.pending_max = pending_max  # issue 20: sign-ins waiting for the issuer, at most (the oldest go)
 
     async def _run(self, work: Callable[[Session], object]):
         def job():
@@ -86,10 +88,16 @@ class SessionStore:
                 return work(db)
         return await asyncio.to_thread(job)
 
-    async def _insert(self, model: type, row: object, now: datetime) -> None:
-        """One new row; the expired ones of its table go at the same time."""
+    async def _insert(self, model: type, row: object, now: datetime, cap: int | None = None) -> None:
+        """One new row; the expired ones of its table go at the same time, and with `cap` the oldest beyond it."""
         def work(db: Session) -> None:
             db.execute(delete(model).where(model.expires_at < now))
+            if cap is not None:
+                excess = db.scalar(select(func.count()).select_from(model)) - cap + 1
+                if excess > 0:
+                    key = next(iter(model.__table__.primary_key.columns))
+                    oldest = select(key).order_by(model.expires_at).limit(excess).scalar_subquery()
+                    db.execute(delete(model).where(key.in_(oldest)))
             db.add(row)
             db.commit()
         await self._run(work)
@@ -159,7 +167,7 @@ class SessionStore:
         row = ConsoleLoginRow(state_hash=_digest("state", pending.state).hex(), sealed=_seal(pending.state, plain),
                               expires_at=now + timedelta(seconds=PENDING_SECONDS))
 
-        await self._insert(ConsoleLoginRow, row, now)
+        await self._insert(ConsoleLoginRow, row, now, cap=self.pending_max)
         return pending
 
     async def finish(self, state: str) -> PendingLogin | None:

@@ -118,6 +118,7 @@ class Ui:
         return form if csrf_ok(session, form.get("csrf")) else None
 
     def csrf_refused(self, request: Request, session: ConsoleSession) -> HTMLResponse:
+        request.state.console_session = session  # the refusal's record names the user (api.refusals)
         return self.error(request, session, 403, "CSRF",
                           "the form's CSRF token is missing or wrong: reload the page and try again")
 

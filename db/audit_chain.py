@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import zlib
 from datetime import datetime, timezone
 from itertools import groupby
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from db.agreement_models import GovernanceTransitionRow
@@ -34,13 +35,29 @@ def _content(row: Any, fields: tuple[str, ...]) -> dict[str, Any]:
     return {field: getattr(row, field) for field in fields}
 
 
+def lock_chain(session: Session, model: type) -> None:
+    """Serialise appends to `model`'s chain (issue 20): the caller holds the chain's end until it commits, so
+    a concurrent append waits instead of linking to the same end (and failing on the unique prev_hash).
+    PostgreSQL: a transaction-scoped advisory lock named after the table; SQLite: BEGIN IMMEDIATE takes
+    the database's write lock before the end is read (a transaction that already wrote holds it)."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        key = zlib.crc32(f"ramflow-chain/{model.__tablename__}".encode())
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    elif connection.dialect.name == "sqlite":
+        dbapi = connection.connection.dbapi_connection
+        if dbapi is not None and not dbapi.in_transaction:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def _last_hash(session: Session, model: type) -> str:
+    lock_chain(session, model)
     return session.scalar(select(model.hash).order_by(model.id.desc()).limit(1)) or GENESIS
 
 
 def append_archive(session: Session, **values: Any) -> HistoryArchive:
-    """Add an archived history at the end of the archive's chain (the caller commits; a concurrent
-    append fails on the unique prev_hash and is retried)."""
+    """Add an archived history at the end of the archive's chain (the caller commits; the chain stays
+    locked until then: `lock_chain`)."""
     row = HistoryArchive(**values)
     row.prev_hash = _last_hash(session, HistoryArchive)
     row.hash = link_hash(row.prev_hash, _content(row, ARCHIVE_FIELDS))
@@ -62,9 +79,11 @@ def history_json(row: HistoryArchive) -> bytes:
     return gzip.decompress(row.history_gz)
 
 
-def verify(session: Session) -> dict[str, Any]:
+def verify(session: Session, anchors: Any = None) -> dict[str, Any]:
     """Recompute every chain, streaming the rows. `intact` is False when any link fails; `broken` names
-    the first broken link of each failing chain (table, process key, row id, seq, what is wrong)."""
+    the first broken link of each failing chain (table, process key, row id, seq, what is wrong). With
+    `anchors` (db.audit_anchor.AnchorStore) each chain is also compared with the newest signed checkpoint:
+    truncation, deletion and rechaining (issue 20)."""
     broken: list[dict[str, Any]] = []
     checked: dict[str, int] = {}
     for model, key_column in AUDIT_LOGS.items():
@@ -101,5 +120,9 @@ def verify(session: Session) -> dict[str, Any]:
         checked[model.__tablename__] = count
         if problem is not None:
             broken.append({"chain": model.__tablename__, **keys, **problem})
+    from db.audit_anchor import verify_against_anchor  # it reads the chains this module defines
+
+    anchor, against_anchor = verify_against_anchor(session, anchors)
+    broken += against_anchor
     return {"intact": not broken, "verified_at": datetime.now(timezone.utc).isoformat(), "checked": checked,
-            "broken": broken}
+            "broken": broken, "anchor": anchor}

@@ -25,3 +25,13 @@ class ReferenceChange(Base):
     reason: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (Index("ix_reference_changes_entity_key", "entity", "key"),)
+
+
+class RateLimitWindow(Base):
+    """Requests of one key (subject, address) in one minute, counted by every API process (api.ratelimit);
+    windows that ended are deleted as the next begins."""
+
+    __tablename__ = "rate_limit_windows"
+    key: Mapped[str] = mapped_column(String(210), primary_key=True)
+    window_start: Mapped[int] = mapped_column(Integer, primary_key=True, index=True)  # epoch seconds
+    count: Mapped[int] = mapped_column(Integer)

@@ -1,12 +1,17 @@
-"""The API's operations surface: request metrics by route template and status, one log event per request, and `GET /metrics` (Prometheus text format, unauthenticated like /health:
-it names no person and no business key)."""
+"""The API's operations surface: request metrics by route template and status, one log event per request,
+and `GET /metrics` (Prometheus text format; it names no person and no business key). Issue 20: /metrics answers only the bearer METRICS_TOKEN (Prometheus' `authorization`),
+or without a token set only callers on loopback (the embedded stack); and one page is computed at most
+every METRICS_CACHE_SECONDS, however many scrape at once, so scrapes cannot crowd out the API's reads."""
 from __future__ import annotations
 
+import hmac
 import logging
+import threading
 import time
 from typing import Any
 
-from fastapi import FastAPI, Response
+from anyio import to_thread
+from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -96,8 +101,50 @@ def instrument_app(app: FastAPI) -> CollectorRegistry:
     app.add_middleware(RequestMetrics, requests=requests, latency=latency)
     app.state.metrics_registry = registry
 
+    page = CachedPage(lambda: generate_latest(registry), app.state.settings.metrics_cache_seconds)
+
     @app.get(METRICS_PATH, include_in_schema=False)
-    def metrics() -> Response:  # sync: FastAPI runs it in a thread, the DB queries never block the loop
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    async def metrics(request: Request) -> Response:
+        refusal = metrics_refusal(request, app.state.settings)
+        if refusal is not None:
+            limiter = getattr(app.state, "rate_limiter", None)  # a guesser is throttled like any caller without a token
+            if limiter is not None:
+                await limiter.hit(f"address {request.client.host if request.client else 'unknown'}")
+            return refusal
+        # the business gauges read the database: in a thread, never on the event loop
+        return Response(await to_thread.run_sync(page.get), media_type=CONTENT_TYPE_LATEST)
 
     return registry
+
+
+LOOPBACK = frozenset({"127.0.0.1", "::1"})
+
+
+def metrics_refusal(request: Request, settings: Any) -> Response | None:
+    """None when the caller may read /metrics: the bearer METRICS_TOKEN, or (no token set) a loopback caller."""
+    token = settings.metrics_token
+    if token is None:
+        if request.client is not None and request.client.host in LOOPBACK:
+            return None
+        return Response("metrics: only on loopback while METRICS_TOKEN is unset\n", status_code=403,
+                        media_type="text/plain")
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.get_secret_value().encode()):
+        return None
+    return Response("metrics: the bearer METRICS_TOKEN is required\n", status_code=401, media_type="text/plain",
+                    headers={"WWW-Authenticate": 'Bearer realm="ramflow-metrics"'})
+
+
+class CachedPage:
+    """The page, computed at most once per `seconds`; concurrent callers wait for the one computing it."""
+
+    def __init__(self, compute: Any, seconds: float, clock: Any = time.monotonic) -> None:
+        self.compute, self.seconds, self.clock = compute, seconds, clock
+        self._lock = threading.Lock()
+        self._page: tuple[float, bytes] | None = None
+
+    def get(self) -> bytes:
+        with self._lock:
+            if self._page is None or self.clock() - self._page[0] >= self.seconds:
+                self._page = (self.clock(), self.compute())
+            return self._page[1]

@@ -35,8 +35,9 @@ def wait_for_port(host: str, port: int, seconds: float, what: str) -> None:
     raise SystemExit(f"{what} did not open {host}:{port} within {seconds:.0f} s")
 
 
-def metrics_summary(url: str, seconds: float = 20) -> str:
-    """Fetch a /metrics page (issue 13) and say what it carries: the Ramflow gauges with their values."""
+def metrics_summary(url: str, seconds: float = 20, token: str | None = None) -> str:
+    """Fetch a /metrics page (issue 13) and say what it carries: the Ramflow gauges with their values; with
+    `token`, as Prometheus does (METRICS_TOKEN, issue 20)."""
     import urllib.request
 
     from prometheus_client.parser import text_string_to_metric_families
@@ -44,7 +45,8 @@ def metrics_summary(url: str, seconds: float = 20) -> str:
     end = time.monotonic() + seconds
     while True:
         try:
-            text = urllib.request.urlopen(url, timeout=5).read().decode()
+            request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
+            text = urllib.request.urlopen(request, timeout=5).read().decode()
             break
         except OSError as error:
             if time.monotonic() > end:
@@ -145,6 +147,14 @@ def main() -> int:
             keys.write_text(new_key_spec("dev1"))
             keys.chmod(0o600)
         env["PAYLOAD_ENCRYPTION_KEYS"] = keys.read_text().strip()
+    if settings.audit_anchor_key is None:  # issue 20: the audit chains' checkpoints, signed with a key of var/
+        anchor_key = ROOT / "var" / "audit-anchor-key"
+        if not anchor_key.exists():
+            import secrets
+
+            anchor_key.write_text(secrets.token_urlsafe(32))
+            anchor_key.chmod(0o600)
+        env["AUDIT_ANCHOR_KEY"] = anchor_key.read_text().strip()
     # the console's session cookie is Secure in production; the embedded stack serves http://127.0.0.1
     env.setdefault("CONSOLE_COOKIE_SECURE", "false" if settings.api_host in ("127.0.0.1", "localhost") else "true")
     try:
@@ -177,12 +187,14 @@ def main() -> int:
         children.append(Child("api", lambda: subprocess.Popen([
             sys.executable, "-m", "uvicorn", "api.main:app", "--host", settings.api_host,
             "--port", str(settings.api_port), "--log-level", "warning", "--timeout-keep-alive", "30",
+            "--no-proxy-headers",  # issue 20: X-Forwarded-For only from TRUSTED_PROXIES (api.ratelimit)
         ], env=env, start_new_session=True)))
         wait_for_port(settings.api_host, settings.api_port, 60, "the API")
         base = f"http://{settings.api_host}:{settings.api_port}"
         worker_metrics = (f"http://{settings.worker_metrics_host}:{settings.worker_metrics_port}/metrics"
                           if settings.worker_metrics_port else None)
-        metrics = "\n  ".join([metrics_summary(f"{base}/metrics"),
+        token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+        metrics = "\n  ".join([metrics_summary(f"{base}/metrics", token=token),
                                metrics_summary(worker_metrics) if worker_metrics else "worker metrics off"])
         print(f"""
 Ramflow is up.

@@ -14,6 +14,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.audit import ArchiveRequest, business_key_of
 
 ARCHIVE_HISTORY = Step("audit.archive_history")
+ANCHOR_CHAINS = Step("audit.anchor_chains")  # writes a file outside the database: an ordinary activity
 
 
 async def archive_run(reason: str) -> None:
@@ -31,3 +32,13 @@ def upsert_search_attributes(snapshot: Any) -> None:
         info = workflow.info()
         workflow.upsert_search_attributes(search_attributes.updates(
             info.workflow_type, business_key_of(info.workflow_id), snapshot))
+
+
+@workflow.defn(name="AuditAnchor")
+class AuditAnchorWorkflow:
+    """Issue 20: one signed checkpoint of every audit chain's head and length, written outside the database
+    (db.audit_anchor); started by its Schedule (workflows.schedules) every AUDIT_ANCHOR_INTERVAL_MINUTES."""
+
+    @workflow.run
+    async def run(self, reason: str = "scheduled") -> str:
+        return await run_activity(ANCHOR_CHAINS, reason, result_type=str)

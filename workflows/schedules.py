@@ -13,6 +13,7 @@ from temporalio.client import (
     ScheduleActionStartWorkflow,
     ScheduleAlreadyRunningError,
     ScheduleCalendarSpec,
+    ScheduleIntervalSpec,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleRange,
@@ -26,6 +27,7 @@ from config import Settings
 from domain.billing import BillingRunStart
 from domain.common import RoundStart
 from workflows.agreements import AgreementRevisionRoundWorkflow
+from workflows.audit import AuditAnchorWorkflow
 from workflows.billing import BillingRunWorkflow, RenewalSafetyNetWorkflow
 from workflows.governance import FrameworkYearlyRoundWorkflow
 
@@ -140,3 +142,23 @@ def billing_schedule_definitions(settings: Settings) -> dict[str, Schedule]:
 
 async def ensure_billing_schedules(client: Client, settings: Settings) -> list[str]:
     return await ensure_schedules(client, settings, billing_schedule_definitions(settings))
+
+
+# --- issue 20: the audit chains' signed checkpoints, outside the database -------------------------------
+AUDIT_ANCHOR_SCHEDULE = "ramflow-audit-anchor"
+
+
+def audit_anchor_schedule_definitions(settings: Settings) -> dict[str, Schedule]:
+    """A checkpoint every AUDIT_ANCHOR_INTERVAL_MINUTES; one missed while Temporal was away runs once."""
+    every = timedelta(minutes=settings.audit_anchor_interval_minutes)
+    return {AUDIT_ANCHOR_SCHEDULE: Schedule(
+        action=ScheduleActionStartWorkflow(AuditAnchorWorkflow.run, "scheduled", id="audit-anchor",
+                                           task_queue=settings.temporal_task_queue,
+                                           execution_timeout=timedelta(minutes=30)),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=every),
+        state=ScheduleState(note="issue 20: signed checkpoint of every audit chain's head and length (docs/audit.md)"))}
+
+
+async def ensure_audit_anchor_schedule(client: Client, settings: Settings) -> list[str]:
+    return await ensure_schedules(client, settings, audit_anchor_schedule_definitions(settings))

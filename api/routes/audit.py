@@ -18,9 +18,10 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.consistency import consistency
-from api.deps import ProcessDep, SessionDep
+from api.deps import ProcessDep, SessionDep, SettingsDep
 from api.processes import ProcessPath
 from codec import EncryptionCodec, decrypt_history_json
+from db.audit_anchor import AnchorStore
 from db.audit_chain import history_json, verify
 from db.audit_models import HistoryArchive, RefusedAttempt
 from db.audit_queries import COLUMNS, TrailFilter, trail
@@ -112,10 +113,11 @@ def _cell(value: Any) -> Any:
 
 
 @router.get("/verify")
-def verify_chains(session: SessionDep) -> dict[str, Any]:
-    """Recompute every hash chain; `broken` names the first broken link of each chain (also
+def verify_chains(session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
+    """Recompute every hash chain; `broken` names the first broken link of each chain, and each chain that
+    is shorter, gone or rechained since the newest signed checkpoint (`anchor`; also
     `python -m scripts.verify_audit`)."""
-    return verify(session)
+    return verify(session, AnchorStore.from_settings(settings))
 
 
 @router.get("/archive")
@@ -289,7 +291,7 @@ async def process_bundle(workflow_id: WorkflowId, path: ProcessDep) -> Response:
             for run in await _runs(path, workflow_id, "auto")]
 
     def records(s: Session) -> tuple[list, list, dict]:
-        return _transitions(s, workflow_id), _refusals(s, workflow_id), verify(s)
+        return _transitions(s, workflow_id), _refusals(s, workflow_id), verify(s, AnchorStore.from_settings(path.settings))
 
     transitions, refusals, report = await path.db(records)
     if not runs and not transitions:

@@ -125,6 +125,11 @@ async def test_every_workflow_type_round_trips_through_the_archive(api, client, 
         periods=[RenewalPeriodUpdate(category=Category.WORKSTATION, municipality="tranemo", renewal_months=48)],
         actor="it.anna", reason="round trip"), id="rearm-rt", task_queue=queue)
     ids += ["billing-rt", "safety-net-rt", "rearm-rt"]
+    from workflows.audit import AuditAnchorWorkflow  # issue 20: the audit chains' checkpoint (no key: skipped)
+
+    assert await client.execute_workflow(AuditAnchorWorkflow.run, "round trip", id="audit-anchor-rt",
+                                         task_queue=queue) == ""
+    ids.append("audit-anchor-rt")
     ids += ["request-SR-RT-0001", revisions[0], proposal_id, "premises-FC-RT-1", f"round-rt-{year}", f"fw-round-rt-{year}",
             service_workflow_id("svc-rt"), cloud_move_workflow_id("CM-RT"), development_case_workflow_id("DEV-RT-1")]
 

@@ -205,14 +205,20 @@ def _published(service: dict) -> list[str]:
     return [str(p["published"]) if isinstance(p, dict) else str(p) for p in service.get("ports") or []]
 
 
-def test_only_the_api_is_published_and_only_on_loopback_for_the_tls_proxy(services: dict) -> None:
+def test_only_the_api_is_published_and_only_on_loopback_for_the_tls_proxy(services: dict, compose: dict) -> None:
     published = {name for name, service in services.items() if service.get("ports")}
     assert published == {"api"}, f"only the API may publish a port, not {sorted(published - {'api'})}"
     for mapping in services["api"]["ports"]:
         text = str(mapping["host_ip"] if isinstance(mapping, dict) else mapping)
         assert text.startswith("127.0.0.1"), "the API is published for the TLS-terminating proxy on the host only"
     assert "TLS" in COMPOSE_FILE.read_text(encoding="utf-8")
-    assert "--proxy-headers" in _command(services["api"])
+    # issue 20: X-Forwarded-For only from the configured proxy, never from anyone ("*")
+    command = _command(services["api"])
+    assert "--no-proxy-headers" in command and "*" not in command and "--forwarded-allow-ips" not in command
+    api = config.Settings(**{k.lower(): _interpolate(v) for k, v in _environment(services["api"]).items()
+                             if k in _setting_names()})
+    gateways = [c["gateway"] for c in compose["networks"]["default"]["ipam"]["config"]]
+    assert api.trusted_proxies == gateways, "only the network's gateway (the host's TLS proxy) is trusted"
 
 
 def test_each_service_has_its_own_database_role(services: dict) -> None:
@@ -264,7 +270,7 @@ def test_prometheus_and_grafana_are_provisioned_from_files_in_the_repository(ser
     assert ":?" in _environment(services["grafana"])["GF_SECURITY_ADMIN_PASSWORD"], "no default admin password"
 
 
-def test_prometheus_scrapes_the_api_and_every_worker_on_their_settings_ports(services: dict) -> None:
+def test_prometheus_scrapes_the_api_and_every_worker_on_their_settings_ports(services: dict, compose: dict) -> None:
     prometheus = services["prometheus"]
     mounts = _mounts(prometheus)
     config_arg = next(a for a in _command(prometheus) if a.startswith("--config.file="))
@@ -276,6 +282,11 @@ def test_prometheus_scrapes_the_api_and_every_worker_on_their_settings_ports(ser
     api_target = jobs["ramflow-api"]["static_configs"][0]["targets"][0]
     assert api_target == f"api:{config.Settings(api_port=api_env['API_PORT']).api_port}"
     assert jobs["ramflow-api"]["metrics_path"] == "/metrics"
+    # issue 20: the API's /metrics needs its token; Prometheus reads the same value as a compose secret
+    secret = jobs["ramflow-api"]["authorization"]["credentials_file"]
+    assert secret.startswith("/run/secrets/") and secret.rsplit("/", 1)[1] in prometheus["secrets"]
+    assert compose["secrets"][secret.rsplit("/", 1)[1]] == {"environment": "METRICS_TOKEN"}
+    assert ":?" in _environment(services["api"])["METRICS_TOKEN"], "no default metrics token"
     worker = config.Settings(**{k.lower(): _interpolate(v) for k, v in _environment(services["worker"]).items()
                                 if k in _setting_names()})
     assert worker.worker_metrics_host == "0.0.0.0" and worker.worker_metrics_port > 0
@@ -305,3 +316,15 @@ def test_grafana_reads_that_prometheus_and_the_repository_dashboards(services: d
 def test_production_logs_are_json(services: dict) -> None:
     for name in RAMFLOW_SERVICES:
         assert config.Settings(log_format=_environment(services[name])["LOG_FORMAT"]).log_format == "json"
+
+
+# --- issue 20: the audit chains' checkpoints, outside the database --------------------------------------
+def test_audit_anchor_key_is_held_by_api_and_worker_not_the_schema_owner(services: dict, compose: dict) -> None:
+    anchor_dir = "/app/" + config.Settings().audit_anchor_dir  # WORKDIR /app
+    for name in RAMFLOW_SERVICES:
+        assert ":?" in _environment(services[name])["AUDIT_ANCHOR_KEY"], f"{name}: no default anchor key"
+        volumes = [str(v) for v in services[name].get("volumes", [])]
+        assert any(v.split(":")[:2] == ["audit-anchors", anchor_dir] for v in volumes), name
+    assert "AUDIT_ANCHOR_KEY" not in _environment(services["migrate"])
+    assert "audit-anchors" in compose["volumes"]
+    assert "mkdir -p /app/var/audit-anchors" in DOCKERFILE.read_text(encoding="utf-8")
