@@ -45,7 +45,8 @@ pytest_plugins = ["tests.db_backends"]
 # Issue 20: the modules whose tests relate today to fixed days or periods (or read the clock against a
 # deadline): marked `dates`; `make test-dates` runs them with RAMFLOW_TEST_TODAY at days across a year.
 DATE_SENSITIVE = (
-    "agreements/test_agreement_workflows.py", "agreements/test_agreements_api.py", "api/test_tokens.py",
+    "agreements/test_agreement_workflows.py", "agreements/test_agreements_api.py",
+    "agreements/test_agreements_docs_walkthrough.py", "api/test_tokens.py",
     "audit/test_history_archive.py", "audit/test_payload_encryption.py", "billing/test_billing_api.py",
     "billing/test_billing_extra_support.py", "billing/test_billing_failed_runs.py",
     "billing/test_billing_readme_walkthrough.py", "billing/test_billing_run.py", "console/test_console_invoices.py",

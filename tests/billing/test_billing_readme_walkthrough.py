@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
-import subprocess
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 
@@ -21,14 +19,13 @@ from domain.common import LOCAL_TZ
 from domain.device_register import CostBearerChange
 from tests.billing.helpers import add_device
 from tests.clock import run_day
+from tests.walkthrough import Walkthrough, parse, requests
 
 pytestmark = pytest.mark.dates
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 SECTION = ("### A month of Ulricehamn and a tertial of Tranemo with curl", "### Forecast (EQ-5)")
-TOKENS = {"IT": ("it.anna", ("it-staff", "it-admin"), {"team": "användarstöd"}),
-          "EK": ("ek.eva", ("economy",), {}), "MGR": ("E2001", ("unit-manager",), {"unit": "UL-KS"})}
-NOT_COMPUTED = {"API", "J", *TOKENS}  # set by hand or by `make -s token`, not from the day
+API = "http://127.0.0.1:8000/api/v1"
 DELIVERY_DAY = date(2026, 11, 28)  # the dated example's
 DELIVERIES = (("ORD-0101", "UL-KS", "LAT-5450", "workstation"), ("ORD-0102", "UL-BUF", "IPHONE-15", "mobile_phone"),
               ("ORD-0201", "TR-BUF", "LAT-5450", "workstation"))
@@ -39,64 +36,12 @@ def section() -> str:
     return text[text.index(SECTION[0]):text.index(SECTION[1])]
 
 
-def walkthrough() -> tuple[list[str], list[tuple[str, list[str]]]]:
-    """The variable lines computed from the day, and (curl line, the comment lines after it)."""
-    script = re.search(r"```sh\n(.*?)```", section(), re.S)[1]
-    variables: list[str] = []
-    commands: list[tuple[str, list[str]]] = []
-    for line in script.splitlines():
-        name = re.match(r"([A-Z_]+)=", line)
-        if name and name[1] not in NOT_COMPUTED:
-            variables.append(line)
-        elif line.startswith("curl "):
-            # bash expands no $VAR inside single quotes: the test, which expands every $VAR, would differ
-            assert not re.search(r"'[^'\"]*\$[A-Z]", line), line
-            commands.append((line, []))
-        elif line.startswith("#") and commands:
-            commands[-1][1].append(line)
-    return variables, commands
+def walkthrough() -> Walkthrough:
+    return parse(re.search(r"```sh\n(.*?)```", section(), re.S)[1])
 
 
-def period_variables(lines: list[str], today: date) -> dict[str, str]:
-    """The README's variable lines run in bash as written, TODAY being `today` (what `date` prints that day)."""
-    script = [f"TODAY={today.isoformat()}" if line.startswith("TODAY=") else line for line in lines]
-    names = [re.match(r"([A-Z_]+)=", line)[1] for line in lines]
-    quoted = " ".join('"$' + name + '"' for name in names)
-    script.append(f"printf '%s\\n' {quoted}")
-    out = subprocess.run(["bash", "-c", "\n".join(script)], capture_output=True, text=True, check=True,
-                         env={"PATH": "/usr/bin:/bin", "LC_ALL": "C"}).stdout.splitlines()
-    return dict(zip(names, out, strict=True))
-
-
-def expand(text: str, values: dict[str, str]) -> str:
+def expand_comment(text: str, values: dict[str, str]) -> str:
     return re.sub(r"\$\{?([A-Z_]+)\}?", lambda m: values.get(m[1], m[0]), text)
-
-
-def request_of(line: str, values: dict[str, str], bearer) -> tuple[str, str, dict[str, str], str | None]:  # noqa: ANN001
-    """(method, path, headers, body) of one curl line, as the shell would send it."""
-    words = shlex.split(line.split(" > ")[0], comments=True)
-    method, url, headers, body = "GET", None, {}, None
-    i = 1
-    while i < len(words):
-        word = words[i]
-        if word in ("-X", "-H", "-d"):
-            value = words[i + 1]
-            if word == "-X":
-                method = value
-            elif word == "-d":
-                body = expand(value, values)
-            elif value.startswith("Authorization: Bearer $"):
-                user, roles, claims = TOKENS[value.removeprefix("Authorization: Bearer $")]
-                headers.update(bearer(user, *roles, **claims))
-            i += 2
-            continue
-        if word == "${J[@]}":
-            headers["Content-Type"] = "application/json"
-        elif word.startswith("$API"):
-            url = expand(word.removeprefix("$API"), values)
-        i += 1
-    assert url is not None, line
-    return method, url, headers, body
 
 
 def reference() -> datetime:
@@ -124,17 +69,18 @@ def days_ahead() -> dict[str, datetime]:
 async def test_bl1_bl2_readme_billing_walkthrough_runs_as_written(api, env, clock, day):
     when = days_ahead()[day]
     await clock.to(env, when)
-    variables, commands = walkthrough()
-    assert len(commands) >= 18 and any("TODAY=" in line for line in variables)
-    values = period_variables(variables, when.astimezone(LOCAL_TZ).date())
-    for line, comments in commands:
-        method, url, headers, body = request_of(line, values, api.bearer)
-        response = await api.request(method, url, headers=headers, content=body)
-        expected = re.match(r"#\s+→ (\d{3})(.*)", expand(comments[0], values)) if comments else None
+    walk = walkthrough()
+    assert len(walk.commands) >= 18 and set(walk.tokens) == {"IT", "EK", "MGR"}
+    assert any(line.startswith("TODAY=") for line in walk.assignments)  # the day the test pins
+    values, sent = requests(walk, when.astimezone(LOCAL_TZ).date(), api.bearer, API)
+    for request in sent:
+        response = await api.request(request.method, request.path, headers=request.headers, content=request.body)
+        comments = request.command.comments
+        expected = re.match(r"#\s+→ (\d{3})(.*)", expand_comment(comments[0], values)) if comments else None
         if expected is None:
-            assert response.status_code in (200, 201), (line, response.status_code, response.text)
+            assert response.status_code in (200, 201), (request.command.source, response.status_code, response.text)
             continue
-        assert response.status_code == int(expected[1]), (day, values, line, response.text)
+        assert response.status_code == int(expected[1]), (day, values, request.command.source, response.text)
         shown = re.search(r'"detail":"([^"]+)"', expected[2])
         if shown:
             assert shown[1] == response.json()["detail"], (shown[1], response.text)
