@@ -53,7 +53,7 @@ DATE_SENSITIVE = (
     "console/test_console_sessions.py", "equipment/test_equipment_workflow.py",
     "governance/test_governance_api.py", "governance/test_governance_fidelity_api.py",
     "governance/test_governance_workflows.py", "ops/test_metrics.py", "tickets/test_tertial_report.py",
-    "tickets/test_ticket_workflow.py", "tickets/test_tickets_api.py",
+    "tickets/test_ticket_workflow.py", "tickets/test_tickets_api.py", "test_clock.py",
 )
 # Tests against real-time servers or other processes (a dev server, a stack, a worker process): their clocks
 # cannot travel, so RAMFLOW_TEST_TODAY skips them (the real day's `make test` runs them).
