@@ -11,6 +11,11 @@ import subprocess
 import sys
 import time
 from datetime import date, datetime
+from pathlib import Path
+
+from tests.clock import DATE_SENSITIVE
+
+ROOT = Path(__file__).resolve().parents[1]
 
 DAYS = ((1, 1, "00:30"), (3, 31, "23:30"), (5, 1, "00:30"), (6, 15, "10:00"), (12, 31, "23:30"))
 
@@ -29,7 +34,8 @@ def main(argv: list[str]) -> int:
     failed = []
     for day in days:
         started = time.monotonic()
-        run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-m", "dates", "-p", "no:cacheprovider"],
+        run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-m", "dates", "-p", "no:cacheprovider",
+                              *(f"tests/{path}" for path in DATE_SENSITIVE)], cwd=ROOT,
                              env=os.environ | {"RAMFLOW_TEST_TODAY": day}, capture_output=True, text=True)
         summary = (run.stdout.strip().splitlines() or ["(no output)"])[-1]
         print(f"RAMFLOW_TEST_TODAY={day}: {summary} ({time.monotonic() - started:.0f} s wall)", flush=True)

@@ -19,6 +19,20 @@ from domain.common import LOCAL_TZ
 
 VARIABLE = "RAMFLOW_TEST_TODAY"
 
+# The modules whose tests relate today to fixed days or periods (or read the clock against a
+# deadline): marked `dates`; `make test-dates` runs them with RAMFLOW_TEST_TODAY at days across a year.
+DATE_SENSITIVE = (
+    "agreements/test_agreement_workflows.py", "agreements/test_agreements_api.py",
+    "agreements/test_agreements_docs_walkthrough.py", "api/test_tokens.py",
+    "audit/test_history_archive.py", "audit/test_payload_encryption.py", "billing/test_billing_api.py",
+    "billing/test_billing_extra_support.py", "billing/test_billing_failed_runs.py",
+    "billing/test_billing_readme_walkthrough.py", "billing/test_billing_run.py", "console/test_console_invoices.py",
+    "console/test_console_sessions.py", "equipment/test_equipment_workflow.py",
+    "governance/test_governance_api.py", "governance/test_governance_fidelity_api.py",
+    "governance/test_governance_workflows.py", "ops/test_metrics.py", "tickets/test_tertial_report.py",
+    "tickets/test_ticket_workflow.py", "tickets/test_tickets_api.py", "test_clock.py",
+)
+
 
 def run_day() -> datetime | None:
     """The moment RAMFLOW_TEST_TODAY names (aware, UTC), or None to run on the real clock."""

@@ -32,7 +32,7 @@ from db.session import make_sessionmaker  # noqa: E402
 from scripts.local_issuer import LocalIssuer  # noqa: E402
 from worker import build_worker  # noqa: E402
 from activities.audit import ensure_search_attributes  # noqa: E402
-from tests.clock import Travel, run_day, skip_server_to  # noqa: E402
+from tests.clock import DATE_SENSITIVE, Travel, run_day, skip_server_to  # noqa: E402
 
 SEED_YEAR = 2026  # the price-list year of the seeded reference data
 # Issue 11: the tests' clients encrypt payloads like production (codec.py), with a fixed test key.
@@ -42,19 +42,6 @@ TEST_DATA_CONVERTER = make_data_converter(TEST_PAYLOAD_KEYS)
 pytest_plugins = ["tests.db_backends"]
 
 
-# Issue 20: the modules whose tests relate today to fixed days or periods (or read the clock against a
-# deadline): marked `dates`; `make test-dates` runs them with RAMFLOW_TEST_TODAY at days across a year.
-DATE_SENSITIVE = (
-    "agreements/test_agreement_workflows.py", "agreements/test_agreements_api.py",
-    "agreements/test_agreements_docs_walkthrough.py", "api/test_tokens.py",
-    "audit/test_history_archive.py", "audit/test_payload_encryption.py", "billing/test_billing_api.py",
-    "billing/test_billing_extra_support.py", "billing/test_billing_failed_runs.py",
-    "billing/test_billing_readme_walkthrough.py", "billing/test_billing_run.py", "console/test_console_invoices.py",
-    "console/test_console_sessions.py", "equipment/test_equipment_workflow.py",
-    "governance/test_governance_api.py", "governance/test_governance_fidelity_api.py",
-    "governance/test_governance_workflows.py", "ops/test_metrics.py", "tickets/test_tertial_report.py",
-    "tickets/test_ticket_workflow.py", "tickets/test_tickets_api.py", "test_clock.py",
-)
 # Tests against real-time servers or other processes (a dev server, a stack, a worker process): their clocks
 # cannot travel, so RAMFLOW_TEST_TODAY skips them (the real day's `make test` runs them).
 REAL_CLOCK = ("topology/", "frontdoor/", "schedules/", "audit/test_search_attributes_dev_server.py",
