@@ -28,7 +28,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 # Issue 20: the date-sensitive tests (marker `dates`) with the clock at five days across the coming year
-# (RAMFLOW_TEST_TODAY, tests/clock.py; DAYS="2027-03-31T23:30 ..." for others; about a minute a day).
+# (RAMFLOW_TEST_TODAY, tests/clock.py; DAYS="2027-03-31T23:30 ..." for others; 2-5 min a day on the shared cores).
 DAYS ?=
 test-dates: $(STAMP)
 	$(PY) -m scripts.test_dates $(DAYS)

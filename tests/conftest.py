@@ -50,9 +50,9 @@ REAL_CLOCK = ("topology/", "frontdoor/", "schedules/", "audit/test_search_attrib
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     travelling = run_day() is not None
+    tests = ROOT / "tests"
     for item in items:
-        path = Path(str(item.fspath)).relative_to(ROOT / "tests").as_posix() if str(item.fspath).startswith(
-            str(ROOT / "tests")) else ""
+        path = item.path.relative_to(tests).as_posix() if item.path.is_relative_to(tests) else ""
         if path in DATE_SENSITIVE:
             item.add_marker(pytest.mark.dates)
         if travelling and any(path.startswith(prefix) or prefix in path for prefix in REAL_CLOCK):
@@ -219,11 +219,13 @@ async def api(env: WorkflowEnvironment, worker: Worker, settings: Settings, sess
 
     app = create_app(settings=settings, client=env.client, sessions=sessions)
     transport = httpx.ASGITransport(app=app)
+
     class ItAnna(httpx.Auth):
         """it.anna's token for requests that bring none, minted again when the clock has moved (a test that
         moves to another day, tests/clock.py) so that it is valid on the day of the request."""
 
-        minted_at, headers = float("-inf"), {}
+        def __init__(self) -> None:
+            self.minted_at, self.headers = float("-inf"), {}
 
         def auth_flow(self, request: httpx.Request):  # noqa: ANN202
             if "Authorization" not in request.headers:
