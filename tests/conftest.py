@@ -32,6 +32,7 @@ from db.session import make_sessionmaker  # noqa: E402
 from scripts.local_issuer import LocalIssuer  # noqa: E402
 from worker import build_worker  # noqa: E402
 from activities.audit import ensure_search_attributes  # noqa: E402
+from tests.clock import DATE_SENSITIVE, Travel, run_day, skip_server_to  # noqa: E402
 
 SEED_YEAR = 2026  # the price-list year of the seeded reference data
 # Issue 11: the tests' clients encrypt payloads like production (codec.py), with a fixed test key.
@@ -39,6 +40,23 @@ TEST_PAYLOAD_KEYS = "test1=" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVowMTIzNDU="
 TEST_DATA_CONVERTER = make_data_converter(TEST_PAYLOAD_KEYS)
 # Data-layer fixtures (`backend_url`, `backend_sessions`): SQLite and PostgreSQL, for every test folder.
 pytest_plugins = ["tests.db_backends"]
+
+
+# Tests against real-time servers or other processes (a dev server, a stack, a worker process): their clocks
+# cannot travel, so RAMFLOW_TEST_TODAY skips them (the real day's `make test` runs them).
+REAL_CLOCK = ("topology/", "frontdoor/", "schedules/", "audit/test_search_attributes_dev_server.py",
+              "billing/test_billing_worker_killed.py", "console/test_console_browser.py", "test_devstack")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    travelling = run_day() is not None
+    tests = ROOT / "tests"
+    for item in items:
+        path = item.path.relative_to(tests).as_posix() if item.path.is_relative_to(tests) else ""
+        if path in DATE_SENSITIVE:
+            item.add_marker(pytest.mark.dates)
+        if travelling and any(path.startswith(prefix) or prefix in path for prefix in REAL_CLOCK):
+            item.add_marker(pytest.mark.skip(reason="RAMFLOW_TEST_TODAY: a real-time server's clock cannot travel"))
 
 
 def binary(name: str) -> str:
@@ -69,13 +87,28 @@ def workflows_validated_once() -> Iterator[None]:
     patch.undo()
 
 
+@pytest.fixture(autouse=True)
+def clock() -> Iterator[Travel]:
+    """Issue 20: with RAMFLOW_TEST_TODAY set (tests/clock.py) the test runs on that day; `clock.to(env, when)`
+    moves the Python clock and the test's Temporal server forward together."""
+    travel = Travel()
+    day = run_day()
+    if day is not None:
+        travel.python_to(day)
+    yield travel
+    travel.stop()
+
+
 @pytest_asyncio.fixture
-async def env() -> AsyncIterator[WorkflowEnvironment]:
+async def env(clock: Travel) -> AsyncIterator[WorkflowEnvironment]:
     """A time-skipping test server of the test's own (starts in ~0.1 s): 48-month lives run in seconds,
-    and no timer of another test can fire into this one's virtual clock."""
+    and no timer of another test can fire into this one's virtual clock. On RAMFLOW_TEST_TODAY's day it is
+    skipped there before anything starts (the Python clock is there already)."""
     environment = await WorkflowEnvironment.start_time_skipping(
         data_converter=TEST_DATA_CONVERTER, test_server_existing_path=binary("temporal-test-server")
     )
+    if run_day() is not None:
+        await skip_server_to(environment, datetime.now(timezone.utc))
     await ensure_search_attributes(environment.client, "default")  # issue 11: upserted on every move
     yield environment
     await environment.shutdown()
@@ -186,8 +219,24 @@ async def api(env: WorkflowEnvironment, worker: Worker, settings: Settings, sess
 
     app = create_app(settings=settings, client=env.client, sessions=sessions)
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://ramflow.test/api/v1",
-                                 headers=bearer(IT_ANNA[0], *IT_ANNA[1:], team="användarstöd"), timeout=30) as http:
+
+    class ItAnna(httpx.Auth):
+        """it.anna's token for requests that bring none, minted again when the clock has moved (a test that
+        moves to another day, tests/clock.py) so that it is valid on the day of the request."""
+
+        def __init__(self) -> None:
+            self.minted_at, self.headers = float("-inf"), {}
+
+        def auth_flow(self, request: httpx.Request):  # noqa: ANN202
+            if "Authorization" not in request.headers:
+                if not 0 <= time.time() - self.minted_at < 60:
+                    self.minted_at = time.time()
+                    self.headers = bearer(IT_ANNA[0], *IT_ANNA[1:], team="användarstöd")
+                request.headers.update(self.headers)
+            yield request
+
+    async with httpx.AsyncClient(transport=transport, base_url="http://ramflow.test/api/v1", auth=ItAnna(),
+                                 timeout=30) as http:
         http.bearer = bearer  # helpers that only get `api` mint other callers' tokens with it
         yield http
 

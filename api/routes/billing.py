@@ -27,7 +27,7 @@ from api.security import record_reference_change, row_dict
 from db import billing_queries as q
 from db.billing_models import BillingRunRow, CentralCostRow, InvoiceBasisRow
 from db.models import Unit
-from domain.common import MUNICIPALITIES
+from domain.common import LOCAL_TZ, MUNICIPALITIES
 from domain.billing import (
     BillingRunStart,
     ChangeSection,
@@ -97,7 +97,7 @@ def _check_run(request: RunRequest) -> None:
     wanted = "year" if request.kind == "central" else period_kind(request.municipality)
     if period.kind != wanted:
         raise HTTPException(422, f"period: {request.municipality} is billed per {wanted} (rule BL-2/BL-3)")
-    if period.end > datetime.now(timezone.utc).date():
+    if period.end > datetime.now(LOCAL_TZ).date():  # the municipalities' day, as the run's own check
         raise HTTPException(422, f"period: {period.label} is not closed yet (billing is in arrears)")
 
 
@@ -289,7 +289,7 @@ def set_central_cost(year: Annotated[int, Path(ge=2000, le=2100)], unit_id: Anno
 def _forecast(session, municipality: str, from_year: int | None) -> list[ForecastYear]:
     if municipality not in MUNICIPALITIES:
         raise HTTPException(404, f"municipality: unknown municipality {municipality!r}")
-    first = from_year or date.today().year
+    first = from_year or datetime.now(LOCAL_TZ).year
     years = [first + i for i in range(4)]
     return forecast(q.fleet(session, municipality), years, q.replacement_models(session, first),
                     q.price_book(session))

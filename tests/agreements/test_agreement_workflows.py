@@ -192,7 +192,8 @@ async def test_ag4_yearly_round_starts_one_revision_per_active_agreement_once(cl
 
 async def test_ag7_undefined_service_is_described_priced_and_flows_into_next_years_framework(
         client, worker, env, sessions):
-    year = (await local_now(env)).year + 1
+    today = (await local_now(env)).date()
+    year = today.year + 1  # decided today (never in the future, AG-7), priced for next year
     agreement = content("APP-ROOMS", unit_id="UL-KS", owner="E2001", application="Teams Rooms", cost_lines=[
         dict(component="communication", quantity="3", service_code="svc-teams-rooms"),
         dict(component="support", quantity="2")])
@@ -206,10 +207,10 @@ async def test_ag7_undefined_service_is_described_priced_and_flows_into_next_yea
         return handle.execute_update(ServiceIntroductionWorkflow.apply, ServiceCommand(actor=actor, action=action))
 
     with pytest.raises(WorkflowUpdateFailedError):
-        await command(SetPrice(unit_price=D("4200.00"), decided_on=date(year - 1, 10, 1)))  # describe first
+        await command(SetPrice(unit_price=D("4200.00"), decided_on=today))  # describe first
     await command(Describe(description="Videomötesrum med Teams-licens och support", component="communication",
                            unit="room"))
-    state = await command(SetPrice(unit_price=D("4200.00"), decided_on=date(year - 1, 10, 1), minutes_ref="TG-7"),
+    state = await command(SetPrice(unit_price=D("4200.00"), decided_on=today, minutes_ref="TG-7"),
                           actor="tjanstefiering.eva")
     assert state.state == "agreement_started" and state.agreement_workflow_id == agreement_workflow_id("APP-ROOMS")
     assert [r.event for r in state.log] == ["needs_definition", "describe", "set_price", "draw_up_agreement"]

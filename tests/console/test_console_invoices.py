@@ -13,20 +13,19 @@ from api.main import create_app
 from console.session import COOKIE
 from db.billing_models import InvoiceBasisRow, InvoiceLineRow
 
-YEAR = str(date.today().year - 1)
-
 
 def _basis(db, municipality: str, unit: str, amount: str) -> int:
-    row = InvoiceBasisRow(municipality=municipality, period=YEAR, kind="central", unit_id=unit,
-                          run_id=f"billing-{municipality}-{YEAR}-central", total=Decimal(amount),
+    year = str(date.today().year - 1)  # last year's central cost, on the day the test runs (issue 20)
+    row = InvoiceBasisRow(municipality=municipality, period=year, kind="central", unit_id=unit,
+                          run_id=f"billing-{municipality}-{year}-central", total=Decimal(amount),
                           changes={"previous_period": None, "items": [{"change": "added", "kind": "central_cost",
-                                                                       "reference": f"central:{YEAR}",
+                                                                       "reference": f"central:{year}",
                                                                        "article": "central_cost"}],
                                    "total_before": None, "total_after": amount},
                           created_at=datetime.now(timezone.utc), published_at=datetime.now(timezone.utc))
     db.add(row)
     db.flush()
-    db.add(InvoiceLineRow(basis_id=row.id, key=f"central:{YEAR}:{unit}", kind="central_cost", article="central_cost",
+    db.add(InvoiceLineRow(basis_id=row.id, key=f"central:{year}:{unit}", kind="central_cost", article="central_cost",
                           text="Central IT-kostnad", quantity=Decimal(1), unit_price=Decimal(amount),
                           amount=Decimal(amount)))
     db.commit()

@@ -2,7 +2,7 @@
 process and development cases (rules GV-1 … GV-4)."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from domain.framework_changes import framework_workflow_id
 from tests.helpers import local_now, until
@@ -45,7 +45,8 @@ async def test_gv1_gv2_framework_proposal_through_the_api(api, env, sessions, be
     assert {h["rule"] for h in history} == {"GV-1", "GV-2"}
 
 
-async def test_gv3_gv4_development_cases_through_the_api(api, bearer):
+async def test_gv3_gv4_development_cases_through_the_api(api, env, bearer):
+    today = (await local_now(env)).date()  # the workflow's day (local time), not the machine's time zone's
     pilot = {"case_id": "DEV-API-1", "title": "Ny smartphone-modell", "kind": "pilot", "unit_id": "TR-KS",
              "estimated_cost": "0", "callable_off_within_procured_agreements": True}
     response = await api.post("/development-cases", json=pilot)
@@ -55,11 +56,11 @@ async def test_gv3_gv4_development_cases_through_the_api(api, bearer):
     created = await api.post("/development-cases", json=large)
     assert created.status_code == 201 and created.json()["state"] == "at_steering_group"
     tomorrow = await api.post("/development-cases/DEV-API-2/events", headers=bearer("sek.isg", "it-styrgrupp"),
-                              json={"action": {"event": "prioritise", "decided_on": str(date.today() + timedelta(days=2)),
+                              json={"action": {"event": "prioritise", "decided_on": str(today + timedelta(days=2)),
                                                "minutes_ref": "ISG § 3", "priority": 1}})
     assert tomorrow.status_code == 409 and "GV-3" in tomorrow.json()["detail"] and "future" in tomorrow.json()["detail"]
     decided = await api.post("/development-cases/DEV-API-2/events", headers=bearer("sek.isg", "it-styrgrupp"),
-                             json={"action": {"event": "prioritise", "decided_on": str(date.today()),
+                             json={"action": {"event": "prioritise", "decided_on": str(today),
                                               "minutes_ref": "ISG § 3", "priority": 1}})
     assert decided.json()["state"] == "approved" and decided.json()["priority"] == 1
     rows = (await api.get("/development-cases", params={"state": "approved"})).json()

@@ -6,6 +6,7 @@ import asyncio
 import socket
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime, timezone
 from dataclasses import dataclass
 
 import pytest
@@ -20,6 +21,7 @@ from temporalio.testing import WorkflowEnvironment
 from observability.temporal_metrics import prometheus_runtime
 from observability.tracing import tracing_interceptor
 from activities.audit import ensure_search_attributes
+from tests.clock import run_day, skip_server_to
 from tests.conftest import TEST_DATA_CONVERTER, binary
 from tests.helpers import poll
 
@@ -70,14 +72,16 @@ class OpsEnv:
 
 
 @pytest_asyncio.fixture
-async def ops_env(_span_processor: _WhileRecording) -> AsyncIterator[OpsEnv]:
+async def ops_env(_span_processor: _WhileRecording, clock) -> AsyncIterator[OpsEnv]:  # noqa: ANN001
     """A time-skipping server reached through a runtime with the Prometheus exporter and a traced client,
-    as worker.main() builds them."""
+    as worker.main() builds them; on RAMFLOW_TEST_TODAY's day like `env` (tests/clock.py)."""
     address = f"127.0.0.1:{free_port()}"
     environment = await WorkflowEnvironment.start_time_skipping(
         data_converter=TEST_DATA_CONVERTER, test_server_existing_path=binary("temporal-test-server"),
         runtime=prometheus_runtime(address), interceptors=[tracing_interceptor()],
     )
+    if run_day() is not None:
+        await skip_server_to(environment, datetime.now(timezone.utc))
     await ensure_search_attributes(environment.client, "default")  # issue 11: upserted on every move
     yield OpsEnv(environment, f"http://{address}/metrics")
     await environment.shutdown()
