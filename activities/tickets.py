@@ -58,7 +58,7 @@ class TicketActivities(WithSessions):
                 s.add(Ticket(
                     number=report.number, workflow_id=request.workflow_id, unit_id=report.unit_id,
                     municipality=terms.municipality, reporter_ref=report.reporter_ref, title=report.title,
-                    device_order_number=report.device_order_number,
+                    description=report.description, device_order_number=report.device_order_number,
                     support_level=terms.support_level.value if terms.support_level else None,
                     matter=report.matter.value if report.matter else None,
                     function=report.function.value if report.function else None, on_call=False,

@@ -30,7 +30,9 @@ from api.policy import (
     KS_ULRICEHAMN,
     SAMVERKANSNAMND,
     UNIT_MANAGER,
+    full_path,
     require,
+    rule_for,
 )
 
 if TYPE_CHECKING:
@@ -62,6 +64,13 @@ def may_see(principal: Principal, unit_ids: tuple[str | None, ...], person_ref: 
     if principal.has(UNIT_MANAGER) and principal.unit and principal.unit in unit_ids:
         return True
     return principal.has(EMPLOYEE) and person_ref is not None and person_ref == principal.employee_ref
+
+
+def may_read(principal: Principal, template: str) -> bool:
+    """Whether the role policy lets the caller read the object at `template` (e.g. "/cloud-moves/{case_id}"):
+    a create whose key exists answers the object only to a caller who may (issue 20)."""
+    rule = rule_for("GET", full_path(template))
+    return rule is not None and principal.has(*rule.roles)
 
 
 def ensure_visible(principal: Principal, row: Any, what: str, unit_ids: tuple[str | None, ...],

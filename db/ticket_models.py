@@ -33,6 +33,7 @@ class Ticket(Base):
     municipality: Mapped[str] = mapped_column(ForeignKey("municipalities.code"), index=True)
     reporter_ref: Mapped[str] = mapped_column(String(40), index=True)
     title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)  # the reporter's own words (issue 20)
     device_order_number: Mapped[str | None] = mapped_column(ForeignKey("devices.order_number"), index=True)
     support_level: Mapped[str | None] = mapped_column(String(40))
     matter: Mapped[str | None] = mapped_column(String(40))

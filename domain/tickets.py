@@ -399,6 +399,7 @@ class TicketView(BaseModel):
     unit_id: str
     reporter_ref: str
     title: str
+    description: str | None = None  # the reporter's own words (issue 20)
     device_order_number: str | None
     support_level: SupportLevel | None
     matter: Matter | None

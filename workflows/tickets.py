@@ -200,7 +200,8 @@ class TicketWorkflow(RegisteredProcess):
         return TicketView(
             number=report.number, workflow_id=workflow.info().workflow_id, state=snap.state, line=snap.line,
             assignee=snap.assignee, unit_id=report.unit_id, reporter_ref=report.reporter_ref, title=report.title,
-            device_order_number=report.device_order_number, support_level=snap.support_level, matter=snap.matter,
+            description=report.description, device_order_number=report.device_order_number,
+            support_level=snap.support_level, matter=snap.matter,
             owner=self.process.owner(), function=snap.function, intefunktion=snap.function is not None,
             on_call=snap.on_call, reported_at=snap.reported_at.astimezone(self.cal.tz),
             deadline=shown.astimezone(self.cal.tz) if shown else None, deadline_met=snap.deadline_met(),
