@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from api import access
 from api.deps import ActorDep, Limit, Offset, PrincipalDep, ProcessDep, SessionDep, SettingsDep
-from api.bounds import Day
+from api.bounds import LAST_YEAR, Day
 from api.processes import (
     EventRequest,
     ProcessRow,
@@ -192,6 +192,9 @@ async def yearly_round(request: RoundRequest, path: ProcessDep) -> dict[str, str
     """Open next year's framework proposal now (the Schedule does it every year, GV-1). Refused up front
     (422) when no framework version is in force to revise: no process is started for it."""
     year = request.year or this_year()
+    if year + 1 > LAST_YEAR:  # the round of `year` opens next year's revision (issue 20: it wedged the round)
+        raise HTTPException(422, f"year: the round of {year} opens the revision for {year + 1}, after {LAST_YEAR}, "
+                                 "the last year Ramflow covers")
 
     def check(session: Session) -> None:
         try:
