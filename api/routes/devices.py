@@ -138,7 +138,8 @@ def device_mirror(session: Session, order_number: str) -> DeviceView | None:
         order_number=row.order_number, workflow_id=row.workflow_id, state=row.state, category=Category(row.category),
         model_code=row.model_code, unit_id=row.unit_id, cost_bearer_unit_id=row.cost_bearer_unit_id,
         user_ref=row.user_ref, location=row.location, serial_number=row.serial_number, delivered_at=row.delivered_at,
-        renewal_months=row.renewal_months, renewal_due_at=None, rental_end_at=None, replaces=row.replaces,
+        renewal_months=row.renewal_months, renewal_due_at=None, rental_end_at=None, rental_weeks=row.rental_weeks,
+        replaces=row.replaces,
         replacement_order=row.replaced_by, buyout=None, erasure_vendor=None, erasure_certificate=None,
         police_report_ref=None, allowed_events=[],
         log=audit_log(session, DeviceTransition, DeviceTransition.order_number, order_number))

@@ -131,6 +131,8 @@ def view_from_register(session: Session, row: Ticket, settings: Settings) -> Tic
     return TicketView(
         number=row.number, workflow_id=row.workflow_id, state=row.state, line=Line(row.line), assignee=row.assignee,
         unit_id=row.unit_id, reporter_ref=row.reporter_ref, title=row.title, description=row.description,
+        affects_operations=row.affects_operations, cannot_wait=row.cannot_wait,
+        unit_started_troubleshooting=row.unit_started_troubleshooting,
         device_order_number=row.device_order_number, support_level=level, matter=matter,
         owner=owner_of(matter, level), function=IntefunktionFunction(row.function) if row.function else None,
         intefunktion=row.function is not None, on_call=row.on_call,
