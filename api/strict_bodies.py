@@ -14,19 +14,20 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-_adapters: dict[int, TypeAdapter | None] = {}
+_adapters: dict[Any, TypeAdapter] = {}  # per body model: as many as the API has
 
 
-def _adapter(route: APIRoute) -> TypeAdapter | None:
+def _adapter(route: Any) -> TypeAdapter | None:
     """The body model's validator of a route with one body parameter (None: no body, or several)."""
-    key = id(route)
-    if key not in _adapters:
-        params = route.dependant.body_params
-        _adapters[key] = TypeAdapter(params[0].field_info.annotation) if len(params) == 1 else None
-    return _adapters[key]
+    params = getattr(getattr(route, "dependant", None), "body_params", None)
+    if not params or len(params) != 1:
+        return None
+    annotation = params[0].field_info.annotation
+    if annotation not in _adapters:
+        _adapters[annotation] = TypeAdapter(annotation)
+    return _adapters[annotation]
 
 
 def unknown_fields(sent: Any, taken: Any, at: tuple = ()) -> Iterator[tuple]:
@@ -51,10 +52,9 @@ def unknown_fields(sent: Any, taken: Any, at: tuple = ()) -> Iterator[tuple]:
 
 async def refuse_unknown_fields(request: Request) -> None:
     """422 naming every body field the route's model does not have (`extra_forbidden`, as pydantic names it)."""
-    route = request.scope.get("route")
-    if request.method not in ("POST", "PUT", "PATCH") or not isinstance(route, APIRoute):
+    if request.method not in ("POST", "PUT", "PATCH"):
         return
-    adapter = _adapter(route)
+    adapter = _adapter(request.scope.get("route"))
     if adapter is None:
         return
     try:
