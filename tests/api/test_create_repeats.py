@@ -36,7 +36,9 @@ async def repeat_checks(api, path: str, body: dict, owner: dict, other: dict | N
 async def test_issue20_ticket_number_of_another_employee_reveals_nothing(api, bearer):
     body = {"number": "T-REP-1", "unit_id": "TR-KS", "reporter_ref": "E5001", "title": "Skrivaren",
             "description": "Min hemliga beskrivning"}
-    await repeat_checks(api, "/tickets", body, bearer("E5001", "employee"), bearer("E5002", "employee"),
+    employee = {"unit": "TR-KS"}  # their own unit (the token's claim; the people register may say it instead)
+    await repeat_checks(api, "/tickets", body, bearer("E5001", "employee", **employee),
+                        bearer("E5002", "employee", **employee),
                         "number", "title", "Annan titel", ("E5001", "hemliga", "Skrivaren"), reporter_ref="E5002")
     manager_elsewhere = await api.post("/tickets", headers=bearer("E2001", "unit-manager", unit="UL-KS"),
                                        json={**body, "unit_id": "UL-KS", "reporter_ref": "E2001"})

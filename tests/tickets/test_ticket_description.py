@@ -26,7 +26,7 @@ def console_page(view: dict) -> str:
 
 async def test_issue20_ticket_description_is_stored_and_shown_in_the_view_the_register_and_the_console(
         api, sessions, bearer):
-    created = await api.post("/tickets", json=REPORT, headers=bearer("E5001", "employee"))
+    created = await api.post("/tickets", json=REPORT, headers=bearer("E5001", "employee", unit="TR-KS"))
     assert created.status_code == 201, created.text
     view = created.json()
     for name in ("description", "affects_operations", "cannot_wait", "unit_started_troubleshooting"):
