@@ -47,7 +47,7 @@ class Repeat:
 
     def hidden(self) -> HTTPException:
         """409 that reveals nothing of the existing object."""
-        return HTTPException(409, f"{self.key}: already in use; leave it out to get a new one, or choose another")
+        return HTTPException(409, f"{self.key}: already in use; choose another")
 
     def check(self, view: Any) -> Any:
         """The existing object's view for a repeat the caller may see with the same body; else 409."""
