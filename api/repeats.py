@@ -13,6 +13,7 @@ left out by the route (`ignore`).
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,6 +22,8 @@ from typing import Any
 
 from fastapi import HTTPException
 from pydantic import BaseModel
+
+_DECIMAL = re.compile(r"-?\d+(\.\d+)?")  # an amount as JSON carries it: "2500000.00"
 
 
 def _everyone(_view: Any) -> bool:
@@ -78,10 +81,12 @@ def same(sent: Any, shown: Any) -> bool:
         return not differing_fields(sent, shown)
     if isinstance(sent, list) and isinstance(shown, list):
         return len(sent) == len(shown) and all(map(same, sent, shown))
+    if isinstance(sent, bool) or isinstance(shown, bool):  # True is no 1
+        return sent is shown
     if sent == shown:
         return True
-    if isinstance(sent, (str, int, float)) and isinstance(shown, (str, int, float)) and not isinstance(sent, bool) \
-            and not isinstance(shown, bool):
+    if isinstance(sent, (str, int, float)) and isinstance(shown, (str, int, float)) and all(
+            not isinstance(v, str) or _DECIMAL.fullmatch(v) for v in (sent, shown)):
         try:
             return Decimal(str(sent)) == Decimal(str(shown))
         except InvalidOperation:

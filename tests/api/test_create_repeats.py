@@ -101,3 +101,14 @@ async def test_issue20_agreement_cloud_move_service_premises_proposal_repeats_co
     acute = {"kind": "acute", "proposal_id": "acute-rep", "title": "Lagändring", "law_reference": "SFS 2026:1",
              "effective_from": str(date.today() + timedelta(days=30))}
     await repeat_checks(api, "/framework/proposals", acute, admin, None, "proposal_id", "title", "Annan", ())
+
+
+def test_issue20_a_repeat_is_compared_as_the_caller_meant_it():
+    from api.repeats import differing_fields, same
+
+    assert same("100", "100.00") and same(1, "1.0") and not same(True, 1)
+    assert same("2026-03-12T16:15:00+01:00", "2026-03-12T15:15:00+00:00")
+    assert not same("2026-03-12T16:15:00", "2026-03-12T16:15:00+01:00")  # a wall-clock time is no instant
+    assert same({"kind": "move", "rooms": [1, 2]}, {"kind": "move", "rooms": [1, 2], "set_later": "x"})
+    assert differing_fields({"title": "a", "unknown_to_view": 1, "details": {"holder": "B"}},
+                            {"title": "b", "details": {"holder": "A", "kind": "x"}}) == ["title", "details"]
