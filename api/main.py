@@ -24,6 +24,7 @@ from api.errors import COMMON_RESPONSES, install_error_handlers, reject_lone_sur
 from api.policy import ACCESS_RESPONSES, documented_bearer, enforce
 from api.ratelimit import RateLimiter, trusted_proxy_headers
 from api.refusals import RefusalRecorder
+from api.strict_bodies import refuse_unknown_fields
 from api.routes import (agreements, audit, billing, calendar, catalogue, cloud_moves, codec, devices, governance,
                         incidents, outbox, people, premises, reference, reports, service_requests, services, tickets)
 from config import Settings, get_settings
@@ -151,7 +152,8 @@ def create_app(settings: Settings | None = None, client: Client | None = None,
         "creating POSTs are safe to retry (business key, or the `Idempotency-Key` header).",
         lifespan=lifespan,
         # one access policy for every route (api.policy): 401 without a valid token, 403 without the role
-        dependencies=[Depends(enforce)],
+        # then (issue 20) a body field the route's model does not have is 422, never silently dropped
+        dependencies=[Depends(enforce), Depends(refuse_unknown_fields)],
         docs_url="/docs" if docs else None,
         redoc_url="/redoc" if docs else None,
         openapi_url="/openapi.json" if docs else None,
