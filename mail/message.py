@@ -33,7 +33,7 @@ def build(settings: Settings, to: Address, rendered: Rendered, msg_id: str, crea
     elif references:
         message["References"] = references
     message["Auto-Submitted"] = "auto-generated"
-    message["Content-Language"] = "en" if to.language == "en" else "sv"
     message.set_content(rendered.text)
     message.add_alternative(rendered.html, subtype="html")
+    message["Content-Language"] = "en" if to.language == "en" else "sv"  # after: set_content drops Content-*
     return message

@@ -35,16 +35,18 @@ class TokenProvider:
     """Client-credentials tokens from Entra ID through `msal` (the seam tests fake: `app_factory`). msal
     caches the token in memory until shortly before it expires."""
 
-    def __init__(self, settings: Settings, scope: str,
-                 app_factory: Callable[..., Any] | None = None) -> None:
+    def __init__(self, settings: Settings, scope: str, app_factory: Callable[..., Any] | None = None,
+                 http_client: Any = None) -> None:
         if not (settings.mail_tenant_id and settings.mail_client_id and settings.mail_client_secret):
             raise ValueError("mail: MAIL_TENANT_ID, MAIL_CLIENT_ID and MAIL_CLIENT_SECRET are needed for tokens")
         import msal
 
         factory = app_factory or msal.ConfidentialClientApplication
         self.scope = scope
+        # a given http_client (tests: a fake authority) also skips instance discovery at login.microsoftonline.com
+        seam = {"http_client": http_client, "instance_discovery": False} if http_client is not None else {}
         self.app = factory(settings.mail_client_id, client_credential=settings.mail_client_secret.get_secret_value(),
-                           authority=f"{settings.mail_authority_host.rstrip('/')}/{settings.mail_tenant_id}")
+                           authority=f"{settings.mail_authority_host.rstrip('/')}/{settings.mail_tenant_id}", **seam)
 
     def token(self) -> str:
         result = self.app.acquire_token_for_client(scopes=[self.scope])
