@@ -97,6 +97,7 @@ class SmtpTransport:
         s = self.settings
         if s.mail_smtp_auth == "xoauth2":
             assert self.tokens is not None and s.mail_smtp_user
+            await smtp.ehlo()  # after STARTTLS the server forgets the greeting (RFC 3207)
             code, text = await smtp.execute_command(b"AUTH", b"XOAUTH2", xoauth2(s.mail_smtp_user,
                                                                                  self.tokens.token()).encode())
             if code != 235:
