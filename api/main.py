@@ -23,8 +23,9 @@ from api.auth import Jwks
 from api.errors import COMMON_RESPONSES, install_error_handlers, reject_lone_surrogates
 from api.policy import ACCESS_RESPONSES, RateLimiter, documented_bearer, enforce
 from api.refusals import RefusalRecorder
-from api.routes import (agreements, audit, billing, calendar, catalogue, cloud_moves, codec, devices, governance,
-                        incidents, outbox, people, premises, reference, reports, service_requests, services, tickets)
+from api.routes import (agreements, audit, billing, calendar, catalogue, cloud_moves, codec, devices, feeds,
+                        governance, incidents, outbox, people, premises, reference, reports, service_requests, services,
+                        survey_links, tickets)
 from config import Settings, get_settings
 from db.session import api_sessionmaker
 from observability.http import instrument_app, untraced
@@ -151,7 +152,8 @@ def create_app(settings: Settings | None = None, client: Client | None = None,
     app.add_middleware(CORSMiddleware, allow_origins=settings.codec_cors_origins, allow_methods=["POST"],
                        allow_headers=["Content-Type", "Authorization", "X-Namespace"], allow_credentials=True)
     for module in (devices, catalogue, reference, people, outbox, tickets, service_requests, incidents, reports,
-                   calendar, agreements, services, cloud_moves, governance, premises, security, audit, codec, billing):
+                   calendar, agreements, services, cloud_moves, governance, premises, security, audit, codec, billing,
+                   survey_links, feeds):
         app.include_router(module.router, prefix="/api/v1", responses={**COMMON_RESPONSES, **ACCESS_RESPONSES},
                            dependencies=[Depends(reject_lone_surrogates), Depends(documented_bearer)])
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

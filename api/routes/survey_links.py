@@ -1,0 +1,74 @@
+"""Rule TK-6 by mail (issue 21): the survey answered through the personal link in the mail, without signing
+in. The signed token (mail/survey_link.py) names the ticket and the reporter and expires; it is single use
+because a ticket's survey is answered once. The answer is recorded as `POST /tickets/{number}/survey` does.
+Public routes (api/policy.py): the token is the credential."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from api.deps import SessionDep, SettingsDep
+from api.routes.tickets import SurveyAnswerRequest, record_survey_answer
+from db.ticket_models import SurveyAnswer, Ticket
+from domain.tickets import SURVEY_QUESTIONS
+from mail.render import TEMPLATES
+from mail.survey_link import InvalidLink, read_token
+
+router = APIRouter(tags=["survey link"])
+PAGES = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+HTML_ERRORS = {403: "Länken är inte giltig. / The link is not valid.",
+               410: "Länken har gått ut. / The link has expired.",
+               409: "Enkäten är redan besvarad. / The survey is already answered.",
+               404: "Ärendet finns inte. / No such ticket."}
+
+
+def page(status: int = 200, **context) -> HTMLResponse:
+    return HTMLResponse(PAGES.get_template("survey_page.html").render(questions=SURVEY_QUESTIONS, **context),
+                        status_code=status)
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _ticket_of(token: str, session, settings) -> str:  # noqa: ANN001
+    """The ticket a valid link answers; 403 forged, 410 expired, 404/409 as the ticket stands."""
+    try:
+        number, reporter = read_token(settings.survey_link_secret.get_secret_value(), token, now())
+    except InvalidLink as error:
+        raise HTTPException(410 if "expired" in str(error) else 403, str(error)) from None
+    ticket = session.get(Ticket, number)
+    if ticket is None or ticket.reporter_ref != reporter:
+        raise HTTPException(403, "token: the link does not belong to this ticket's reporter")
+    if session.get(SurveyAnswer, number) is not None:
+        raise HTTPException(409, f"rule TK-6: the survey of ticket {number} is already answered")
+    return number
+
+
+@router.get("/survey/{token}", response_class=HTMLResponse, responses={403: {}, 409: {}, 410: {}})
+def survey_form(token: str, session: SessionDep, settings: SettingsDep) -> HTMLResponse:
+    """The two questions as a form (Swedish and English)."""
+    try:
+        number = _ticket_of(token, session, settings)
+    except HTTPException as error:
+        return page(error.status_code, refusal=HTML_ERRORS.get(error.status_code, error.detail))
+    return page(number=number)
+
+
+@router.post("/survey/{token}", response_class=HTMLResponse, status_code=201,
+             responses={403: {}, 409: {}, 410: {}, 422: {}})
+def survey_answer(token: str, session: SessionDep, settings: SettingsDep,
+                  solved_satisfactorily: Annotated[bool, Form()], treatment: Annotated[int, Form(ge=1, le=5)],
+                  comment: Annotated[str | None, Form(max_length=2000)] = None) -> HTMLResponse:
+    """Rule TK-6: the answer, once; the link cannot answer again."""
+    try:
+        number = _ticket_of(token, session, settings)
+        record_survey_answer(session, number, SurveyAnswerRequest(
+            solved_satisfactorily=solved_satisfactorily, treatment=treatment, comment=comment or None))
+    except HTTPException as error:
+        return page(error.status_code, refusal=HTML_ERRORS.get(error.status_code, error.detail))
+    return page(201, done=True, number=number)
