@@ -5,11 +5,13 @@ Public routes (api/policy.py): the token is the credential."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Annotated
+from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Form, HTTPException
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from pydantic import ValidationError
 
 from api.deps import SessionDep, SettingsDep
 from api.routes.tickets import SurveyAnswerRequest, record_survey_answer
@@ -60,15 +62,29 @@ def survey_form(token: str, session: SessionDep, settings: SettingsDep) -> HTMLR
 
 
 @router.post("/survey/{token}", response_class=HTMLResponse, status_code=201,
+             openapi_extra={"requestBody": {"content": {"application/x-www-form-urlencoded": {"schema": {
+                 "type": "object", "required": ["solved_satisfactorily", "treatment"],
+                 "properties": {"solved_satisfactorily": {"type": "boolean"},
+                                "treatment": {"type": "integer", "minimum": 1, "maximum": 5},
+                                "comment": {"type": "string", "maxLength": 2000}}}}}}},
              responses={403: {}, 409: {}, 410: {}, 422: {}})
-def survey_answer(token: str, session: SessionDep, settings: SettingsDep,
-                  solved_satisfactorily: Annotated[bool, Form()], treatment: Annotated[int, Form(ge=1, le=5)],
-                  comment: Annotated[str | None, Form(max_length=2000)] = None) -> HTMLResponse:
-    """Rule TK-6: the answer, once; the link cannot answer again."""
+async def survey_answer(token: str, request: Request, session: SessionDep, settings: SettingsDep) -> HTMLResponse:
+    """Rule TK-6: the answer (the page's form), once; the link cannot answer again."""
+    # the form is read from the cached body: the API's body checks (api.errors) have read the stream already
+    fields = {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
     try:
-        number = _ticket_of(token, session, settings)
-        record_survey_answer(session, number, SurveyAnswerRequest(
-            solved_satisfactorily=solved_satisfactorily, treatment=treatment, comment=comment or None))
+        answer = SurveyAnswerRequest.model_validate({**fields, "comment": fields.get("comment") or None})
+    except ValidationError as error:
+        first = error.errors()[0]
+        raise HTTPException(422, f"{'.'.join(map(str, first['loc'])) or 'body'}: {first['msg']}") from None
+    try:
+        number = await run_in_threadpool(_record, token, session, settings, answer)
     except HTTPException as error:
         return page(error.status_code, refusal=HTML_ERRORS.get(error.status_code, error.detail))
     return page(201, done=True, number=number)
+
+
+def _record(token: str, session, settings, answer: SurveyAnswerRequest) -> str:  # noqa: ANN001
+    number = _ticket_of(token, session, settings)
+    record_survey_answer(session, number, answer)
+    return number
