@@ -129,6 +129,11 @@ class Settings(BaseSettings):
         "role:it-strateg": "it-strateg@it.tranemo-ulricehamn.example",
         "intranet:tranemo": "intranat@tranemo.example",
         "intranet:ulricehamn": "intranat@ulricehamn.example",
+        "economy:tranemo": "ekonomi@tranemo.example",
+        "economy:ulricehamn": "ekonomi@ulricehamn.example",
+        "board:kommunstyrelsen-tranemo": "kommunstyrelsen@tranemo.example",
+        "board:kommunstyrelsen-ulricehamn": "kommunstyrelsen@ulricehamn.example",
+        "board:samverkansnamnd-it": "samverkansnamnd-it@tranemo.example",
     }, description="addresses of IT's queues, groups and the intranets' editors by outbox recipient (JSON object)")
     mail_support_address: str = Field("support@it.tranemo-ulricehamn.example", description="the support mailbox "
                                       "(mail to it becomes a ticket; the development server delivers it to "
