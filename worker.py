@@ -51,13 +51,11 @@ WORKFLOWS: list[type] = [DeviceLifecycleWorkflow, TicketWorkflow, ServiceRequest
 def all_activities(client: Client, sessions: sessionmaker[Session], settings: Settings) -> list:
     """Every activity, bound to its dependencies."""
     starter = DeliveryStarter(client, settings)  # issue 21: a written notification starts its delivery
-    billing = BillingActivities(sessions)
-    billing.notifier.starter = starter  # its invoice-basis notices too
     return [*EquipmentActivities(sessions).all(), RenewalActivities(client, sessions).rearm_renewals,
             *TicketActivities(sessions, starter).all(), *MailActivities(client, sessions, settings).all(),
             *AgreementActivities(sessions).all(), *GovernanceActivities(sessions).all(),
             *PremisesActivities(sessions).all(), *AuditActivities(client, sessions).all(),
-            *OutboxActivities(sessions, starter).all(), *billing.all(),
+            *OutboxActivities(sessions, starter).all(), *BillingActivities(sessions).all(),  # its notices: the sweep
             RenewalSafetyNetActivities(client, sessions, settings.renewal_lead_days).renewal_safety_net]
 
 

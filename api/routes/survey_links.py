@@ -22,10 +22,10 @@ from mail.survey_link import InvalidLink, read_token
 
 router = APIRouter(tags=["survey link"])
 PAGES = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
-HTML_ERRORS = {403: "Länken är inte giltig. / The link is not valid.",
+# a forged or altered link is "not found" (404): 401/403 are the access policy's answers, and this route is public
+HTML_ERRORS = {404: "Länken är inte giltig. / The link is not valid.",
                410: "Länken har gått ut. / The link has expired.",
-               409: "Enkäten är redan besvarad. / The survey is already answered.",
-               404: "Ärendet finns inte. / No such ticket."}
+               409: "Enkäten är redan besvarad. / The survey is already answered."}
 
 
 def page(status: int = 200, **context) -> HTMLResponse:
@@ -38,20 +38,20 @@ def now() -> datetime:
 
 
 def _ticket_of(token: str, session, settings) -> str:  # noqa: ANN001
-    """The ticket a valid link answers; 403 forged, 410 expired, 404/409 as the ticket stands."""
+    """The ticket a valid link answers; 404 forged or altered, 410 expired, 409 answered or not drawn."""
     try:
         number, reporter = read_token(settings.survey_link_secret.get_secret_value(), token, now())
     except InvalidLink as error:
-        raise HTTPException(410 if "expired" in str(error) else 403, str(error)) from None
+        raise HTTPException(410 if "expired" in str(error) else 404, str(error)) from None
     ticket = session.get(Ticket, number)
     if ticket is None or ticket.reporter_ref != reporter:
-        raise HTTPException(403, "token: the link does not belong to this ticket's reporter")
+        raise HTTPException(404, "token: the link does not belong to this ticket's reporter")
     if session.get(SurveyAnswer, number) is not None:
         raise HTTPException(409, f"rule TK-6: the survey of ticket {number} is already answered")
     return number
 
 
-@router.get("/survey/{token}", response_class=HTMLResponse, responses={403: {}, 409: {}, 410: {}})
+@router.get("/survey/{token}", response_class=HTMLResponse, responses={404: {}, 409: {}, 410: {}})
 def survey_form(token: str, session: SessionDep, settings: SettingsDep) -> HTMLResponse:
     """The two questions as a form (Swedish and English)."""
     try:
@@ -67,7 +67,7 @@ def survey_form(token: str, session: SessionDep, settings: SettingsDep) -> HTMLR
                  "properties": {"solved_satisfactorily": {"type": "boolean"},
                                 "treatment": {"type": "integer", "minimum": 1, "maximum": 5},
                                 "comment": {"type": "string", "maxLength": 2000}}}}}}},
-             responses={403: {}, 409: {}, 410: {}, 422: {}})
+             responses={404: {}, 409: {}, 410: {}, 422: {}})
 async def survey_answer(token: str, request: Request, session: SessionDep, settings: SettingsDep) -> HTMLResponse:
     """Rule TK-6: the answer (the page's form), once; the link cannot answer again."""
     # the form is read from the cached body: the API's body checks (api.errors) have read the stream already
