@@ -62,8 +62,14 @@ class DeliveryStarter:
             return
         for outbox_id in outbox_ids:
             future = asyncio.run_coroutine_threadsafe(self.start(outbox_id), self.loop)
-            future.add_done_callback(lambda f, i=outbox_id: f.exception() and log.warning(
-                "mail-%s not started (%s); the sweep starts it", i, f.exception()))
+            future.add_done_callback(_log_failed_start(outbox_id))
+
+
+def _log_failed_start(outbox_id: int) -> Callable[[object], None]:
+    def done(future) -> None:  # noqa: ANN001
+        if not future.cancelled() and future.exception() is not None:
+            log.warning("mail-%s not started (%s); the sweep starts it", outbox_id, future.exception())
+    return done
 
 
 @dataclass
@@ -151,8 +157,8 @@ class MailActivities:
         if row.topic != "survey" or not (row.data or {}).get("number"):
             return {}
         url, expires = survey_link.link(self.settings.survey_link_secret.get_secret_value(),
-                                        self.settings.public_base_url, row.data["number"],
-                                        row.recipient.partition(":")[2], self.now(), self.settings.survey_link_days)
+                                        self.settings.public_base_url, row.data["number"], self.now(),
+                                        self.settings.survey_link_days)
         return {"survey_link": url, "survey_expires": expires.isoformat()}
 
     async def transmit(self, outbox_id: int, prepared: Prepared) -> None:

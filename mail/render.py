@@ -23,6 +23,21 @@ LINES = {"sv": {"first_line": "första linjen (användarstöd)", "second_line": 
                 "verksamhetsstod": "verksamhetsstöd", "infrastruktur": "infrastruktur"},
          "en": {"first_line": "the first line (user support)", "second_line": "the second line (IT technicians)",
                 "verksamhetsstod": "business systems support", "infrastruktur": "infrastructure"}}
+# rule TK-4's functions as the reporter knows them
+FUNCTIONS = {"sv": {"workstation_login": "datorn startar och du kan logga in", "access_rights": "behörighet till rätt "
+                    "information", "network_printing": "utskrift på nätverksskrivare", "storage_save": "spara på P "
+                    "och G", "storage_restore": "återläsa från P och G", "client_protection": "klient- och "
+                    "spamskydd", "web_filter": "webbfilter", "wireless_network": "trådlöst nätverk", "telephony":
+                    "fast telefoni och växel", "email_calendar": "e-post och kalender", "infocaption": "Infocaption",
+                    "office": "Office-programmen", "remote_access": "mobilt distansarbete",
+                    "software_distribution": "programdistribution"},
+             "en": {"workstation_login": "the computer starts and you can log in", "access_rights": "access to the "
+                    "right information", "network_printing": "network printing", "storage_save": "saving to P and G",
+                    "storage_restore": "restoring from P and G", "client_protection": "client and spam protection",
+                    "web_filter": "web filter", "wireless_network": "wireless network", "telephony": "fixed telephony "
+                    "and call routing", "email_calendar": "e-mail and calendar", "infocaption": "Infocaption",
+                    "office": "the Office programs", "remote_access": "mobile remote access",
+                    "software_distribution": "software distribution"}}
 URL = re.compile(r"https?://\S+")
 
 
@@ -79,7 +94,8 @@ class Renderer:
         lang = "en" if lang == "en" else "sv"
         context = {"d": {**data, **(extra or {})}, "subject": subject, "body": body, "base_url": self.base_url,
                    "when": lambda v: _when(v, lang, self.tz), "money": lambda v: _money(v, lang),
-                   "line": lambda v: LINES[lang].get(v or "", v or "")}
+                   "line": lambda v: LINES[lang].get(v or "", v or ""),
+                   "function": lambda v: FUNCTIONS[lang].get(v or "", v or "")}
         try:
             template = self.text_env.get_template(f"{topic}.{lang}.txt")
         except TemplateNotFound:

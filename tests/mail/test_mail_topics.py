@@ -55,6 +55,7 @@ def test_issue21_topic_without_template_is_mailed_as_written_in_a_swedish_frame(
 def test_tk5_receipt_of_an_intefunktion_ticket_names_its_deadline():
     text = Renderer().render("ticket_received", "sv", "", "", TOPIC_DATA["ticket_received"]).text
     assert "första linjen" in text and "11 mars 2026 kl. 10:00" in text  # Stockholm time, one working day
+    assert "(e-post och kalender)" in text  # the TK-4 function in the reporter's words
     plain = {**TOPIC_DATA["ticket_received"], "function": "", "deadline": ""}
     assert "senast" not in Renderer().render("ticket_received", "sv", "", "", plain).text
 
