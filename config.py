@@ -6,7 +6,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -15,6 +15,10 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
+    ramflow_env: Literal["development", "production"] = Field("development", description="development: the "
+        "embedded stack and the tests (`make run`, local issuer); production (the image's default): the API refuses "
+        "to start without an explicit https OIDC_ISSUER, API docs are off unless switched on, token subjects are "
+        "never taken for employee numbers")
     temporal_address: str = Field("127.0.0.1:7233", description="host:port of the Temporal frontend")
     temporal_namespace: str = Field("default", description="Temporal namespace")
     temporal_task_queue: str = Field("ramflow", description="task queue the worker polls")
@@ -64,7 +68,10 @@ class Settings(BaseSettings):
                                            "an unknown `kid` refreshes them sooner")
     oidc_unit_claim: str = Field("unit", description="claim naming a unit manager's unit (e.g. TR-KS)")
     oidc_team_claim: str = Field("team", description="claim naming an IT staff member's team")
-    oidc_employee_claim: str = Field("employee_id", description="claim with the employee number; default: the subject")
+    oidc_employee_claim: str = Field("employee_id", description="claim with the employee number; without it the "
+                                     "people register's link of the subject decides (issue 20)")
+    oidc_subject_is_employee_ref: bool | None = Field(None, description="a subject no one is linked to is taken for "
+        "an employee number (the local issuer's users are E1001, …); default: in development only")
     rate_limit_per_minute: int = Field(600, ge=1, description="requests per identity (or per address without a "
                                        "token) per minute, per API process; more answer 429")
     # --- the web console (issue 14): authorization-code flow with PKCE against the same issuer -------------
@@ -77,7 +84,8 @@ class Settings(BaseSettings):
     console_cookie_secure: bool = Field(True, description="console: session cookie only over HTTPS (switch off "
                                         "for http://127.0.0.1 on the embedded stack)")
     console_session_hours: float = Field(8.0, gt=0, le=24, description="console: a session lasts this long")
-    api_docs_enabled: bool = Field(True, description="serve /docs, /redoc and /openapi.json (switch off in production)")
+    api_docs_enabled: bool = Field(True, description="serve /docs, /redoc and /openapi.json (default: in development "
+                                   "only)")
     # --- operations (issue 13): metrics, logs, traces ---------------------------------------------
     worker_metrics_host: str = Field("127.0.0.1", description="address the worker's Prometheus /metrics binds (Temporal SDK runtime)")
     worker_metrics_port: int = Field(9464, ge=0, le=65535, description="port of the worker's /metrics; 0 turns it off")
@@ -146,6 +154,26 @@ class Settings(BaseSettings):
     survey_link_secret: SecretStr = Field(SecretStr("change-me-survey-link-secret"), description="rule TK-6: key "
                                           "that signs the survey links (set your own in production)")
     survey_link_days: int = Field(14, ge=1, le=90, description="rule TK-6: a survey link is valid this many days")
+
+    @model_validator(mode="after")
+    def _production_defaults(self) -> "Settings":
+        """Production switches off what only the embedded stack needs, unless it is asked for explicitly."""
+        if self.ramflow_env == "production" and "api_docs_enabled" not in self.model_fields_set:
+            self.api_docs_enabled = False
+        return self
+
+    @property
+    def subject_is_employee_ref(self) -> bool:
+        explicit = self.oidc_subject_is_employee_ref
+        return self.ramflow_env == "development" if explicit is None else explicit
+
+    def check_api_production(self) -> None:
+        """The API refuses to start in production without an explicit https issuer (no local-issuer default)."""
+        if self.ramflow_env != "production":
+            return
+        if "oidc_issuer" not in self.model_fields_set or not self.oidc_issuer.startswith("https://"):
+            raise ValueError("RAMFLOW_ENV=production needs OIDC_ISSUER set to the https issuer (Entra ID: "
+                             "https://login.microsoftonline.com/<tenant-id>/v2.0)")
 
     @field_validator("codec_cors_origins", "mail_queue_addresses", mode="before")
     @classmethod

@@ -249,10 +249,11 @@ class ProcessPath:
             raise mapped from error
 
     async def event(self, workflow_id: str, update: Callable, command: type, request: Any, actor: str,
-                    not_found: str, **options: Any) -> Any:
+                    not_found: str, person: str | None = None, **options: Any) -> Any:
         """An event route's body: the process's `command` for the request's action (who, why, what), applied
-        as an Update (`options`: `apply`'s `ended` and `update_id`)."""
-        return await self.apply(workflow_id, update, command(actor=actor, reason=request.reason,
+        as an Update (`options`: `apply`'s `ended` and `update_id`); `person`: the actor's employee number,
+        where the process compares people (AG-4, GV-2)."""
+        return await self.apply(workflow_id, update, command(actor=actor, reason=request.reason, person=person,
                                                              action=request.action), not_found, **options)
 
     # --- views ------------------------------------------------------------------------------------
@@ -365,7 +366,8 @@ def claimed_number(session: Session, scope: str, idempotency_key: str, actor: st
     """The number an Idempotency-Key stands for: the given one or one allocated now, and whether an earlier
     request claimed it; 422 when the key was used for another request."""
     try:
-        number, new = claim(session, scope, idempotency_key, request_hash(actor, body), lambda _: given or allocate())
+        number, new = claim(session, scope, idempotency_key, request_hash(actor, body), lambda _: given or allocate(),
+                            caller=actor)
     except KeyReused as error:
         raise HTTPException(422, str(error)) from error
     return number, not new

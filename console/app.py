@@ -72,7 +72,8 @@ def create_console(api_app: FastAPI) -> FastAPI:
         try:
             token, id_token = await oidc.exchange(code, str(request.url_for("callback")), pending.verifier)
             if id_token is not None:
-                await check_id_token(id_token, api_app.state.jwks, settings.console_client_id, pending.nonce)
+                await check_id_token(id_token, api_app.state.jwks, settings.console_client_id, pending.nonce,
+                                     settings.oidc_issuer)
             principal = await validate(token, api_app.state.jwks, settings)
         except Exception as error:  # noqa: BLE001
             return ui.error(request, None, 401, "OpenID Connect", str(error))

@@ -10,6 +10,7 @@ from typing import Any
 from temporalio import workflow
 
 from workflows.base import (
+    SEPARATION_OF_DUTIES,
     ProcessWorkflow,
     Step,
     archive_run,
@@ -167,6 +168,11 @@ class AgreementWorkflow(RecordedProcess):
     # --- API ------------------------------------------------------------------------------------
     apply = command_update(AgreementCommand, AgreementProcessView)
     ready = ready_update(AgreementProcessView)  # once the process is drawn up or convened
+
+    def _on_command(self, command: AgreementCommand) -> None:
+        # rule AG-4: one person never approves for both parties, checked under the lock (issue 20); histories
+        # from before it replay without the check
+        self.process.separation_of_duties = workflow.patched(SEPARATION_OF_DUTIES)
 
     @workflow.query
     def view(self) -> AgreementProcessView:

@@ -27,7 +27,7 @@ with workflow.unsafe.imports_passed_through():
         MdmRequest,
         device_workflow_id,
     )
-    from domain.process import TransitionRecord
+    from domain.process import TransitionRecord, person_of
     from domain.renewals import (
         REARMABLE_STATES,
         RenewalPeriodChange,
@@ -113,8 +113,9 @@ class DeviceLifecycleWorkflow(ProcessWorkflow):
 
     def _check_answerer(self, command: DeviceCommand) -> None:
         buyout = self.snap.buyout
-        if command.action.event in ("accept_buyout", "decline_buyout") and buyout and command.actor != buyout.buyer_ref:
-            # rule EQ-11: the employee answers the offer themself (IT sets the price, the employee decides)
+        if command.action.event in ("accept_buyout", "decline_buyout") and buyout and person_of(command) != buyout.buyer_ref:
+            # rule EQ-11: the employee answers the offer themself (IT sets the price, the employee decides), by
+            # employee number (issue 20: the actor is a token subject; commands without `person` compare it)
             raise ApplicationError(f"actor: only employee {buyout.buyer_ref} may answer this buyout offer (rule EQ-11)",
                                    type="Forbidden", non_retryable=True)
 

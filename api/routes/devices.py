@@ -170,7 +170,7 @@ async def post_event(order_number: OrderNumber, request: EventRequest, actor: Ac
 
     if isinstance(action, (SendToErasure, RecordErasure)) or getattr(action, "unit_id", None) is not None:
         await path.db(check)  # only these events name something in the register
-    command = DeviceCommand(actor=actor, reason=request.reason, action=action)
+    command = DeviceCommand(actor=actor, reason=request.reason, action=action, person=principal.employee_ref)
     return await path.apply(device_workflow_id(order_number), DeviceLifecycleWorkflow.apply, command,
                             f"order_number: no device {order_number!r}", update_id=idempotency_key)
 

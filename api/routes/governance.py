@@ -170,7 +170,7 @@ async def proposal_event(proposal_id: str, request: FrameworkEvent, actor: Actor
     not_found = f"proposal_id: no proposal {proposal_id!r}"
     await access.framework_event(path, principal, framework_workflow_id(proposal_id), request.action, not_found)
     return await path.event(framework_workflow_id(proposal_id), FrameworkChangeWorkflow.apply,
-                            FrameworkCommand, request, actor, not_found)
+                            FrameworkCommand, request, actor, not_found, person=principal.employee_ref)
 
 
 @router.get("/framework/proposals/{proposal_id}/decisions", response_model=list[DecisionRecord])

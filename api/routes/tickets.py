@@ -169,7 +169,7 @@ async def report_ticket(ticket: NewTicket, actor: ActorDep, path: ProcessDep, re
                         idempotency_key: IdempotencyKeyDep, principal: PrincipalDep) -> TicketView:
     """Rule TK-2: every request enters in the 1st line; its workflow keeps the deadline clock (TK-5).
     A matter the unit owns is handed back at once (TK-7): 201 with the handed-back ticket."""
-    access.new_ticket(principal, ticket.unit_id, ticket.reporter_ref)
+    await path.db(access.new_ticket, principal, ticket.unit_id, ticket.reporter_ref)
     settings = path.settings
     cal = support_calendar(settings)
     reported_at = ticket.reported_at
