@@ -113,6 +113,68 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", description="level of Ramflow's own loggers")
     otlp_endpoint: str | None = Field(None, description="OTLP/HTTP collector base URL (e.g. http://otel-collector:4318); unset: traces are not exported")
 
+    # --- mail (issue 21): delivery of the outbox, the survey link, the operational-message feed ------------
+    mail_transport: Literal["off", "smtp", "graph"] = Field("off", description="off: messages stay pending "
+        "(visible, the backlog alert fires); smtp: SMTP submission (Exchange Online: 587 + STARTTLS + XOAUTH2; "
+        "`make run`: the development server on 127.0.0.1:1025); graph: Microsoft Graph sendMail (docs/mail.md)")
+    mail_from: str = Field("ramflow@it.tranemo-ulricehamn.example", description="sender address (From)")
+    mail_from_name: str = Field("IT-enheten Tranemo och Ulricehamn", description="sender display name")
+    mail_domain: str = Field("it.tranemo-ulricehamn.example", description="right-hand side of Message-IDs: "
+                             "<outbox-KEY@ramflow.DOMAIN>")
+    mail_smtp_host: str = Field("127.0.0.1", description="SMTP submission host (Exchange Online: smtp.office365.com)")
+    mail_smtp_port: int = Field(1025, ge=1, le=65535, description="SMTP port (Exchange Online: 587)")
+    mail_smtp_starttls: bool = Field(False, description="upgrade with STARTTLS (required by Exchange Online)")
+    mail_smtp_tls_ca_file: str | None = Field(None, description="CA bundle to verify the SMTP server (default: system)")
+    mail_smtp_auth: Literal["none", "xoauth2", "login"] = Field("none", description="xoauth2: client-credentials "
+        "token (Exchange Online); login: user + password (other servers)")
+    mail_smtp_user: str | None = Field(None, description="SMTP user: the sending mailbox (XOAUTH2) or login")
+    mail_smtp_password: SecretStr | None = Field(None, description="SMTP password (auth=login only)")
+    mail_smtp_timeout_seconds: float = Field(30.0, gt=0, le=300, description="SMTP connect and command timeout")
+    mail_tenant_id: str | None = Field(None, description="Entra ID tenant of the mail app registration")
+    mail_client_id: str | None = Field(None, description="the mail app registration's Application (client) ID")
+    mail_client_secret: SecretStr | None = Field(None, description="its client secret (or use a certificate in msal)")
+    mail_authority_host: str = Field("https://login.microsoftonline.com", description="Entra ID authority host")
+    mail_graph_url: str = Field("https://graph.microsoft.com/v1.0", description="Microsoft Graph base URL")
+    mail_graph_sender: str | None = Field(None, description="graph: the mailbox (user id or UPN) that sends; "
+                                          "default: mail_from")
+    mail_max_attempts: int = Field(12, ge=1, le=100, description="attempts of one message before it is failed "
+                                   "(backoff 10 s doubling to 30 min: about four hours)")
+    mail_queue_addresses: dict[str, str] = Field(default_factory=lambda: {
+        "lead:first_line": "forsta-linjen@it.tranemo-ulricehamn.example",
+        "lead:second_line": "andra-linjen@it.tranemo-ulricehamn.example",
+        "lead:verksamhetsstod": "verksamhetsstod@it.tranemo-ulricehamn.example",
+        "lead:infrastruktur": "infrastruktur@it.tranemo-ulricehamn.example",
+        "lead:it": "it-chef@it.tranemo-ulricehamn.example",
+        "it:asset-management": "inventarier@it.tranemo-ulricehamn.example",
+        "it:agreements": "avtal@it.tranemo-ulricehamn.example",
+        "it:infrastruktur": "infrastruktur@it.tranemo-ulricehamn.example",
+        "it:beredskap": "beredskap@it.tranemo-ulricehamn.example",
+        "it:service-definitions": "tjanster@it.tranemo-ulricehamn.example",
+        "it:all": "alla@it.tranemo-ulricehamn.example",
+        "group:tjanstefieringsgruppen": "tjanstefiering@it.tranemo-ulricehamn.example",
+        "group:it-forum-utveckling": "it-forum@it.tranemo-ulricehamn.example",
+        "group:it-styrgrupp": "it-styrgrupp@it.tranemo-ulricehamn.example",
+        "role:it-strateg": "it-strateg@it.tranemo-ulricehamn.example",
+        "intranet:tranemo": "intranat@tranemo.example",
+        "intranet:ulricehamn": "intranat@ulricehamn.example",
+        "economy:tranemo": "ekonomi@tranemo.example",
+        "economy:ulricehamn": "ekonomi@ulricehamn.example",
+        "board:kommunstyrelsen-tranemo": "kommunstyrelsen@tranemo.example",
+        "board:kommunstyrelsen-ulricehamn": "kommunstyrelsen@ulricehamn.example",
+        "board:samverkansnamnd-it": "samverkansnamnd-it@tranemo.example",
+    }, description="addresses of IT's queues, groups and the intranets' editors by outbox recipient (JSON object)")
+    mail_support_address: str = Field("support@it.tranemo-ulricehamn.example", description="the support mailbox "
+                                      "(mail to it becomes a ticket; the development server delivers it to "
+                                      "mail_support_maildir)")
+    mail_support_maildir: str = Field("var/mail/support", description="the development server's Maildir of the "
+                                      "support mailbox (cur/new/tmp), read by the inbound half")
+    mail_dev_catch_dir: str | None = Field(None, description="development only: the folder where the development "
+                                           "mail server keeps every caught mail (.eml); set, the console lists it")
+    public_base_url: str = Field("http://127.0.0.1:8000", description="base URL of links in mail (console, survey)")
+    survey_link_secret: SecretStr = Field(SecretStr("change-me-survey-link-secret"), description="rule TK-6: key "
+                                          "that signs the survey links (set your own in production)")
+    survey_link_days: int = Field(14, ge=1, le=90, description="rule TK-6: a survey link is valid this many days")
+
     @model_validator(mode="after")
     def _production_defaults(self) -> "Settings":
         """Production switches off what only the embedded stack needs, unless it is asked for explicitly."""
@@ -133,7 +195,7 @@ class Settings(BaseSettings):
             raise ValueError("RAMFLOW_ENV=production needs OIDC_ISSUER set to the https issuer (Entra ID: "
                              "https://login.microsoftonline.com/<tenant-id>/v2.0)")
 
-    @field_validator("codec_cors_origins", "trusted_proxies", mode="before")
+    @field_validator("codec_cors_origins", "trusted_proxies", "mail_queue_addresses", mode="before")
     @classmethod
     def _json_list(cls, value: object) -> object:
         """A JSON list also when given as a string (not only from the environment)."""

@@ -15,6 +15,7 @@ from activities.agreements import AgreementActivities
 from activities.audit import AuditActivities, ensure_search_attributes
 from activities.billing import BillingActivities, RenewalSafetyNetActivities
 from activities.equipment import EquipmentActivities
+from activities.mail import DeliveryStarter, MailActivities
 from activities.governance import GovernanceActivities
 from activities.outbox import OutboxActivities
 from activities.premises import PremisesActivities
@@ -35,6 +36,7 @@ from workflows.agreements import (
 from workflows.audit import AuditAnchorWorkflow
 from workflows.billing import BillingRunWorkflow, RenewalSafetyNetWorkflow
 from workflows.equipment import DeviceLifecycleWorkflow
+from workflows.mail import MailDeliveryWorkflow, MailSweepWorkflow
 from workflows.governance import DevelopmentCaseWorkflow, FrameworkChangeWorkflow, FrameworkYearlyRoundWorkflow
 from workflows.premises import PremisesProjectWorkflow
 from workflows.renewals import RenewalPolicyRearmWorkflow
@@ -44,15 +46,17 @@ WORKFLOWS: list[type] = [DeviceLifecycleWorkflow, TicketWorkflow, ServiceRequest
                          AgreementWorkflow, AgreementRevisionRoundWorkflow, ServiceIntroductionWorkflow,
                          CloudMoveWorkflow, FrameworkChangeWorkflow, FrameworkYearlyRoundWorkflow,
                          DevelopmentCaseWorkflow, PremisesProjectWorkflow, BillingRunWorkflow, RenewalSafetyNetWorkflow,
-                         RenewalPolicyRearmWorkflow, AuditAnchorWorkflow]
+                         RenewalPolicyRearmWorkflow, AuditAnchorWorkflow, MailDeliveryWorkflow, MailSweepWorkflow]
 
 
 def all_activities(client: Client, sessions: sessionmaker[Session], settings: Settings) -> list:
     """Every activity, bound to its dependencies."""
-    return [*EquipmentActivities(sessions).all(), RenewalActivities(client, sessions).rearm_renewals, *TicketActivities(sessions).all(),
+    starter = DeliveryStarter(client, settings)  # issue 21: a written notification starts its delivery
+    return [*EquipmentActivities(sessions).all(), RenewalActivities(client, sessions).rearm_renewals,
+            *TicketActivities(sessions, starter).all(), *MailActivities(client, sessions, settings).all(),
             *AgreementActivities(sessions).all(), *GovernanceActivities(sessions).all(),
             *PremisesActivities(sessions).all(), *AuditActivities(client, sessions, settings).all(),
-            *OutboxActivities(sessions).all(), *BillingActivities(sessions).all(),
+            *OutboxActivities(sessions, starter).all(), *BillingActivities(sessions).all(),  # its notices: the sweep
             RenewalSafetyNetActivities(client, sessions, settings.renewal_lead_days).renewal_safety_net]
 
 
@@ -108,6 +112,10 @@ async def main() -> None:
             from workflows.schedules import ensure_audit_anchor_schedule
 
             logging.info("schedules ensured: %s", ", ".join(await ensure_audit_anchor_schedule(client, settings)))
+        if settings.mail_transport != "off":  # issue 21: the safety net of mail delivery, every minute
+            from workflows.schedules import ensure_mail_schedule
+
+            logging.info("schedules ensured: %s", ", ".join(await ensure_mail_schedule(client, settings)))
     sessions = make_sessionmaker(settings.database_url)
     instrument_database(sessions)
     worker = build_worker(client, sessions, settings)

@@ -38,6 +38,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.deliveries import HistoryEntry, with_deliveries
 from api.errors import Unavailable, business_cause, http_error, transient
 from api.repeats import Repeat
 from config import Settings
@@ -315,12 +316,14 @@ def audit_log(session: Session, table: type, column: Any, key: str, limit: int |
 
 
 def history_of(session: Session, register: type, transitions: type, key: str, not_found: str,
-               limit: int | None = 1000, offset: int = 0) -> list[TransitionRecord]:
+               limit: int | None = 1000, offset: int = 0) -> list[HistoryEntry]:
     """A history route's answer: the audit log of the process `key` from its register's transition table
     (keyed by its `__audit_key__` column); 404 when the register has no such process."""
-    if session.get(register, key) is None:
+    row = session.get(register, key)
+    if row is None:
         raise HTTPException(404, not_found)
-    return audit_log(session, transitions, getattr(transitions, transitions.__audit_key__), key, limit, offset)
+    records = audit_log(session, transitions, getattr(transitions, transitions.__audit_key__), key, limit, offset)
+    return with_deliveries(session, getattr(row, "workflow_id", None) or key, records)  # issue 21: each line's mail
 
 
 # --- what the routes of every process share -------------------------------------------------------------

@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from api.auth import validate
 from console import i18n
 from console.oidc import Oidc, check_id_token
-from console.pages import auditors, decisions, support, units
+from console.pages import auditors, decisions, devmail, support, units
 from console.session import COOKIE, LANG_COOKIE, LOGIN_COOKIE, SessionStore
 from console.ui import HERE, Answered, Ui, navigation
 
@@ -124,4 +124,5 @@ def create_console(api_app: FastAPI) -> FastAPI:
 
     for audience in (support, units, decisions, auditors):
         audience.register(console, ui)
+    devmail.register(console, ui, settings.mail_dev_catch_dir)  # issue 21: only on the embedded stack
     return console

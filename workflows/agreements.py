@@ -212,7 +212,8 @@ class AgreementWorkflow(RecordedProcess):
             for recipient in (owner, f"unit:{snap.content.unit_id}"):
                 await self._notify("agreement_meeting", recipient, f"Yearly revision of {name}",
                                    f"IT convenes the yearly revision meeting of the agreement for {name} "
-                                   f"(costs for {year}). Propose a time to IT.")
+                                   f"(costs for {year}). Propose a time to IT.",
+                                   {"application": name, "year": str(year)})
         elif trigger == "remind":
             for recipient in (it, owner):
                 await self._notify("agreement_reminder", recipient, f"Reminder: revision meeting for {name}",

@@ -254,5 +254,6 @@ class ProcessWorkflow:
     def _key(self, step: str) -> str:
         return f"{workflow.info().workflow_id}:{len(self.snap.log)}:{step}"
 
-    async def _notify(self, topic: str, recipient: str, subject: str, body: str) -> None:
-        await notifications.notify(self._key(f"notify:{topic}:{recipient}"), topic, recipient, subject, body)
+    async def _notify(self, topic: str, recipient: str, subject: str, body: str,
+                      data: dict[str, str] | None = None) -> None:
+        await notifications.notify(self._key(f"notify:{topic}:{recipient}"), topic, recipient, subject, body, data)

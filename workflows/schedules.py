@@ -30,6 +30,7 @@ from workflows.agreements import AgreementRevisionRoundWorkflow
 from workflows.audit import AuditAnchorWorkflow
 from workflows.billing import BillingRunWorkflow, RenewalSafetyNetWorkflow
 from workflows.governance import FrameworkYearlyRoundWorkflow
+from workflows.mail import SWEEP_SCHEDULE, MailSweepWorkflow
 
 AGREEMENT_REVISION_SCHEDULE = "ramflow-agreement-revision-round"
 FRAMEWORK_REVISION_SCHEDULE = "ramflow-framework-yearly-round"
@@ -162,3 +163,19 @@ def audit_anchor_schedule_definitions(settings: Settings) -> dict[str, Schedule]
 
 async def ensure_audit_anchor_schedule(client: Client, settings: Settings) -> list[str]:
     return await ensure_schedules(client, settings, audit_anchor_schedule_definitions(settings))
+
+
+# --- mail delivery's safety net (issue 21) ------------------------------------------------------------
+def mail_schedule_definitions(settings: Settings) -> dict[str, Schedule]:
+    """Every minute: start delivery of pending outbox messages that have none (workflows/mail.py)."""
+    return {SWEEP_SCHEDULE: Schedule(
+        action=ScheduleActionStartWorkflow(MailSweepWorkflow.run, id="mail-sweep",
+                                           task_queue=settings.temporal_task_queue,
+                                           execution_timeout=timedelta(minutes=10)),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(minutes=1))]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(minutes=5)),
+        state=ScheduleState(note="issue 21: starts delivery of pending notifications without one"))}
+
+
+async def ensure_mail_schedule(client: Client, settings: Settings) -> list[str]:
+    return await ensure_schedules(client, settings, mail_schedule_definitions(settings))

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api import access
+from api.deliveries import HistoryEntry
 from api.deps import ActorDep, Limit, Offset, PrincipalDep, ProcessDep, SessionDep, SettingsDep
 from api.bounds import LAST_YEAR, Day
 from api.processes import (
@@ -59,7 +60,6 @@ from domain.framework_changes import (
     FrameworkView,
     framework_workflow_id,
 )
-from domain.process import TransitionRecord
 from workflows.governance import (
     DevelopmentCaseWorkflow,
     FrameworkChangeWorkflow,
@@ -259,9 +259,9 @@ def list_processes(session: SessionDep, process: str | None = None, state: str |
     return process_rows(session, process, state, limit, offset)
 
 
-@router.get("/governance-processes/{workflow_id}/history", response_model=list[TransitionRecord],
+@router.get("/governance-processes/{workflow_id}/history", response_model=list[HistoryEntry],
             responses={404: {}})
-def history(workflow_id: str, session: SessionDep, limit: Limit = 1000, offset: Offset = 0) -> list[TransitionRecord]:
+def history(workflow_id: str, session: SessionDep, limit: Limit = 1000, offset: Offset = 0) -> list[HistoryEntry]:
     """The audit log: who did what, when (UTC), why, under which rule."""
     return history_of(session, GovernanceProcessRow, GovernanceTransitionRow, workflow_id,
                       f"workflow_id: no process {workflow_id!r}", limit, offset)

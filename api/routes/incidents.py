@@ -2,6 +2,7 @@
 published on each municipality's intranet (rules AV-1, AV-3, AV-4)."""
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timezone
 from typing import Literal
 
@@ -79,9 +80,11 @@ def publish(session: Session, subject: str, body: str, municipality: str | None,
     """Rule AV-4: a message on each (or one) municipality's intranet, through the outbox."""
     codes = [municipality] if municipality else list(
         session.scalars(select(Municipality.code).order_by(Municipality.code)))
+    batch = uuid.uuid4().hex  # issue 21: the key the Message-ID derives from; delivery's sweep starts the mail
     for code in codes:
         session.add(OutboxMessage(created_at=utc(at), topic=topic, recipient=f"intranet:{code}", subject=subject,
-                                  body=body))
+                                  body=body, key=f"{topic}:{batch}:{code}", state="pending", attempts=0,
+                                  data={"municipality": code}))
     return [f"intranet:{code}" for code in codes]
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from api import access
 from api.auth import Principal
 from api.bounds import Number
+from api.deliveries import HistoryEntry
 from api.deps import ActorDep, IdempotencyKeyDep, Limit, Offset, PrincipalDep, ProcessDep, SessionDep
 from api.processes import (VIEW_SOURCE, ProcessPath, audit_log, claimed_number, ended_in_register, history_of,
                            registered_number)
@@ -22,7 +23,6 @@ from db.models import Unit
 from db.numbers import next_number
 from db.ticket_models import DesignatedApplicant, ServiceRequest, ServiceRequestTransition, SupportCharge, aware, utc
 from db.ticket_queries import InvalidTicket, NotAllowedToApply, resolve_request_terms
-from domain.process import TransitionRecord
 from domain.service_requests import (
     RULE_OF_KIND,
     RequestAction,
@@ -190,9 +190,9 @@ def request_view_from_register(session: Session, row: ServiceRequest) -> Request
         charge=request_charge(session, row.number), allowed_events=[], log=log)
 
 
-@router.get("/service-requests/{number}/history", response_model=list[TransitionRecord], responses={404: {}})
+@router.get("/service-requests/{number}/history", response_model=list[HistoryEntry], responses={404: {}})
 def request_history(number: Number, session: SessionDep, principal: PrincipalDep, limit: Limit = 1000,
-                    offset: Offset = 0) -> list[TransitionRecord]:
+                    offset: Offset = 0) -> list[HistoryEntry]:
     access.service_request(session, principal, number)
     return history_of(session, ServiceRequest, ServiceRequestTransition, number,
                       f"number: no service request {number!r}", limit, offset)
