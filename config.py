@@ -78,6 +78,28 @@ class Settings(BaseSettings):
                                         "for http://127.0.0.1 on the embedded stack)")
     console_session_hours: float = Field(8.0, gt=0, le=24, description="console: a session lasts this long")
     api_docs_enabled: bool = Field(True, description="serve /docs, /redoc and /openapi.json (switch off in production)")
+    # --- the support mailbox (issue 21, In): mail to support becomes a ticket (docs/mail.md) -------------------
+    mail_in_source: Literal["off", "maildir", "imap"] = Field("maildir", description="where support mail is read: a "
+        "Maildir (development, fed by the local SMTP server) or IMAP (production: Exchange Online, XOAUTH2)")
+    mail_support_maildir: str = Field("var/mail/support", description="the development Maildir of the support address")
+    mail_imap_host: str = Field("outlook.office365.com", description="IMAP server of the shared support mailbox")
+    mail_imap_port: int = Field(993, ge=1, le=65535, description="IMAP port (993: TLS)")
+    mail_imap_user: str = Field("support@example.se", description="the shared mailbox's address (XOAUTH2 user)")
+    mail_imap_tenant_id: str | None = Field(None, description="Entra ID tenant of the app with IMAP.AccessAsApp")
+    mail_imap_client_id: str | None = Field(None, description="Application (client) ID of that app registration")
+    mail_imap_client_secret: SecretStr | None = Field(None, description="its client secret (or use a certificate)")
+    mail_processed_folder: str = Field("Ramflow/Behandlat", description="IMAP/Maildir folder processed mail moves to")
+    mail_rejected_folder: str = Field("Ramflow/Avvisat", description="folder of mail kept aside or not answered")
+    mail_poll_seconds: int = Field(60, ge=5, le=3600, description="how often the mailbox is read (Temporal Schedule)")
+    mail_default_unit: str = Field("TR-IT", description="TK-2: the triage unit of a mailed ticket whose sender's "
+                                   "unit is not known from the people register")
+    mail_max_bytes: int = Field(25_000_000, ge=1024, description="a larger mail is kept aside, not made a ticket")
+    mail_attachment_max_bytes: int = Field(10_000_000, ge=1024, description="largest attachment kept with a ticket")
+    mail_attachment_types: list[str] = Field(default_factory=lambda: ["image/*", "application/pdf", "text/plain"],
+        description="content types kept with a ticket (JSON list; `image/*` for every image); others: kept aside")
+    mail_attachment_dir: str | None = Field(None, description="directory attachments are stored in (by SHA-256); "
+                                            "unset: in the database")
+    mail_domain: str = Field("ramflow.invalid", description="right-hand side of the Message-IDs Ramflow writes")
     # --- operations (issue 13): metrics, logs, traces ---------------------------------------------
     worker_metrics_host: str = Field("127.0.0.1", description="address the worker's Prometheus /metrics binds (Temporal SDK runtime)")
     worker_metrics_port: int = Field(9464, ge=0, le=65535, description="port of the worker's /metrics; 0 turns it off")
@@ -85,7 +107,7 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", description="level of Ramflow's own loggers")
     otlp_endpoint: str | None = Field(None, description="OTLP/HTTP collector base URL (e.g. http://otel-collector:4318); unset: traces are not exported")
 
-    @field_validator("codec_cors_origins", mode="before")
+    @field_validator("codec_cors_origins", "mail_attachment_types", mode="before")
     @classmethod
     def _json_list(cls, value: object) -> object:
         """A JSON list also when given as a string (not only from the environment)."""
