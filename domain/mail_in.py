@@ -206,3 +206,21 @@ def strip_quoted(text: str) -> str:
     kept = [ln for ln in lines[:cut] if not ln.lstrip().startswith(">")]
     stripped = "\n".join(kept).strip()
     return stripped or text.strip()  # a mail that is all quote keeps its text rather than none
+
+
+# --- the poll, as the workflow and its activity see it --------------------------------------------------------
+class MailPollRequest(BaseModel):
+    limit: int | None = Field(None, ge=1, description="at most this many mails per poll; the rest wait for the next")
+
+
+class MailPollReport(BaseModel):
+    """What one poll did, per outcome (InboundMail.state) plus mails that failed and stay in the inbox."""
+
+    ticket: int = 0
+    threaded: int = 0
+    ignored: int = 0
+    rejected: int = 0
+    failed: int = 0
+
+    def count(self, outcome: str) -> None:
+        setattr(self, outcome, getattr(self, outcome) + 1)

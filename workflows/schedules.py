@@ -13,6 +13,7 @@ from temporalio.client import (
     ScheduleActionStartWorkflow,
     ScheduleAlreadyRunningError,
     ScheduleCalendarSpec,
+    ScheduleIntervalSpec,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleRange,
@@ -25,9 +26,11 @@ from temporalio.client import (
 from config import Settings
 from domain.billing import BillingRunStart
 from domain.common import RoundStart
+from domain.mail_in import MailPollRequest
 from workflows.agreements import AgreementRevisionRoundWorkflow
 from workflows.billing import BillingRunWorkflow, RenewalSafetyNetWorkflow
 from workflows.governance import FrameworkYearlyRoundWorkflow
+from workflows.mail_in import MailboxPollWorkflow
 
 AGREEMENT_REVISION_SCHEDULE = "ramflow-agreement-revision-round"
 FRAMEWORK_REVISION_SCHEDULE = "ramflow-framework-yearly-round"
@@ -140,3 +143,25 @@ def billing_schedule_definitions(settings: Settings) -> dict[str, Schedule]:
 
 async def ensure_billing_schedules(client: Client, settings: Settings) -> list[str]:
     return await ensure_schedules(client, settings, billing_schedule_definitions(settings))
+
+
+# --- the support mailbox (issue 21, In) ----------------------------------------------------------------
+MAIL_POLL_SCHEDULE = "ramflow-support-mailbox-poll"
+
+
+def mail_schedule_definitions(settings: Settings) -> dict[str, Schedule]:
+    """Every `mail_poll_seconds` one poll; a poll still running skips the next (never two readers)."""
+    if settings.mail_in_source == "off":
+        return {}
+    every = timedelta(seconds=settings.mail_poll_seconds)
+    return {MAIL_POLL_SCHEDULE: Schedule(
+        action=ScheduleActionStartWorkflow(MailboxPollWorkflow.run, MailPollRequest(), id="support-mailbox-poll",
+                                           task_queue=settings.temporal_task_queue,
+                                           execution_timeout=timedelta(minutes=15)),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=every),
+        state=ScheduleState(note="issue 21: mail to the support address becomes tickets (TK-2)"))}
+
+
+async def ensure_mail_schedule(client: Client, settings: Settings) -> list[str]:
+    return await ensure_schedules(client, settings, mail_schedule_definitions(settings))
