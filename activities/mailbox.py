@@ -234,7 +234,8 @@ class MailboxActivities:
         if source is None:
             return MailPollReport()
         try:
-            return await self.intake.poll(source, request.limit, activity.heartbeat)
+            return await self.intake.poll(source, request.limit,
+                                         activity.heartbeat if activity.in_activity() else lambda *a: None)
         finally:
             await to_thread.run_sync(source.close)
 

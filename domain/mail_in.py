@@ -147,6 +147,21 @@ def _body_and_attachments(msg: EmailMessage) -> tuple[str, list[Attachment]]:
     return (_html_text(text) if body_part.get_content_subtype() == "html" else text), attachments
 
 
+# a MIME structure Ramflow cannot take apart reliably (minor header defects are common and tolerated)
+STRUCTURE_DEFECTS = ("NoBoundaryInMultipartDefect", "StartBoundaryNotFoundDefect",
+                     "MultipartInvariantViolationDefect", "MisplacedEnvelopeHeaderDefect")
+
+
+def _structure_defect(msg: EmailMessage) -> str | None:
+    if not msg.keys():
+        return "no header at all"
+    for part in msg.walk():
+        for defect in part.defects:
+            if type(defect).__name__ in STRUCTURE_DEFECTS:
+                return f"{type(defect).__name__} in {part.get_content_type()}"
+    return None
+
+
 def parse_mail(raw: bytes, limits: MailLimits, size: int | None = None) -> ParsedMail:
     """The mail, or what is wrong with it (`refused`); never raises for bad input."""
     size = len(raw) if size is None else size
@@ -159,6 +174,9 @@ def parse_mail(raw: bytes, limits: MailLimits, size: int | None = None) -> Parse
                           in_reply_to=(_ids(str(msg.get("In-Reply-To", ""))) or [None])[0],
                           references=_ids(str(msg.get("References", ""))), sent_at=_instant(msg.get("Date")),
                           received_at=_instant(str(msg.get("Received", "")).rpartition(";")[2].strip()), size=size)
+        if broken := _structure_defect(msg):
+            mail.refused = f"unparseable: {broken}"
+            return mail
         mail.loop = loop_reason(msg, sender)
         if size > limits.max_bytes:
             mail.refused = f"mail_max_bytes: {size} bytes, more than {limits.max_bytes}"

@@ -2,6 +2,8 @@
 test's database and Temporal server."""
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +20,11 @@ def warm_calendar():
 
 
 @pytest.fixture
-def dovecot(tmp_path: Path) -> Iterator[Dovecot]:
-    with running_dovecot(tmp_path / "dovecot") as server:
-        yield server
+def dovecot() -> Iterator[Dovecot]:
+    """Its own directory outside pytest's basetemp, which concurrent pytest runs of the same user prune."""
+    root = Path(tempfile.mkdtemp(prefix="ramflow-dovecot-"))
+    try:
+        with running_dovecot(root / "server") as server:
+            yield server
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
