@@ -91,6 +91,7 @@ class Settings(BaseSettings):
     mail_processed_folder: str = Field("Ramflow/Behandlat", description="IMAP/Maildir folder processed mail moves to")
     mail_rejected_folder: str = Field("Ramflow/Avvisat", description="folder of mail kept aside or not answered")
     mail_poll_seconds: int = Field(60, ge=5, le=3600, description="how often the mailbox is read (Temporal Schedule)")
+    mail_poll_concurrency: int = Field(8, ge=1, le=64, description="mails taken at once within one poll")
     mail_default_unit: str = Field("TR-IT", description="TK-2: the triage unit of a mailed ticket whose sender's "
                                    "unit is not known from the people register")
     mail_max_bytes: int = Field(25_000_000, ge=1024, description="a larger mail is kept aside, not made a ticket")

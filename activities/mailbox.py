@@ -9,10 +9,11 @@
 A mail that fails stays in the inbox for the next poll; the others go on."""
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 from anyio import to_thread
@@ -46,6 +47,7 @@ MAIL_ACTOR = "mail"  # who reports a mailed ticket (the transition log's actor)
 OPENING, THREADING, TICKET, THREADED, IGNORED, REJECTED = (
     "opening", "threading", "ticket", "threaded", "ignored", "rejected")
 DONE = {OPENING: TICKET, THREADING: THREADED}
+ALLOCATION_ATTEMPTS = 20  # as api.processes: allocated numbers skip those a workflow already has
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class Claim:
     reporter_ref: str | None
     received_at: datetime
     trusted_thread: bool = True  # False: matched by the subject tag only, from someone else than the reporter
+    fresh: bool = False  # claimed by this attempt (not found from an earlier one)
 
 
 class TemporalTickets:
@@ -63,15 +66,17 @@ class TemporalTickets:
     def __init__(self, client: Client, settings: Settings) -> None:
         self.client, self.settings = client, settings
 
-    async def open(self, start: TicketStart) -> None:
+    async def open(self, start: TicketStart) -> bool:
+        """Start the ticket's workflow; False if one with its number exists (or existed) already."""
         from workflows.tickets import TicketWorkflow
 
         try:
             await self.client.start_workflow(
                 TicketWorkflow.run, start, id=ticket_workflow_id(start.report.number),
                 task_queue=self.settings.temporal_task_queue, id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
+            return True
         except WorkflowAlreadyStartedError:
-            pass  # started before a crash: the same ticket
+            return False
 
     async def resume(self, number: str, actor: str, update_id: str) -> None:
         """TK-5: the customer answered; the same event the API sends (`resume`), once per mail."""
@@ -95,24 +100,31 @@ class MailIntake:
 
     async def poll(self, source: MailSource, limit: int | None = None,
                    heartbeat: Callable[..., None] = lambda *a: None) -> MailPollReport:
-        report = MailPollReport()
-        for key in (await to_thread.run_sync(source.keys))[:limit]:
-            try:
-                report.count(await self.take(source, key))
-            except Exception:  # noqa: BLE001 - this mail stays in the inbox; the rest go on
-                log.exception("support mail %s not taken; it stays in the inbox", key)
-                report.failed += 1
-            heartbeat(report.model_dump())
+        """Every mail in the inbox, `mail_poll_concurrency` at a time (the source's calls one at a time: one
+        IMAP connection); each on its own, so one that fails stays in the inbox and the rest go on."""
+        report, lock = MailPollReport(), asyncio.Lock()
+        slots = asyncio.Semaphore(self.settings.mail_poll_concurrency)
+
+        async def one(key: str) -> None:
+            async with slots:
+                try:
+                    report.count(await self.take(source, key, lock))
+                except Exception:  # noqa: BLE001 - this mail stays in the inbox; the rest go on
+                    log.exception("support mail %s not taken; it stays in the inbox", key)
+                    report.failed += 1
+                heartbeat(report.model_dump())
+
+        await asyncio.gather(*(one(key) for key in (await to_thread.run_sync(source.keys))[:limit]))
         return report
 
-    async def take(self, source: MailSource, key: str) -> str:
+    async def take(self, source: MailSource, key: str, lock: asyncio.Lock) -> str:
         """One mail from claim to move; safe to repeat at any point (idempotent per Message-ID)."""
-        fetched = await to_thread.run_sync(source.fetch, key, self.limits.max_bytes)
-        mail = parse_mail(fetched.raw, self.limits, fetched.size)
+        async with lock:
+            fetched = await to_thread.run_sync(source.fetch, key, self.limits.max_bytes)
+        mail = await to_thread.run_sync(parse_mail, fetched.raw, self.limits, fetched.size)  # off the event loop
         claim = await to_thread.run_sync(self._claim, mail, fetched.received_at)
         if claim.state == OPENING:
-            start = await to_thread.run_sync(self._start_of, claim, mail)
-            await self.tickets.open(start)
+            claim = await self._open(claim, mail)
         elif claim.state == THREADING and claim.trusted_thread:
             if await to_thread.run_sync(self._waiting, claim.ticket_number):
                 digest = hashlib.sha256(mail.message_id.encode()).hexdigest()[:40]
@@ -122,8 +134,28 @@ class MailIntake:
             state = await to_thread.run_sync(self._record, claim, mail)
         processed = state in (TICKET, THREADED)
         folder = self.settings.mail_processed_folder if processed else self.settings.mail_rejected_folder
-        await to_thread.run_sync(source.move, key, folder)
+        async with lock:
+            await to_thread.run_sync(source.move, key, folder)
         return state
+
+    async def _open(self, claim: Claim, mail: ParsedMail) -> Claim:
+        """Start the ticket. Its workflow existing already is this mail's ticket when the claim is older than
+        this attempt (a crash after the start); a number just allocated whose workflow exists (a restored
+        database) is skipped for the next one, as POST /tickets does."""
+        for _ in range(ALLOCATION_ATTEMPTS):
+            start = await to_thread.run_sync(self._start_of, claim, mail)
+            if await self.tickets.open(start) or not claim.fresh:
+                return claim
+            claim = await to_thread.run_sync(self._renumber, claim, mail)
+        raise RuntimeError(f"no free ticket number for mail {mail.message_id}")
+
+    def _renumber(self, claim: Claim, mail: ParsedMail) -> Claim:
+        year = claim.received_at.astimezone(default_calendar().tz).year
+        number = next_number(self.sessions, "T", year)
+        with self.sessions.begin() as s:
+            row = s.scalar(select(InboundMail).where(InboundMail.message_id == mail.message_id))
+            row.ticket_number = number
+        return replace(claim, ticket_number=number)
 
     # --- database steps (worker threads, one transaction each) ----------------------------------------------
     def _claim(self, mail: ParsedMail, server_received: datetime | None) -> Claim:
@@ -155,7 +187,8 @@ class MailIntake:
             except IntegrityError:  # another poll claimed it first: its claim stands
                 s.rollback()
                 row = s.scalar(select(InboundMail).where(InboundMail.message_id == mail.message_id))
-            return self._claim_of(s, row, mail)
+                return self._claim_of(s, row, mail)
+            return replace(self._claim_of(s, row, mail), fresh=True)
 
     def _claim_of(self, s: Session, row: InboundMail, mail: ParsedMail) -> Claim:
         trusted = True

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from domain.support_calendar import default_calendar
-from tests.mail.dovecot import Dovecot, running_dovecot
+from tests.mail.dovecot import Dovecot, DovecotMissing, running_dovecot
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -26,5 +26,7 @@ def dovecot() -> Iterator[Dovecot]:
     try:
         with running_dovecot(root / "server") as server:
             yield server
+    except DovecotMissing as missing:
+        pytest.skip(str(missing))
     finally:
         shutil.rmtree(root, ignore_errors=True)

@@ -1,6 +1,6 @@
 """A private Dovecot IMAP server on loopback for the mail tests (Debian package `dovecot-imapd`): its own
 configuration, a static user, mail in a temporary directory, a free port. Skipped with the reason when the
-binary is missing."""
+binary is missing (tests/mail/conftest.py); the benchmark uses it too."""
 from __future__ import annotations
 
 import os
@@ -14,9 +14,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 USER, PASSWORD = "support", "secret"
+
+
+class DovecotMissing(RuntimeError):
+    """The binary is not installed (the tests skip, the benchmark leaves IMAP out)."""
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,7 @@ def _free_port() -> int:
 def running_dovecot(root: Path) -> Iterator[Dovecot]:
     binary = shutil.which("dovecot") or ("/usr/sbin/dovecot" if Path("/usr/sbin/dovecot").exists() else None)
     if binary is None:
-        pytest.skip("dovecot not installed: apt-get install -y dovecot-imapd (Debian) runs the IMAP tests")
+        raise DovecotMissing("dovecot not installed: apt-get install -y dovecot-imapd (Debian) runs the IMAP tests")
     root.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     (root / "dovecot.conf").write_text(_config(root, port))
@@ -111,7 +113,7 @@ def running_dovecot(root: Path) -> Iterator[Dovecot]:
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
                     output = process.stdout.read().decode() if process.stdout else ""
-                    pytest.fail(f"dovecot did not start: {output}")
+                    raise RuntimeError(f"dovecot did not start: {output}")
                 time.sleep(0.05)
         yield Dovecot(port, root)
     finally:
