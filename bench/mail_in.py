@@ -28,8 +28,8 @@ from db.seed import load_reference_data
 from db.session import make_sessionmaker
 from db.ticket_models import Ticket
 from domain.mail_in import MailLimits, parse_mail
-from tests.mail.dovecot import DovecotMissing, running_dovecot
-from tests.mail.helpers import PNG, mail
+from tests.mail_in.dovecot import DovecotMissing, running_dovecot
+from tests.mail_in.helpers import PNG, mail
 from worker import build_worker
 
 

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 import pytest
 
 from domain.mail_in import MailLimits, parse_mail, strip_quoted, tagged_number, ticket_tag
-from tests.mail.helpers import PNG, mail
+from tests.mail_in.helpers import PNG, mail
 
 LIMITS = MailLimits()
 

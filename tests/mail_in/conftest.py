@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from domain.support_calendar import default_calendar
-from tests.mail.dovecot import Dovecot, DovecotMissing, running_dovecot
+from tests.mail_in.dovecot import Dovecot, DovecotMissing, running_dovecot
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -19,7 +19,7 @@ from domain.support_lines import Line
 from domain.mail_in import MailPollRequest, UNKNOWN_SENDER, ticket_tag
 from domain.tickets import Assign, Classification, TicketCommand, WaitForCustomer, ticket_workflow_id
 from tests.helpers import eventually
-from tests.mail.helpers import PNG, add_person, mail
+from tests.mail_in.helpers import PNG, add_person, mail
 from workflows.mail_in import MailboxPollWorkflow
 from workflows.tickets import TicketWorkflow
 

@@ -13,7 +13,7 @@ from activities.mail_sources import MaildirSource, deliver_to_maildir
 from activities.mailbox import MailIntake, TemporalTickets
 from db.models import OutboxMessage
 from tests.helpers import eventually
-from tests.mail.helpers import PNG, add_person, mail
+from tests.mail_in.helpers import PNG, add_person, mail
 
 pytestmark = pytest.mark.asyncio
 
