@@ -3,7 +3,9 @@
 # (`alembic -c db/alembic.ini upgrade head`). See docker-compose.yml.
 FROM python:3.11.10-slim-bookworm
 
-ENV PYTHONDONTWRITEBYTECODE=1 \
+# production unless told otherwise: the API needs an explicit https OIDC_ISSUER (config.Settings.ramflow_env)
+ENV RAMFLOW_ENV=production \
+    PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1

@@ -24,7 +24,10 @@ ifneq ($(origin USER),command line)
 endif
 	@$(PY) -m scripts.local_issuer --token USER="$(USER)" ROLES="$(ROLES)" UNIT="$(UNIT)" TEAM="$(TEAM)" EMPLOYEE="$(EMPLOYEE)"
 
+# The Debian tools the tests need (promtool, chromium, dovecot) are installed first where this machine allows;
+# the run ends by naming every test it skipped and why (tests/conftest.py).
 test: $(STAMP)
+	bash scripts/test_prerequisites.sh
 	$(PY) -m pytest -q
 
 # Issue 15: the production topology alone (two workers, two API processes, PostgreSQL; 1-3 min on a loaded box; also in `make test`).

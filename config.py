@@ -6,7 +6,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -15,6 +15,10 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
+    ramflow_env: Literal["development", "production"] = Field("development", description="development: the "
+        "embedded stack and the tests (`make run`, local issuer); production (the image's default): the API refuses "
+        "to start without an explicit https OIDC_ISSUER, API docs are off unless switched on, token subjects are "
+        "never taken for employee numbers")
     temporal_address: str = Field("127.0.0.1:7233", description="host:port of the Temporal frontend")
     temporal_namespace: str = Field("default", description="Temporal namespace")
     temporal_task_queue: str = Field("ramflow", description="task queue the worker polls")
@@ -64,7 +68,10 @@ class Settings(BaseSettings):
                                            "an unknown `kid` refreshes them sooner")
     oidc_unit_claim: str = Field("unit", description="claim naming a unit manager's unit (e.g. TR-KS)")
     oidc_team_claim: str = Field("team", description="claim naming an IT staff member's team")
-    oidc_employee_claim: str = Field("employee_id", description="claim with the employee number; default: the subject")
+    oidc_employee_claim: str = Field("employee_id", description="claim with the employee number; without it the "
+                                     "people register's link of the subject decides (issue 20)")
+    oidc_subject_is_employee_ref: bool | None = Field(None, description="a subject no one is linked to is taken for "
+        "an employee number (the local issuer's users are E1001, …); default: in development only")
     rate_limit_per_minute: int = Field(600, ge=1, description="requests per identity (or per address without a "
                                        "token) per minute, per API process; more answer 429")
     # --- the web console (issue 14): authorization-code flow with PKCE against the same issuer -------------
@@ -77,17 +84,105 @@ class Settings(BaseSettings):
     console_cookie_secure: bool = Field(True, description="console: session cookie only over HTTPS (switch off "
                                         "for http://127.0.0.1 on the embedded stack)")
     console_session_hours: float = Field(8.0, gt=0, le=24, description="console: a session lasts this long")
-    api_docs_enabled: bool = Field(True, description="serve /docs, /redoc and /openapi.json (switch off in production)")
+    api_docs_enabled: bool = Field(True, description="serve /docs, /redoc and /openapi.json (default: in development "
+                                   "only)")
+    # --- operations (issue 13): metrics, logs, traces ---------------------------------------------
+    worker_metrics_host: str = Field("127.0.0.1", description="address the worker's Prometheus /metrics binds (Temporal SDK runtime)")
+    worker_metrics_port: int = Field(9464, ge=0, le=65535, description="port of the worker's /metrics; 0 turns it off")
+    log_format: Literal["text", "json"] = Field("text", description="text: readable lines (embedded stack); json: one JSON event per line (production)")
+    log_level: str = Field("INFO", description="level of Ramflow's own loggers")
+    otlp_endpoint: str | None = Field(None, description="OTLP/HTTP collector base URL (e.g. http://otel-collector:4318); unset: traces are not exported")
+
+    # --- mail (issue 21): delivery of the outbox, the survey link, the operational-message feed ------------
+    mail_transport: Literal["off", "smtp", "graph"] = Field("off", description="off: messages stay pending "
+        "(visible, the backlog alert fires); smtp: SMTP submission (Exchange Online: 587 + STARTTLS + XOAUTH2; "
+        "`make run`: the development server on 127.0.0.1:1025); graph: Microsoft Graph sendMail (docs/mail.md)")
+    mail_from: str = Field("ramflow@it.tranemo-ulricehamn.example", description="sender address (From)")
+    mail_from_name: str = Field("IT-enheten Tranemo och Ulricehamn", description="sender display name")
+    mail_domain: str = Field("it.tranemo-ulricehamn.example", description="right-hand side of Message-IDs: "
+                             "<outbox-KEY@ramflow.DOMAIN>")
+    mail_smtp_host: str = Field("127.0.0.1", description="SMTP submission host (Exchange Online: smtp.office365.com)")
+    mail_smtp_port: int = Field(1025, ge=1, le=65535, description="SMTP port (Exchange Online: 587)")
+    mail_smtp_starttls: bool = Field(False, description="upgrade with STARTTLS (required by Exchange Online)")
+    mail_smtp_tls_ca_file: str | None = Field(None, description="CA bundle to verify the SMTP server (default: system)")
+    mail_smtp_auth: Literal["none", "xoauth2", "login"] = Field("none", description="xoauth2: client-credentials "
+        "token (Exchange Online); login: user + password (other servers)")
+    mail_smtp_user: str | None = Field(None, description="SMTP user: the sending mailbox (XOAUTH2) or login")
+    mail_smtp_password: SecretStr | None = Field(None, description="SMTP password (auth=login only)")
+    mail_smtp_timeout_seconds: float = Field(30.0, gt=0, le=300, description="SMTP connect and command timeout")
+    mail_tenant_id: str | None = Field(None, description="Entra ID tenant of the mail app registration")
+    mail_client_id: str | None = Field(None, description="the mail app registration's Application (client) ID")
+    mail_client_secret: SecretStr | None = Field(None, description="its client secret (or use a certificate in msal)")
+    mail_authority_host: str = Field("https://login.microsoftonline.com", description="Entra ID authority host")
+    mail_graph_url: str = Field("https://graph.microsoft.com/v1.0", description="Microsoft Graph base URL")
+    mail_graph_sender: str | None = Field(None, description="graph: the mailbox (user id or UPN) that sends; "
+                                          "default: mail_from")
+    mail_max_attempts: int = Field(12, ge=1, le=100, description="attempts of one message before it is failed "
+                                   "(backoff 10 s doubling to 30 min: about four hours)")
+    mail_queue_addresses: dict[str, str] = Field(default_factory=lambda: {
+        "lead:first_line": "forsta-linjen@it.tranemo-ulricehamn.example",
+        "lead:second_line": "andra-linjen@it.tranemo-ulricehamn.example",
+        "lead:verksamhetsstod": "verksamhetsstod@it.tranemo-ulricehamn.example",
+        "lead:infrastruktur": "infrastruktur@it.tranemo-ulricehamn.example",
+        "lead:it": "it-chef@it.tranemo-ulricehamn.example",
+        "it:asset-management": "inventarier@it.tranemo-ulricehamn.example",
+        "it:agreements": "avtal@it.tranemo-ulricehamn.example",
+        "it:infrastruktur": "infrastruktur@it.tranemo-ulricehamn.example",
+        "it:beredskap": "beredskap@it.tranemo-ulricehamn.example",
+        "it:service-definitions": "tjanster@it.tranemo-ulricehamn.example",
+        "it:all": "alla@it.tranemo-ulricehamn.example",
+        "group:tjanstefieringsgruppen": "tjanstefiering@it.tranemo-ulricehamn.example",
+        "group:it-forum-utveckling": "it-forum@it.tranemo-ulricehamn.example",
+        "group:it-styrgrupp": "it-styrgrupp@it.tranemo-ulricehamn.example",
+        "role:it-strateg": "it-strateg@it.tranemo-ulricehamn.example",
+        "intranet:tranemo": "intranat@tranemo.example",
+        "intranet:ulricehamn": "intranat@ulricehamn.example",
+        "economy:tranemo": "ekonomi@tranemo.example",
+        "economy:ulricehamn": "ekonomi@ulricehamn.example",
+        "board:kommunstyrelsen-tranemo": "kommunstyrelsen@tranemo.example",
+        "board:kommunstyrelsen-ulricehamn": "kommunstyrelsen@ulricehamn.example",
+        "board:samverkansnamnd-it": "samverkansnamnd-it@tranemo.example",
+    }, description="addresses of IT's queues, groups and the intranets' editors by outbox recipient (JSON object)")
+    mail_support_address: str = Field("support@it.tranemo-ulricehamn.example", description="the support mailbox "
+                                      "(mail to it becomes a ticket; the development server delivers it to "
+                                      "mail_support_maildir)")
+    mail_support_maildir: str = Field("var/mail/support", description="the development server's Maildir of the "
+                                      "support mailbox (cur/new/tmp), read by the inbound half")
+    mail_dev_catch_dir: str | None = Field(None, description="development only: the folder where the development "
+                                           "mail server keeps every caught mail (.eml); set, the console lists it")
+    public_base_url: str = Field("http://127.0.0.1:8000", description="base URL of links in mail (console, survey)")
+    survey_link_secret: SecretStr = Field(SecretStr("change-me-survey-link-secret"), description="rule TK-6: key "
+                                          "that signs the survey links (set your own in production)")
+    survey_link_days: int = Field(14, ge=1, le=90, description="rule TK-6: a survey link is valid this many days")
+
+    @model_validator(mode="after")
+    def _production_defaults(self) -> "Settings":
+        """Production switches off what only the embedded stack needs, unless it is asked for explicitly."""
+        if self.ramflow_env == "production" and "api_docs_enabled" not in self.model_fields_set:
+            self.api_docs_enabled = False
+        return self
+
+    @property
+    def subject_is_employee_ref(self) -> bool:
+        explicit = self.oidc_subject_is_employee_ref
+        return self.ramflow_env == "development" if explicit is None else explicit
+
+    def check_api_production(self) -> None:
+        """The API refuses to start in production without an explicit https issuer (no local-issuer default)."""
+        if self.ramflow_env != "production":
+            return
+        if "oidc_issuer" not in self.model_fields_set or not self.oidc_issuer.startswith("https://"):
+            raise ValueError("RAMFLOW_ENV=production needs OIDC_ISSUER set to the https issuer (Entra ID: "
+                             "https://login.microsoftonline.com/<tenant-id>/v2.0)")
+
     # --- the support mailbox (issue 21, In): mail to support becomes a ticket (docs/mail.md) -------------------
     mail_in_source: Literal["off", "maildir", "imap"] = Field("maildir", description="where support mail is read: a "
         "Maildir (development, fed by the local SMTP server) or IMAP (production: Exchange Online, XOAUTH2)")
-    mail_support_maildir: str = Field("var/mail/support", description="the development Maildir of the support address")
     mail_imap_host: str = Field("outlook.office365.com", description="IMAP server of the shared support mailbox")
     mail_imap_port: int = Field(993, ge=1, le=65535, description="IMAP port (993: TLS)")
-    mail_imap_user: str = Field("support@example.se", description="the shared mailbox's address (XOAUTH2 user)")
-    mail_imap_tenant_id: str | None = Field(None, description="Entra ID tenant of the app with IMAP.AccessAsApp")
-    mail_imap_client_id: str | None = Field(None, description="Application (client) ID of that app registration")
-    mail_imap_client_secret: SecretStr | None = Field(None, description="its client secret (or use a certificate)")
+    mail_imap_user: str | None = Field(None, description="the shared mailbox (XOAUTH2 user); default: "
+                                       "mail_support_address. The token: mail_tenant_id/mail_client_id/"
+                                       "mail_client_secret, an app with IMAP.AccessAsApp (docs/mail.md)")
     mail_processed_folder: str = Field("Ramflow/Behandlat", description="IMAP/Maildir folder processed mail moves to")
     mail_rejected_folder: str = Field("Ramflow/Avvisat", description="folder of mail kept aside or not answered")
     mail_poll_seconds: int = Field(60, ge=5, le=3600, description="how often the mailbox is read (Temporal Schedule)")
@@ -100,15 +195,8 @@ class Settings(BaseSettings):
         description="content types kept with a ticket (JSON list; `image/*` for every image); others: kept aside")
     mail_attachment_dir: str | None = Field(None, description="directory attachments are stored in (by SHA-256); "
                                             "unset: in the database")
-    mail_domain: str = Field("ramflow.invalid", description="right-hand side of the Message-IDs Ramflow writes")
-    # --- operations (issue 13): metrics, logs, traces ---------------------------------------------
-    worker_metrics_host: str = Field("127.0.0.1", description="address the worker's Prometheus /metrics binds (Temporal SDK runtime)")
-    worker_metrics_port: int = Field(9464, ge=0, le=65535, description="port of the worker's /metrics; 0 turns it off")
-    log_format: Literal["text", "json"] = Field("text", description="text: readable lines (embedded stack); json: one JSON event per line (production)")
-    log_level: str = Field("INFO", description="level of Ramflow's own loggers")
-    otlp_endpoint: str | None = Field(None, description="OTLP/HTTP collector base URL (e.g. http://otel-collector:4318); unset: traces are not exported")
 
-    @field_validator("codec_cors_origins", "mail_attachment_types", mode="before")
+    @field_validator("codec_cors_origins", "mail_queue_addresses", "mail_attachment_types", mode="before")
     @classmethod
     def _json_list(cls, value: object) -> object:
         """A JSON list also when given as a string (not only from the environment)."""

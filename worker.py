@@ -15,6 +15,7 @@ from activities.agreements import AgreementActivities
 from activities.audit import AuditActivities, ensure_search_attributes
 from activities.billing import BillingActivities, RenewalSafetyNetActivities
 from activities.equipment import EquipmentActivities
+from activities.mail import DeliveryStarter, MailActivities
 from activities.governance import GovernanceActivities
 from activities.mailbox import MailboxActivities
 from activities.outbox import OutboxActivities
@@ -35,6 +36,7 @@ from workflows.agreements import (
 )
 from workflows.billing import BillingRunWorkflow, RenewalSafetyNetWorkflow
 from workflows.equipment import DeviceLifecycleWorkflow
+from workflows.mail import MailDeliveryWorkflow, MailSweepWorkflow
 from workflows.mail_in import MailboxPollWorkflow
 from workflows.governance import DevelopmentCaseWorkflow, FrameworkChangeWorkflow, FrameworkYearlyRoundWorkflow
 from workflows.premises import PremisesProjectWorkflow
@@ -45,15 +47,17 @@ WORKFLOWS: list[type] = [DeviceLifecycleWorkflow, TicketWorkflow, ServiceRequest
                          AgreementWorkflow, AgreementRevisionRoundWorkflow, ServiceIntroductionWorkflow,
                          CloudMoveWorkflow, FrameworkChangeWorkflow, FrameworkYearlyRoundWorkflow,
                          DevelopmentCaseWorkflow, PremisesProjectWorkflow, BillingRunWorkflow, RenewalSafetyNetWorkflow,
-                         RenewalPolicyRearmWorkflow, MailboxPollWorkflow]
+                         RenewalPolicyRearmWorkflow, MailDeliveryWorkflow, MailSweepWorkflow, MailboxPollWorkflow]
 
 
 def all_activities(client: Client, sessions: sessionmaker[Session], settings: Settings) -> list:
     """Every activity, bound to its dependencies."""
-    return [*EquipmentActivities(sessions).all(), RenewalActivities(client, sessions).rearm_renewals, *TicketActivities(sessions).all(),
+    starter = DeliveryStarter(client, settings)  # issue 21: a written notification starts its delivery
+    return [*EquipmentActivities(sessions).all(), RenewalActivities(client, sessions).rearm_renewals,
+            *TicketActivities(sessions, starter).all(), *MailActivities(client, sessions, settings).all(),
             *AgreementActivities(sessions).all(), *GovernanceActivities(sessions).all(),
             *PremisesActivities(sessions).all(), *AuditActivities(client, sessions).all(),
-            *OutboxActivities(sessions).all(), *BillingActivities(sessions).all(),
+            *OutboxActivities(sessions, starter).all(), *BillingActivities(sessions).all(),  # its notices: the sweep
             *MailboxActivities(client, sessions, settings).all(),
             RenewalSafetyNetActivities(client, sessions, settings.renewal_lead_days).renewal_safety_net]
 
@@ -101,13 +105,19 @@ async def main() -> None:
     # issue 11: the workflows upsert these on every move; a namespace without them would stall them
     await ensure_search_attributes(client, settings.temporal_namespace)
     if settings.schedules_enabled:  # rules AG-4, GV-1: the yearly rounds (idempotent create-or-update)
-        from workflows.schedules import ensure_billing_schedules, ensure_mail_schedule, ensure_schedules
+        from workflows.schedules import ensure_billing_schedules, ensure_schedules
 
         logging.info("schedules ensured: %s", ", ".join(await ensure_schedules(client, settings)))
         # rules BL-2, BL-3, EQ-5: billing runs on each municipality's cycle, the renewal safety net
         logging.info("schedules ensured: %s", ", ".join(await ensure_billing_schedules(client, settings)))
+        if settings.mail_transport != "off":  # issue 21: the safety net of mail delivery, every minute
+            from workflows.schedules import ensure_mail_schedule
+
+            logging.info("schedules ensured: %s", ", ".join(await ensure_mail_schedule(client, settings)))
         # issue 21: the support mailbox is read every mail_poll_seconds (none when mail_in_source is off)
-        logging.info("schedules ensured: %s", ", ".join(await ensure_mail_schedule(client, settings)))
+        from workflows.schedules import ensure_mailbox_schedule
+
+        logging.info("schedules ensured: %s", ", ".join(await ensure_mailbox_schedule(client, settings)))
     sessions = make_sessionmaker(settings.database_url)
     instrument_database(sessions)
     worker = build_worker(client, sessions, settings)

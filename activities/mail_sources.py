@@ -129,20 +129,16 @@ class ImapSource:
             pass
 
 
-def exchange_token(settings: Settings) -> str:
-    """An app-only token for IMAP.AccessAsApp (msal client credentials; the app's service principal is
-    granted FullAccess to the shared mailbox in Exchange Online, docs/mail.md)."""
-    import msal
+IMAP_SCOPE = "https://outlook.office365.com/.default"  # Exchange Online's IMAP.AccessAsApp
 
-    if not (settings.mail_imap_tenant_id and settings.mail_imap_client_id and settings.mail_imap_client_secret):
-        raise RuntimeError("mail_imap_tenant_id, mail_imap_client_id, mail_imap_client_secret: needed for IMAP")
-    app = msal.ConfidentialClientApplication(
-        settings.mail_imap_client_id, authority=f"https://login.microsoftonline.com/{settings.mail_imap_tenant_id}",
-        client_credential=settings.mail_imap_client_secret.get_secret_value())
-    result = app.acquire_token_for_client(scopes=["https://outlook.office365.com/.default"])
-    if "access_token" not in result:
-        raise RuntimeError(f"Entra ID refused the IMAP token: {result.get('error_description', result)}")
-    return result["access_token"]
+
+def exchange_token(settings: Settings) -> str:
+    """An app-only token for IMAP.AccessAsApp: the outbound half's msal client-credentials provider
+    (mail/transport.py) with the IMAP scope; the app's service principal has FullAccess to the shared
+    mailbox in Exchange Online (docs/mail.md)."""
+    from mail.transport import TokenProvider
+
+    return TokenProvider(settings, IMAP_SCOPE).token()
 
 
 def source_from(settings: Settings, token: Callable[[Settings], str] = exchange_token) -> MailSource | None:
@@ -153,5 +149,5 @@ def source_from(settings: Settings, token: Callable[[Settings], str] = exchange_
         from imap_tools import MailBox
 
         return ImapSource(lambda: MailBox(settings.mail_imap_host, settings.mail_imap_port).xoauth2(
-            settings.mail_imap_user, token(settings)))
+            settings.mail_imap_user or settings.mail_support_address, token(settings)))
     return None

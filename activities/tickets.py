@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from activities.audit_trail import mirror_into_register
 from activities.effects import WithSessions, refusals
+from activities.outbox import write_message
 from db.billing_queries import service_rate
 from db.ticket_queries import InvalidTicket, NotAllowedToApply, resolve_request_terms, resolve_ticket_terms
 from db.ticket_models import (
@@ -44,7 +45,12 @@ def _update_request(row: ServiceRequest, mirror: RequestMirror) -> None:
 
 
 class TicketActivities(WithSessions):
-    """Holds the session factory. Notifications go through `outbox.notify` (activities/outbox.py)."""
+    """Holds the session factory. Notifications go through `outbox.notify` (activities/outbox.py), except the
+    reporter's receipt, written with the register's first line (no command of its own: issue 21)."""
+
+    def __init__(self, sessions, starter=None) -> None:  # noqa: ANN001
+        super().__init__(sessions)
+        self.starter = starter  # activities/mail.DeliveryStarter
 
     # --- tickets ---------------------------------------------------------------------------------
     @REGISTER_TICKET.defn
@@ -72,6 +78,24 @@ class TicketActivities(WithSessions):
         """Keep the ticket register and its transition log in step with the workflow."""
         mirror_into_register(self.sessions, Ticket, mirror.number, TicketTransition, "number", mirror.record,
                              lambda ticket: _update_ticket(ticket, mirror))
+        if mirror.record.event == "report":
+            self._receipt(mirror)
+
+    def _receipt(self, mirror: TicketMirror) -> None:
+        """Issue 21, rules TK-2/TK-5: the reporter hears that the ticket is received, who handles it and, for
+        intefunktion, its fix deadline; once per ticket (the key)."""
+        with self.sessions.begin() as s:
+            ticket = s.get(Ticket, mirror.number)
+            recipient = f"employee:{ticket.reporter_ref}"
+            data = {"number": ticket.number, "title": ticket.title, "line": mirror.line.value,
+                    "function": mirror.function.value if mirror.function else "",
+                    "deadline": mirror.deadline.isoformat() if mirror.deadline and mirror.function else ""}
+            written = write_message(s, f"{ticket.workflow_id}:{mirror.record.seq}:notify:ticket_received:{recipient}",
+                                    "ticket_received", recipient, f"Ticket {ticket.number} received",
+                                    f"Your ticket {ticket.number} is received: {ticket.title}", ticket.workflow_id,
+                                    mirror.record.at, data)
+        if written is not None and self.starter is not None:
+            self.starter.start_soon([written])
 
     @CHARGE_SUPPORT.defn
     def charge(self, request: ChargeRequest) -> None:

@@ -3,6 +3,11 @@
 The role policy (api.policy) has already let the caller reach the route; these narrow it to the
 caller's own objects. Another unit's or another employee's object answers 404 (its existence is not
 disclosed); an act the caller may not perform on an object they may see answers 403.
+
+Every filter fails closed: a manager without a unit claim, an employee whose employee number is unknown
+(`Principal.employee_ref` is None) see nothing of their scope. People are compared by employee number
+(`Principal.employee_ref`, resolved by api.auth from the claim or the people register), never by the token's
+subject (Entra ID's `oid`, a GUID), which stays the `actor` of audit records.
 """
 from __future__ import annotations
 
@@ -51,8 +56,8 @@ def visible(principal: Principal, unit_column: Any, person_column: Any | None = 
     conditions = []
     if principal.has(UNIT_MANAGER) and principal.unit:
         conditions.append(unit_column == principal.unit)
-    if principal.has(EMPLOYEE) and person_column is not None:
-        conditions.append(person_column == principal.employee_ref)
+    if principal.has(EMPLOYEE) and person_column is not None and principal.employee_ref:
+        conditions.append(person_column == principal.employee_ref)  # never `IS NULL`: no number, no rows
     return or_(*conditions) if conditions else false()
 
 
@@ -61,7 +66,17 @@ def may_see(principal: Principal, unit_ids: tuple[str | None, ...], person_ref: 
         return True
     if principal.has(UNIT_MANAGER) and principal.unit and principal.unit in unit_ids:
         return True
-    return principal.has(EMPLOYEE) and person_ref is not None and person_ref == principal.employee_ref
+    return principal.has(EMPLOYEE) and same_person(principal, person_ref)
+
+
+def same_person(principal: Principal, employee_ref: str | None) -> bool:
+    """Whether `employee_ref` names the caller (False when either is unknown)."""
+    return bool(employee_ref) and bool(principal.employee_ref) and employee_ref == principal.employee_ref
+
+
+def manages(principal: Principal, unit_id: str | None) -> bool:
+    """A unit manager of `unit_id` (False without a unit claim)."""
+    return principal.has(UNIT_MANAGER) and bool(principal.unit) and bool(unit_id) and principal.unit == unit_id
 
 
 def ensure_visible(principal: Principal, row: Any, what: str, unit_ids: tuple[str | None, ...],
@@ -77,14 +92,14 @@ def own_unit(principal: Principal, unit_id: str | None, field: str = "unit_id") 
     """A unit manager acts for their own unit only (403: it names the unit they asked for)."""
     if principal.has(IT_STAFF, IT_ADMIN):
         return
-    if principal.has(UNIT_MANAGER) and principal.unit is not None and unit_id == principal.unit:
+    if manages(principal, unit_id):
         return
     raise HTTPException(403, f"{field}: you act for unit {principal.unit or '(none)'} only, not {unit_id!r}")
 
 
 def unit(principal: Principal, unit_id: str) -> None:
     """Reading a unit's records: IT and auditors any unit, a manager their own (another unit: 404)."""
-    if not sees_everything(principal) and not (principal.has(UNIT_MANAGER) and principal.unit == unit_id):
+    if not sees_everything(principal) and not manages(principal, unit_id):
         raise HTTPException(404, f"unit_id: no unit {unit_id!r}")
 
 
@@ -109,7 +124,7 @@ async def device_event(path: ProcessPath, principal: Principal, order_number: st
     if event in ("accept_buyout", "decline_buyout"):
         view = await path.view(device_workflow_id(order_number), DeviceLifecycleWorkflow.view, not_found)
         buyer = view.buyout.buyer_ref if view.buyout else None
-        if buyer is None or buyer != principal.employee_ref:
+        if not same_person(principal, buyer):
             raise HTTPException(403, "rule EQ-11: only the offered employee answers this buyout offer")
         return
     if not principal.has(IT_STAFF):  # a manager: their unit's devices only
@@ -130,16 +145,26 @@ def ticket(session: Session, principal: Principal, number: str) -> None:
                    row.reporter_ref if row else None)
 
 
-def new_ticket(principal: Principal, unit_id: str, reporter_ref: str) -> None:
-    """IT registers any ticket; a manager for their unit; an employee reports as themself."""
-    if principal.has(IT_STAFF):
+def new_ticket(session: Session, principal: Principal, unit_id: str, reporter_ref: str) -> None:
+    """IT registers any ticket; a manager for their unit; an employee reports as themself, for their own unit
+    (the people register's, else the token's unit claim): another unit's ticket is IT's to register."""
+    if principal.has(IT_STAFF) or manages(principal, unit_id):
         return
-    if principal.has(UNIT_MANAGER) and principal.unit == unit_id:
-        return
-    if principal.has(EMPLOYEE) and reporter_ref == principal.employee_ref:
-        return
+    if principal.has(EMPLOYEE) and same_person(principal, reporter_ref):
+        if unit_id == home_unit(session, principal):
+            return
+        raise HTTPException(403, f"unit_id: you report for your own unit only, not {unit_id!r} (IT support "
+                                 "registers a ticket for another unit)")
     raise HTTPException(403, f"reporter_ref, unit_id: you report for yourself"
                              f"{' or unit ' + principal.unit if principal.unit else ''} only")
+
+
+def home_unit(session: Session, principal: Principal) -> str | None:
+    """The caller's own unit: the people register's, else the token's unit claim."""
+    from db.people import person
+
+    row = person(session, principal.employee_ref) if principal.employee_ref else None
+    return (row.unit_id if row is not None and row.unit_id else None) or principal.unit
 
 
 def survey(session: Session, principal: Principal, number: str) -> None:
@@ -147,7 +172,7 @@ def survey(session: Session, principal: Principal, number: str) -> None:
     from db.ticket_models import Ticket
 
     row = session.get(Ticket, number)
-    if row is None or row.reporter_ref != principal.employee_ref:
+    if row is None or not same_person(principal, row.reporter_ref):
         raise HTTPException(404, f"number: no ticket {number!r}")
 
 
@@ -165,11 +190,14 @@ def applicant(session: Session, principal: Principal, unit_id: str, kind: str, a
 
     if principal.has(IT_STAFF) and kind != "non_employee_account":
         return
-    if applicant_ref is not None and applicant_ref != principal.subject:
+    if principal.employee_ref is None:
+        raise HTTPException(403, "applicant_ref: your employee number is not known (people register); the "
+                                 "applicant is the signed-in user (rule TK-9)")
+    if applicant_ref is not None and applicant_ref != principal.employee_ref:
         raise HTTPException(403, "applicant_ref: the applicant is the signed-in user (rule TK-9)")
-    if principal.has(UNIT_MANAGER) and principal.unit == unit_id:
+    if manages(principal, unit_id):
         return
-    if principal.has(EMPLOYEE) and session.get(DesignatedApplicant, (unit_id, principal.subject)) is not None:
+    if principal.has(EMPLOYEE) and session.get(DesignatedApplicant, (unit_id, principal.employee_ref)) is not None:
         return
     if principal.has(IT_STAFF):  # an account: the signed-in user applies, TK-9 decides (manager or designated)
         return
@@ -198,12 +226,18 @@ async def agreement_event(path: ProcessPath, principal: Principal, workflow_id: 
         return
     require(principal, (AGREEMENT_PARTY_ROLE[party],), f"{action.event} for party {party!r}")
     view = await path.view(workflow_id, AgreementWorkflow.view, not_found)
-    if party == "system_owner" and (view.content is None or view.content.system_owner_ref != principal.subject):
+    if party == "system_owner" and (view.content is None or not same_person(principal, view.content.system_owner_ref)):
         raise HTTPException(403, "party: only the agreement's own system owner approves for the system owner "
                                  "(rule AG-4)")
-    if any(a.actor == principal.subject and a.party != party for a in view.approvals):
+    # the workflow refuses it too, under its lock (a race past this check: domain.agreements)
+    if any(_is(principal, a.actor, a.person) and a.party != party for a in view.approvals):
         raise HTTPException(403, "party: you approved for the other party already; one person does not approve "
                                  "for both parties (rule AG-4)")
+
+
+def _is(principal: Principal, actor: str, person: str | None) -> bool:
+    """Whether a recorded act (its actor's subject, and employee number where known) was the caller's."""
+    return actor == principal.subject or same_person(principal, person)
 
 
 def _body_role(body: str, municipality: str | None = None) -> str:
@@ -229,7 +263,7 @@ async def framework_event(path: ProcessPath, principal: Principal, workflow_id: 
     if role == IT_ADMIN:
         return
     view = await path.view(workflow_id, FrameworkChangeWorkflow.view, not_found)
-    if any(d.actor == principal.subject and _body_role(d.body, d.municipality) != role for d in view.decisions):
+    if any(_is(principal, d.actor, d.person) and _body_role(d.body, d.municipality) != role for d in view.decisions):
         raise HTTPException(403, "actor: you recorded another body's decision on this proposal; one person does "
                                  "not decide for two bodies (rule GV-2)")
 

@@ -9,16 +9,20 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from dataclasses import dataclass, field
+import unicodedata
+from dataclasses import dataclass, field, replace
 
 import httpx
+from anyio import to_thread
 from fastapi import HTTPException, Request
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from joserfc.jws import extract_compact
+from sqlalchemy.exc import SQLAlchemyError
 
 from config import Settings
+from db.people import employee_ref_of_subject, person
 from domain.common import SYSTEM_ACTOR  # system moves: no token may claim it
 from observability.logging import current_actor
 
@@ -143,20 +147,77 @@ async def validate(token: str, jwks: Jwks, settings: Settings) -> Principal:
     return principal_of(decoded.claims, settings)
 
 
-def principal_of(claims: dict, settings: Settings) -> Principal:
-    """Entra ID: the stable object id `oid`; other issuers: `sub`. Never e-mail or display name."""
-    subject = claims.get("oid") or claims.get("sub")
-    if not isinstance(subject, str) or not subject.strip():
+# ASCII lookalikes folded before comparing a subject with the reserved name (Unicode ones are refused whole)
+_LOOKALIKES = (("rn", "m"), ("vv", "w"), ("0", "o"), ("1", "l"), ("i", "l"), ("|", "l"))
+
+
+def _skeleton(text: str) -> str:
+    folded = text.casefold()
+    for lookalike, letter in _LOOKALIKES:
+        folded = folded.replace(lookalike, letter)
+    return "".join(c for c in folded if c.isalnum())
+
+
+def checked_subject(raw: object) -> str:
+    """The subject as one identity: NFKC-normalised, format and control characters removed; OpenID Connect
+    subjects are ASCII, so anything else is refused, as is whatever reads as the system actor."""
+    if not isinstance(raw, str):
         raise unauthorized("the token has no subject")
-    if subject.strip().lower() == SYSTEM_ACTOR:
+    subject = "".join(c for c in unicodedata.normalize("NFKC", raw)
+                      if unicodedata.category(c) not in ("Cf", "Cc", "Zl", "Zp")).strip()
+    if not subject:
+        raise unauthorized("the token has no subject")
+    if not subject.isascii() or not subject.isprintable():
+        raise unauthorized("the subject must be printable ASCII (OpenID Connect Core 1.0, `sub`)")
+    if _skeleton(subject) == _skeleton(SYSTEM_ACTOR):
         raise unauthorized(f"subject {subject!r} is reserved for system moves")
-    roles = claims.get("roles") or []
-    if isinstance(roles, str):
-        roles = roles.split()
-    employee = claims.get(settings.oidc_employee_claim)
-    return Principal(subject=subject, roles=frozenset(r for r in roles if isinstance(r, str)),
-                     team=claims.get(settings.oidc_team_claim), unit=claims.get(settings.oidc_unit_claim),
-                     employee_ref=employee if isinstance(employee, str) else subject, claims=claims)
+    return subject
+
+
+def _scope_claim(claims: dict, name: str) -> str | None:
+    """A scoping claim (unit, team, employee number): a non-blank string, else absent (filters fail closed)."""
+    value = claims.get(name)
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def principal_of(claims: dict, settings: Settings) -> Principal:
+    """Entra ID: the stable object id `oid`; other issuers: `sub`. Never e-mail or display name.
+    `employee_ref` is the employee-number claim only: `authenticate` completes it from the people register."""
+    subject = checked_subject(claims.get("oid") or claims.get("sub"))
+    roles = claims.get("roles", [])
+    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+        raise unauthorized("the roles claim must be a list of strings")
+    return Principal(subject=subject, roles=frozenset(roles), team=_scope_claim(claims, settings.oidc_team_claim),
+                     unit=_scope_claim(claims, settings.oidc_unit_claim),
+                     employee_ref=_scope_claim(claims, settings.oidc_employee_claim), claims=claims)
+
+
+def employee_ref_of(session, principal: Principal, settings: Settings) -> str | None:
+    """Who this person is in Ramflow's records (employee number): the token's employee claim; else the people
+    register's link of the subject; else, where subjects are employee numbers (the local issuer, development),
+    the subject itself unless that number belongs to someone with another login; else no one."""
+    if principal.employee_ref is not None:
+        return principal.employee_ref
+    linked = employee_ref_of_subject(session, principal.subject)
+    if linked is not None or not settings.subject_is_employee_ref:
+        return linked
+    holder = person(session, principal.subject)
+    return principal.subject if holder is None or holder.subject in (None, principal.subject) else None
+
+
+async def with_employee_ref(request: Request, principal: Principal) -> Principal:
+    """The principal with its employee number resolved, once per request (api.auth.employee_ref_of)."""
+    settings: Settings = request.app.state.settings
+
+    def work() -> str | None:
+        with request.app.state.sessions() as session:
+            return employee_ref_of(session, principal, settings)
+
+    try:
+        return replace(principal, employee_ref=await to_thread.run_sync(work))
+    except SQLAlchemyError as error:
+        raise HTTPException(503, "the database is away: who you are cannot be looked up",
+                            headers={"Retry-After": str(settings.retry_after_seconds)}) from error
 
 
 def bearer(request: Request) -> str | None:
@@ -183,6 +244,7 @@ async def authenticate(request: Request) -> Principal:
     except IssuerUnavailable as error:
         retry = str(getattr(settings, "retry_after_seconds", 5))
         raise HTTPException(503, str(error), headers={"Retry-After": retry}) from error
+    principal = await with_employee_ref(request, principal)
     request.state.principal = principal
     current_actor.set(principal.subject)  # the `actor` of this request's log events (observability.logging)
     return principal

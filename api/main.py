@@ -23,9 +23,9 @@ from api.auth import Jwks
 from api.errors import COMMON_RESPONSES, install_error_handlers, reject_lone_surrogates
 from api.policy import ACCESS_RESPONSES, RateLimiter, documented_bearer, enforce
 from api.refusals import RefusalRecorder
-from api.routes import (agreements, audit, billing, calendar, catalogue, cloud_moves, codec, devices, governance,
-                        incidents, mail, outbox, people, premises, reference, reports, service_requests, services,
-                        ticket_messages, tickets)
+from api.routes import (agreements, audit, billing, calendar, catalogue, cloud_moves, codec, devices, feeds,
+                        governance, incidents, mail, outbox, people, premises, reference, reports, service_requests,
+                        services, survey_links, ticket_messages, tickets)
 from config import Settings, get_settings
 from db.session import api_sessionmaker
 from observability.http import instrument_app, untraced
@@ -75,6 +75,24 @@ class BodyLimit:
         await response({"type": "http"}, _no_body, send)
 
 
+class CodecCors:
+    """CORS (with credentials) for the payload codec only: the Temporal Web UI, another origin, decodes through
+    /api/v1/codec (issue 11); no other route answers a cross-origin browser request (issue 20)."""
+
+    PREFIX = "/api/v1/codec"
+
+    def __init__(self, app: ASGIApp, origins: list[str]) -> None:
+        self.app = app
+        self.cors = CORSMiddleware(app, allow_origins=origins, allow_methods=["POST"],
+                                   allow_headers=["Content-Type", "Authorization", "X-Namespace"],
+                                   allow_credentials=True)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        codec = path == self.PREFIX or path.startswith(self.PREFIX + "/")
+        await (self.cors if codec else self.app)(scope, receive, send)
+
+
 async def _no_body() -> Message:
     return {"type": "http.request", "body": b"", "more_body": False}
 
@@ -120,6 +138,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None,
         yield
 
     settings = settings or get_settings()
+    settings.check_api_production()  # production: an explicit https issuer, or no start (issue 20)
     docs = settings.api_docs_enabled
     app = FastAPI(
         title="Ramflow",
@@ -148,12 +167,11 @@ def create_app(settings: Settings | None = None, client: Client | None = None,
     app.add_middleware(RefusalRecorder)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(security.SecurityHeaders)  # every answer, 413 included
-    # issue 11: the Temporal Web UI (another origin) decodes payloads through /codec/decode
-    app.add_middleware(CORSMiddleware, allow_origins=settings.codec_cors_origins, allow_methods=["POST"],
-                       allow_headers=["Content-Type", "Authorization", "X-Namespace"], allow_credentials=True)
+    # issue 11: the Temporal Web UI (another origin) decodes payloads through /codec/decode, and only there
+    app.add_middleware(CodecCors, origins=settings.codec_cors_origins)
     for module in (devices, catalogue, reference, people, outbox, tickets, ticket_messages, mail, service_requests,
                    incidents, reports, calendar, agreements, services, cloud_moves, governance, premises, security,
-                   audit, codec, billing):
+                   audit, codec, billing, survey_links, feeds):
         app.include_router(module.router, prefix="/api/v1", responses={**COMMON_RESPONSES, **ACCESS_RESPONSES},
                            dependencies=[Depends(reject_lone_surrogates), Depends(documented_bearer)])
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

@@ -145,6 +145,9 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/mail/rejected"): read(IT),  # the support mailbox's kept-aside mail (personal data)
     ("POST", "/tickets/{number}/survey"): allow(EMPLOYEE, scoped="the ticket's reporter only (TK-6)"),
     ("GET", "/survey/questions"): read(EVERYONE),
+    # issue 21: the mailed survey link (TK-6): the signed, single-use, expiring token is the credential
+    ("GET", "/survey/{token}"): PUBLIC,
+    ("POST", "/survey/{token}"): PUBLIC,
     ("GET", "/support-matters"): read(EVERYONE),
     ("GET", "/intefunktion-functions"): read(EVERYONE),
     ("POST", "/service-requests"): allow(IT_STAFF, UNIT_MANAGER, EMPLOYEE, scoped="a non-employee account: the "
@@ -161,6 +164,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/incidents"): read(EVERYONE),
     ("PUT", "/incidents/{incident_id}/end"): allow(IT_STAFF),
     ("POST", "/operational-messages"): allow(IT_STAFF),
+    ("GET", "/feeds/{municipality}/driftinformation.atom"): PUBLIC,  # AV-4: for the intranets, no personal data
     ("GET", "/reports/tertial"): read(IT, BODY_ROLES),
     ("GET", "/reports/tertial.csv"): read(IT, BODY_ROLES),
     ("GET", "/calendar/deadline"): read(EVERYONE),

@@ -38,6 +38,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.deliveries import HistoryEntry, with_deliveries
 from api.errors import Unavailable, business_cause, http_error, transient
 from config import Settings
 from db.idempotency import KeyReused, claim, request_hash
@@ -248,10 +249,11 @@ class ProcessPath:
             raise mapped from error
 
     async def event(self, workflow_id: str, update: Callable, command: type, request: Any, actor: str,
-                    not_found: str, **options: Any) -> Any:
+                    not_found: str, person: str | None = None, **options: Any) -> Any:
         """An event route's body: the process's `command` for the request's action (who, why, what), applied
-        as an Update (`options`: `apply`'s `ended` and `update_id`)."""
-        return await self.apply(workflow_id, update, command(actor=actor, reason=request.reason,
+        as an Update (`options`: `apply`'s `ended` and `update_id`); `person`: the actor's employee number,
+        where the process compares people (AG-4, GV-2)."""
+        return await self.apply(workflow_id, update, command(actor=actor, reason=request.reason, person=person,
                                                              action=request.action), not_found, **options)
 
     # --- views ------------------------------------------------------------------------------------
@@ -305,12 +307,14 @@ def audit_log(session: Session, table: type, column: Any, key: str, limit: int |
 
 
 def history_of(session: Session, register: type, transitions: type, key: str, not_found: str,
-               limit: int | None = 1000, offset: int = 0) -> list[TransitionRecord]:
+               limit: int | None = 1000, offset: int = 0) -> list[HistoryEntry]:
     """A history route's answer: the audit log of the process `key` from its register's transition table
     (keyed by its `__audit_key__` column); 404 when the register has no such process."""
-    if session.get(register, key) is None:
+    row = session.get(register, key)
+    if row is None:
         raise HTTPException(404, not_found)
-    return audit_log(session, transitions, getattr(transitions, transitions.__audit_key__), key, limit, offset)
+    records = audit_log(session, transitions, getattr(transitions, transitions.__audit_key__), key, limit, offset)
+    return with_deliveries(session, getattr(row, "workflow_id", None) or key, records)  # issue 21: each line's mail
 
 
 # --- what the routes of every process share -------------------------------------------------------------
@@ -362,7 +366,8 @@ def claimed_number(session: Session, scope: str, idempotency_key: str, actor: st
     """The number an Idempotency-Key stands for: the given one or one allocated now, and whether an earlier
     request claimed it; 422 when the key was used for another request."""
     try:
-        number, new = claim(session, scope, idempotency_key, request_hash(actor, body), lambda _: given or allocate())
+        number, new = claim(session, scope, idempotency_key, request_hash(actor, body), lambda _: given or allocate(),
+                            caller=actor)
     except KeyReused as error:
         raise HTTPException(422, str(error)) from error
     return number, not new

@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from api.auth import validate
 from console import i18n
 from console.oidc import Oidc, check_id_token
-from console.pages import auditors, decisions, support, units
+from console.pages import auditors, decisions, devmail, support, units
 from console.session import COOKIE, LANG_COOKIE, LOGIN_COOKIE, SessionStore
 from console.ui import HERE, Answered, Ui, navigation
 
@@ -72,7 +72,8 @@ def create_console(api_app: FastAPI) -> FastAPI:
         try:
             token, id_token = await oidc.exchange(code, str(request.url_for("callback")), pending.verifier)
             if id_token is not None:
-                await check_id_token(id_token, api_app.state.jwks, settings.console_client_id, pending.nonce)
+                await check_id_token(id_token, api_app.state.jwks, settings.console_client_id, pending.nonce,
+                                     settings.oidc_issuer)
             principal = await validate(token, api_app.state.jwks, settings)
         except Exception as error:  # noqa: BLE001
             return ui.error(request, None, 401, "OpenID Connect", str(error))
@@ -115,4 +116,5 @@ def create_console(api_app: FastAPI) -> FastAPI:
 
     for audience in (support, units, decisions, auditors):
         audience.register(console, ui)
+    devmail.register(console, ui, settings.mail_dev_catch_dir)  # issue 21: only on the embedded stack
     return console

@@ -46,7 +46,10 @@ WORDS: dict[str, dict[str, str]] = {
         "event_filter": "Händelse", "last_move": "Senaste träff", "rules": "Regler",
         "request_kind": "Typ av beställning", "non_employee_account": "Konto för icke anställd",
         "functional_mailbox": "Funktionsadress (e-post)", "program_installation": "Installation av program",
-        "physical_move": "Flytt av utrustning"
+        "physical_move": "Flytt av utrustning",
+        "dev_mail": "Fångad e-post (utveckling)", "dev_mail_intro": "Utvecklingsservern på 127.0.0.1:1025 fångar "
+        "all e-post; ingenting lämnar datorn. Post till supportadressen läggs i supportbrevlådan.",
+        "recipient": "Mottagare", "subject": "Ämne", "sent": "Skickad"
     },
     "en": {
         "app": "Ramflow", "skip": "Skip to content", "login": "Sign in", "logout": "Sign out",
@@ -85,7 +88,10 @@ WORDS: dict[str, dict[str, str]] = {
         "event_filter": "Event", "last_move": "Last match", "rules": "Rules",
         "request_kind": "Kind of request", "non_employee_account": "Account for a non-employee",
         "functional_mailbox": "Functional e-mail address", "program_installation": "Program installation",
-        "physical_move": "Moving equipment"
+        "physical_move": "Moving equipment",
+        "dev_mail": "Caught mail (development)", "dev_mail_intro": "The development server on 127.0.0.1:1025 "
+        "catches every mail; nothing leaves the machine. Mail to the support address goes to the support mailbox.",
+        "recipient": "Recipient", "subject": "Subject", "sent": "Sent"
     },
 }
 

@@ -52,13 +52,13 @@ class Oidc:
         return tokens["access_token"], tokens.get("id_token")
 
 
-async def check_id_token(id_token: str, jwks, client_id: str, nonce: str) -> None:
-    """The ID token is signed by the issuer, for this client, and carries the nonce of this sign-in
-    (a replayed or injected code fails here)."""
+async def check_id_token(id_token: str, jwks, client_id: str, nonce: str, issuer: str) -> None:
+    """The ID token is signed by the issuer, names it (`iss`), has not expired (`exp`, with the API's leeway),
+    is for this client, and carries the nonce of this sign-in (a replayed or injected code fails here)."""
     from joserfc import jwt
     from joserfc.errors import JoseError
 
-    from api.auth import ALGORITHMS, _header
+    from api.auth import ALGORITHMS, LEEWAY_SECONDS, _header
 
     header = _header(id_token)
     if header.get("alg") not in ALGORITHMS or not isinstance(header.get("kid"), str):
@@ -69,6 +69,11 @@ async def check_id_token(id_token: str, jwks, client_id: str, nonce: str) -> Non
     try:
         claims = jwt.decode(id_token, key, algorithms=[header["alg"]]).claims
     except (JoseError, ValueError) as error:
+        raise PermissionError(f"ID token: {error}") from error
+    try:  # OpenID Connect Core 3.1.3.7: iss matches the issuer, exp is in the future
+        jwt.JWTClaimsRegistry(leeway=LEEWAY_SECONDS, iss={"essential": True, "value": issuer},
+                              exp={"essential": True}).validate(claims)
+    except JoseError as error:
         raise PermissionError(f"ID token: {error}") from error
     audience = claims.get("aud")
     if client_id not in (audience if isinstance(audience, list) else [audience]):

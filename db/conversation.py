@@ -82,7 +82,7 @@ def ticket_of_thread(s: Session, message_ids: list[str]) -> str | None:
         number = s.scalar(select(TicketMessage.ticket_number).where(TicketMessage.message_id == message_id)
                           .limit(1))
         number = number or s.scalar(select(InboundMail.ticket_number).where(InboundMail.message_id == message_id))
-        if number is None and hasattr(OutboxMessage, "message_id"):  # the outbound branch's column (w21-out)
+        if number is None:  # a notification Ramflow sent about the ticket (its workflow id names it)
             row = s.scalar(select(OutboxMessage).where(OutboxMessage.message_id == message_id).limit(1))
             number = _ticket_of_workflow(row.workflow_id) if row is not None else None
         if number:
@@ -94,17 +94,14 @@ def _ticket_of_workflow(workflow_id: str | None) -> str | None:
     return workflow_id.removeprefix("ticket-") if workflow_id and workflow_id.startswith("ticket-") else None
 
 
-def queue_ticket_reply(s: Session, *, number: str, recipient: str, subject: str, body: str, at: datetime,
-                       message_id: str, in_reply_to: str | None, references: list[str]) -> OutboxMessage:
-    """IT's answer to the reporter as an outbox row of topic `ticket_reply`, threaded: the one place the
-    threading columns of the outbound branch (message_id, in_reply_to, references, key, state) are set."""
+def queue_ticket_reply(s: Session, *, number: str, key: str, recipient: str, subject: str, body: str,
+                       at: datetime, in_reply_to: str | None, references: list[str]) -> OutboxMessage:
+    """IT's answer to the reporter as an outbox row of topic `ticket_reply`, threaded (the outbox contract of
+    activities/outbox.py): pending until delivery (the sweep, within a minute) sends it under the
+    Message-ID derived from `key`."""
     row = OutboxMessage(created_at=at, topic=TICKET_REPLY, recipient=recipient[:120], subject=subject[:200],
-                        body=body, workflow_id=f"ticket-{number}")
-    threading = {"message_id": message_id, "in_reply_to": in_reply_to, "references": " ".join(references) or None,
-                 "key": f"ticket-{number}:reply:{message_id}", "state": "pending"}
-    for column, value in threading.items():
-        if hasattr(OutboxMessage, column):  # present once w21-out's migration 0015 is merged
-            setattr(row, column, value)
+                        body=body, workflow_id=f"ticket-{number}", key=key[:200], state="pending", attempts=0,
+                        in_reply_to=in_reply_to, references=" ".join(references) or None)
     s.add(row)
     return row
 

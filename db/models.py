@@ -76,6 +76,8 @@ class Unit(Base):
     municipality: Mapped[str] = mapped_column(ForeignKey("municipalities.code"))
     name: Mapped[str] = mapped_column(String(200))
     manager_ref: Mapped[str | None] = mapped_column(String(40))
+    # issue 21: the unit's functional mailbox (TK-10), where `unit:<id>` notifications are mailed
+    mailbox: Mapped[str | None] = mapped_column(String(254))
 
 
 class ErasureVendor(Base):
@@ -212,7 +214,8 @@ class ErasureRecord(Base):
 
 
 class OutboxMessage(Base):
-    """Notifications waiting to be sent (e-mail, intranet); the API lists them."""
+    """Notifications and their delivery (issue 21): one row per message, mailed by the `mail-<id>` workflow
+    (workflows/mail.py); the row is the audit and delivery log. The contract for writers is in activities/outbox.py."""
 
     __tablename__ = "outbox"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -223,6 +226,16 @@ class OutboxMessage(Base):
     body: Mapped[str] = mapped_column(Text)
     workflow_id: Mapped[str | None] = mapped_column(String(80), index=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # --- delivery (issue 21) ---
+    key: Mapped[str | None] = mapped_column(String(200), unique=True)  # the Message-ID is derived from it
+    state: Mapped[str] = mapped_column(String(10), default="pending", index=True)  # pending / sent / failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    message_id: Mapped[str | None] = mapped_column(String(250), index=True)
+    address: Mapped[str | None] = mapped_column(String(254))  # where it went (resolved at sending)
+    in_reply_to: Mapped[str | None] = mapped_column(String(250))  # threading: a reply to a ticket's mail
+    references: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict | None] = mapped_column(JSON)  # structured facts the templates show (price, deadline …)
 
 
 class AppliedEffect(Base):

@@ -63,6 +63,12 @@ FORM_FACTORS = {"LAT-5450": "laptop", "OPT-7020": "desktop", "TP-E14": "laptop",
                 "LOAN-LAT": "laptop"}
 
 
+def unit_mailbox(unit_id: str, municipality: str) -> str:
+    """A placeholder functional mailbox (issue 21) under the reserved .example domain (RFC 2606): TR-KS →
+    ks@tranemo.example. IT sets the real one; migration 0015 fills existing units the same way."""
+    return f"{unit_id.split('-', 1)[1].lower()}@{municipality}.example"
+
+
 def load_reference_data(sessions: sessionmaker[Session], year: int) -> bool:
     """Load everything once; returns False when the database already has municipalities."""
     with sessions.begin() as s:
@@ -70,7 +76,7 @@ def load_reference_data(sessions: sessionmaker[Session], year: int) -> bool:
             return False
         s.add_all(Municipality(code=code, name=name) for code, name in MUNICIPALITIES.items())
         s.flush()
-        s.add_all(Unit(id=i, municipality=m, name=n, manager_ref=mgr) for i, m, n, mgr in UNITS)
+        s.add_all(Unit(id=i, municipality=m, name=n, manager_ref=mgr, mailbox=unit_mailbox(i, m)) for i, m, n, mgr in UNITS)
         s.add_all(ErasureVendor(name=n, certification=c, certified=ok) for n, c, ok in ERASURE_VENDORS)
         for code, name, category, life, warranty, agreement, os_name, prices in CATALOGUE:
             model = CatalogueModel(code=code, name=name, category=category, expected_life_months=life,

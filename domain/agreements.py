@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, model_validator
 from domain.common import KEY_PATTERN, REF_PATTERN, SYSTEM_ACTOR, start_of_year
 from domain.costing import CostBreakdown, CostComponent, CostLine, PriceList, compute_cost
 from domain.process import (action_of, GuardedProcess, LiveView, Move, ProcessCommand, ProcessDefinition,
-                            TransitionRecord)
+                            TransitionRecord, person_of, same_person)
 
 
 # --- the agreement itself (AG-1, AG-2) --------------------------------------------------------
@@ -284,6 +284,7 @@ class Approval(BaseModel):
     party: Literal["it", "system_owner"]
     actor: str
     at: datetime
+    person: str | None = Field(None, description="the approver's employee number, when known")
 
 
 class Meeting(BaseModel):
@@ -369,6 +370,7 @@ AGREEMENT_MESSAGES = {
 class AgreementProcess(GuardedProcess):
     definition = AGREEMENT
     condition_messages = AGREEMENT_MESSAGES
+    separation_of_duties: bool = True  # False only while replaying histories from before it (workflow.patched)
 
     def _approved_parties(self) -> set[str]:
         return {a.party for a in self.snapshot.approvals}
@@ -380,8 +382,20 @@ class AgreementProcess(GuardedProcess):
         if action.party in self._approved_parties() and action.event == "approve":
             return False
         content = self.snapshot.content
-        # rule AG-4: the system owner approves for the unit, in person
-        return action.party != "system_owner" or (content is not None and command.actor == content.system_owner_ref)
+        # rule AG-4: the system owner approves for the unit, in person (by employee number: issue 20)
+        return action.party != "system_owner" or (content is not None and person_of(command) == content.system_owner_ref)
+
+    def refusal(self, trigger: str, command: Any = None) -> str | None:
+        """Rule AG-4 also refuses one person acting for both parties: checked by the workflow under its lock,
+        so two concurrent requests cannot both pass (issue 20)."""
+        refused = super().refusal(trigger, command)
+        action = action_of(command)
+        if refused is not None or not self.separation_of_duties or getattr(action, "party", None) is None:
+            return refused
+        if any(same_person(a.actor, a.person, command) and a.party != action.party for a in self.snapshot.approvals):
+            return (f"event {trigger!r} refused: party: rule AG-4: you approved for the other party already; one "
+                    f"person does not act for both parties")
+        return None
 
     def completes_approval(self, command: Any = None) -> bool:
         action = action_of(command)
@@ -406,7 +420,8 @@ class AgreementProcess(GuardedProcess):
                 if action.changes is not None:
                     details["changed"] = ", ".join(action.changes.changed_fields())
             case Approve():
-                snap.approvals.append(Approval(party=action.party, actor=command.actor, at=now))
+                snap.approvals.append(Approval(party=action.party, actor=command.actor, at=now,
+                                               person=getattr(command, "person", None)))
                 details["party"] = action.party
             case Reject():
                 snap.approvals, snap.last_rejection = [], action.reason

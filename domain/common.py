@@ -55,6 +55,9 @@ class Notification(BaseModel):
     body: str
     workflow_id: str
     at: datetime
+    # issue 21: structured facts the mail templates show (price, deadline …); an argument only, so adding it
+    # changes no workflow command
+    data: dict[str, str] = Field(default_factory=dict)
 
 
 class RoundStart(BaseModel):

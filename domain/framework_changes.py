@@ -13,7 +13,7 @@ from domain.catalogue import Category, Price
 from domain.common import KEY_PATTERN, LOCAL_TZ, MUNICIPALITIES, SYSTEM_ACTOR, Municipality
 from domain.costing import SERVICE_CODE_PATTERN, PriceItem
 from domain.process import (action_of, GuardedProcess, LiveView, Move, ProcessCommand, ProcessDefinition,
-                            TransitionRecord)
+                            TransitionRecord, same_person)
 from domain.support_calendar import DEFAULT_HOURS, DEFAULT_WINDOW_RULES, ServiceWindowRule
 
 ServiceCode = Annotated[str, Field(pattern=SERVICE_CODE_PATTERN)]
@@ -158,6 +158,11 @@ BODIES = {
 }
 
 
+def decision_body(trigger: str, action: Any) -> str:
+    """The body whose decision `trigger` records (a kommunstyrelse with its municipality)."""
+    return BODIES[trigger] + (f" {action.municipality}" if hasattr(action, "municipality") else "")
+
+
 def framework_workflow_id(proposal_id: str) -> str:
     return f"framework-{proposal_id}"
 
@@ -205,6 +210,7 @@ class DecisionRecord(BaseModel):
     reason: str | None = None
     actor: str
     at: datetime
+    person: str | None = Field(None, description="the secretary's employee number, when known")
 
 
 class _Decision(BaseModel):
@@ -304,6 +310,19 @@ class FrameworkProcess(GuardedProcess):
     condition_messages = FRAMEWORK_MESSAGES
     today: date | None = None  # the local date, set by the workflow before each check (rule GV-2)
     rule_fidelity: bool = True  # False only while replaying histories from before GV-2's date checks
+    separation_of_duties: bool = True  # False only while replaying histories from before it (workflow.patched)
+
+    def refusal(self, trigger: str, command: Any = None) -> str | None:
+        """Rule GV-2 also refuses one person recording decisions of two bodies on one proposal (e.g. both
+        kommunstyrelser): checked by the workflow under its lock, so concurrent requests cannot both pass."""
+        refused = super().refusal(trigger, command)
+        if refused is not None or not self.separation_of_duties or command is None or trigger not in BODIES:
+            return refused
+        body = decision_body(trigger, action_of(command))
+        if any(same_person(d.actor, d.person, command) and d.body != body for d in self.snapshot.decisions):
+            return (f"event {trigger!r} refused: actor: rule GV-2: you recorded another body's decision on this "
+                    f"proposal; one person does not decide for two bodies")
+        return None
 
     def earliest_decision_date(self, command: Any = None) -> date | None:
         """Rule GV-2: a decision is dated no earlier than the steps before it in the chain (the two
@@ -353,12 +372,12 @@ class FrameworkProcess(GuardedProcess):
             return {}
         rejected = trigger.endswith("_reject")
         record = DecisionRecord(
-            body=BODIES[trigger] + (f" {action.municipality}" if hasattr(action, "municipality") else ""),
+            body=decision_body(trigger, action),
             municipality=getattr(action, "municipality", None),
             decision="rejected" if rejected else {"forum_prepare": "prepared", "committee_decide": "decided"}.get(
                 trigger, "approved"),
             decided_on=action.decided_on, minutes_ref=action.minutes_ref, reason=getattr(action, "reason", None),
-            actor=command.actor, at=now,
+            actor=command.actor, at=now, person=getattr(command, "person", None),
         )
         snap.decisions.append(record)
         if trigger == "board_approve":

@@ -131,6 +131,19 @@ class ProcessCommand(BaseModel):
 
     actor: str = Field(min_length=1, max_length=80)
     reason: str | None = Field(None, max_length=500)
+    person: str | None = Field(None, max_length=40, description="the actor's employee number (people register), "
+                               "when known: who the person is, where the actor is a token subject (issue 20)")
+
+
+def same_person(actor: str, person: str | None, command: Any) -> bool:
+    """Whether a recorded act (its actor, and employee number where known) was done by the person who sends
+    `command`: the same subject, or the same employee number (rules AG-4, GV-2: separation of duties)."""
+    return actor == command.actor or (person is not None and person == getattr(command, "person", None))
+
+
+def person_of(command: Any) -> str:
+    """Who sends `command`, as the process's records name people: the employee number, else the actor."""
+    return getattr(command, "person", None) or command.actor
 
 
 class IllegalMove(Exception):

@@ -10,7 +10,7 @@ from collections import Counter
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable
 
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -162,15 +162,25 @@ class BusinessCollector(Collector):
                 gauge.add_metric([process, state], count)
         return gauge
 
-    def _outbox(self, s: Session) -> Iterable[GaugeMetricFamily]:
+    def _outbox(self, s: Session) -> Iterable[GaugeMetricFamily | CounterMetricFamily]:
+        """Issue 21: the backlog is what waits for delivery (`pending`); sent and failed are counted from the
+        outbox, the delivery log (rows are never deleted, so the counts only grow)."""
         count, oldest = s.execute(select(func.count(), func.min(OutboxMessage.created_at))
-                                  .where(OutboxMessage.sent_at.is_(None))).one()
-        unsent = GaugeMetricFamily("ramflow_outbox_unsent", "notifications in the outbox not yet sent")
+                                  .where(OutboxMessage.state == "pending")).one()
+        unsent = GaugeMetricFamily("ramflow_outbox_unsent", "notifications in the outbox waiting for delivery")
         unsent.add_metric([], count)
         yield unsent
-        age = GaugeMetricFamily("ramflow_outbox_oldest_unsent_age_seconds", "age of the oldest unsent notification")
+        age = GaugeMetricFamily("ramflow_outbox_oldest_unsent_age_seconds", "age of the oldest notification "
+                                "waiting for delivery")
         age.add_metric([], max(0.0, (self.now() - aware(oldest)).total_seconds()) if oldest else 0.0)
         yield age
+        delivered = CounterMetricFamily("ramflow_outbox_delivered", "notifications delivered (sent) or given up "
+                                        "(failed: refused, no address, out of attempts)", labels=["state"])
+        counts = dict(s.execute(select(OutboxMessage.state, func.count()).where(OutboxMessage.state != "pending")
+                                .group_by(OutboxMessage.state)).all())
+        for state in ("sent", "failed"):
+            delivered.add_metric([state], counts.get(state, 0))
+        yield delivered
 
     def _billing(self, s: Session) -> GaugeMetricFamily:
         gauge = GaugeMetricFamily("ramflow_billing_runs_failed", "billing runs failed or stuck: not published an "

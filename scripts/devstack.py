@@ -1,5 +1,6 @@
 """`make run`: the embedded stack on one machine — Temporal dev server (unless TEMPORAL_ADDRESS is set),
-the local OpenID Connect issuer (unless OIDC_ISSUER is set), migrations and reference data on SQLite, the
+the local OpenID Connect issuer (unless OIDC_ISSUER is set), the development mail server on 127.0.0.1:1025 (unless
+MAIL_TRANSPORT is set), migrations and reference data on SQLite, the
 worker and the API. A child that dies is logged and restarted with backoff (the others keep running);
 Ctrl-C stops everything within seconds."""
 from __future__ import annotations
@@ -22,6 +23,31 @@ BIN = Path(sys.executable).parent
 # continues as new (hash-chained, backed up with the register), so auditors do not depend on this; 30 days
 # keep recent runs in the Web UI for operations and the monthly follow-up. Same value in docker-compose.yml.
 NAMESPACE_RETENTION = "720h"
+DEV_MAIL_HOST, DEV_MAIL_PORT = "127.0.0.1", 1025  # issue 21: the Mailpit/MailHog convention
+
+
+# Issue 21: the console personas in the people register on the embedded stack, so their mail has an address
+# (placeholders under the reserved .example domain; E5002 reads English). Added only to an empty register.
+DEV_PEOPLE = [("E5001", None, "Eva Ek", "sv", "TR-KS"), ("E5002", None, "Erik Lund", "en", "TR-KS"),
+              ("E2101", None, "Sara Berg", "sv", "UL-KS"), ("E1001", "E1001", "Karin Holm", "sv", "TR-KS"),
+              ("E2001", "E2001", "Lars Nyström", "sv", "UL-KS"), ("IT-ANNA", "it.anna", "Anna IT", "sv", None),
+              ("IT-IVAR", "it.ivar", "Ivar IT", "sv", None)]
+
+
+def load_dev_people(sessions) -> bool:  # noqa: ANN001
+    from datetime import datetime, timezone
+
+    from sqlalchemy import select
+
+    from db.people_models import Person
+
+    with sessions.begin() as s:
+        if s.scalar(select(Person.employee_ref).limit(1)) is not None:
+            return False
+        s.add_all(Person(employee_ref=ref, subject=sub, name=name, language=lang, unit_id=unit, active=True,
+                         email=f"{ref.lower()}@{'ulricehamn' if (unit or '').startswith('UL') else 'tranemo'}.example",
+                         updated_at=datetime.now(timezone.utc)) for ref, sub, name, lang, unit in DEV_PEOPLE)
+    return True
 
 
 def wait_for_port(host: str, port: int, seconds: float, what: str) -> None:
@@ -147,6 +173,13 @@ def main() -> int:
         env["PAYLOAD_ENCRYPTION_KEYS"] = keys.read_text().strip()
     # the console's session cookie is Secure in production; the embedded stack serves http://127.0.0.1
     env.setdefault("CONSOLE_COOKIE_SECURE", "false" if settings.api_host in ("127.0.0.1", "localhost") else "true")
+    # issue 21: mail goes to the development mail server on 127.0.0.1:1025 unless a transport is configured
+    dev_mail = "MAIL_TRANSPORT" not in os.environ
+    if dev_mail:
+        env.update(MAIL_TRANSPORT="smtp", MAIL_SMTP_HOST=DEV_MAIL_HOST, MAIL_SMTP_PORT=str(DEV_MAIL_PORT),
+                   MAIL_SMTP_STARTTLS="false", MAIL_SMTP_AUTH="none")
+        env.setdefault("MAIL_DEV_CATCH_DIR", "var/mail/outgoing")
+    env.setdefault("PUBLIC_BASE_URL", f"http://{settings.api_host}:{settings.api_port}")
     try:
         if embedded:
             host, port = settings.temporal_address.rsplit(":", 1)
@@ -170,8 +203,14 @@ def main() -> int:
                 "--key-file", "var/local-issuer-key.json",
             ], env=env, start_new_session=True)))
             wait_for_port(issuer.hostname or "127.0.0.1", issuer.port or 80, 30, "the local OpenID Connect issuer")
+        if dev_mail:  # issue 21: catches every mail; support mail into the support Maildir
+            children.append(Child("mail", lambda: subprocess.Popen([
+                sys.executable, "-m", "mail.devserver", "--host", DEV_MAIL_HOST, "--port", str(DEV_MAIL_PORT),
+            ], env=env, stdout=subprocess.DEVNULL, start_new_session=True)))
+            wait_for_port(DEV_MAIL_HOST, DEV_MAIL_PORT, 30, "the development mail server")
         upgrade(settings.database_url)
         loaded = load_reference_data(make_sessionmaker(settings.database_url), date.today().year)
+        load_dev_people(make_sessionmaker(settings.database_url))
         children.append(Child("worker", lambda: subprocess.Popen([sys.executable, "worker.py"], env=env,
                                                                  start_new_session=True)))
         children.append(Child("api", lambda: subprocess.Popen([
@@ -197,6 +236,8 @@ Ramflow is up.
   Console        {base}/console/   (Swedish first; "In English" top right)
                  sign in at {settings.oidc_issuer if local_issuer else "the identity provider"}: {CONSOLE_LOGINS if local_issuer else "your own account"}
                  example data for it: {sys.executable} -m console.demo
+  Mail           {f"SMTP {DEV_MAIL_HOST}:{DEV_MAIL_PORT} (development server, nothing leaves the machine): every mail is caught in {env['MAIL_DEV_CATCH_DIR']} and listed at {base}/console/dev/mail; mail to {settings.mail_support_address} goes to the Maildir {settings.mail_support_maildir}" if dev_mail else f"MAIL_TRANSPORT={os.environ['MAIL_TRANSPORT']} (docs/mail.md)"}
+                 send a test mail to support: {sys.executable} -m mail.send_test
   Logs           var/temporal.log; worker and API print here (LOG_FORMAT=json for JSON events)
   Metrics        (Prometheus text format; ops/ has the dashboard and the alert rules)
   {metrics}

@@ -6,8 +6,10 @@
     .venv/bin/python -m scripts.record_history premises tests/workflows/histories/premises_network_node_ready.json
     .venv/bin/python -m scripts.record_history device tests/workflows/histories/device_renewal_buyout_neutral_notify.json
     .venv/bin/python -m scripts.record_history device_early tests/workflows/histories/device_delivered_while_called_off.json
-(the last two take every patch of the device workflow, "neutral-notify-activity" included; the last one
-also "commands-wait-for-registration" and "recorded-dates-not-in-the-future").
+    .venv/bin/python -m scripts.record_history framework tests/workflows/histories/framework_separation_of_duties.json
+(the device ones take every patch of the device workflow, "neutral-notify-activity" included; the last device
+one also "commands-wait-for-registration" and "recorded-dates-not-in-the-future"; the framework one
+"separation-of-duties-in-the-workflow").
 Keep the old files: each is a history a running workflow may have. Guard a change with workflow.patched
 (e.g. "eq11-employee-answers-buyout" in workflows/equipment.py), record a new file that takes the new
 path, and the replay test proves today's code replays both."""
@@ -206,8 +208,10 @@ async def framework_decided(client: Client, env: WorkflowEnvironment, in_order: 
     first = today - days_(10) if in_order else today
     for n, action in enumerate((ForumPrepare, SteeringApprove, BoardApprove, BoardApprove, CommitteeDecide)):
         extra = {"municipality": ("tranemo", "ulricehamn")[n - 2]} if action is BoardApprove else {}
+        # each body's own secretary (rule GV-2: the workflow refuses one person for two bodies, issue 20)
         await handle.execute_update(FrameworkChangeWorkflow.apply, FrameworkCommand(
-            actor="nämndsekreterare", action=action(decided_on=first + step * n, minutes_ref=f"P {n}", **extra)))
+            actor=f"sekreterare-{n}", person=f"E90{n}",
+            action=action(decided_on=first + step * n, minutes_ref=f"P {n}", **extra)))
     await env.sleep(days_(11))
     await handle.result()
     return handle

@@ -191,3 +191,15 @@ async def api(env: WorkflowEnvironment, worker: Worker, settings: Settings, sess
         http.bearer = bearer  # helpers that only get `api` mint other callers' tokens with it
         yield http
 
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ANN001
+    """The run ends by naming every skipped test and why (a tool missing on this machine, a backend a test is
+    not for), so a skip is never silent."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    if not skipped:
+        return
+    terminalreporter.section(f"{len(skipped)} skipped, each with its reason")
+    for report in skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        terminalreporter.write_line(f"{report.nodeid}: {reason.removeprefix('Skipped: ')}")

@@ -10,6 +10,7 @@ from typing import Any
 from temporalio import workflow
 
 from workflows.base import (
+    SEPARATION_OF_DUTIES,
     ProcessWorkflow,
     Step,
     archive_run,
@@ -168,6 +169,11 @@ class AgreementWorkflow(RecordedProcess):
     apply = command_update(AgreementCommand, AgreementProcessView)
     ready = ready_update(AgreementProcessView)  # once the process is drawn up or convened
 
+    def _on_command(self, command: AgreementCommand) -> None:
+        # rule AG-4: one person never approves for both parties, checked under the lock (issue 20); histories
+        # from before it replay without the check
+        self.process.separation_of_duties = workflow.patched(SEPARATION_OF_DUTIES)
+
     @workflow.query
     def view(self) -> AgreementProcessView:
         snap = self.snap
@@ -206,7 +212,8 @@ class AgreementWorkflow(RecordedProcess):
             for recipient in (owner, f"unit:{snap.content.unit_id}"):
                 await self._notify("agreement_meeting", recipient, f"Yearly revision of {name}",
                                    f"IT convenes the yearly revision meeting of the agreement for {name} "
-                                   f"(costs for {year}). Propose a time to IT.")
+                                   f"(costs for {year}). Propose a time to IT.",
+                                   {"application": name, "year": str(year)})
         elif trigger == "remind":
             for recipient in (it, owner):
                 await self._notify("agreement_reminder", recipient, f"Reminder: revision meeting for {name}",

@@ -16,7 +16,7 @@ from workflows import audit, notifications
 from workflows.audit import archive_run
 from workflows.steps import ACTIVITY_TIMEOUT, BUSINESS_ERRORS, RETRY, Step, run_activity
 
-__all__ = ["ACTIVITY_TIMEOUT", "BUSINESS_ERRORS", "RETRY", "ProcessWorkflow", "Step", "archive_run",
+__all__ = ["ACTIVITY_TIMEOUT", "BUSINESS_ERRORS", "RETRY", "SEPARATION_OF_DUTIES", "ProcessWorkflow", "Step", "archive_run",
            "command_update", "illegal", "ready_update", "refuse", "run_activity", "start_child_once"]
 
 with workflow.unsafe.imports_passed_through():
@@ -46,6 +46,8 @@ async def start_child_once(run: Any, arg: Any, workflow_id: str) -> bool:
 
 COMMANDS_WAIT_FOR_REGISTRATION = "commands-wait-for-registration"
 RECORDED_DATES_NOT_IN_THE_FUTURE = "recorded-dates-not-in-the-future"
+# AG-4, GV-2: the workflow itself refuses one person acting for two parties or two bodies (issue 20)
+SEPARATION_OF_DUTIES = "separation-of-duties-in-the-workflow"
 # The dates of a meeting held or a decision taken: recorded once it has taken place, never ahead of it.
 RECORDED_DATES = ("held_on", "decided_on")
 
@@ -252,5 +254,6 @@ class ProcessWorkflow:
     def _key(self, step: str) -> str:
         return f"{workflow.info().workflow_id}:{len(self.snap.log)}:{step}"
 
-    async def _notify(self, topic: str, recipient: str, subject: str, body: str) -> None:
-        await notifications.notify(self._key(f"notify:{topic}:{recipient}"), topic, recipient, subject, body)
+    async def _notify(self, topic: str, recipient: str, subject: str, body: str,
+                      data: dict[str, str] | None = None) -> None:
+        await notifications.notify(self._key(f"notify:{topic}:{recipient}"), topic, recipient, subject, body, data)

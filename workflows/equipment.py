@@ -27,7 +27,7 @@ with workflow.unsafe.imports_passed_through():
         MdmRequest,
         device_workflow_id,
     )
-    from domain.process import TransitionRecord
+    from domain.process import TransitionRecord, person_of
     from domain.renewals import (
         REARMABLE_STATES,
         RenewalPeriodChange,
@@ -113,8 +113,9 @@ class DeviceLifecycleWorkflow(ProcessWorkflow):
 
     def _check_answerer(self, command: DeviceCommand) -> None:
         buyout = self.snap.buyout
-        if command.action.event in ("accept_buyout", "decline_buyout") and buyout and command.actor != buyout.buyer_ref:
-            # rule EQ-11: the employee answers the offer themself (IT sets the price, the employee decides)
+        if command.action.event in ("accept_buyout", "decline_buyout") and buyout and person_of(command) != buyout.buyer_ref:
+            # rule EQ-11: the employee answers the offer themself (IT sets the price, the employee decides), by
+            # employee number (issue 20: the actor is a token subject; commands without `person` compare it)
             raise ApplicationError(f"actor: only employee {buyout.buyer_ref} may answer this buyout offer (rule EQ-11)",
                                    type="Forbidden", non_retryable=True)
 
@@ -239,19 +240,23 @@ class DeviceLifecycleWorkflow(ProcessWorkflow):
                              details=enrolled)
         elif trigger == "activate":
             await self._notify("delivered", f"unit:{snap.unit_id}", f"{number} delivered",
-                               f"{snap.terms.model_name} is delivered and charged to unit {snap.unit_id}.")
+                               f"{snap.terms.model_name} is delivered and charged to unit {snap.unit_id}.",
+                               {"order_number": number, "model_name": snap.terms.model_name, "unit_id": snap.unit_id})
             if snap.order.replaces:  # rule EQ-5: the old device goes back to IT
                 await self._tell_replaced(snap.order.replaces)
         elif trigger == "give_notice":  # rule EQ-8
             await self._notify("notice", "it:asset-management", f"{number}: notice given",
                                f"Unit {snap.unit_id} gave notice; find a new unit. The cost stays with "
-                               f"{snap.unit_id} until reassignment or the rental term ends.")
+                               f"{snap.unit_id} until reassignment or the rental term ends.",
+                               {"order_number": number, "unit_id": snap.unit_id})
         elif trigger in ("renewal_due", "renew_now"):  # rule EQ-5
             await self._order_replacement()
         elif trigger == "offer_buyout" and snap.buyout is not None:  # rule EQ-11
             await self._notify("buyout_offer", f"employee:{snap.buyout.buyer_ref}", f"Buy out {number}?",
                                f"Offered as is, without warranty or support, for SEK {snap.buyout.price}, paid by "
-                               f"net salary deduction. Answer by {snap.buyout.deadline.date().isoformat()}.")
+                               f"net salary deduction. Answer by {snap.buyout.deadline.date().isoformat()}.",
+                               {"order_number": number, "model_name": snap.terms.model_name if snap.terms else "",
+                                "price": str(snap.buyout.price), "deadline": snap.buyout.deadline.isoformat()})
         elif trigger == "record_erasure" and self.process.has_buyer():
             await self._fire("complete_buyout", SYSTEM_ACTOR, "erased, original OS reinstalled, salary deduction")
         elif trigger in ("report_stolen", "report_damaged"):  # rule EQ-9
@@ -283,7 +288,8 @@ class DeviceLifecycleWorkflow(ProcessWorkflow):
         )
         snap.replacement_order = number
         await self._notify("renewal", f"unit:{snap.unit_id}", f"{snap.order.order_number} is due for renewal",
-                           f"Replacement {number} ({model_code}) is ordered; the old device is returned on delivery.")
+                           f"Replacement {number} ({model_code}) is ordered; the old device is returned on delivery.",
+                           {"order_number": snap.order.order_number, "replacement": number, "model_code": model_code})
 
     async def _tell_replaced(self, old_order: str) -> None:
         handle = workflow.get_external_workflow_handle(device_workflow_id(old_order))

@@ -51,6 +51,7 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows.agreements import RecordedProcess
 from workflows.base import (
+    SEPARATION_OF_DUTIES,
     Step,
     archive_run,
     command_update,
@@ -114,6 +115,8 @@ class FrameworkChangeWorkflow(RecordedProcess):
     def _on_command(self, command: FrameworkCommand) -> None:
         # rule GV-2's date checks came later: histories from before them replay without
         self.process.rule_fidelity = workflow.patched("gv2-decision-dates-in-chain-order")
+        # rule GV-2: one person never records two bodies' decisions, checked under the lock (issue 20)
+        self.process.separation_of_duties = workflow.patched(SEPARATION_OF_DUTIES)
 
     def _check(self, command: FrameworkCommand) -> None:
         self.process.today = workflow.now().astimezone(LOCAL_TZ).date()  # rule GV-2: not in the future

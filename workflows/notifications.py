@@ -18,9 +18,11 @@ NOTIFY_BEFORE_PATCH = Step("equipment.notify", local=True)  # stored and running
 NEUTRAL_NOTIFY_PATCH = "neutral-notify-activity"
 
 
-async def notify(key: str, topic: str, recipient: str, subject: str, body: str) -> None:
-    """One message, once per `key`; the subject is cut to the outbox's 200 characters."""
+async def notify(key: str, topic: str, recipient: str, subject: str, body: str,
+                 data: dict[str, str] | None = None) -> None:
+    """One message, once per `key`; the subject is cut to the outbox's 200 characters. `data`: the facts the
+    mail template shows (issue 21), e.g. a buyout's price and deadline."""
     step = NOTIFY if workflow.patched(NEUTRAL_NOTIFY_PATCH) else NOTIFY_BEFORE_PATCH
     await run_activity(step, Notification(
         key=key, topic=topic, recipient=recipient, subject=subject[:200], body=body,
-        workflow_id=workflow.info().workflow_id, at=workflow.now()))
+        workflow_id=workflow.info().workflow_id, at=workflow.now(), data=data or {}))

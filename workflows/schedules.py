@@ -31,6 +31,7 @@ from workflows.agreements import AgreementRevisionRoundWorkflow
 from workflows.billing import BillingRunWorkflow, RenewalSafetyNetWorkflow
 from workflows.governance import FrameworkYearlyRoundWorkflow
 from workflows.mail_in import MailboxPollWorkflow
+from workflows.mail import SWEEP_SCHEDULE, MailSweepWorkflow
 
 AGREEMENT_REVISION_SCHEDULE = "ramflow-agreement-revision-round"
 FRAMEWORK_REVISION_SCHEDULE = "ramflow-framework-yearly-round"
@@ -145,11 +146,23 @@ async def ensure_billing_schedules(client: Client, settings: Settings) -> list[s
     return await ensure_schedules(client, settings, billing_schedule_definitions(settings))
 
 
+# --- mail delivery's safety net (issue 21) ------------------------------------------------------------
+def mail_schedule_definitions(settings: Settings) -> dict[str, Schedule]:
+    """Every minute: start delivery of pending outbox messages that have none (workflows/mail.py)."""
+    return {SWEEP_SCHEDULE: Schedule(
+        action=ScheduleActionStartWorkflow(MailSweepWorkflow.run, id="mail-sweep",
+                                           task_queue=settings.temporal_task_queue,
+                                           execution_timeout=timedelta(minutes=10)),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(minutes=1))]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(minutes=5)),
+        state=ScheduleState(note="issue 21: starts delivery of pending notifications without one"))}
+
+
 # --- the support mailbox (issue 21, In) ----------------------------------------------------------------
 MAIL_POLL_SCHEDULE = "ramflow-support-mailbox-poll"
 
 
-def mail_schedule_definitions(settings: Settings) -> dict[str, Schedule]:
+def mailbox_schedule_definitions(settings: Settings) -> dict[str, Schedule]:
     """Every `mail_poll_seconds` one poll; a poll still running skips the next (never two readers)."""
     if settings.mail_in_source == "off":
         return {}
@@ -161,6 +174,10 @@ def mail_schedule_definitions(settings: Settings) -> dict[str, Schedule]:
         spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=every),
         state=ScheduleState(note="issue 21: mail to the support address becomes tickets (TK-2)"))}
+
+
+async def ensure_mailbox_schedule(client: Client, settings: Settings) -> list[str]:
+    return await ensure_schedules(client, settings, mailbox_schedule_definitions(settings))
 
 
 async def ensure_mail_schedule(client: Client, settings: Settings) -> list[str]:

@@ -269,14 +269,15 @@ class TicketWorkflow(RegisteredProcess):
             await self._notify("assigned", f"staff:{snap.assignee}", f"Ticket {number} is assigned to you",
                                f"{report.title} ({LINE_TITLES[snap.line]}).")
             await self._notify("assigned", reporter, f"Your ticket {number}: your technician is {snap.assignee}",
-                               f"While the ticket is open you can contact {snap.assignee} directly.")
+                               f"While the ticket is open you can contact {snap.assignee} directly.",
+                               {"number": number, "title": report.title, "assignee": snap.assignee or ""})
         elif trigger in ("escalate", "transfer"):  # rule TK-2
             await self._notify("escalated", line_lead(snap.line), f"Ticket {number} escalated to {snap.line.value}",
                                f"{report.title}: the previous line could not solve it.")
         elif trigger == "wait_for_customer":  # rule TK-5: the clock pauses
             question = snap.log[-1].details.get("question") or "IT needs more information from you."
             await self._notify("waiting_for_customer", reporter, f"Your ticket {number}: IT needs your answer",
-                               question)
+                               question, {"number": number, "title": report.title, "question": question})
         elif trigger == "resolve":
             if snap.on_call and snap.on_call_minutes is not None:  # rule TK-8
                 await run_activity(CHARGE_SUPPORT, ChargeRequest(
@@ -286,14 +287,15 @@ class TicketWorkflow(RegisteredProcess):
                                                        self.start.on_call_increment_minutes),
                     hourly_rate=self.start.on_call_hourly_rate, at=workflow.now()))
             await self._notify("resolved", reporter, f"Your ticket {number} is resolved",
-                               snap.resolution or "Tell us if it is not solved; the ticket is reopened.")
+                               snap.resolution or "Tell us if it is not solved; the ticket is reopened.",
+                               {"number": number, "title": report.title, "resolution": snap.resolution or ""})
         elif trigger == "reopen" and snap.assignee:
             await self._notify("reopened", f"staff:{snap.assignee}", f"Ticket {number} was reopened",
                                report.title)
         elif trigger == "close" and snap.survey_selected:  # rule TK-6
             await self._notify("survey", reporter, f"Ticket {number}: two questions about IT's help",
                                "\n".join(f"{i}. {q}" for i, q in enumerate(SURVEY_QUESTIONS, 1))
-                               + f"\nAnswer: POST /api/v1/tickets/{number}/survey")
+                               + f"\nAnswer: POST /api/v1/tickets/{number}/survey", {"number": number, "title": report.title})
         elif trigger == "hand_back":  # rule TK-7
             for recipient in (f"unit:{report.unit_id}", reporter):
                 await self._notify("handed_back", recipient, f"Ticket {number} is handed back to the unit",

@@ -231,7 +231,7 @@ async def drawing_up_event(agreement_id: str, request: AgreementEvent, actor: Ac
     not_found = f"agreement_id: no agreement being drawn up {agreement_id!r}"
     await access.agreement_event(path, principal, agreement_workflow_id(agreement_id), request.action, not_found)
     return await path.event(agreement_workflow_id(agreement_id), AgreementWorkflow.apply,
-                            AgreementCommand, request, actor, not_found)
+                            AgreementCommand, request, actor, not_found, person=principal.employee_ref)
 
 
 # --- yearly revisions (AG-4) ------------------------------------------------------------------
@@ -269,7 +269,7 @@ async def revision_event(agreement_id: str, for_year: Year, request: AgreementEv
     not_found = f"for_year: no revision of {agreement_id!r} for {for_year}"
     await access.agreement_event(path, principal, workflow_id, request.action, not_found)
     return await path.event(workflow_id, AgreementWorkflow.apply,
-                            AgreementCommand, request, actor, not_found)
+                            AgreementCommand, request, actor, not_found, person=principal.employee_ref)
 
 
 @router.get("/agreement-revisions", response_model=list[ProcessRow])

@@ -182,7 +182,7 @@ def _sees_all(principal) -> bool:
 def _own_basis(session, principal, basis_id: int) -> InvoiceBasisRow:
     """The basis, if the caller may see it: a unit manager sees their own unit's only (another's is 404)."""
     row = session.get(InvoiceBasisRow, basis_id)
-    if row is None or (not _sees_all(principal) and row.unit_id != principal.unit):
+    if row is None or (not _sees_all(principal) and not access.manages(principal, row.unit_id)):
         raise HTTPException(404, f"basis_id: no invoice basis {basis_id}")
     return row
 
@@ -193,7 +193,7 @@ def bases(session: SessionDep, principal: PrincipalDep, municipality: Annotated[
     """Invoice bases of a municipality and period (one per unit, BL-5), with lines and changes (BL-4).
     A unit manager gets their own unit's."""
     if not _sees_all(principal):
-        if unit_id is not None and unit_id != principal.unit:
+        if not access.manages(principal, unit_id or principal.unit):  # no unit claim: nothing (fails closed)
             return []
         unit_id = principal.unit
     return [_basis_view(session, b, lines) for b in _bases(session, municipality, period, unit_id)]

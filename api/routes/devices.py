@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api import access
+from api.deliveries import HistoryEntry
 from api.deps import ActorDep, IdempotencyKeyDep, Limit, Offset, PrincipalDep, ProcessDep, SessionDep
 from api.processes import audit_log, history_of
 from db.equipment_queries import InvalidOrder, resolve_terms
@@ -18,7 +19,6 @@ from domain.catalogue import Category
 from domain.device_register import DeviceView
 from domain.equipment import (DeviceAction, DeviceCommand, DeviceOrder, DeviceStart, RecordErasure, SendToErasure,
                               device_workflow_id)
-from domain.process import TransitionRecord
 from domain.renewals import RenewalPeriodChange
 from workflows.equipment import DeviceLifecycleWorkflow
 
@@ -140,9 +140,9 @@ async def get_device(order_number: OrderNumber, path: ProcessDep, response: Resp
                            mirror=lambda s: device_mirror(s, order_number))
 
 
-@router.get("/devices/{order_number}/history", response_model=list[TransitionRecord], responses={404: {}})
+@router.get("/devices/{order_number}/history", response_model=list[HistoryEntry], responses={404: {}})
 def device_history(order_number: OrderNumber, session: SessionDep, principal: PrincipalDep, limit: Limit = 1000,
-                   offset: Offset = 0) -> list[TransitionRecord]:
+                   offset: Offset = 0) -> list[HistoryEntry]:
     """The audit log as mirrored in the register: who did what, when (UTC), why, under which rule."""
     access.device(session, principal, order_number)
     return history_of(session, Device, DeviceTransition, order_number, f"order_number: no device {order_number!r}",
@@ -170,7 +170,7 @@ async def post_event(order_number: OrderNumber, request: EventRequest, actor: Ac
 
     if isinstance(action, (SendToErasure, RecordErasure)) or getattr(action, "unit_id", None) is not None:
         await path.db(check)  # only these events name something in the register
-    command = DeviceCommand(actor=actor, reason=request.reason, action=action)
+    command = DeviceCommand(actor=actor, reason=request.reason, action=action, person=principal.employee_ref)
     return await path.apply(device_workflow_id(order_number), DeviceLifecycleWorkflow.apply, command,
                             f"order_number: no device {order_number!r}", update_id=idempotency_key)
 

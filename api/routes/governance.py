@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api import access
+from api.deliveries import HistoryEntry
 from api.deps import ActorDep, Limit, Offset, PrincipalDep, ProcessDep, SessionDep, SettingsDep
 from api.bounds import Day
 from api.processes import (
@@ -58,7 +59,6 @@ from domain.framework_changes import (
     FrameworkView,
     framework_workflow_id,
 )
-from domain.process import TransitionRecord
 from workflows.governance import (
     DevelopmentCaseWorkflow,
     FrameworkChangeWorkflow,
@@ -170,7 +170,7 @@ async def proposal_event(proposal_id: str, request: FrameworkEvent, actor: Actor
     not_found = f"proposal_id: no proposal {proposal_id!r}"
     await access.framework_event(path, principal, framework_workflow_id(proposal_id), request.action, not_found)
     return await path.event(framework_workflow_id(proposal_id), FrameworkChangeWorkflow.apply,
-                            FrameworkCommand, request, actor, not_found)
+                            FrameworkCommand, request, actor, not_found, person=principal.employee_ref)
 
 
 @router.get("/framework/proposals/{proposal_id}/decisions", response_model=list[DecisionRecord])
@@ -246,9 +246,9 @@ def list_processes(session: SessionDep, process: str | None = None, state: str |
     return process_rows(session, process, state, limit, offset)
 
 
-@router.get("/governance-processes/{workflow_id}/history", response_model=list[TransitionRecord],
+@router.get("/governance-processes/{workflow_id}/history", response_model=list[HistoryEntry],
             responses={404: {}})
-def history(workflow_id: str, session: SessionDep, limit: Limit = 1000, offset: Offset = 0) -> list[TransitionRecord]:
+def history(workflow_id: str, session: SessionDep, limit: Limit = 1000, offset: Offset = 0) -> list[HistoryEntry]:
     """The audit log: who did what, when (UTC), why, under which rule."""
     return history_of(session, GovernanceProcessRow, GovernanceTransitionRow, workflow_id,
                       f"workflow_id: no process {workflow_id!r}", limit, offset)

@@ -2,6 +2,7 @@
 published on each municipality's intranet (rules AV-1, AV-3, AV-4)."""
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timezone
 from typing import Literal
 
@@ -15,7 +16,7 @@ from api import access
 from api.bounds import Instant, YearQuery
 from api.deps import ActorDep, IdempotencyKeyDep, Limit, Offset, PrincipalDep, SessionDep, SettingsDep
 from api.routes.calendar import local, support_calendar
-from db.idempotency import IdempotencyKey, request_hash
+from db.idempotency import IdempotencyKey, request_hash, scoped_key
 from db.models import Municipality, OutboxMessage, Unit
 from db.ticket_models import Incident, aware, utc
 from domain.support_lines import Line, line_lead
@@ -79,9 +80,11 @@ def publish(session: Session, subject: str, body: str, municipality: str | None,
     """Rule AV-4: a message on each (or one) municipality's intranet, through the outbox."""
     codes = [municipality] if municipality else list(
         session.scalars(select(Municipality.code).order_by(Municipality.code)))
+    batch = uuid.uuid4().hex  # issue 21: the key the Message-ID derives from; delivery's sweep starts the mail
     for code in codes:
         session.add(OutboxMessage(created_at=utc(at), topic=topic, recipient=f"intranet:{code}", subject=subject,
-                                  body=body))
+                                  body=body, key=f"{topic}:{batch}:{code}", state="pending", attempts=0,
+                                  data={"municipality": code}))
     return [f"intranet:{code}" for code in codes]
 
 
@@ -102,9 +105,9 @@ def record_incident(incident: NewIncident, actor: ActorDep, session: SessionDep,
     tz = support_calendar(settings).tz
     digest = request_hash(actor, incident.model_dump(mode="json"))
     if idempotency_key is not None:
-        earlier = session.get(IdempotencyKey, ("incidents", idempotency_key))
+        earlier = session.get(IdempotencyKey, ("incidents", scoped_key(actor, idempotency_key)))
         if earlier is not None:
-            return _earlier_incident(session, earlier, digest, tz, response)
+            return _earlier_incident(session, earlier, idempotency_key, digest, tz, response)
     if incident.unit_id is not None and session.get(Unit, incident.unit_id) is None:
         raise HTTPException(422, f"unit_id: unknown unit {incident.unit_id!r}")
     if incident.municipality is not None and session.get(Municipality, incident.municipality) is None:
@@ -127,22 +130,23 @@ def record_incident(incident: NewIncident, actor: ActorDep, session: SessionDep,
                                   subject=f"Unit {incident.unit_id} reports: {incident.title}",
                                   body=incident.description or ""))
     if idempotency_key is not None:  # in the same transaction as the incident: recorded once
-        session.add(IdempotencyKey(scope="incidents", key=idempotency_key, request_hash=digest,
+        session.add(IdempotencyKey(scope="incidents", key=scoped_key(actor, idempotency_key), request_hash=digest,
                                    resource=str(row.id), created_at=at))
     try:
         session.commit()
     except IntegrityError:  # a concurrent request with the same key won
         session.rollback()
-        earlier = session.get(IdempotencyKey, ("incidents", idempotency_key))
+        earlier = session.get(IdempotencyKey, ("incidents", scoped_key(actor, idempotency_key)))
         if earlier is None:
             raise
-        return _earlier_incident(session, earlier, digest, tz, response)
+        return _earlier_incident(session, earlier, idempotency_key, digest, tz, response)
     return incident_view(row, tz)
 
 
-def _earlier_incident(session: Session, earlier: IdempotencyKey, digest: str, tz, response: Response) -> IncidentView:
+def _earlier_incident(session: Session, earlier: IdempotencyKey, key: str, digest: str, tz,
+                      response: Response) -> IncidentView:
     if earlier.request_hash != digest:
-        raise HTTPException(422, f"Idempotency-Key: {earlier.key!r} was used for another request")
+        raise HTTPException(422, f"Idempotency-Key: {key!r} was used for another request")
     response.status_code = status.HTTP_200_OK
     return incident_view(session.get(Incident, int(earlier.resource)), tz)
 

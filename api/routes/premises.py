@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.deliveries import HistoryEntry
 from api.deps import ActorDep, IdempotencyKeyDep, Limit, Offset, ProcessDep, SessionDep
 from api.processes import history_of
 from db.models import Unit
@@ -22,7 +23,6 @@ from domain.premises import (
     PremisesView,
     premises_workflow_id,
 )
-from domain.process import TransitionRecord
 from workflows.premises import PremisesProjectWorkflow
 
 router = APIRouter(prefix="/premises-projects", tags=["premises"])
@@ -107,8 +107,8 @@ async def project_event(project_id: ProjectId, request: PremisesEvent, actor: Ac
                             _not_found(project_id), ended=_ended(project_id), update_id=idempotency_key)
 
 
-@router.get("/{project_id}/history", response_model=list[TransitionRecord], responses={404: {}})
+@router.get("/{project_id}/history", response_model=list[HistoryEntry], responses={404: {}})
 def project_history(project_id: ProjectId, session: SessionDep, limit: Limit = 1000,
-                    offset: Offset = 0) -> list[TransitionRecord]:
+                    offset: Offset = 0) -> list[HistoryEntry]:
     """The audit log: every step with who, when, the rule and the document reference."""
     return history_of(session, PremisesProject, PremisesTransition, project_id, _not_found(project_id), limit, offset)

@@ -5,7 +5,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from api.deps import Limit, Offset, SessionDep
+from api import access
+from api.deps import Limit, Offset, PrincipalDep, SessionDep
 from db.models import ErasureVendor, Municipality, Unit
 from db.ticket_models import DesignatedApplicant
 
@@ -23,8 +24,9 @@ class UnitView(BaseModel):
     municipality: str
     name: str
     manager_ref: str | None = Field(None, description="rule TK-9: the unit's manager, who may apply")
-    designated_applicants: list[str] = Field(default_factory=list,
-                                             description="rule TK-9: the persons the manager designated to apply")
+    designated_applicants: list[str] | None = Field(
+        None, description="rule TK-9: the persons the manager designated to apply (shown to IT, auditors and the "
+                          "unit's manager only)")
     model_config = {"from_attributes": True}
 
 
@@ -41,16 +43,19 @@ def municipalities(session: SessionDep, limit: Limit = 200, offset: Offset = 0):
 
 
 @router.get("/units", response_model=list[UnitView])
-def units(session: SessionDep, municipality: str | None = None, limit: Limit = 200, offset: Offset = 0):
+def units(session: SessionDep, principal: PrincipalDep, municipality: str | None = None, limit: Limit = 200,
+          offset: Offset = 0):
     query = select(Unit).order_by(Unit.id).limit(limit).offset(offset)
     if municipality:
         query = query.where(Unit.municipality == municipality)
     designated: dict[str, list[str]] = {}
     for row in session.scalars(select(DesignatedApplicant).order_by(DesignatedApplicant.person_ref)):
         designated.setdefault(row.unit_id, []).append(row.person_ref)
-    # rule TK-9: who manages each unit (and who else may apply) is visible with the unit
+    # rule TK-9: who manages each unit is visible with the unit; who else may apply only to IT, auditors and
+    # the unit's own manager (issue 20: personal data)
     return [UnitView(id=u.id, municipality=u.municipality, name=u.name, manager_ref=u.manager_ref,
-                     designated_applicants=designated.get(u.id, [])) for u in session.scalars(query)]
+                     designated_applicants=designated.get(u.id, []) if access.sees_everything(principal)
+                     or access.manages(principal, u.id) else None) for u in session.scalars(query)]
 
 
 @router.get("/erasure-vendors", response_model=list[VendorView])

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from api import access
 from api.auth import Principal
 from api.bounds import Number
+from api.deliveries import HistoryEntry
 from api.deps import ActorDep, IdempotencyKeyDep, Limit, Offset, PrincipalDep, ProcessDep, SessionDep
 from api.processes import (VIEW_SOURCE, ProcessPath, audit_log, claimed_number, ended_in_register, history_of,
                            registered_number)
@@ -21,7 +22,6 @@ from db.models import Unit
 from db.numbers import next_number
 from db.ticket_models import DesignatedApplicant, ServiceRequest, ServiceRequestTransition, SupportCharge, aware, utc
 from db.ticket_queries import InvalidTicket, NotAllowedToApply, resolve_request_terms
-from domain.process import TransitionRecord
 from domain.service_requests import (
     RULE_OF_KIND,
     RequestAction,
@@ -84,7 +84,7 @@ async def submit_request(request: NewServiceRequest, actor: ActorDep, path: Proc
     """A non-employee account (TK-9), a functional address (TK-10), a program install (TK-11), a move (TK-12)."""
     await path.db(access.applicant, principal, request.unit_id, request.details.kind, request.applicant_ref)
     settings = path.settings
-    applicant = request.applicant_ref or actor
+    applicant = request.applicant_ref or principal.employee_ref or actor  # a person: their employee number
     if not re.fullmatch(REF_PATTERN, applicant):
         raise HTTPException(422, "applicant_ref: the signed-in user's subject is no applicant reference")
     check = ServiceRequestOrder(number="CHECK", unit_id=request.unit_id, applicant_ref=applicant,
@@ -185,9 +185,9 @@ def request_view_from_register(session: Session, row: ServiceRequest) -> Request
         charge=request_charge(session, row.number), allowed_events=[], log=log)
 
 
-@router.get("/service-requests/{number}/history", response_model=list[TransitionRecord], responses={404: {}})
+@router.get("/service-requests/{number}/history", response_model=list[HistoryEntry], responses={404: {}})
 def request_history(number: Number, session: SessionDep, principal: PrincipalDep, limit: Limit = 1000,
-                    offset: Offset = 0) -> list[TransitionRecord]:
+                    offset: Offset = 0) -> list[HistoryEntry]:
     access.service_request(session, principal, number)
     return history_of(session, ServiceRequest, ServiceRequestTransition, number,
                       f"number: no service request {number!r}", limit, offset)
@@ -213,26 +213,26 @@ def designated_applicants(unit_id: str, session: SessionDep, principal: Principa
                            designated_at=aware(r.designated_at)) for r in rows]
 
 
-def managed_unit(session: Session, principal: Principal, unit_id: str, actor: str) -> Unit:
-    """Rule TK-9: the unit, if `actor` is its manager (404 unknown, 403 another person)."""
+def managed_unit(session: Session, principal: Principal, unit_id: str) -> Unit:
+    """Rule TK-9: the unit, if the caller is its manager by employee number (404 unknown, 403 another person)."""
     access.unit(principal, unit_id)
     unit = session.get(Unit, unit_id)
     if unit is None:
         raise HTTPException(404, f"unit_id: unknown unit {unit_id!r}")
-    if actor != unit.manager_ref:
+    if not access.same_person(principal, unit.manager_ref):
         raise HTTPException(403, f"rule TK-9: only the manager of {unit_id} designates applicants")
     return unit
 
 
 @router.put("/units/{unit_id}/designated-applicants/{person_ref}", response_model=DesignatedView,
             responses={403: {"description": "only the unit's manager designates"}, 404: {}})
-def designate_applicant(unit_id: str, person_ref: str, actor: ActorDep, session: SessionDep,
+def designate_applicant(unit_id: str, person_ref: str, session: SessionDep,
                         principal: PrincipalDep) -> DesignatedView:
     """Rule TK-9: the unit's manager designates a person who may apply."""
-    managed_unit(session, principal, unit_id, actor)
+    managed_unit(session, principal, unit_id)
     row = session.get(DesignatedApplicant, (unit_id, person_ref))
     if row is None:
-        row = DesignatedApplicant(unit_id=unit_id, person_ref=person_ref, designated_by=actor,
+        row = DesignatedApplicant(unit_id=unit_id, person_ref=person_ref, designated_by=principal.employee_ref,
                                   designated_at=utc(datetime.now(timezone.utc)))
         session.add(row)
         session.commit()
@@ -241,9 +241,9 @@ def designate_applicant(unit_id: str, person_ref: str, actor: ActorDep, session:
 
 
 @router.delete("/units/{unit_id}/designated-applicants/{person_ref}", status_code=204, responses={403: {}})
-def remove_designation(unit_id: str, person_ref: str, actor: ActorDep, session: SessionDep,
+def remove_designation(unit_id: str, person_ref: str, session: SessionDep,
                        principal: PrincipalDep) -> Response:
-    managed_unit(session, principal, unit_id, actor)
+    managed_unit(session, principal, unit_id)
     row = session.get(DesignatedApplicant, (unit_id, person_ref))
     if row is not None:
         session.delete(row)

@@ -22,6 +22,7 @@ from db.conversation import (add_message, attachment_bytes, attachments_of, mess
 from db.mail_models import IN, INTERNAL, OUT, InboundMail, TicketAttachment, TicketMessage
 from db.ticket_models import Ticket
 from domain.mail_in import UNKNOWN_SENDER, ticket_tag
+from mail.message import message_id as mail_message_id
 
 router = APIRouter(tags=["ticket conversation"])
 
@@ -110,11 +111,12 @@ def post_ticket_message(number: Number, message: NewMessage, actor: ActorDep, se
     last_in = session.scalar(select(TicketMessage.message_id).where(
         TicketMessage.ticket_number == number, TicketMessage.direction == IN,
         TicketMessage.message_id.is_not(None)).order_by(TicketMessage.seq.desc()).limit(1))
-    message_id = f"<{number}.{secrets.token_hex(8)}@{settings.mail_domain}>"
+    key = f"ticket-reply:{number}:{secrets.token_hex(8)}"
+    message_id = mail_message_id(key, settings.mail_domain)  # the one delivery will send it under
     row = add_message(session, number, at=now, author=actor, direction=OUT, body=message.body,
                       message_id=message_id, in_reply_to=last_in)
-    queue_ticket_reply(session, number=number, recipient=_recipient(session, ticket), at=now,
-                       subject=f"{ticket_tag(number)} {ticket.title}", body=message.body, message_id=message_id,
+    queue_ticket_reply(session, number=number, key=key, recipient=_recipient(session, ticket), at=now,
+                       subject=f"{ticket_tag(number)} {ticket.title}", body=message.body,
                        in_reply_to=last_in or (references[-1] if references else None), references=references)
     session.commit()
     return _view(row, [])

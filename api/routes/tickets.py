@@ -8,10 +8,12 @@ from datetime import datetime, timedelta, timezone
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api import access
 from api.bounds import Instant, Number
+from api.deliveries import HistoryEntry
 from api.deps import ActorDep, IdempotencyKeyDep, Limit, Offset, PrincipalDep, ProcessDep, SessionDep, SettingsDep
 from api.processes import (VIEW_SOURCE, ProcessPath, audit_log, claimed_number, ended_in_register, history_of,
                            registered_number)
@@ -20,7 +22,6 @@ from config import Settings
 from db.numbers import next_number
 from db.ticket_models import SurveyAnswer, Ticket, TicketTransition, aware, utc
 from db.ticket_queries import InvalidTicket, resolve_ticket_terms, ticket_start
-from domain.process import TransitionRecord
 from domain.support_matters import RESPONSIBILITIES, Matter, Owner, SupportLevel, owner_of
 from domain.support_lines import Line
 from domain.intefunktion import IntefunktionFunction
@@ -168,7 +169,7 @@ async def report_ticket(ticket: NewTicket, actor: ActorDep, path: ProcessDep, re
                         idempotency_key: IdempotencyKeyDep, principal: PrincipalDep) -> TicketView:
     """Rule TK-2: every request enters in the 1st line; its workflow keeps the deadline clock (TK-5).
     A matter the unit owns is handed back at once (TK-7): 201 with the handed-back ticket."""
-    access.new_ticket(principal, ticket.unit_id, ticket.reporter_ref)
+    await path.db(access.new_ticket, principal, ticket.unit_id, ticket.reporter_ref)
     settings = path.settings
     cal = support_calendar(settings)
     reported_at = ticket.reported_at
@@ -262,9 +263,9 @@ async def get_ticket(number: Number, path: ProcessDep, response: Response, princ
     return await ticket_view(path, number, response)
 
 
-@router.get("/tickets/{number}/history", response_model=list[TransitionRecord], responses={404: {}})
+@router.get("/tickets/{number}/history", response_model=list[HistoryEntry], responses={404: {}})
 def ticket_history(number: Number, session: SessionDep, principal: PrincipalDep, limit: Limit = 1000,
-                   offset: Offset = 0) -> list[TransitionRecord]:
+                   offset: Offset = 0) -> list[HistoryEntry]:
     access.ticket(session, principal, number)
     return history_of(session, Ticket, TicketTransition, number, f"number: no ticket {number!r}", limit, offset)
 
@@ -296,6 +297,11 @@ def answer_survey(number: str, answer: SurveyAnswerRequest, session: SessionDep,
                   principal: PrincipalDep) -> SurveyAnswerView:
     access.survey(session, principal, number)  # rule TK-6: the reporter answers
     """Rule TK-6: the answer to the survey of a closed ticket that was drawn for it."""
+    return record_survey_answer(session, number, answer)
+
+
+def record_survey_answer(session: Session, number: str, answer: SurveyAnswerRequest) -> SurveyAnswerView:
+    """Rule TK-6: one answer per ticket drawn for the survey (also the mailed link's, issue 21)."""
     ticket = session.get(Ticket, number)
     if ticket is None:
         raise HTTPException(404, f"number: no ticket {number!r}")
@@ -306,7 +312,11 @@ def answer_survey(number: str, answer: SurveyAnswerRequest, session: SessionDep,
     at = datetime.now(timezone.utc)
     session.add(SurveyAnswer(ticket_number=number, solved_satisfactorily=answer.solved_satisfactorily,
                              treatment=answer.treatment, comment=answer.comment, answered_at=utc(at)))
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError:  # the same answer sent twice at once: the first one counts
+        session.rollback()
+        raise HTTPException(409, f"rule TK-6: the survey of ticket {number} is already answered") from None
     return SurveyAnswerView(ticket_number=number, answered_at=at, **answer.model_dump())
 
 

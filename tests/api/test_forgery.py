@@ -208,7 +208,7 @@ async def test_employee_sees_own_devices_and_tickets_only(api, bearer):
     await delivered(api, "ORD-E-2", "TR-KS", "E5002")
     for number, reporter in (("T-E-1", "E5001"), ("T-E-2", "E5002")):
         await api.post("/tickets", json={"number": number, "unit_id": "TR-KS", "reporter_ref": reporter, "title": "x"})
-    me = bearer("E5001", "employee")
+    me = bearer("E5001", "employee", unit="TR-KS")  # the token names the employee's unit (else the people register)
     assert [d["order_number"] for d in (await api.get("/devices", headers=me)).json()] == ["ORD-E-1"]
     assert (await api.get("/devices/ORD-E-1", headers=me)).status_code == 200
     assert (await api.get("/devices/ORD-E-2", headers=me)).status_code == 404

@@ -52,8 +52,18 @@ def acute_proposal(proposal_id: str, effective_from: date, **parameter_changes) 
                              law_reference="SFS 2026:123", effective_from=effective_from, parameters=parameters)
 
 
-decide = Process(FrameworkChangeWorkflow.apply, FrameworkCommand, FrameworkChangeWorkflow.view,
-                 actor="nämndsekreterare").act
+_decide = Process(FrameworkChangeWorkflow.apply, FrameworkCommand, FrameworkChangeWorkflow.view,
+                  actor="nämndsekreterare").act
+
+
+def secretary(action) -> str:
+    """Each body's own secretary (rule GV-2: one person never records two bodies' decisions)."""
+    municipality = getattr(action, "municipality", None)
+    return f"sekr.{action.event.split('_')[0]}" + (f".{municipality}" if municipality else "")
+
+
+async def decide(handle, action, actor: str | None = None):
+    return await _decide(handle, action, actor or secretary(action))
 
 
 async def decided(client, worker, proposal: FrameworkProposal, today: date):

@@ -1,6 +1,6 @@
 """A private Dovecot IMAP server on loopback for the mail tests (Debian package `dovecot-imapd`): its own
 configuration, a static user, mail in a temporary directory, a free port. Skipped with the reason when the
-binary is missing (tests/mail/conftest.py); the benchmark uses it too."""
+binary is missing (tests/mail_in/conftest.py); the benchmark uses it too."""
 from __future__ import annotations
 
 import os
