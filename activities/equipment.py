@@ -81,6 +81,7 @@ class EquipmentActivities(WithSessions):
                     municipality=terms.municipality, unit_id=order.unit_id, user_ref=order.user_ref,
                     location=order.location, state="ordered", ordered_at=request.ordered_at,
                     renewal_months=terms.renewal_months, replaces=order.replaces, updated_at=request.ordered_at,
+                    rental_weeks=order.rental_weeks,
                 ))
             return terms
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from pydantic import ValidationError
 from sqlalchemy import select
 
 from activities.agreements import invalid
-from activities.effects import WithSessions
+from activities.effects import WithSessions, refusals
 from db.agreement_models import ApplicationPriceRow, FrameworkDecisionRow, FrameworkVersionRow, ServiceDefinitionRow
 from db.agreement_queries import price_list_for
 from db.governance_queries import checked_equipment_price, framework_in_force, yearly_revision_conflict
@@ -121,11 +122,15 @@ class GovernanceActivities(WithSessions):
                 ServiceDefinitionRow.status == "priced", ServiceDefinitionRow.for_year == year)
                 .order_by(ServiceDefinitionRow.code)))
             prices = [p.model_copy(update={"year": year}) for p in price_list_for(s, year).items.values()]
-        return FrameworkProposal(
-            proposal_id=f"yearly-{year}", kind="yearly", title=f"Ramuppdrag IT {year}",
-            summary=f"Yearly revision from {current.title}", effective_from=date(year, 1, 1),
-            parameters=current.parameters.model_copy(update={"price_list_year": year}),
-            services=sorted(set(current.services) | set(services)), prices=prices)
+        # validated here as the workflow will read it: a draft it cannot read (a year past the calendar) fails
+        # this step once, as a refusal, instead of failing the round's workflow task forever (issue 20)
+        with refusals({ValidationError: "InvalidCommand"}):
+            proposal = FrameworkProposal(
+                proposal_id=f"yearly-{year}", kind="yearly", title=f"Ramuppdrag IT {year}",
+                summary=f"Yearly revision from {current.title}", effective_from=date(year, 1, 1),
+                parameters=current.parameters.model_copy(update={"price_list_year": year}),
+                services=sorted(set(current.services) | set(services)), prices=prices)
+            return FrameworkProposal.model_validate_json(proposal.model_dump_json())
 
     def all(self) -> list:
         return [self.record_decision, self.record_framework_version, self.activate_framework_version,

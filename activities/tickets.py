@@ -36,6 +36,8 @@ def _update_ticket(ticket: Ticket, mirror: TicketMirror) -> None:
     ticket.resolved_line = mirror.resolved_line.value if mirror.resolved_line else None
     ticket.closed_at, ticket.handed_back_reason = utc(mirror.closed_at), mirror.handed_back_reason
     ticket.survey_selected = mirror.survey_selected
+    if mirror.unit_started_troubleshooting is not None:
+        ticket.unit_started_troubleshooting = mirror.unit_started_troubleshooting
     ticket.updated_at = utc(mirror.record.at)
 
 
@@ -64,6 +66,8 @@ class TicketActivities(WithSessions):
                 s.add(Ticket(
                     number=report.number, workflow_id=request.workflow_id, unit_id=report.unit_id,
                     municipality=terms.municipality, reporter_ref=report.reporter_ref, title=report.title,
+                    description=report.description, affects_operations=report.affects_operations,
+                    cannot_wait=report.cannot_wait, unit_started_troubleshooting=report.unit_started_troubleshooting,
                     device_order_number=report.device_order_number,
                     support_level=terms.support_level.value if terms.support_level else None,
                     matter=report.matter.value if report.matter else None,

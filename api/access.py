@@ -35,7 +35,9 @@ from api.policy import (
     KS_ULRICEHAMN,
     SAMVERKANSNAMND,
     UNIT_MANAGER,
+    full_path,
     require,
+    rule_for,
 )
 
 if TYPE_CHECKING:
@@ -77,6 +79,13 @@ def same_person(principal: Principal, employee_ref: str | None) -> bool:
 def manages(principal: Principal, unit_id: str | None) -> bool:
     """A unit manager of `unit_id` (False without a unit claim)."""
     return principal.has(UNIT_MANAGER) and bool(principal.unit) and bool(unit_id) and principal.unit == unit_id
+
+
+def may_read(principal: Principal, template: str) -> bool:
+    """Whether the role policy lets the caller read the object at `template` (e.g. "/cloud-moves/{case_id}"):
+    a create whose key exists answers the object only to a caller who may (issue 20)."""
+    rule = rule_for("GET", full_path(template))
+    return rule is not None and principal.has(*rule.roles)
 
 
 def ensure_visible(principal: Principal, row: Any, what: str, unit_ids: tuple[str | None, ...],

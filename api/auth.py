@@ -50,8 +50,9 @@ class Principal:
 def unauthorized(description: str, error: str | None = "invalid_token") -> HTTPException:
     """401 with the RFC 6750 challenge naming what was wrong."""
     challenge = 'Bearer realm="ramflow"'
-    if error:
-        challenge += f', error="{error}", error_description="{description}"'
+    if error:  # a header is printable ASCII here: the token's own text (alg, kid) may be anything (issue 20)
+        quoted = "".join(c if " " <= c <= "~" and c not in '"\\' else "?" for c in description)
+        challenge += f', error="{error}", error_description="{quoted}"'
     return HTTPException(401, description, headers={"WWW-Authenticate": challenge})
 
 

@@ -150,8 +150,16 @@ def _unavailable(retry_after: int, what: str) -> JSONResponse:
 
 
 def _short(value: object) -> object:
+    if isinstance(value, (bytes, bytearray)):  # a body that was not parsed (not JSON): its text, JSON-safe
+        value = bytes(value).decode("utf-8", "replace")
     text = repr(value) if not isinstance(value, str) else value
     return value if len(text) <= MAX_ECHO else f"{text[:MAX_ECHO]}… ({len(text)} characters)"
+
+
+def _unparsed_body(error: RequestValidationError) -> bool:
+    """FastAPI hands the raw bytes of a body it did not read as JSON (its Content-Type says otherwise)."""
+    return any(tuple(item.get("loc", ()))[:1] == ("body",) and isinstance(item.get("input"), (bytes, bytearray))
+               for item in error.errors())
 
 
 def _short_text(text: str, limit: int) -> str:
@@ -188,7 +196,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _on_invalid(_request: Request, error: RequestValidationError) -> JSONResponse:
-        """422 naming the field; the offending input is cut short, never echoed whole."""
+        """422 naming the field; the offending input is cut short, never echoed whole. A body sent as something
+        other than JSON is 415 (issue 20: it was a 500)."""
+        if _unparsed_body(error):
+            return AsciiJSONResponse({"detail": "Content-Type: send the body as application/json"},
+                                     status_code=415)
         detail = []
         for item in error.errors():
             entry = {key: item[key] for key in ("type", "loc", "msg") if key in item}

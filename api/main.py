@@ -23,6 +23,7 @@ from api.auth import Jwks
 from api.errors import COMMON_RESPONSES, install_error_handlers, reject_lone_surrogates
 from api.policy import ACCESS_RESPONSES, RateLimiter, documented_bearer, enforce
 from api.refusals import RefusalRecorder
+from api.strict_bodies import refuse_unknown_fields
 from api.routes import (agreements, audit, billing, calendar, catalogue, cloud_moves, codec, devices, feeds,
                         governance, incidents, mail, outbox, people, premises, reference, reports, service_requests,
                         services, survey_links, ticket_messages, tickets)
@@ -151,7 +152,8 @@ def create_app(settings: Settings | None = None, client: Client | None = None,
         "creating POSTs are safe to retry (business key, or the `Idempotency-Key` header).",
         lifespan=lifespan,
         # one access policy for every route (api.policy): 401 without a valid token, 403 without the role
-        dependencies=[Depends(enforce)],
+        # then (issue 20) a body field the route's model does not have is 422, never silently dropped
+        dependencies=[Depends(enforce), Depends(refuse_unknown_fields)],
         docs_url="/docs" if docs else None,
         redoc_url="/redoc" if docs else None,
         openapi_url="/openapi.json" if docs else None,

@@ -40,6 +40,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.deliveries import HistoryEntry, with_deliveries
 from api.errors import Unavailable, business_cause, http_error, transient
+from api.repeats import Repeat
 from config import Settings
 from db.idempotency import KeyReused, claim, request_hash
 from db.agreement_models import GovernanceProcessRow, GovernanceTransitionRow
@@ -133,14 +134,16 @@ class ProcessPath:
         return True, await self.ready(run, workflow_id, ready, not_found)
 
     async def start(self, run: Callable, arg: Any, workflow_id: str, ready: Callable, response: Response,
-                    not_found: str | None = None) -> Any:
-        """Start once by business key; a repeated call answers 200 with the process's state."""
+                    not_found: str | None = None, *, repeat: Repeat) -> Any:
+        """Start once by business key; a repeated call answers 200 with the process's state when the caller
+        may see it and sent the same body, else 409 (`repeat`, issue 20)."""
         not_found = not_found or f"workflow {workflow_id!r}"
         created, view = await self.start_ready(run, arg, workflow_id, ready, not_found)
         if created:
             return view
+        view = repeat.check(await self.ready(run, workflow_id, ready, not_found))
         response.status_code = status.HTTP_200_OK
-        return await self.ready(run, workflow_id, ready, not_found)
+        return view
 
     async def ready(self, run: Callable, workflow_id: str, ready: Callable, not_found: str) -> Any:
         """The view once the process is registered. A process that has already ended (handed back at
@@ -170,10 +173,12 @@ class ProcessPath:
 
     async def start_numbered(self, number: str | None, repeated: bool, allocate: Callable[[], str],
                              start_of: Callable[[str], Any], run: Callable, ready: Callable,
-                             workflow_id_of: Callable[[str], str], what: str, response: Response) -> Any:
+                             workflow_id_of: Callable[[str], str], what: str, response: Response,
+                             repeat: Repeat) -> Any:
         """Start a process under its number: the given one, or allocated ones (`allocate`, in a worker
         thread) until one has no process yet. `repeated`: the number is known from an earlier request
-        (the same Idempotency-Key): the answer is 200 with that process."""
+        (the same Idempotency-Key): the answer is 200 with that process. A given number whose process exists
+        answers as `repeat` says (issue 20)."""
         given = number is not None
         for _ in range(1 if given else ALLOCATION_ATTEMPTS):
             if not given:
@@ -185,8 +190,12 @@ class ProcessPath:
                 continue  # an allocated number whose workflow exists (e.g. a restored database): the next one
             if created and not repeated:
                 return view
+            if not created:
+                view = await self.ready(run, workflow_id_of(number), ready, not_found)
+                if given:
+                    view = repeat.check(view)
             response.status_code = status.HTTP_200_OK  # a repeated call, possibly while the first still registers
-            return view if created else await self.ready(run, workflow_id_of(number), ready, not_found)
+            return view
         raise HTTPException(409, f"number: could not allocate a free {what.replace(' ', '-')} number")
 
     # --- short processes the API waits for (yearly rounds) -----------------------------------------

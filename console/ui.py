@@ -26,7 +26,7 @@ DECISION_ROLES = (policy.SYSTEM_OWNER, policy.IT_ADMIN, *policy.BODY_ROLES)
 EVENT_FIELDS: dict[str, tuple[str, ...]] = {
     "assign": ("assignee",), "escalate": ("to",), "transfer": ("to",), "resolve": ("resolution",),
     "deliver": ("serial_number",), "offer_buyout": ("price", "buyer_ref"), "reassign": ("unit_id", "user_ref"),
-    "record_erasure": ("vendor", "certificate"), "send_to_erasure": ("vendor",),
+    "record_erasure": ("vendor", "certificate_id"), "send_to_erasure": ("vendor",),
     "record_police_report": ("police_report_ref",),
     "forum_prepare": ("decided_on", "minutes_ref"), "steering_approve": ("decided_on", "minutes_ref"),
     "steering_reject": ("decided_on", "minutes_ref"), "board_approve": ("decided_on", "minutes_ref", "municipality"),
@@ -192,12 +192,19 @@ def process_pages(console: FastAPI, ui: Ui, page: str, api_path: str, template: 
     console.add_api_route(page + "/{number}/events", event, methods=["POST"], include_in_schema=False)
 
 
-def action_of(form: dict[str, str]) -> dict[str, Any]:
+# the decisions whose action carries its own reason (rejections, cancellations, withdrawals, a case's
+# escalation): the API refuses a field an action does not have (issue 20), so the others get it only beside
+REASONED_DECISIONS = frozenset({"reject", "reject_move", "reject_design", "cancel", "withdraw", "escalate",
+                                "board_reject", "committee_reject", "steering_reject", "forum_reject",
+                                "strategist_reject"})
+
+
+def action_of(form: dict[str, str], decision: bool = False) -> dict[str, Any]:
     action: dict[str, Any] = {"event": form.get("event", "")}
     for name in {f for table in (EVENT_FIELDS, REQUEST_EVENT_FIELDS) for fields in table.values() for f in fields}:
         if form.get(name):
             action[name] = form[name]
-    if form.get("reason"):
+    if decision and form.get("reason") and action["event"] in REASONED_DECISIONS:
         action["reason"] = form["reason"]  # rejections carry their reason in the decision itself
     return action
 

@@ -143,6 +143,7 @@ class Device(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     renewal_months: Mapped[int | None] = mapped_column(Integer)
     replaces: Mapped[str | None] = mapped_column(String(40))
+    rental_weeks: Mapped[int | None] = mapped_column(Integer)  # short-term laptops (EQ-4, EQ-14; issue 20)
     replaced_by: Mapped[str | None] = mapped_column(String(40))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -33,6 +33,10 @@ class Ticket(Base):
     municipality: Mapped[str] = mapped_column(ForeignKey("municipalities.code"), index=True)
     reporter_ref: Mapped[str] = mapped_column(String(40), index=True)
     title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)  # the reporter's own words (issue 20)
+    affects_operations: Mapped[bool | None] = mapped_column(Boolean)  # as reported (TK-8); null before issue 20
+    cannot_wait: Mapped[bool | None] = mapped_column(Boolean)
+    unit_started_troubleshooting: Mapped[bool | None] = mapped_column(Boolean)  # TK-7, as reported or triaged
     device_order_number: Mapped[str | None] = mapped_column(ForeignKey("devices.order_number"), index=True)
     support_level: Mapped[str | None] = mapped_column(String(40))
     matter: Mapped[str | None] = mapped_column(String(40))

@@ -38,6 +38,7 @@ class DeviceView(DevicePlacement, _ViewHead):
 
     renewal_due_at: datetime | None
     rental_end_at: datetime | None
+    rental_weeks: int | None = None  # as ordered (EQ-4, EQ-14; issue 20)
     replaces: str | None
     replacement_order: str | None
     buyout: Buyout | None

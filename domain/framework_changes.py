@@ -7,7 +7,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from domain.catalogue import Category, Price
 from domain.common import KEY_PATTERN, LOCAL_TZ, MUNICIPALITIES, SYSTEM_ACTOR, Municipality
@@ -26,6 +26,15 @@ class OpeningHours(BaseModel):
     weekday: int = Field(ge=0, le=6)
     opens: time
     closes: time
+
+    @field_validator("opens", "closes")
+    @classmethod
+    def _wall_clock(cls, value: time) -> time:
+        # rule TK-1: local wall-clock times; a number or an offset (e.g. `0`, which parses as 00:00Z) is refused
+        # here rather than failing the comparison below (issue 20)
+        if value.tzinfo is not None:
+            raise ValueError("a local time of day without an offset, e.g. 16:30")
+        return value
 
     @model_validator(mode="after")
     def _ordered(self) -> "OpeningHours":

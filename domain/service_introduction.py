@@ -106,7 +106,8 @@ class ServiceProcess(GuardedProcess):
             case SetPrice():
                 assert snap.definition is not None
                 return {"unit_price": str(action.unit_price), "for_year": str(snap.definition.for_year),
-                        "minutes_ref": action.minutes_ref or ""}
+                        "minutes_ref": action.minutes_ref or "",
+                        "decided_on": action.decided_on.isoformat()}  # issue 20: it was accepted and dropped
         return {}
 
 

@@ -338,9 +338,10 @@ class TicketProcess(GuardedProcess):
                 details["resolved_line"] = snap.line.value
                 if action.resolution:
                     snap.resolution = details["resolution"] = action.resolution
-                if action.minutes_worked is not None and snap.on_call and snap.on_call_minutes is None:
-                    snap.on_call_minutes = action.minutes_worked
+                if action.minutes_worked is not None:  # recorded whenever given (issue 20); charged on call only
                     details["minutes_worked"] = str(action.minutes_worked)
+                    if snap.on_call and snap.on_call_minutes is None:
+                        snap.on_call_minutes = action.minutes_worked
             case WaitForCustomer() if action.question:
                 details["question"] = action.question
         if trigger == "reopen":
@@ -399,7 +400,11 @@ class TicketView(BaseModel):
     unit_id: str
     reporter_ref: str
     title: str
+    description: str | None = None  # the reporter's own words (issue 20)
     device_order_number: str | None
+    affects_operations: bool | None = Field(None, description="as reported (TK-8); null: not kept (older tickets)")
+    cannot_wait: bool | None = Field(None, description="as reported (TK-8); null: not kept (older tickets)")
+    unit_started_troubleshooting: bool | None = Field(None, description="rule TK-7, as reported or triaged")
     support_level: SupportLevel | None
     matter: Matter | None
     owner: Owner
@@ -431,6 +436,8 @@ class RegisterTicketInput(BaseModel):
 
 class TicketMirror(BaseModel):
     """The ticket register row after a transition, plus the transition itself."""
+
+    unit_started_troubleshooting: bool | None = None  # None: sent by a worker from before issue 20
 
     number: str
     record: TransitionRecord

@@ -169,7 +169,7 @@ class DeviceLifecycleWorkflow(ProcessWorkflow):
             location=snap.location, serial_number=snap.serial_number, delivered_at=snap.delivered_at,
             renewal_months=snap.renewal_months,
             renewal_due_at=snap.renewal_due_at(lead) if snap.state == "in_use" else None,
-            rental_end_at=snap.rental_end_at(), replaces=snap.order.replaces,
+            rental_end_at=snap.rental_end_at(), rental_weeks=snap.order.rental_weeks, replaces=snap.order.replaces,
             replacement_order=snap.replacement_order, buyout=snap.buyout, erasure_vendor=snap.erasure_vendor,
             erasure_certificate=snap.erasure_certificate, police_report_ref=snap.police_report_ref,
             mdm_profile=snap.mdm_profile, mdm_enrolled_at=snap.mdm_enrolled_at,

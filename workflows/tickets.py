@@ -200,7 +200,10 @@ class TicketWorkflow(RegisteredProcess):
         return TicketView(
             number=report.number, workflow_id=workflow.info().workflow_id, state=snap.state, line=snap.line,
             assignee=snap.assignee, unit_id=report.unit_id, reporter_ref=report.reporter_ref, title=report.title,
-            device_order_number=report.device_order_number, support_level=snap.support_level, matter=snap.matter,
+            description=report.description, device_order_number=report.device_order_number,
+            affects_operations=report.affects_operations, cannot_wait=report.cannot_wait,
+            unit_started_troubleshooting=snap.unit_started_troubleshooting, support_level=snap.support_level,
+            matter=snap.matter,
             owner=self.process.owner(), function=snap.function, intefunktion=snap.function is not None,
             on_call=snap.on_call, reported_at=snap.reported_at.astimezone(self.cal.tz),
             deadline=shown.astimezone(self.cal.tz) if shown else None, deadline_met=snap.deadline_met(),
@@ -257,7 +260,7 @@ class TicketWorkflow(RegisteredProcess):
             deadline=snap.shown_deadline(), warned_at=clock.warned_at if clock else None,
             breached_at=clock.breached_at if clock else None, resolved_at=snap.resolved_at,
             resolved_line=snap.resolved_line, closed_at=snap.closed_at, handed_back_reason=snap.handed_back_reason,
-            survey_selected=snap.survey_selected,
+            survey_selected=snap.survey_selected, unit_started_troubleshooting=snap.unit_started_troubleshooting,
         ))
 
     async def _after(self, previous: str, trigger: str, current: str) -> None:

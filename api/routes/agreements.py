@@ -28,6 +28,7 @@ from api.processes import (
     this_year,
 )
 from api.security import record_reference_change, row_dict
+from api.repeats import Repeat
 from db.agreement_models import (
     AgreementRow,
     ApplicationPriceRow,
@@ -80,6 +81,8 @@ class TerminateRequest(BaseModel):
     terminated_on: date
     reason: str = Field(min_length=3, max_length=500)
 
+DRAWING_UP, REVISION = "/agreements/{agreement_id}/drawing-up", "/agreements/{agreement_id}/revisions/{for_year}"
+
 
 class RevisionRequest(BaseModel):
     for_year: int | None = Field(None, ge=2000, le=2100, description="default: the coming year")
@@ -101,7 +104,7 @@ class PriceListEntry(BaseModel):
 @router.post("/agreements", status_code=status.HTTP_201_CREATED, response_model=AgreementProcessView,
              responses={200: {"description": "already being drawn up"}, 409: {}, 422: {}})
 async def draw_up_agreement(content: AgreementContent, actor: ActorDep, path: ProcessDep,
-                            response: Response) -> AgreementProcessView:
+                            response: Response, principal: PrincipalDep) -> AgreementProcessView:
     """Rules AG-1, AG-2: IT draws up an agreement (or a cost description) with the system owner;
     costs for the coming year (AG-3); charged from the coming year once approved (AG-6)."""
     workflow_id = agreement_workflow_id(content.agreement_id)
@@ -118,8 +121,9 @@ async def draw_up_agreement(content: AgreementContent, actor: ActorDep, path: Pr
 
     await path.db(check)
     start = AgreementStart(agreement_id=content.agreement_id, content=content, started_by=actor)
-    return await path.start(AgreementWorkflow.run, start, workflow_id,
-                        AgreementWorkflow.ready, response)
+    return await path.start(AgreementWorkflow.run, start, workflow_id, AgreementWorkflow.ready, response,
+                            repeat=Repeat.of(content, "agreement_id", "agreement", original=lambda v: v.content or {},
+                                             visible=lambda _: access.may_read(principal, DRAWING_UP)))
 
 
 @router.get("/agreements", response_model=list[AgreementSummary])
@@ -238,7 +242,7 @@ async def drawing_up_event(agreement_id: str, request: AgreementEvent, actor: Ac
 @router.post("/agreements/{agreement_id}/revisions", status_code=status.HTTP_201_CREATED,
              response_model=AgreementProcessView)
 async def start_revision(agreement_id: str, request: RevisionRequest, actor: ActorDep, path: ProcessDep,
-                         settings: SettingsDep, response: Response) -> AgreementProcessView:
+                         settings: SettingsDep, response: Response, principal: PrincipalDep) -> AgreementProcessView:
     """Start one agreement's revision by hand (the yearly round starts them all, AG-4)."""
     row = await path.db(_agreement, agreement_id)
     if row.current_version is None:
@@ -250,7 +254,10 @@ async def start_revision(agreement_id: str, request: RevisionRequest, actor: Act
         raise HTTPException(409, f"for_year: {agreement_id!r} is terminated and not charged in {for_year} (rule AG-6)")
     start = AgreementStart(agreement_id=agreement_id, purpose="revision", for_year=for_year,
                            reminder_weeks=settings.agreement_reminder_weeks, started_by=actor)
-    return await path.start(AgreementWorkflow.run, start, agreement_workflow_id(agreement_id, "revision", for_year), AgreementWorkflow.ready, response)
+    return await path.start(AgreementWorkflow.run, start, agreement_workflow_id(agreement_id, "revision", for_year),
+                            AgreementWorkflow.ready, response,
+                            repeat=Repeat({"for_year": for_year}, "for_year", "revision",
+                                          visible=lambda _: access.may_read(principal, REVISION)))
 
 
 @router.get("/agreements/{agreement_id}/revisions/{for_year}", response_model=AgreementProcessView)

@@ -18,7 +18,8 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.consistency import consistency
-from api.deps import ProcessDep, SessionDep
+from api.bounds import Instant
+from api.deps import Offset, ProcessDep, SessionDep
 from api.processes import ProcessPath
 from codec import EncryptionCodec, decrypt_history_json
 from db.audit_chain import history_json, verify
@@ -72,12 +73,12 @@ def audit_trail(
     business_key: str | None = None, actor: str | None = None, unit: str | None = None,
     municipality: str | None = None, rule: Annotated[str | None, Query(description="e.g. EQ-11")] = None,
     event: str | None = None,
-    since: Annotated[datetime | None, Query(description="from this instant (inclusive)")] = None,
-    until: Annotated[datetime | None, Query(description="to this instant (exclusive)")] = None,
+    since: Annotated[Instant | None, Query(description="from this instant (inclusive)")] = None,
+    until: Annotated[Instant | None, Query(description="to this instant (exclusive)")] = None,
     format: Literal["json", "csv", "jsonl"] = "json",
     limit: Annotated[int | None, Query(ge=1, le=10000, description="page size (json: default 100); "
                                        "csv and jsonl export every match unless given")] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> Any:
     """Every move of every process: who, when, why, under which rule; oldest first."""
     for name, value in (("since", since), ("until", until)):
@@ -121,7 +122,7 @@ def verify_chains(session: SessionDep) -> dict[str, Any]:
 @router.get("/archive")
 def archived_runs(session: SessionDep, workflow_type: str | None = None, business_key: str | None = None,
                   workflow_id: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                  offset: Annotated[int, Query(ge=0)] = 0) -> list[dict[str, Any]]:
+                  offset: Offset = 0) -> list[dict[str, Any]]:
     """The archived Temporal histories (no content: see /audit/processes/{id}/history)."""
     query = select(HistoryArchive).order_by(HistoryArchive.id).offset(offset).limit(limit)
     for column, value in ((HistoryArchive.workflow_type, workflow_type), (HistoryArchive.business_key, business_key),

@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from api.bounds import FIRST_YEAR, LAST_YEAR
 from api.deps import SessionDep, SettingsDep
 from config import Settings
 from db.governance_queries import framework_in_force
@@ -51,6 +52,8 @@ def parse_instant(text: str, field: str, cal: SupportCalendar) -> datetime:
         at = datetime.fromisoformat(text.strip().replace(" ", "+") if "T" in text else text.strip())
     except ValueError as error:
         raise HTTPException(422, f"{field}: not an ISO 8601 date-time ({text!r})") from error
+    if not FIRST_YEAR <= at.year <= LAST_YEAR:  # before converting: year 9999 overflows on the way (issue 20)
+        raise HTTPException(422, f"{field}: must be in the years {FIRST_YEAR}–{LAST_YEAR}")
     if at.tzinfo is None:
         at = at.replace(tzinfo=cal.tz)
     return at.astimezone(cal.tz)

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from api.deps import ActorDep, ProcessDep
+from api import access
+from api.deps import ActorDep, PrincipalDep, ProcessDep
 from api.processes import EventRequest, known_unit, mirrored_view
+from api.repeats import Repeat
 from domain.cloud_moves import cloud_move_workflow_id, CloudMoveAction, CloudMoveCommand, CloudMoveRequest, CloudMoveStart, CloudMoveView
 from workflows.agreements import CloudMoveWorkflow
 
@@ -18,12 +20,13 @@ class CloudMoveEvent(EventRequest):
 @router.post("/cloud-moves", status_code=status.HTTP_201_CREATED, response_model=CloudMoveView,
              responses={422: {}})
 async def start_cloud_move(request: CloudMoveRequest, actor: ActorDep, path: ProcessDep,
-                           response: Response) -> CloudMoveView:
+                           response: Response, principal: PrincipalDep) -> CloudMoveView:
     """Rule AG-8: IT and the unit consult before a move to a cloud service / SaaS."""
     await path.db(known_unit, request.unit_id)
     return await path.start(CloudMoveWorkflow.run, CloudMoveStart(request=request, started_by=actor),
-                        cloud_move_workflow_id(request.case_id),
-                        CloudMoveWorkflow.ready, response)
+                            cloud_move_workflow_id(request.case_id), CloudMoveWorkflow.ready, response,
+                            repeat=Repeat.of(request, "case_id", "cloud move", original=lambda v: v.request,
+                                             visible=lambda _: access.may_read(principal, "/cloud-moves/{case_id}")))
 
 
 @router.get("/cloud-moves/{case_id}", response_model=CloudMoveView)

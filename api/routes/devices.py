@@ -13,6 +13,7 @@ from api import access
 from api.deliveries import HistoryEntry
 from api.deps import ActorDep, IdempotencyKeyDep, Limit, Offset, PrincipalDep, ProcessDep, SessionDep
 from api.processes import audit_log, history_of
+from api.repeats import Repeat
 from db.equipment_queries import InvalidOrder, resolve_terms
 from db.models import Device, DeviceTransition, ErasureVendor, Unit
 from domain.catalogue import Category
@@ -76,15 +77,30 @@ async def place_order(order: DeviceOrder, actor: ActorDep, path: ProcessDep, res
             raise HTTPException(422, str(error)) from error
         return False
 
+    # issue 20: an existing device answers only who may see it (IT, its unit's manager, its user), and only the
+    # same order; its placement is compared while it is as ordered (EQ-7: units move and reassign it later)
+    repeat = Repeat.of(order, "order_number", "device", original=_as_ordered,
+                       visible=lambda view: access.may_see(principal, (view.unit_id, view.cost_bearer_unit_id),
+                                                           view.user_ref))
     if await path.db(check):  # a repeated call: the same device once it is registered and called off
+        view = repeat.check(await path.ready(DeviceLifecycleWorkflow.run, workflow_id,
+                                             DeviceLifecycleWorkflow.registered, not_found))
         response.status_code = status.HTTP_200_OK
-        return await path.ready(DeviceLifecycleWorkflow.run, workflow_id, DeviceLifecycleWorkflow.registered,
-                                not_found)
+        return view
     settings = path.settings
     start = DeviceStart(order=order, renewal_lead_days=settings.renewal_lead_days,
                         buyout_answer_days=settings.buyout_answer_days, ordered_by=actor)
     return await path.start(DeviceLifecycleWorkflow.run, start, workflow_id, DeviceLifecycleWorkflow.registered,
-                            response, not_found)
+                            response, not_found, repeat=repeat)
+
+
+def _as_ordered(view: DeviceView) -> dict:
+    """What a device's view still says of its order (issue 20): the model and the device it replaces; the
+    placement too until delivery."""
+    shown = {"model_code": view.model_code, "replaces": view.replaces}
+    if view.delivered_at is None:
+        shown |= {"unit_id": view.unit_id, "user_ref": view.user_ref, "location": view.location}
+    return shown
 
 
 @router.get("/devices", response_model=list[RegisterRow])
@@ -122,7 +138,8 @@ def device_mirror(session: Session, order_number: str) -> DeviceView | None:
         order_number=row.order_number, workflow_id=row.workflow_id, state=row.state, category=Category(row.category),
         model_code=row.model_code, unit_id=row.unit_id, cost_bearer_unit_id=row.cost_bearer_unit_id,
         user_ref=row.user_ref, location=row.location, serial_number=row.serial_number, delivered_at=row.delivered_at,
-        renewal_months=row.renewal_months, renewal_due_at=None, rental_end_at=None, replaces=row.replaces,
+        renewal_months=row.renewal_months, renewal_due_at=None, rental_end_at=None, rental_weeks=row.rental_weeks,
+        replaces=row.replaces,
         replacement_order=row.replaced_by, buyout=None, erasure_vendor=None, erasure_certificate=None,
         police_report_ref=None, allowed_events=[],
         log=audit_log(session, DeviceTransition, DeviceTransition.order_number, order_number))

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from api import access
 from api.deliveries import HistoryEntry
 from api.deps import ActorDep, Limit, Offset, PrincipalDep, ProcessDep, SessionDep, SettingsDep
-from api.bounds import Day
+from api.bounds import LAST_YEAR, Day
 from api.processes import (
     EventRequest,
     ProcessRow,
@@ -26,6 +26,7 @@ from api.processes import (
     round_running,
     this_year,
 )
+from api.repeats import Repeat
 from db.agreement_models import (
     FrameworkDecisionRow,
     GovernanceProcessRow,
@@ -112,7 +113,8 @@ def parameters(session: SessionDep, on: Annotated[Day | None, Query()] = None) -
 
 @router.post("/framework/proposals", status_code=status.HTTP_201_CREATED, response_model=FrameworkView,
              responses={200: {"description": "already started"}, 409: {"description": "rule GV-1"}, 422: {}})
-async def propose(request: ProposalRequest, actor: ActorDep, path: ProcessDep, response: Response) -> FrameworkView:
+async def propose(request: ProposalRequest, actor: ActorDep, path: ProcessDep, response: Response,
+                  principal: PrincipalDep) -> FrameworkView:
     """Rule GV-1: the yearly revision, or an acute one for a change in law; it-forum utveckling
     prepares it (GV-2). The proposal id is the business key: a repeated call answers 200."""
     proposal_id = request.proposal_id or (f"yearly-{request.effective_from.year}" if request.kind == "yearly" else None)
@@ -147,7 +149,10 @@ async def propose(request: ProposalRequest, actor: ActorDep, path: ProcessDep, r
 
     proposal = await path.db(check)
     return await path.start(FrameworkChangeWorkflow.run, FrameworkStart(proposal=proposal, started_by=actor),
-                            framework_workflow_id(proposal_id), FrameworkChangeWorkflow.ready, response)
+                            framework_workflow_id(proposal_id), FrameworkChangeWorkflow.ready, response,
+                            repeat=Repeat.of(request, "proposal_id", "proposal", original=lambda v: v.proposal,
+                                             visible=lambda _: access.may_read(principal,
+                                                                               "/framework/proposals/{proposal_id}")))
 
 
 @router.get("/framework/proposals", response_model=list[ProcessRow])
@@ -187,6 +192,9 @@ async def yearly_round(request: RoundRequest, path: ProcessDep) -> dict[str, str
     """Open next year's framework proposal now (the Schedule does it every year, GV-1). Refused up front
     (422) when no framework version is in force to revise: no process is started for it."""
     year = request.year or this_year()
+    if year + 1 > LAST_YEAR:  # the round of `year` opens next year's revision (issue 20: it wedged the round)
+        raise HTTPException(422, f"year: the round of {year} opens the revision for {year + 1}, after {LAST_YEAR}, "
+                                 "the last year Ramflow covers")
 
     def check(session: Session) -> None:
         try:
@@ -215,7 +223,12 @@ async def register_case(request: DevelopmentCaseRequest, actor: ActorDep, path: 
     access.own_unit(principal, request.unit_id)
     await path.db(known_unit, request.unit_id)
     start = DevelopmentCaseStart(request=request, threshold=settings.development_case_threshold, started_by=actor)
-    return await path.start(DevelopmentCaseWorkflow.run, start, development_case_workflow_id(request.case_id), DevelopmentCaseWorkflow.ready, response)
+    # issue 20: a unit manager registers cases but may not read them: an existing case answers 409, nothing of it
+    return await path.start(DevelopmentCaseWorkflow.run, start, development_case_workflow_id(request.case_id),
+                            DevelopmentCaseWorkflow.ready, response,
+                            repeat=Repeat.of(request, "case_id", "development case", original=lambda v: v.request,
+                                             visible=lambda _: access.may_read(principal,
+                                                                               "/development-cases/{case_id}")))
 
 
 @router.get("/development-cases", response_model=list[ProcessRow])

@@ -9,9 +9,11 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api import access
 from api.deliveries import HistoryEntry
-from api.deps import ActorDep, IdempotencyKeyDep, Limit, Offset, ProcessDep, SessionDep
+from api.deps import ActorDep, IdempotencyKeyDep, Limit, Offset, PrincipalDep, ProcessDep, SessionDep
 from api.processes import history_of
+from api.repeats import Repeat
 from db.models import Unit
 from db.premises_models import PremisesProject, PremisesTransition
 from domain.common import KEY_PATTERN
@@ -67,14 +69,17 @@ def _ended(project_id: str):
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=PremisesView,
              responses={200: {"description": "already started"}, 422: {}, 503: {}})
 async def start_project(request: PremisesProjectRequest, actor: ActorDep, path: ProcessDep,
-                        response: Response) -> PremisesView:
+                        response: Response, principal: PrincipalDep) -> PremisesView:
     """Rule FC-1: the property owner invites IT to a new or rebuilt unit address's project meetings.
     The project id is the business key: a repeated call answers 200 with the project's state."""
     if request.unit_id is not None and await path.db(lambda session: session.get(Unit, request.unit_id)) is None:
         raise HTTPException(422, f"unit_id: unknown unit {request.unit_id!r}")
     return await path.start(PremisesProjectWorkflow.run, PremisesStart(project=request, started_by=actor),
                             premises_workflow_id(request.project_id), PremisesProjectWorkflow.ready, response,
-                            _not_found(request.project_id))
+                            _not_found(request.project_id),
+                            repeat=Repeat.of(request, "project_id", "premises project", original=lambda v: v.project,
+                                             visible=lambda _: access.may_read(principal,
+                                                                               "/premises-projects/{project_id}")))
 
 
 @router.get("", response_model=list[PremisesRow])

@@ -18,6 +18,7 @@ from api.deps import ActorDep, IdempotencyKeyDep, Limit, Offset, PrincipalDep, P
 from api.processes import (VIEW_SOURCE, ProcessPath, audit_log, claimed_number, ended_in_register, history_of,
                            registered_number)
 from api.routes.calendar import support_calendar
+from api.repeats import Repeat
 from db.models import Unit
 from db.numbers import next_number
 from db.ticket_models import DesignatedApplicant, ServiceRequest, ServiceRequestTransition, SupportCharge, aware, utc
@@ -109,10 +110,14 @@ async def submit_request(request: NewServiceRequest, actor: ActorDep, path: Proc
                                          lambda: next_number(path.sessions, "SR", year))
         return number, False, earlier
 
+    # issue 20: an existing request answers only its unit's manager and IT, and only the same request
+    repeat = Repeat.of(request, "number", "service request", exclude={"number"},
+                       visible=lambda view: access.may_see(principal, (view.unit_id,)))
     number, registered, exists = await path.db(prepare)
     if registered:
+        view = repeat.check(await request_view(path, number, response))
         response.status_code = status.HTTP_200_OK
-        return await request_view(path, number, response)
+        return view
 
     def start_of(number: str) -> RequestStart:
         return RequestStart(order=check.model_copy(update={"number": number}), submitted_by=actor,
@@ -121,7 +126,7 @@ async def submit_request(request: NewServiceRequest, actor: ActorDep, path: Proc
 
     return await path.start_numbered(number, exists, lambda: next_number(path.sessions, "SR", year), start_of,
                                      ServiceRequestWorkflow.run, ServiceRequestWorkflow.registered,
-                                     request_workflow_id, "service request", response)
+                                     request_workflow_id, "service request", response, repeat)
 
 
 @router.get("/service-requests", response_model=list[RequestRow])

@@ -8,8 +8,10 @@ from fastapi import APIRouter, HTTPException, Query, Response, status
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.deps import ActorDep, Limit, Offset, ProcessDep, SessionDep
+from api import access
+from api.deps import ActorDep, Limit, Offset, PrincipalDep, ProcessDep, SessionDep
 from api.processes import EventRequest, known_unit, mirrored_view
+from api.repeats import Repeat
 from db.agreement_models import AgreementRow, ServiceDefinitionRow
 from domain.service_introduction import service_workflow_id, ServiceAction, ServiceCommand, ServiceDefinition, ServiceDelivery, ServiceStart, ServiceView
 from workflows.agreements import ServiceIntroductionWorkflow
@@ -23,7 +25,7 @@ class ServiceEvent(EventRequest):
 
 @router.post("/services", status_code=status.HTTP_201_CREATED, response_model=ServiceView, responses={422: {}})
 async def deliver_service(delivery: ServiceDelivery, actor: ActorDep, path: ProcessDep,
-                          response: Response) -> ServiceView:
+                          response: Response, principal: PrincipalDep) -> ServiceView:
     """Rule AG-7: a new or changed service is delivered; an undefined one is described and priced
     first, then the agreement is drawn up."""
     def check(session: Session) -> None:
@@ -33,8 +35,9 @@ async def deliver_service(delivery: ServiceDelivery, actor: ActorDep, path: Proc
 
     await path.db(check)
     return await path.start(ServiceIntroductionWorkflow.run, ServiceStart(delivery=delivery, started_by=actor),
-                        service_workflow_id(delivery.service_code),
-                        ServiceIntroductionWorkflow.ready, response)
+                            service_workflow_id(delivery.service_code), ServiceIntroductionWorkflow.ready, response,
+                            repeat=Repeat.of(delivery, "service_code", "service", original=lambda v: v.delivery,
+                                             visible=lambda _: access.may_read(principal, "/services/{service_code}")))
 
 
 @router.get("/services", response_model=list[ServiceDefinition])

@@ -18,6 +18,7 @@ from api.deps import ActorDep, IdempotencyKeyDep, Limit, Offset, PrincipalDep, P
 from api.processes import (VIEW_SOURCE, ProcessPath, audit_log, claimed_number, ended_in_register, history_of,
                            registered_number)
 from api.routes.calendar import framework_parameters, local, support_calendar
+from api.repeats import Repeat
 from config import Settings
 from db.numbers import next_number
 from db.ticket_models import SurveyAnswer, Ticket, TicketTransition, aware, utc
@@ -42,6 +43,9 @@ from workflows.tickets import TicketWorkflow
 
 router = APIRouter(tags=["support tickets"])
 FUTURE_TOLERANCE = timedelta(minutes=2)
+# what a repeated report is not compared on: the key, the time (compared once normalised), and the triage the
+# 1st line may have changed since (TK-7, TK-4)
+REPEAT_IGNORES = ("number", "reported_at", "matter", "function", "support_level", "unit_started_troubleshooting")
 
 
 class NewTicket(TicketReport):
@@ -59,6 +63,7 @@ class TicketRow(BaseModel):
     municipality: str
     reporter_ref: str
     title: str
+    description: str | None = None
     device_order_number: str | None
     support_level: str | None
     matter: str | None
@@ -126,7 +131,9 @@ def view_from_register(session: Session, row: Ticket, settings: Settings) -> Tic
     deadline = aware(row.deadline)
     return TicketView(
         number=row.number, workflow_id=row.workflow_id, state=row.state, line=Line(row.line), assignee=row.assignee,
-        unit_id=row.unit_id, reporter_ref=row.reporter_ref, title=row.title,
+        unit_id=row.unit_id, reporter_ref=row.reporter_ref, title=row.title, description=row.description,
+        affects_operations=row.affects_operations, cannot_wait=row.cannot_wait,
+        unit_started_troubleshooting=row.unit_started_troubleshooting,
         device_order_number=row.device_order_number, support_level=level, matter=matter,
         owner=owner_of(matter, level), function=IntefunktionFunction(row.function) if row.function else None,
         intefunktion=row.function is not None, on_call=row.on_call,
@@ -198,10 +205,16 @@ async def report_ticket(ticket: NewTicket, actor: ActorDep, path: ProcessDep, re
                                          ticket.number, lambda: next_number(path.sessions, "T", year))
         return number, earlier, hours
 
+    # issue 20: an existing ticket answers only its reporter, its unit's manager and IT, and only the same report
+    repeat = Repeat.of(ticket, "number", "ticket", exclude=REPEAT_IGNORES,
+                       visible=lambda view: access.may_see(principal, (view.unit_id,), view.reporter_ref))
+    if reported_at is not None:
+        repeat.sent["reported_at"] = reported_at.isoformat()
     number, exists, hours = await path.db(prepare)
     if exists and hours is None:
+        view = repeat.check(await ticket_view(path, number, response))
         response.status_code = status.HTTP_200_OK
-        return await ticket_view(path, number, response)
+        return view
 
     def start_of(number: str) -> TicketStart:
         report = TicketReport(number=number, reported_at=reported_at, **report_data)
@@ -209,7 +222,7 @@ async def report_ticket(ticket: NewTicket, actor: ActorDep, path: ProcessDep, re
 
     return await path.start_numbered(number, exists, lambda: next_number(path.sessions, "T", year), start_of,
                                      TicketWorkflow.run, TicketWorkflow.registered, ticket_workflow_id, "ticket",
-                                     response)
+                                     response, repeat)
 
 
 @router.get("/tickets", response_model=list[TicketRow])

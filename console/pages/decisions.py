@@ -65,7 +65,7 @@ def register(console: FastAPI, ui: Ui) -> None:
         target = form.get("target", "")
         if ".." in target or not target.startswith(DECIDED_PATHS):
             return ui.error(request, session, 422, "target", "unknown process")
-        action = action_of(form)
+        action = action_of(form, decision=True)
         async with ui.api_for(session) as api:
             answer = await api.post(target, {"action": action, "reason": form.get("reason") or None},
                                     form.get("idempotency"))
