@@ -47,6 +47,7 @@ MAIL_ACTOR = "mail"  # who reports a mailed ticket (the transition log's actor)
 OPENING, THREADING, TICKET, THREADED, IGNORED, REJECTED = (
     "opening", "threading", "ticket", "threaded", "ignored", "rejected")
 DONE = {OPENING: TICKET, THREADING: THREADED}
+SEQ_ATTEMPTS = 5
 ALLOCATION_ATTEMPTS = 20  # as api.processes: allocated numbers skip those a workflow already has
 
 
@@ -219,7 +220,17 @@ class MailIntake:
             return ticket is not None and ticket.state == WAITING
 
     def _record(self, claim: Claim, mail: ParsedMail) -> str:
-        """The mail and its attachments in the ticket's conversation, and the claim done: one transaction."""
+        """The mail and its attachments in the ticket's conversation, and the claim done: one transaction.
+        Two messages of one ticket written at once can draw the same seq: the later one is written again."""
+        for attempt in range(SEQ_ATTEMPTS):
+            try:
+                return self._record_once(claim, mail)
+            except IntegrityError:
+                if attempt == SEQ_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _record_once(self, claim: Claim, mail: ParsedMail) -> str:
         number = claim.ticket_number
         assert number is not None
         with self.sessions.begin() as s:

@@ -12,6 +12,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, HTTPException, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api import access
@@ -98,6 +99,17 @@ def ticket_attachment(number: Number, attachment_id: int, session: SessionDep, p
 def post_ticket_message(number: Number, message: NewMessage, actor: ActorDep, session: SessionDep,
                         settings: SettingsDep) -> MessageView:
     """IT writes on the ticket: an internal note, or a reply mailed to the reporter in the ticket's thread."""
+    for attempt in range(3):  # a mail arriving at the same moment can take the same seq: write again
+        try:
+            return _write(session, settings, number, message, actor)
+        except IntegrityError:
+            session.rollback()
+            if attempt == 2:
+                raise HTTPException(409, f"number: ticket {number} is being written; try again") from None
+    raise AssertionError("unreachable")
+
+
+def _write(session: Session, settings, number: str, message: NewMessage, actor: str) -> MessageView:  # noqa: ANN001
     ticket = session.get(Ticket, number)
     if ticket is None:
         raise HTTPException(404, f"number: no ticket {number!r}")
