@@ -176,8 +176,9 @@ class Settings(BaseSettings):
                              "https://login.microsoftonline.com/<tenant-id>/v2.0)")
 
     # --- the support mailbox (issue 21, In): mail to support becomes a ticket (docs/mail.md) -------------------
-    mail_in_source: Literal["off", "maildir", "imap"] = Field("maildir", description="where support mail is read: a "
-        "Maildir (development, fed by the local SMTP server) or IMAP (production: Exchange Online, XOAUTH2)")
+    mail_in_source: Literal["off", "maildir", "imap"] = Field("off", description="where support mail is read: a "
+        "Maildir (development, fed by the local SMTP server; `make run` sets it) or IMAP (production: Exchange "
+        "Online, XOAUTH2); off: no poll schedule")
     mail_imap_host: str = Field("outlook.office365.com", description="IMAP server of the shared support mailbox")
     mail_imap_port: int = Field(993, ge=1, le=65535, description="IMAP port (993: TLS)")
     mail_imap_user: str | None = Field(None, description="the shared mailbox (XOAUTH2 user); default: "

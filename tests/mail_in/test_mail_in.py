@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -16,7 +17,7 @@ from db.mail_models import InboundMail, TicketAttachment
 from db.ticket_models import Ticket
 from domain.intefunktion import IntefunktionFunction
 from domain.support_lines import Line
-from domain.mail_in import MailPollRequest, UNKNOWN_SENDER, ticket_tag
+from domain.mail_in import UNKNOWN_SENDER, MailPollReport, MailPollRequest, ticket_tag
 from domain.tickets import Assign, Classification, TicketCommand, WaitForCustomer, ticket_workflow_id
 from tests.helpers import eventually
 from tests.mail_in.helpers import PNG, add_person, mail
@@ -183,19 +184,26 @@ async def test_bad_input_is_kept_aside_with_its_reason_and_the_rest_is_processed
         "skarmbild.png", len(PNG), hashlib.sha256(PNG).hexdigest())
 
 
-async def test_maildir_source_polled_by_the_schedule_workflow(tmp_path, sessions, settings, client, worker):
-    """The development source: the local SMTP server delivers into a Maildir; the poll workflow reads it."""
-    maildir = tmp_path / "support"
+async def test_maildir_source_polled_by_the_schedule_workflow(sessions, settings, client, worker):
+    """The development source: the local SMTP server delivers into a Maildir; the Schedule's workflow runs the
+    poll activity on the worker, which reads it."""
+    maildir = settings.mail_support_maildir
     for i in range(3):
         deliver_to_maildir(maildir, mail(message_id=f"<dev{i}@tranemo.se>", subject=f"Dev {i}"))
-    from activities.mailbox import MailboxActivities
-    activities = MailboxActivities(client, sessions, settings.model_copy(update={
-        "mail_in_source": "maildir", "mail_support_maildir": str(maildir)}))
-    report = await activities.poll(MailPollRequest())
-    assert report.ticket == 3 and MaildirSource(maildir).keys() == []
-    assert len(list((maildir / ".Ramflow.Behandlat" / "cur").iterdir())) == 3
-    await tickets_registered(sessions, 3)
-    # the Schedule's workflow runs the same activity on the worker (nothing left to read)
     result = await client.execute_workflow(MailboxPollWorkflow.run, MailPollRequest(), id="poll-test",
                                            task_queue=settings.temporal_task_queue)
-    assert result.ticket == 0 and result.failed == 0
+    assert (result.ticket, result.failed) == (3, 0) and MaildirSource(maildir).keys() == []
+    assert len(list((Path(maildir) / ".Ramflow.Behandlat" / "cur").iterdir())) == 3
+    assert sorted(r.title for r in await tickets_registered(sessions, 3)) == ["Dev 0", "Dev 1", "Dev 2"]
+    again = await client.execute_workflow(MailboxPollWorkflow.run, MailPollRequest(), id="poll-test-2",
+                                          task_queue=settings.temporal_task_queue)
+    assert again == MailPollReport()  # nothing left to read
+
+
+def test_the_poll_schedule_runs_only_when_a_source_is_configured(settings):
+    from workflows.schedules import MAIL_POLL_SCHEDULE, mailbox_schedule_definitions
+
+    (schedule,) = mailbox_schedule_definitions(settings).values()
+    assert schedule.spec.intervals[0].every.total_seconds() == settings.mail_poll_seconds
+    assert MAIL_POLL_SCHEDULE in mailbox_schedule_definitions(settings)
+    assert mailbox_schedule_definitions(settings.model_copy(update={"mail_in_source": "off"})) == {}
