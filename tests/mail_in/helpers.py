@@ -27,7 +27,7 @@ def mail(sender: str = "anna.berg@tranemo.se", subject: str = "Skrivaren skriver
     for filename, content_type, content in attachments:
         maintype, subtype = content_type.split("/")
         msg.add_attachment(content, maintype=maintype, subtype=subtype, filename=filename)
-    return msg.as_bytes()
+    return msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))  # as on the wire (RFC 5322)
 
 
 def add_person(sessions, employee_ref: str, email: str, unit_id: str | None = "TR-BUF") -> None:

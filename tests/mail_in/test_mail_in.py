@@ -200,7 +200,7 @@ async def test_maildir_source_polled_by_the_schedule_workflow(sessions, settings
     assert again == MailPollReport()  # nothing left to read
 
 
-def test_the_poll_schedule_runs_only_when_a_source_is_configured(settings):
+async def test_the_poll_schedule_runs_only_when_a_source_is_configured(settings):
     from workflows.schedules import MAIL_POLL_SCHEDULE, mailbox_schedule_definitions
 
     (schedule,) = mailbox_schedule_definitions(settings).values()
