@@ -85,7 +85,8 @@ async def test_it_reply_is_queued_threaded_and_the_answer_threads_back(api, sess
 
 async def test_kept_aside_mail_is_listed_for_it_with_its_reason(api, sessions, settings, client, tmp_path):
     maildir = tmp_path / "md"
-    deliver_to_maildir(maildir, mail(message_id="<exe@x.se>", attachments=[("a.exe", "application/x-msdownload", b"MZ")]))
+    exe = ("a.exe", "application/x-msdownload", b"MZ")
+    deliver_to_maildir(maildir, mail(message_id="<exe@x.se>", attachments=[exe]))
     deliver_to_maildir(maildir, mail(message_id="<ooo@x.se>", headers={"Auto-Submitted": "auto-replied"}))
     await MailIntake(sessions, settings, TemporalTickets(client, settings)).poll(MaildirSource(maildir))
     rows = {r["message_id"]: r for r in (await api.get("/mail/rejected")).json()}

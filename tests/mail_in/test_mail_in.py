@@ -116,7 +116,8 @@ async def test_tk5_reply_threads_into_its_ticket_and_resumes_the_waiting_deadlin
     handle = client.get_workflow_handle(ticket_workflow_id(ticket.number))
     await handle.execute_update(TicketWorkflow.classify, Classification(
         actor="it.first", function=IntefunktionFunction.NETWORK_PRINTING))
-    await handle.execute_update(TicketWorkflow.apply, TicketCommand(actor="it.first", action=Assign(assignee="it.first")))
+    await handle.execute_update(TicketWorkflow.apply, TicketCommand(actor="it.first",
+                                                                    action=Assign(assignee="it.first")))
     waiting = await handle.execute_update(TicketWorkflow.apply, TicketCommand(
         actor="it.first", action=WaitForCustomer(question="Vilken skrivare?")))
     assert waiting.state == "waiting_for_customer" and waiting.deadline is None  # TK-5: paused
@@ -175,7 +176,8 @@ async def test_bad_input_is_kept_aside_with_its_reason_and_the_rest_is_processed
     assert (report.ticket, report.rejected, report.failed) == (1, 3, 0)
     assert folder_count(dovecot, KEPT_ASIDE) == 3 and folder_count(dovecot, PROCESSED) == 1
     with sessions() as s:
-        reasons = {r.message_id: r.reason for r in s.scalars(select(InboundMail).where(InboundMail.state == "rejected"))}
+        rejected = s.scalars(select(InboundMail).where(InboundMail.state == "rejected"))
+        reasons = {r.message_id: r.reason for r in rejected}
         attachment = s.scalar(select(TicketAttachment))
     assert "mail_attachment_types" in reasons["<exe@tranemo.se>"]
     assert "mail_max_bytes" in reasons["<big@tranemo.se>"]
