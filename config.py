@@ -187,6 +187,8 @@ class Settings(BaseSettings):
     mail_processed_folder: str = Field("Ramflow/Behandlat", description="IMAP/Maildir folder processed mail moves to")
     mail_rejected_folder: str = Field("Ramflow/Avvisat", description="folder of mail kept aside or not answered")
     mail_poll_seconds: int = Field(60, ge=5, le=3600, description="how often the mailbox is read (Temporal Schedule)")
+    mail_poll_batch: int = Field(1000, ge=1, le=100_000, description="at most this many mails per poll (the "
+                                 "rest wait for the next), so one poll ends well within its activity timeout")
     mail_poll_concurrency: int = Field(8, ge=1, le=64, description="mails taken at once within one poll")
     mail_default_unit: str = Field("TR-IT", description="TK-2: the triage unit of a mailed ticket whose sender's "
                                    "unit is not known from the people register")

@@ -168,8 +168,8 @@ def mailbox_schedule_definitions(settings: Settings) -> dict[str, Schedule]:
         return {}
     every = timedelta(seconds=settings.mail_poll_seconds)
     return {MAIL_POLL_SCHEDULE: Schedule(
-        action=ScheduleActionStartWorkflow(MailboxPollWorkflow.run, MailPollRequest(), id="support-mailbox-poll",
-                                           task_queue=settings.temporal_task_queue,
+        action=ScheduleActionStartWorkflow(MailboxPollWorkflow.run, MailPollRequest(limit=settings.mail_poll_batch),
+                                           id="support-mailbox-poll", task_queue=settings.temporal_task_queue,
                                            execution_timeout=timedelta(minutes=15)),
         spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=every),
