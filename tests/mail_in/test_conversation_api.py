@@ -95,3 +95,24 @@ async def test_kept_aside_mail_is_listed_for_it_with_its_reason(api, sessions, s
     only = (await api.get("/mail/rejected", params={"state": "ignored"})).json()
     assert [r["message_id"] for r in only] == ["<ooo@x.se>"]
     assert (await api.get("/mail/rejected", headers=api.bearer("E5001", "employee"))).status_code == 403
+
+
+async def test_attachments_in_a_configured_directory_and_an_unknown_senders_reply_goes_to_their_address(
+        api, sessions, settings, client, tmp_path):
+    files = tmp_path / "bilagor"
+    stored = settings.model_copy(update={"mail_attachment_dir": str(files)})
+    maildir = tmp_path / "md"
+    deliver_to_maildir(maildir, mail(sender="extern@example.org", message_id="<ext@example.org>",
+                                     attachments=[("bild.png", "image/png", PNG)]))
+    await MailIntake(sessions, stored, TemporalTickets(client, stored)).poll(MaildirSource(maildir))
+    number = await mailed_ticket(sessions, settings, client, maildir)
+    digest = hashlib.sha256(PNG).hexdigest()
+    assert (files / digest[:2] / digest).read_bytes() == PNG  # named by its hash, not in the database
+    (message,) = (await api.get(f"/tickets/{number}/messages")).json()
+    got = await api.get(f"/tickets/{number}/attachments/{message['attachments'][0]['id']}")
+    assert got.content == PNG and message["author"] == "extern@example.org"
+    reply = await api.post(f"/tickets/{number}/messages", json={"body": "Vem är du?", "to_reporter": True})
+    assert reply.status_code == 201
+    with sessions() as s:
+        row = s.scalar(select(OutboxMessage).where(OutboxMessage.topic == "ticket_reply"))
+    assert row.recipient == "mail:extern@example.org" and row.in_reply_to == "<ext@example.org>"
