@@ -11,9 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from config import Settings
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -92,30 +94,46 @@ def deliver_to_maildir(root: str | Path, raw: bytes) -> str:
 # --- production: IMAP (Exchange Online with XOAUTH2; Dovecot in the tests) -------------------------------------
 class ImapSource:
     """An IMAP mailbox by UID. `connect` returns a logged-in imap_tools mailbox on INBOX (the seam: XOAUTH2
-    in production, a password against the tests' Dovecot)."""
+    in production, a password against the tests' Dovecot). A dropped connection (Exchange Online closes idle
+    or throttled ones) is opened again once per call; UIDs stay valid across connections."""
 
     def __init__(self, connect: Callable[[], object]) -> None:
+        self.connect = connect
         self.box = connect()
-        self.client: imaplib.IMAP4 = self.box.client  # type: ignore[attr-defined]
         self.folders: set[str] = set()
 
+    def _again(self, call: Callable[[], T]) -> T:
+        try:
+            return call()
+        except (imaplib.IMAP4.abort, OSError):
+            self.close()
+            self.box = self.connect()
+            return call()
+
     def keys(self) -> list[str]:
-        return list(self.box.uids("ALL"))  # type: ignore[attr-defined]
+        return self._again(lambda: list(self.box.uids("ALL")))  # type: ignore[attr-defined]
 
     def fetch(self, key: str, max_bytes: int) -> FetchedMail:
-        status, data = self.client.uid("FETCH", key, "(INTERNALDATE RFC822.SIZE)")
+        return self._again(lambda: self._fetch(key, max_bytes))
+
+    def _fetch(self, key: str, max_bytes: int) -> FetchedMail:
+        client: imaplib.IMAP4 = self.box.client  # type: ignore[attr-defined]
+        status, data = client.uid("FETCH", key, "(INTERNALDATE RFC822.SIZE)")
         meta = next((d for d in data if isinstance(d, bytes)), b"")
         size = int(meta.split(b"RFC822.SIZE ")[1].split(b")")[0].split()[0]) if b"RFC822.SIZE" in meta else 0
         parts = imaplib.Internaldate2tuple(meta) if b"INTERNALDATE" in meta else None
         received = datetime.fromtimestamp(time.mktime(parts), timezone.utc) if parts else None
         section = "BODY.PEEK[]" if size <= max_bytes else "BODY.PEEK[HEADER]"
-        status, data = self.client.uid("FETCH", key, f"({section})")
+        status, data = client.uid("FETCH", key, f"({section})")
         raw = next((d[1] for d in data if isinstance(d, tuple)), b"")
-        if status != "OK":
-            raise OSError(f"IMAP FETCH {key}: {status}")
+        if status != "OK" or not raw:
+            raise LookupError(f"IMAP FETCH {key}: {status}, no message (moved by another reader?)")
         return FetchedMail(raw, size or len(raw), received)
 
     def move(self, key: str, folder: str) -> None:
+        self._again(lambda: self._move(key, folder))
+
+    def _move(self, key: str, folder: str) -> None:
         if folder not in self.folders:
             if not self.box.folder.exists(folder):  # type: ignore[attr-defined]
                 self.box.folder.create(folder)  # type: ignore[attr-defined]

@@ -94,6 +94,26 @@ class CrashAfterTicket(ImapSource):
         super().move(key, folder)
 
 
+class DroppedConnection(ImapSource):
+    """The server drops the connection before every fifth fetch (Exchange Online closing a throttled one)."""
+
+    fetches = 0
+
+    def _fetch(self, key: str, max_bytes: int):  # noqa: ANN201
+        DroppedConnection.fetches += 1
+        if DroppedConnection.fetches % 5 == 0:
+            self.box.client.sock.close()
+        return super()._fetch(key, max_bytes)
+
+
+async def test_a_dropped_imap_connection_is_opened_again_and_no_mail_is_lost(dovecot, sessions, settings, client,
+                                                                           worker):
+    append(dovecot, *(mail(message_id=f"<drop{i}@tranemo.se>", subject=f"Tappad {i}") for i in range(12)))
+    report = await intake(sessions, settings, client).poll(DroppedConnection(dovecot.mailbox))
+    assert (report.ticket, report.failed) == (12, 0) and folder_count(dovecot, PROCESSED) == 12
+    assert len(await tickets_registered(sessions, 12)) == 12
+
+
 async def test_crash_between_ticket_and_move_makes_one_ticket(dovecot, sessions, settings, client, worker):
     append(dovecot, mail(message_id="<crash@tranemo.se>"))
     first = await intake(sessions, settings, client).poll(CrashAfterTicket(dovecot.mailbox))
