@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.bounds import Instant
 from api.deps import SessionDep
 from db.audit_models import RefusedAttempt
 from db.security_models import ReferenceChange
@@ -67,8 +68,9 @@ class RefusedAttemptView(BaseModel):
 
 
 @router.get("/security/refused-attempts", response_model=list[RefusedAttemptView])
-def refused_attempts(session: SessionDep, subject: str | None = None, status: int | None = None,
-                     since: datetime | None = None,
+def refused_attempts(session: SessionDep, subject: str | None = None,
+                     status: Annotated[int | None, Query(ge=100, le=599)] = None,  # issue 20: a 500 beyond 64 bits
+                     since: Instant | None = None,
                      limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[RefusedAttempt]:
     """Requests refused with 401 (no valid token), 403 (not allowed) or a command a process refused (409,
     422): who, what, when; newest first."""

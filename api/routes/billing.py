@@ -250,8 +250,13 @@ def render_basis(view: BasisView) -> str:
             f"</tr>{rows}<tr><th colspan=4 class=n>Total</th><th class=n>{kronor(view.total)}</th></tr></table></html>")
 
 
+# a period as billing labels it (YYYY-MM, YYYY-T1..T3, YYYY): it names the file, so nothing else gets into the
+# header (issue 20: a 500)
+PERIOD_PATH = r"^20\d\d(-(T[1-3]|0[1-9]|1[0-2]))?$"
+
+
 @router.get("/{municipality}/{period}/export.csv")
-def export_csv(municipality: Municipality, period: Annotated[str, Path(max_length=20)],
+def export_csv(municipality: Municipality, period: Annotated[str, Path(max_length=20, pattern=PERIOD_PATH)],
                session: SessionDep) -> Response:
     """One row per line: period, cost centre (unit), article, text, quantity, unit price, amount (SEK)."""
     if municipality not in MUNICIPALITIES:

@@ -77,3 +77,14 @@ async def test_yearly_round_2100_is_422_and_the_round_itself_fails_cleanly(api, 
     with pytest.raises(WorkflowFailureError) as failed:
         await asyncio.wait_for(handle.result(), 60)
     assert "2101" in str(failed.value.cause) or "year" in str(failed.value.cause)
+
+
+async def test_billing_export_period_with_other_text_is_422_and_refused_attempts_status_is_bounded(api, bearer):
+    """Found by schemathesis (issue 20): the period named the file in a header; a status beyond 64 bits."""
+    economy = bearer("eko.eva", "economy")
+    odd = await api.get("/billing/tranemo/%13%F1%AC%84%80%C2%A0%13H/export.csv", headers=economy)
+    assert odd.status_code == 422 and "period" in odd.text, odd.text
+    assert (await api.get("/billing/tranemo/2026-T3/export.csv", headers=economy)).status_code == 200
+    for params in ({"status": "1288813901156025488113664"}, {"since": "0001-01-01T00:00:00+14:00"}):
+        answer = await api.get("/security/refused-attempts", params=params)
+        assert answer.status_code == 422 and next(iter(params)) in answer.text, answer.text
