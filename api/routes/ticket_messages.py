@@ -7,9 +7,10 @@ from __future__ import annotations
 import base64
 import secrets
 from datetime import datetime, timezone
+from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, HTTPException, Response, status
+from fastapi import APIRouter, HTTPException, Path, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +27,7 @@ from domain.mail_in import UNKNOWN_SENDER, ticket_tag
 from mail.message import message_id as mail_message_id
 
 router = APIRouter(tags=["ticket conversation"])
+AttachmentId = Annotated[int, Path(ge=1, le=2**31 - 1, description="an attachment of the ticket")]
 
 
 class AttachmentView(BaseModel):
@@ -81,7 +83,7 @@ def ticket_messages(number: Number, session: SessionDep, principal: PrincipalDep
 
 @router.get("/tickets/{number}/attachments/{attachment_id}", response_class=Response,
             responses={200: {"content": {"application/octet-stream": {}}}, 404: {}})
-def ticket_attachment(number: Number, attachment_id: int, session: SessionDep, principal: PrincipalDep) -> Response:
+def ticket_attachment(number: Number, attachment_id: AttachmentId, session: SessionDep, principal: PrincipalDep) -> Response:
     """The file as it came, with its SHA-256 (`Repr-Digest`); always a download, never rendered inline."""
     reporter_view = _reporter_view(session, principal, number)
     row = session.get(TicketAttachment, attachment_id)
