@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test test-dates test-topology bench bench-front-door bench-fleet bench-renewal-wave bench-yearly-rounds bench-replay openapi docs clean token
+.PHONY: run test test-dates test-topology bench bench-front-door bench-fleet bench-renewal-wave bench-yearly-rounds bench-replay bench-mail-in openapi docs clean token
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -63,6 +63,10 @@ bench-yearly-rounds: $(STAMP)
 
 bench-replay: $(STAMP)
 	$(PY) -m bench.replay
+
+# Issue 21 (docs/mail.md): support mail → tickets per second and p95 arrival → ticket (N mails, default 300)
+bench-mail-in: $(STAMP)
+	$(PY) -m bench.mail_in $(MAILS)
 
 docs: $(STAMP)
 	$(PY) -m scripts.render_docs

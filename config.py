@@ -195,7 +195,32 @@ class Settings(BaseSettings):
             raise ValueError("RAMFLOW_ENV=production needs OIDC_ISSUER set to the https issuer (Entra ID: "
                              "https://login.microsoftonline.com/<tenant-id>/v2.0)")
 
-    @field_validator("codec_cors_origins", "trusted_proxies", "mail_queue_addresses", mode="before")
+    # --- the support mailbox (issue 21, In): mail to support becomes a ticket (docs/mail.md) -------------------
+    mail_in_source: Literal["off", "maildir", "imap"] = Field("off", description="where support mail is read: a "
+        "Maildir (development, fed by the local SMTP server; `make run` sets it) or IMAP (production: Exchange "
+        "Online, XOAUTH2); off: no poll schedule")
+    mail_imap_host: str = Field("outlook.office365.com", description="IMAP server of the shared support mailbox")
+    mail_imap_port: int = Field(993, ge=1, le=65535, description="IMAP port (993: TLS)")
+    mail_imap_user: str | None = Field(None, description="the shared mailbox (XOAUTH2 user); default: "
+                                       "mail_support_address. The token: mail_tenant_id/mail_client_id/"
+                                       "mail_client_secret, an app with IMAP.AccessAsApp (docs/mail.md)")
+    mail_processed_folder: str = Field("Ramflow/Behandlat", description="IMAP/Maildir folder processed mail moves to")
+    mail_rejected_folder: str = Field("Ramflow/Avvisat", description="folder of mail kept aside or not answered")
+    mail_poll_seconds: int = Field(60, ge=5, le=3600, description="how often the mailbox is read (Temporal Schedule)")
+    mail_poll_batch: int = Field(1000, ge=1, le=100_000, description="at most this many mails per poll (the "
+                                 "rest wait for the next), so one poll ends well within its activity timeout")
+    mail_poll_concurrency: int = Field(8, ge=1, le=64, description="mails taken at once within one poll")
+    mail_default_unit: str = Field("TR-IT", description="TK-2: the triage unit of a mailed ticket whose sender's "
+                                   "unit is not known from the people register")
+    mail_max_bytes: int = Field(25_000_000, ge=1024, description="a larger mail is kept aside, not made a ticket")
+    mail_attachment_max_bytes: int = Field(10_000_000, ge=1024, description="largest attachment kept with a ticket")
+    mail_attachment_types: list[str] = Field(default_factory=lambda: ["image/*", "application/pdf", "text/plain"],
+        description="content types kept with a ticket (JSON list; `image/*` for every image); others: kept aside")
+    mail_attachment_dir: str | None = Field(None, description="directory attachments are stored in (by SHA-256); "
+                                            "unset: in the database")
+
+    @field_validator("codec_cors_origins", "trusted_proxies", "mail_queue_addresses", "mail_attachment_types",
+                     mode="before")
     @classmethod
     def _json_list(cls, value: object) -> object:
         """A JSON list also when given as a string (not only from the environment)."""

@@ -17,6 +17,7 @@ from activities.billing import BillingActivities, RenewalSafetyNetActivities
 from activities.equipment import EquipmentActivities
 from activities.mail import DeliveryStarter, MailActivities
 from activities.governance import GovernanceActivities
+from activities.mailbox import MailboxActivities
 from activities.outbox import OutboxActivities
 from activities.premises import PremisesActivities
 from activities.renewals import RenewalActivities
@@ -37,6 +38,7 @@ from workflows.audit import AuditAnchorWorkflow
 from workflows.billing import BillingRunWorkflow, RenewalSafetyNetWorkflow
 from workflows.equipment import DeviceLifecycleWorkflow
 from workflows.mail import MailDeliveryWorkflow, MailSweepWorkflow
+from workflows.mail_in import MailboxPollWorkflow
 from workflows.governance import DevelopmentCaseWorkflow, FrameworkChangeWorkflow, FrameworkYearlyRoundWorkflow
 from workflows.premises import PremisesProjectWorkflow
 from workflows.renewals import RenewalPolicyRearmWorkflow
@@ -46,7 +48,8 @@ WORKFLOWS: list[type] = [DeviceLifecycleWorkflow, TicketWorkflow, ServiceRequest
                          AgreementWorkflow, AgreementRevisionRoundWorkflow, ServiceIntroductionWorkflow,
                          CloudMoveWorkflow, FrameworkChangeWorkflow, FrameworkYearlyRoundWorkflow,
                          DevelopmentCaseWorkflow, PremisesProjectWorkflow, BillingRunWorkflow, RenewalSafetyNetWorkflow,
-                         RenewalPolicyRearmWorkflow, AuditAnchorWorkflow, MailDeliveryWorkflow, MailSweepWorkflow]
+                         RenewalPolicyRearmWorkflow, AuditAnchorWorkflow, MailDeliveryWorkflow, MailSweepWorkflow,
+                         MailboxPollWorkflow]
 
 
 def all_activities(client: Client, sessions: sessionmaker[Session], settings: Settings) -> list:
@@ -57,6 +60,7 @@ def all_activities(client: Client, sessions: sessionmaker[Session], settings: Se
             *AgreementActivities(sessions).all(), *GovernanceActivities(sessions).all(),
             *PremisesActivities(sessions).all(), *AuditActivities(client, sessions, settings).all(),
             *OutboxActivities(sessions, starter).all(), *BillingActivities(sessions).all(),  # its notices: the sweep
+            *MailboxActivities(client, sessions, settings).all(),
             RenewalSafetyNetActivities(client, sessions, settings.renewal_lead_days).renewal_safety_net]
 
 
@@ -116,6 +120,10 @@ async def main() -> None:
             from workflows.schedules import ensure_mail_schedule
 
             logging.info("schedules ensured: %s", ", ".join(await ensure_mail_schedule(client, settings)))
+        # issue 21: the support mailbox is read every mail_poll_seconds (none when mail_in_source is off)
+        from workflows.schedules import ensure_mailbox_schedule
+
+        logging.info("schedules ensured: %s", ", ".join(await ensure_mailbox_schedule(client, settings)))
     sessions = make_sessionmaker(settings.database_url)
     instrument_database(sessions)
     worker = build_worker(client, sessions, settings)

@@ -136,6 +136,12 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/tickets/{number}/history"): read(IT, UNIT_MANAGER, EMPLOYEE, scoped=OWN),
     ("POST", "/tickets/{number}/events"): allow(IT_STAFF),
     ("PUT", "/tickets/{number}/classification"): allow(IT_STAFF),
+    # a ticket's conversation (issue 21): who reads the ticket reads it; internal notes IT and auditors only
+    ("GET", "/tickets/{number}/messages"): read(IT, UNIT_MANAGER, EMPLOYEE, scoped=OWN + "; no internal notes"),
+    ("GET", "/tickets/{number}/attachments/{attachment_id}"): read(IT, UNIT_MANAGER, EMPLOYEE,
+                                                                    scoped=OWN + "; no internal notes"),
+    ("POST", "/tickets/{number}/messages"): allow(IT_STAFF),
+    ("GET", "/mail/rejected"): read(IT),  # the support mailbox's kept-aside mail (personal data)
     ("POST", "/tickets/{number}/survey"): allow(EMPLOYEE, scoped="the ticket's reporter only (TK-6)"),
     ("GET", "/survey/questions"): read(EVERYONE),
     # issue 21: the mailed survey link (TK-6): the signed, single-use, expiring token is the credential

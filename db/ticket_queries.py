@@ -2,13 +2,19 @@
 ticket's or a service request's terms from the registers, and who may apply for a non-employee account."""
 from __future__ import annotations
 
+from datetime import time
+from typing import TYPE_CHECKING
+
 from sqlalchemy.orm import Session
 
 from db.models import Device, Unit
 from db.ticket_models import DesignatedApplicant
 from domain.service_requests import ProgramInstallation, RequestTerms, ServiceRequestOrder
 from domain.support_matters import support_level_of
-from domain.tickets import TicketReport, TicketTerms
+from domain.tickets import TicketReport, TicketStart, TicketTerms
+
+if TYPE_CHECKING:
+    from config import Settings
 
 
 class InvalidTicket(ValueError):
@@ -77,3 +83,15 @@ def resolve_request_terms(s: Session, order: ServiceRequestOrder) -> RequestTerm
             and s.get(Device, details.device_order_number) is None:  # rule EQ-13
         raise InvalidTicket(f"details.device_order_number: no device {details.device_order_number!r}")
     return RequestTerms(municipality=unit.municipality, support_level=level)
+
+
+def ticket_start(report: TicketReport, reported_by: str, settings: Settings,
+                 hours: dict[int, tuple[time, time]] | None) -> TicketStart:
+    """The ticket workflow's input, the same for every channel (POST /tickets, the support mailbox)."""
+    return TicketStart(
+        report=report, reported_by=reported_by, warning_share=settings.intefunktion_warning_share,
+        survey_share=settings.survey_share, on_call_minimum_minutes=settings.on_call_minimum_minutes,
+        on_call_increment_minutes=settings.on_call_increment_minutes,
+        on_call_hourly_rate=settings.on_call_hourly_rate, extra_closed_days=settings.extra_closed_days,
+        support_hours=hours,
+    )

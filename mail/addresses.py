@@ -49,6 +49,8 @@ def resolve(session: Session, recipient: str, settings: Settings) -> Address:
         if not unit.mailbox:
             raise NoAddress(f"recipient {recipient}: the unit has no functional mailbox")
         return Address(unit.mailbox, unit.name)
+    if kind == "mail" and "@" in ref:  # a sender not in the people register, answered on their ticket (mail in)
+        return Address(ref)
     configured = settings.mail_queue_addresses.get(recipient)
     if configured:
         return Address(configured)

@@ -189,6 +189,9 @@ def main() -> int:
         env.update(MAIL_TRANSPORT="smtp", MAIL_SMTP_HOST=DEV_MAIL_HOST, MAIL_SMTP_PORT=str(DEV_MAIL_PORT),
                    MAIL_SMTP_STARTTLS="false", MAIL_SMTP_AUTH="none")
         env.setdefault("MAIL_DEV_CATCH_DIR", "var/mail/outgoing")
+    # issue 21 (in): the support Maildir the development server fills becomes tickets (polled every 5 s)
+    env.setdefault("MAIL_IN_SOURCE", "maildir")
+    env.setdefault("MAIL_POLL_SECONDS", "5")
     env.setdefault("PUBLIC_BASE_URL", f"http://{settings.api_host}:{settings.api_port}")
     try:
         if embedded:

@@ -26,10 +26,12 @@ from temporalio.client import (
 from config import Settings
 from domain.billing import BillingRunStart
 from domain.common import RoundStart
+from domain.mail_in import MailPollRequest
 from workflows.agreements import AgreementRevisionRoundWorkflow
 from workflows.audit import AuditAnchorWorkflow
 from workflows.billing import BillingRunWorkflow, RenewalSafetyNetWorkflow
 from workflows.governance import FrameworkYearlyRoundWorkflow
+from workflows.mail_in import MailboxPollWorkflow
 from workflows.mail import SWEEP_SCHEDULE, MailSweepWorkflow
 
 AGREEMENT_REVISION_SCHEDULE = "ramflow-agreement-revision-round"
@@ -175,6 +177,28 @@ def mail_schedule_definitions(settings: Settings) -> dict[str, Schedule]:
         spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(minutes=1))]),
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(minutes=5)),
         state=ScheduleState(note="issue 21: starts delivery of pending notifications without one"))}
+
+
+# --- the support mailbox (issue 21, In) ----------------------------------------------------------------
+MAIL_POLL_SCHEDULE = "ramflow-support-mailbox-poll"
+
+
+def mailbox_schedule_definitions(settings: Settings) -> dict[str, Schedule]:
+    """Every `mail_poll_seconds` one poll; a poll still running skips the next (never two readers)."""
+    if settings.mail_in_source == "off":
+        return {}
+    every = timedelta(seconds=settings.mail_poll_seconds)
+    return {MAIL_POLL_SCHEDULE: Schedule(
+        action=ScheduleActionStartWorkflow(MailboxPollWorkflow.run, MailPollRequest(limit=settings.mail_poll_batch),
+                                           id="support-mailbox-poll", task_queue=settings.temporal_task_queue,
+                                           execution_timeout=timedelta(minutes=15)),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=every),
+        state=ScheduleState(note="issue 21: mail to the support address becomes tickets (TK-2)"))}
+
+
+async def ensure_mailbox_schedule(client: Client, settings: Settings) -> list[str]:
+    return await ensure_schedules(client, settings, mailbox_schedule_definitions(settings))
 
 
 async def ensure_mail_schedule(client: Client, settings: Settings) -> list[str]:

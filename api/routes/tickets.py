@@ -22,7 +22,7 @@ from api.repeats import Repeat
 from config import Settings
 from db.numbers import next_number
 from db.ticket_models import SurveyAnswer, Ticket, TicketTransition, aware, utc
-from db.ticket_queries import InvalidTicket, resolve_ticket_terms
+from db.ticket_queries import InvalidTicket, resolve_ticket_terms, ticket_start
 from domain.support_matters import RESPONSIBILITIES, Matter, Owner, SupportLevel, owner_of
 from domain.support_lines import Line
 from domain.intefunktion import IntefunktionFunction
@@ -217,14 +217,8 @@ async def report_ticket(ticket: NewTicket, actor: ActorDep, path: ProcessDep, re
         return view
 
     def start_of(number: str) -> TicketStart:
-        return TicketStart(
-            report=TicketReport(number=number, reported_at=reported_at, **report_data), reported_by=actor,
-            warning_share=settings.intefunktion_warning_share, survey_share=settings.survey_share,
-            on_call_minimum_minutes=settings.on_call_minimum_minutes,
-            on_call_increment_minutes=settings.on_call_increment_minutes,
-            on_call_hourly_rate=settings.on_call_hourly_rate, extra_closed_days=settings.extra_closed_days,
-            support_hours=hours,
-        )
+        report = TicketReport(number=number, reported_at=reported_at, **report_data)
+        return ticket_start(report, actor, settings, hours)
 
     return await path.start_numbered(number, exists, lambda: next_number(path.sessions, "T", year), start_of,
                                      TicketWorkflow.run, TicketWorkflow.registered, ticket_workflow_id, "ticket",

@@ -1,0 +1,148 @@
+"""A ticket's conversation (issue 21): the mail that came in, IT's replies to the reporter and IT's internal
+notes, with their attachments. Read by exactly those who may read the ticket (api.access.ticket; the
+reporter and their unit's manager do not see internal notes), written by IT. A reply to the reporter is
+queued in the outbox as a threaded mail (topic `ticket_reply`)."""
+from __future__ import annotations
+
+import base64
+import secrets
+from datetime import datetime, timezone
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, HTTPException, Path, Response, status
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from api import access
+from api.bounds import Number
+from api.deps import ActorDep, PrincipalDep, SessionDep, SettingsDep
+from db.conversation import (add_message, attachment_bytes, attachments_of, messages_of, queue_ticket_reply,
+                             thread_of)
+from db.mail_models import IN, INTERNAL, OUT, InboundMail, TicketAttachment, TicketMessage
+from db.ticket_models import Ticket
+from domain.mail_in import UNKNOWN_SENDER, ticket_tag
+from mail.message import message_id as mail_message_id
+
+router = APIRouter(tags=["ticket conversation"])
+AttachmentId = Annotated[int, Path(ge=1, le=2**31 - 1, description="an attachment of the ticket")]
+
+
+class AttachmentView(BaseModel):
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    model_config = {"from_attributes": True}
+
+
+class MessageView(BaseModel):
+    seq: int
+    at: datetime
+    author: str
+    direction: str = Field(description="in (from the reporter), out (IT to the reporter), internal (IT's note)")
+    visible_to_reporter: bool
+    body: str
+    message_id: str | None
+    in_reply_to: str | None
+    attachments: list[AttachmentView]
+
+
+class NewMessage(BaseModel):
+    body: str = Field(min_length=1, max_length=20_000)
+    to_reporter: bool = Field(False, description="true: mailed to the reporter (threaded); false: an internal note")
+
+
+def _reporter_view(session: Session, principal, number: str) -> bool:  # noqa: ANN001
+    """404 for a ticket the caller may not read; True when they see only what the reporter sees."""
+    access.ticket(session, principal, number)
+    if not access.sees_everything(principal):
+        return True
+    if session.get(Ticket, number) is None and not messages_of(session, number, False):
+        raise HTTPException(404, f"number: no ticket {number!r}")
+    return False
+
+
+def _view(message: TicketMessage, attachments: list[TicketAttachment]) -> MessageView:
+    return MessageView(seq=message.seq, at=message.at, author=message.author, direction=message.direction,
+                       visible_to_reporter=message.visible_to_reporter, body=message.body,
+                       message_id=message.message_id, in_reply_to=message.in_reply_to,
+                       attachments=[AttachmentView.model_validate(a) for a in attachments])
+
+
+@router.get("/tickets/{number}/messages", response_model=list[MessageView], responses={404: {}})
+def ticket_messages(number: Number, session: SessionDep, principal: PrincipalDep) -> list[MessageView]:
+    """The conversation, oldest first; the reporter and their unit's manager see no internal notes."""
+    rows = messages_of(session, number, _reporter_view(session, principal, number))
+    attached = attachments_of(session, [m.id for m in rows])
+    return [_view(m, attached.get(m.id, [])) for m in rows]
+
+
+@router.get("/tickets/{number}/attachments/{attachment_id}", response_class=Response,
+            responses={200: {"content": {"application/octet-stream": {}}}, 404: {}})
+def ticket_attachment(number: Number, attachment_id: AttachmentId, session: SessionDep, principal: PrincipalDep) -> Response:
+    """The file as it came, with its SHA-256 (`Repr-Digest`); always a download, never rendered inline."""
+    reporter_view = _reporter_view(session, principal, number)
+    row = session.get(TicketAttachment, attachment_id)
+    message = session.get(TicketMessage, row.message_id) if row is not None else None
+    if row is None or row.ticket_number != number or (reporter_view and not message.visible_to_reporter):
+        raise HTTPException(404, f"attachment_id: no attachment {attachment_id} on ticket {number!r}")
+    digest = base64.b64encode(bytes.fromhex(row.sha256)).decode()
+    return Response(attachment_bytes(row), media_type=row.content_type, headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(row.filename)}",
+        "Repr-Digest": f"sha-256=:{digest}:"})
+
+
+@router.post("/tickets/{number}/messages", status_code=status.HTTP_201_CREATED, response_model=MessageView,
+             responses={404: {}})
+def post_ticket_message(number: Number, message: NewMessage, actor: ActorDep, session: SessionDep,
+                        settings: SettingsDep) -> MessageView:
+    """IT writes on the ticket: an internal note, or a reply mailed to the reporter in the ticket's thread."""
+    for attempt in range(3):  # a mail arriving at the same moment can take the same seq: write again
+        try:
+            return _write(session, settings, number, message, actor)
+        except IntegrityError:
+            session.rollback()
+            if attempt == 2:
+                raise HTTPException(409, f"number: ticket {number} is being written; try again") from None
+    raise AssertionError("unreachable")
+
+
+def _write(session: Session, settings, number: str, message: NewMessage, actor: str) -> MessageView:  # noqa: ANN001
+    ticket = session.get(Ticket, number)
+    if ticket is None:
+        raise HTTPException(404, f"number: no ticket {number!r}")
+    now = datetime.now(timezone.utc)
+    if not message.to_reporter:
+        row = add_message(session, number, at=now, author=actor, direction=INTERNAL, body=message.body,
+                          visible_to_reporter=False)
+        session.commit()
+        return _view(row, [])
+    references = thread_of(session, number)
+    last_in = session.scalar(select(TicketMessage.message_id).where(
+        TicketMessage.ticket_number == number, TicketMessage.direction == IN,
+        TicketMessage.message_id.is_not(None)).order_by(TicketMessage.seq.desc()).limit(1))
+    key = f"ticket-reply:{number}:{secrets.token_hex(8)}"
+    message_id = mail_message_id(key, settings.mail_domain)  # the one delivery will send it under
+    row = add_message(session, number, at=now, author=actor, direction=OUT, body=message.body,
+                      message_id=message_id, in_reply_to=last_in)
+    queue_ticket_reply(session, number=number, key=key, recipient=_recipient(session, ticket), at=now,
+                       subject=f"{ticket_tag(number)} {ticket.title}", body=message.body,
+                       in_reply_to=last_in or (references[-1] if references else None), references=references)
+    session.commit()
+    return _view(row, [])
+
+
+def _recipient(session: Session, ticket: Ticket) -> str:
+    """The reporter (`employee:E5001`); a sender not in the people register by their address (`mail:…`)."""
+    if ticket.reporter_ref != UNKNOWN_SENDER:
+        return f"employee:{ticket.reporter_ref}"
+    sender = session.scalar(select(InboundMail.sender).where(InboundMail.ticket_number == ticket.number,
+                                                             InboundMail.sender.is_not(None))
+                            .order_by(InboundMail.received_at).limit(1))
+    if sender is None:
+        raise HTTPException(409, f"number: ticket {ticket.number} has no known reporter to write to")
+    return f"mail:{sender}"
