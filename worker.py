@@ -17,6 +17,7 @@ from activities.billing import BillingActivities, RenewalSafetyNetActivities
 from activities.equipment import EquipmentActivities
 from activities.governance import GovernanceActivities
 from activities.outbox import OutboxActivities
+from activities.people import PeopleActivities
 from activities.premises import PremisesActivities
 from activities.renewals import RenewalActivities
 from activities.tickets import TicketActivities
@@ -35,6 +36,7 @@ from workflows.agreements import (
 from workflows.billing import BillingRunWorkflow, RenewalSafetyNetWorkflow
 from workflows.equipment import DeviceLifecycleWorkflow
 from workflows.governance import DevelopmentCaseWorkflow, FrameworkChangeWorkflow, FrameworkYearlyRoundWorkflow
+from workflows.people import PersonLeaverWorkflow
 from workflows.premises import PremisesProjectWorkflow
 from workflows.renewals import RenewalPolicyRearmWorkflow
 from workflows.tickets import ServiceRequestWorkflow, TicketWorkflow
@@ -43,7 +45,7 @@ WORKFLOWS: list[type] = [DeviceLifecycleWorkflow, TicketWorkflow, ServiceRequest
                          AgreementWorkflow, AgreementRevisionRoundWorkflow, ServiceIntroductionWorkflow,
                          CloudMoveWorkflow, FrameworkChangeWorkflow, FrameworkYearlyRoundWorkflow,
                          DevelopmentCaseWorkflow, PremisesProjectWorkflow, BillingRunWorkflow, RenewalSafetyNetWorkflow,
-                         RenewalPolicyRearmWorkflow]
+                         RenewalPolicyRearmWorkflow, PersonLeaverWorkflow]
 
 
 def all_activities(client: Client, sessions: sessionmaker[Session], settings: Settings) -> list:
@@ -52,7 +54,8 @@ def all_activities(client: Client, sessions: sessionmaker[Session], settings: Se
             *AgreementActivities(sessions).all(), *GovernanceActivities(sessions).all(),
             *PremisesActivities(sessions).all(), *AuditActivities(client, sessions).all(),
             *OutboxActivities(sessions).all(), *BillingActivities(sessions).all(),
-            RenewalSafetyNetActivities(client, sessions, settings.renewal_lead_days).renewal_safety_net]
+            RenewalSafetyNetActivities(client, sessions, settings.renewal_lead_days).renewal_safety_net,
+            *PeopleActivities(client, sessions).all()]
 
 
 def local_activities(activities: list) -> frozenset[str]:
