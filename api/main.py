@@ -152,7 +152,8 @@ def create_app(settings: Settings | None = None, client: Client | None = None,
     app.add_middleware(CORSMiddleware, allow_origins=settings.codec_cors_origins, allow_methods=["POST"],
                        allow_headers=["Content-Type", "Authorization", "X-Namespace"], allow_credentials=True)
     for module in (devices, catalogue, reference, people, people_moves, outbox, tickets, service_requests, incidents,
-                   reports, calendar, agreements, services, cloud_moves, governance, premises, security, audit, codec, billing):
+                   reports, calendar, agreements, services, cloud_moves, governance, premises, security, audit, codec,
+                   billing):
         app.include_router(module.router, prefix="/api/v1", responses={**COMMON_RESPONSES, **ACCESS_RESPONSES},
                            dependencies=[Depends(reject_lone_surrogates), Depends(documented_bearer)])
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

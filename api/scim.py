@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from scim2_models import (AuthenticationScheme, Bulk, ChangePassword, Context, EnterpriseUser, Error, ETag, Filter,
                           InvalidSyntaxException, InvalidValueException, ListResponse, NotFoundException,
-                          NotImplementedException, Patch, PatchOp, ResourceType, SCIMException, Schema, ScimFilter,
+                          NotImplementedException, Patch, PatchOp, ResourceType, ResponseParameters, SCIMException, Schema, ScimFilter,
                           SearchRequest, ServiceProviderConfig, Sort, User)
 from sqlalchemy.orm import Session
 
@@ -58,7 +58,12 @@ async def _body(request: Request) -> dict[str, Any]:
 
 def _dump(user: Any, ctx: Context, attributes: list[str] | None = None,
           excluded: list[str] | None = None) -> dict[str, Any]:
-    return user.model_dump(scim_ctx=ctx, attributes=attributes or None, excluded_attributes=excluded or None)
+    """The resource, narrowed to `attributes` or without `excludedAttributes` (RFC 7644 §3.9)."""
+    try:
+        params = ResponseParameters(attributes=attributes or None, excluded_attributes=excluded or None)
+    except ValidationError as error:
+        raise _validation_error(error) from error
+    return user.model_dump(scim_ctx=ctx, response_parameters=params)
 
 
 def _list_param(value: str | None) -> list[str] | None:

@@ -94,6 +94,11 @@ def _check_unique(session: Session, person_ref: str | None, user: Any) -> None:
 
 def _apply(session: Session, person: Person, user: Any, now: datetime) -> None:
     """The User onto the register row; a change of unit records a move (EQ-7/EQ-8)."""
+    with session.no_autoflush:  # the row is written once, complete, at the commit
+        _apply_fields(session, person, user, now)
+
+
+def _apply_fields(session: Session, person: Person, user: Any, now: datetime) -> None:
     extension = user[EnterpriseUser]
     department = extension.department if extension is not None else None
     manager_id = extension.manager.value if extension is not None and extension.manager is not None else None
@@ -169,7 +174,7 @@ def create(sessions: sessionmaker[Session], user: Any, actor: str) -> tuple[str,
             raise UniquenessException(detail=f"employeeNumber: {ref!r} is another user's")
         before = row_dict(person, RECORDED)
         if person is None:
-            person = Person(employee_ref=ref, name=ref, language="sv", active=True, scim_version=0)
+            person = Person(employee_ref=ref, name=ref, language="sv", active=True, scim_version=0, updated_at=_now())
             session.add(person)
         person.scim_id = str(uuid.uuid4())
         _apply(session, person, user, _now())
