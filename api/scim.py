@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import Depends, FastAPI, HTTPException, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from scim2_models import (AuthenticationScheme, Bulk, ChangePassword, Context, EnterpriseUser, Error, ETag, Filter,
@@ -19,6 +19,7 @@ from scim2_models import (AuthenticationScheme, Bulk, ChangePassword, Context, E
                           NotImplementedException, Patch, PatchOp, ResourceType, ResponseParameters, SCIMException, Schema, ScimFilter,
                           SearchRequest, ServiceProviderConfig, Sort, User)
 from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import scim_people
 from api.auth import Principal
@@ -87,6 +88,8 @@ def service_provider_config(base: str) -> ServiceProviderConfig:
 def resource_types(base: str) -> list[ResourceType]:
     user = ResourceType.from_resource(UserModel)
     user.description = "a person of the municipalities (the people register)"
+    for extension in user.schema_extensions or []:
+        extension.required = True  # Ramflow keys people by employee number (the extension's employeeNumber)
     user.meta = {"resourceType": "ResourceType", "location": f"{base}/ResourceTypes/User"}
     return [user]
 
@@ -95,6 +98,9 @@ def schemas(base: str) -> list[Schema]:
     found = []
     for model in (User, EnterpriseUser):
         schema = model.to_schema()
+        for attribute in schema.attributes or []:
+            if attribute.name == "employeeNumber":
+                attribute.required = True  # the people register's key
         schema.meta = {"resourceType": "Schema", "location": f"{base}/Schemas/{schema.id}"}
         found.append(schema)
     return found
@@ -120,8 +126,8 @@ def create_scim(api: FastAPI) -> FastAPI:
     async def _scim(_request: Request, error: SCIMException) -> ScimResponse:
         return scim_error(error)
 
-    @app.exception_handler(HTTPException)
-    async def _http(_request: Request, error: HTTPException) -> ScimResponse:
+    @app.exception_handler(StarletteHTTPException)  # 401/403/429 of the policy, 404/405 of the router
+    async def _http(_request: Request, error: StarletteHTTPException) -> ScimResponse:
         detail = error.detail if isinstance(error.detail, str) else json.dumps(error.detail)
         return ScimResponse(Error(status=error.status_code, detail=detail).model_dump(scim_ctx=Context.DEFAULT),
                             status_code=error.status_code, headers=error.headers)

@@ -23,9 +23,9 @@ class LoopTransport(httpx.BaseTransport):
         return asyncio.run_coroutine_threadsafe(call(), self.loop).result(60)
 
 
-def scim_http(app, headers: dict[str, str]) -> httpx.Client:  # noqa: ANN001
-    """A synchronous client of /scim/v2 over the app on the running loop (call from a worker thread)."""
-    return httpx.Client(transport=LoopTransport(app, asyncio.get_running_loop()),
+def scim_http(app, headers: dict[str, str], loop: asyncio.AbstractEventLoop) -> httpx.Client:  # noqa: ANN001
+    """A synchronous client of /scim/v2 over the app on the test's loop (use it from a worker thread)."""
+    return httpx.Client(transport=LoopTransport(app, loop),
                         base_url="http://ramflow.test/scim/v2", headers=headers, timeout=60)
 
 
