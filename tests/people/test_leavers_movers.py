@@ -41,7 +41,7 @@ async def test_eq7_eq11_leaver_devices_flagged_offer_lapses_manager_told(api, be
     again = await api.patch(f"{SCIM}/Users/{user['id']}", json=ENTRA_DEACTIVATES, headers=entra)  # Entra retries
     assert again.status_code == 200
 
-    outcome = await client.get_workflow_handle(leaver_workflow_id("E7001")).result(result_type=LeaverOutcome)
+    outcome = await client.get_workflow_handle(leaver_workflow_id("E7001"), result_type=LeaverOutcome).result()
     assert outcome.flagged_devices == ["ORD-LEAVE-1", "ORD-LEAVE-2-R1"]  # the replacement is theirs too
     assert outcome.lapsed_offers == ["ORD-LEAVE-2"] and outcome.open_tickets == [ticket.json()["number"]]
     assert outcome.manager_told
@@ -63,7 +63,7 @@ async def test_eq7_leaver_by_delete_is_gone_from_scim_but_named_in_records(api, 
     await in_use(api, "ORD-LEAVE-3", "E7001")
     assert (await api.delete(f"{SCIM}/Users/{user['id']}", headers=entra)).status_code == 204
     assert (await api.get(f"{SCIM}/Users/{user['id']}", headers=entra)).status_code == 404
-    outcome = await client.get_workflow_handle(leaver_workflow_id("E7001")).result(result_type=LeaverOutcome)
+    outcome = await client.get_workflow_handle(leaver_workflow_id("E7001"), result_type=LeaverOutcome).result()
     assert outcome.flagged_devices == ["ORD-LEAVE-3"]
     assert (await api.get("/devices/ORD-LEAVE-3")).json()["user_name"] == "Eva Ek"
 
