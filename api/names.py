@@ -31,7 +31,7 @@ def return_flags(session: Session, order_numbers: set[str]) -> dict[str, Any]:
         return {}
     rows = session.execute(select(DeviceReturnFlag.order_number, DeviceReturnFlag.flagged_at)
                            .where(DeviceReturnFlag.order_number.in_(order_numbers)))
-    return dict(rows.tuples().all())
+    return {number: at for number, at in rows}
 
 
 def devices_named(session: Session, rows: list[Any], view: type[V]) -> list[V]:

@@ -15,9 +15,9 @@ from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from scim2_models import (AuthenticationScheme, Bulk, ChangePassword, Context, EnterpriseUser, Error, ETag, Filter,
-                          InvalidSyntaxException, InvalidValueException, ListResponse, NotFoundException,
-                          NotImplementedException, Patch, PatchOp, ResourceType, ResponseParameters, SCIMException, Schema, ScimFilter,
-                          SearchRequest, ServiceProviderConfig, Sort, User)
+                          InvalidSyntaxException, NotFoundException, NotImplementedException, Patch, PatchOp,
+                          ResourceType, ResponseParameters, SCIMException, Schema, ScimFilter, SearchRequest,
+                          ServiceProviderConfig, Sort, User)
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -112,6 +112,14 @@ def _listed(resources: list[Any], total: int | None = None, start: int = 1) -> d
             "itemsPerPage": len(resources), "Resources": resources}
 
 
+def _one(items: list[Any], key: str, what: str) -> ScimResponse:
+    """One discovery resource by its id, or SCIM's 404."""
+    for item in items:
+        if item.id == key:
+            return ScimResponse(item.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE))
+    raise NotFoundException(detail=f"no {what} {key!r}")
+
+
 # --- the app ---------------------------------------------------------------------------------------------
 def create_scim(api: FastAPI) -> FastAPI:
     """The SCIM app over the API's state (settings, sessions, keys, rate limits; the Temporal client is read
@@ -144,7 +152,8 @@ def create_scim(api: FastAPI) -> FastAPI:
 
     @app.get("/ServiceProviderConfig")
     def get_config(request: Request) -> ScimResponse:
-        return ScimResponse(service_provider_config(base(request)).model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE))
+        config = service_provider_config(base(request))
+        return ScimResponse(config.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE))
 
     @app.get("/ResourceTypes")
     def get_resource_types(request: Request) -> ScimResponse:
@@ -153,10 +162,7 @@ def create_scim(api: FastAPI) -> FastAPI:
 
     @app.get("/ResourceTypes/{name}")
     def get_resource_type(name: str, request: Request) -> ScimResponse:
-        for found in resource_types(base(request)):
-            if found.id == name:
-                return ScimResponse(found.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE))
-        raise NotFoundException(detail=f"no resource type {name!r}")
+        return _one(resource_types(base(request)), name, "resource type")
 
     @app.get("/Schemas")
     def get_schemas(request: Request) -> ScimResponse:
@@ -165,10 +171,7 @@ def create_scim(api: FastAPI) -> FastAPI:
 
     @app.get("/Schemas/{schema_id}")
     def get_schema(schema_id: str, request: Request) -> ScimResponse:
-        for found in schemas(base(request)):
-            if found.id == schema_id:
-                return ScimResponse(found.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE))
-        raise NotFoundException(detail=f"no schema {schema_id!r}")
+        return _one(schemas(base(request)), schema_id, "schema")
 
     # --- Users ------------------------------------------------------------------------------------------
     def search(request: Request, session: Session, query: SearchRequest) -> ScimResponse:

@@ -12,9 +12,10 @@ from workflows.steps import Step, run_activity
 with workflow.unsafe.imports_passed_through():
     from domain.people import LeaverOutcome, LeaverStart
 
-FLAG_DEVICES = Step("people.flag_devices_for_return", local=True)  # Ramflow's register only
+# Ordinary activities, each a visible step of the process's history (a leaver is rare: no need to save round trips)
+FLAG_DEVICES = Step("people.flag_devices_for_return")
 LAPSE_BUYOUT_OFFERS = Step("people.lapse_buyout_offers")  # talks to the devices' workflows
-OPEN_TICKETS = Step("people.open_tickets", local=True)
+OPEN_TICKETS = Step("people.open_tickets")
 
 
 @workflow.defn(name="PersonLeaver")

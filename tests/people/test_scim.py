@@ -57,7 +57,8 @@ async def test_scim_errors_in_scims_schema_uniqueness_not_found_invalid_value(ap
     assert created.status_code == 201, created.text
     assert created.headers["location"].endswith(f"/scim/v2/Users/{created.json()['id']}")
     again = await api.post(f"{SCIM}/Users", json=entra_user(number="E7002", oid="other"), headers=entra)
-    assert again.status_code == 409 and again.json()["scimType"] == "uniqueness" and "userName" in again.json()["detail"]
+    assert again.status_code == 409 and again.json()["scimType"] == "uniqueness"
+    assert "userName" in again.json()["detail"]
     missing = await api.get(f"{SCIM}/Users/no-such-id", headers=entra)
     assert missing.status_code == 404 and missing.json()["status"] == "404"
     no_number = entra_user(upn="bo@tranemo.se", oid="bo")
