@@ -4,8 +4,9 @@ their devices in use follow only when the old unit's manager confirms; the cost 
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Path
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,6 +19,7 @@ from domain.equipment import DeviceCommand, Reassign, device_workflow_id
 from workflows.equipment import DeviceLifecycleWorkflow
 
 router = APIRouter(tags=["people"])
+MoveId = Annotated[int, Path(ge=1, le=2**31 - 1, description="the move's id (GET /people-moves)")]
 
 
 class MoveView(BaseModel):
@@ -46,7 +48,7 @@ def moves(session: SessionDep, principal: PrincipalDep, state: str | None = "pen
 
 
 @router.post("/people-moves/{move_id}/confirm", response_model=MoveView, responses={404: {}, 503: {}})
-async def confirm(move_id: int, actor: ActorDep, path: ProcessDep, principal: PrincipalDep) -> MoveView:
+async def confirm(move_id: MoveId, actor: ActorDep, path: ProcessDep, principal: PrincipalDep) -> MoveView:
     """The old unit's manager confirms: each device still in use by the person in the old unit is reassigned to
     the new unit (EQ-7), charged to it from today (EQ-8). Repeating the call changes nothing."""
     def load(session: Session) -> tuple[MoveView, list[str]]:

@@ -81,3 +81,25 @@ async def test_entra_lookups_by_user_name_and_external_id_and_the_register_row(a
     person = (await api.get("/people/E7001")).json()  # the register, as IT reads it
     assert person["name"] == "Eva Ek" and person["email"] == "eva.ek@tranemo.se" and person["unit_id"] == "TR-KS"
     assert person["subject"] == "7a1c2d4e-0000-4000-8000-000000007001" and person["active"] is True
+
+
+async def test_entra_patch_shapes_keep_the_register_current(api, bearer):
+    """Entra ID's PATCH: capitalised ops, a value path into emails, a path-less replace with "False"."""
+    entra = bearer("entra", "provisioning")
+    user = (await api.post(f"{SCIM}/Users", json=entra_user(), headers=entra)).json()
+    patch = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [
+        {"op": "Replace", "path": "displayName", "value": "Eva Ekström"},
+        {"op": "Replace", "path": 'emails[type eq "work"].value', "value": "eva.ekstrom@tranemo.se"},
+        {"op": "Add", "path": "preferredLanguage", "value": "en-GB"}]}
+    changed = await api.patch(f"{SCIM}/Users/{user['id']}", json=patch, headers=entra)
+    assert changed.status_code == 200, changed.text
+    person = (await api.get("/people/E7001")).json()
+    assert (person["name"], person["email"], person["language"]) == ("Eva Ekström", "eva.ekstrom@tranemo.se", "en")
+    assert changed.json()["meta"]["version"] != user["meta"]["version"]
+    off = await api.patch(f"{SCIM}/Users/{user['id']}", headers=entra, json={
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "Replace", "value": {"active": "False"}}]})
+    assert off.status_code == 200 and off.json()["active"] is False, off.text
+    assert (await api.get("/people/E7001")).json()["active"] is False
+    changes = [c for c in (await api.get("/reference-changes")).json() if c["entity"] == "person"]
+    assert changes and {c["actor"] for c in changes} == {"entra"}  # each provisioning change is recorded
