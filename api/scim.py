@@ -181,15 +181,19 @@ def create_scim(api: FastAPI) -> FastAPI:
         except (ValueError, SCIMException) as error:
             raise SCIMException.from_error(Error(status=400, scim_type="invalidFilter", detail=str(error))) \
                 from error
-        users = [scim_people.user_of(person, base(request)) for person in scim_people.candidates(session, text)]
-        matched = [user for user in users if bound is None or bound.match(user)]
         start = max(query.start_index or 1, 1)
         count = MAX_RESULTS if query.count is None else max(min(query.count, MAX_RESULTS), 0)
-        page = matched[start - 1:start - 1 + count]
+        people = scim_people.candidates(session, text)
+        if bound is None:  # no filter: only the page is built
+            total = len(people)
+            page = [scim_people.user_of(p, base(request)) for p in people[start - 1:start - 1 + count]]
+        else:  # Entra ID's lookups are narrowed in SQL first (scim_people.candidates)
+            matched = [user for user in (scim_people.user_of(p, base(request)) for p in people) if bound.match(user)]
+            total, page = len(matched), matched[start - 1:start - 1 + count]
         attributes = [str(a) for a in query.attributes or []]
         excluded = [str(a) for a in query.excluded_attributes or []]
         return ScimResponse(_listed([_dump(u, Context.SEARCH_RESPONSE, attributes, excluded) for u in page],
-                                    len(matched), start))
+                                    total, start))
 
     @app.get("/Users")
     def list_users(request: Request, session: Session = Depends(db)) -> ScimResponse:
@@ -210,7 +214,7 @@ def create_scim(api: FastAPI) -> FastAPI:
             query = SearchRequest.model_validate(await _body(request), scim_ctx=Context.SEARCH_REQUEST)
         except ValidationError as error:
             raise _validation_error(error) from error
-        return search(request, session, query)
+        return await scim_people.run(search, request, session, query)
 
     @app.post("/.search")
     def search_everything() -> ScimResponse:
