@@ -81,6 +81,11 @@ async def test_entra_lookups_by_user_name_and_external_id_and_the_register_row(a
     person = (await api.get("/people/E7001")).json()  # the register, as IT reads it
     assert person["name"] == "Eva Ek" and person["email"] == "eva.ek@tranemo.se" and person["unit_id"] == "TR-KS"
     assert person["subject"] == "7a1c2d4e-0000-4000-8000-000000007001" and person["active"] is True
+    report = entra_user(number="E7003", upn="ola@tranemo.se", oid="ola", department="Okänd avdelning")
+    report[ENTERPRISE]["manager"] = {"value": created["id"]}
+    assert (await api.post(f"{SCIM}/Users", json=report, headers=entra)).status_code == 201
+    ola = (await api.get("/people/E7003")).json()
+    assert (ola["manager_ref"], ola["department"], ola["unit_id"]) == ("E7001", "Okänd avdelning", None)
 
 
 async def test_entra_patch_shapes_keep_the_register_current(api, bearer):
