@@ -25,6 +25,7 @@ from api import scim_people
 from api.auth import Principal
 from api.policy import enforce
 from db.people_models import Person
+from domain.people import ENTERPRISE
 
 SCIM_PREFIX = "/scim/v2"
 MEDIA_TYPE = "application/scim+json"
@@ -65,6 +66,34 @@ def _dump(user: Any, ctx: Context, attributes: list[str] | None = None,
     except ValidationError as error:
         raise _validation_error(error) from error
     return user.model_dump(scim_ctx=ctx, response_parameters=params)
+
+
+def _manager(value: Any, base: str) -> Any:
+    """Entra ID sends the manager as the manager's id alone (a string) and without `$ref`, which RFC 7643 §4.3
+    requires: completed here from the id."""
+    if isinstance(value, str):
+        value = {"value": value}
+    if isinstance(value, dict) and value.get("value") and not value.get("$ref"):
+        value = {**value, "$ref": f"{base}/Users/{value['value']}"}
+    return value
+
+
+def entra_shapes(payload: dict[str, Any], base: str) -> dict[str, Any]:
+    """A User or a PatchOp as Entra ID shapes its manager, made RFC-conformant (see `_manager`)."""
+    extension = payload.get(ENTERPRISE)
+    if isinstance(extension, dict) and "manager" in extension:
+        payload = {**payload, ENTERPRISE: {**extension, "manager": _manager(extension["manager"], base)}}
+    operations = payload.get("Operations")
+    if isinstance(operations, list):
+        shaped = []
+        for op in operations:
+            if isinstance(op, dict) and str(op.get("path", "")).lower() == f"{ENTERPRISE}:manager".lower():
+                op = {**op, "value": _manager(op.get("value"), base)}
+            elif isinstance(op, dict) and op.get("path") is None and isinstance(op.get("value"), dict):
+                op = {**op, "value": entra_shapes(op["value"], base)}
+            shaped.append(op)
+        payload = {**payload, "Operations": shaped}
+    return payload
 
 
 def _list_param(value: str | None) -> list[str] | None:
@@ -251,7 +280,7 @@ def create_scim(api: FastAPI) -> FastAPI:
 
     @app.post("/Users")
     async def create_user(request: Request, principal: Principal = Depends(caller)) -> ScimResponse:
-        user = parsed(await _body(request), Context.RESOURCE_CREATION_REQUEST)
+        user = parsed(entra_shapes(await _body(request), base(request)), Context.RESOURCE_CREATION_REQUEST)
         scim_id, leaver = await scim_people.run(scim_people.create, request.app.state.sessions, user,
                                                 principal.subject)
         await scim_people.start_leaver(request.app.state.api, leaver)  # created inactive: a leaver already
@@ -259,7 +288,7 @@ def create_scim(api: FastAPI) -> FastAPI:
 
     @app.put("/Users/{user_id}")
     async def replace_user(user_id: str, request: Request, principal: Principal = Depends(caller)) -> ScimResponse:
-        replacement = parsed(await _body(request), Context.RESOURCE_REPLACEMENT_REQUEST)
+        replacement = parsed(entra_shapes(await _body(request), base(request)), Context.RESOURCE_REPLACEMENT_REQUEST)
 
         def change(current: Any) -> Any:
             replacement.replace(current)  # RFC 7644 §3.5.1: read-only copied, immutable ones checked
@@ -273,7 +302,8 @@ def create_scim(api: FastAPI) -> FastAPI:
     @app.patch("/Users/{user_id}")
     async def patch_user(user_id: str, request: Request, principal: Principal = Depends(caller)) -> Response:
         try:
-            patch = PatchOp[UserModel].model_validate(await _body(request), scim_ctx=Context.RESOURCE_PATCH_REQUEST)
+            patch = PatchOp[UserModel].model_validate(entra_shapes(await _body(request), base(request)),
+                                                      scim_ctx=Context.RESOURCE_PATCH_REQUEST)
         except ValidationError as error:
             raise _validation_error(error) from error
 

@@ -83,7 +83,8 @@ async def test_entra_lookups_by_user_name_and_external_id_and_the_register_row(a
     assert person["subject"] == "7a1c2d4e-0000-4000-8000-000000007001" and person["active"] is True
     report = entra_user(number="E7003", upn="ola@tranemo.se", oid="ola", department="Okänd avdelning")
     report[ENTERPRISE]["manager"] = {"value": created["id"]}
-    assert (await api.post(f"{SCIM}/Users", json=report, headers=entra)).status_code == 201
+    reported = await api.post(f"{SCIM}/Users", json=report, headers=entra)
+    assert reported.status_code == 201, reported.text
     ola = (await api.get("/people/E7003")).json()
     assert (ola["manager_ref"], ola["department"], ola["unit_id"]) == ("E7001", "Okänd avdelning", None)
 
@@ -92,14 +93,18 @@ async def test_entra_patch_shapes_keep_the_register_current(api, bearer):
     """Entra ID's PATCH: capitalised ops, a value path into emails, a path-less replace with "False"."""
     entra = bearer("entra", "provisioning")
     user = (await api.post(f"{SCIM}/Users", json=entra_user(), headers=entra)).json()
+    boss = (await api.post(f"{SCIM}/Users", json=entra_user(number="E1001", upn="chef@tranemo.se", oid="chef"),
+                           headers=entra)).json()
     patch = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [
         {"op": "Replace", "path": "displayName", "value": "Eva Ekström"},
         {"op": "Replace", "path": 'emails[type eq "work"].value', "value": "eva.ekstrom@tranemo.se"},
-        {"op": "Add", "path": "preferredLanguage", "value": "en-GB"}]}
+        {"op": "Add", "path": "preferredLanguage", "value": "en-GB"},
+        {"op": "Add", "path": f"{ENTERPRISE}:manager", "value": boss["id"]}]}  # Entra: the manager's id alone
     changed = await api.patch(f"{SCIM}/Users/{user['id']}", json=patch, headers=entra)
     assert changed.status_code == 200, changed.text
     person = (await api.get("/people/E7001")).json()
     assert (person["name"], person["email"], person["language"]) == ("Eva Ekström", "eva.ekstrom@tranemo.se", "en")
+    assert person["manager_ref"] == "E1001"
     assert changed.json()["meta"]["version"] != user["meta"]["version"]
     off = await api.patch(f"{SCIM}/Users/{user['id']}", headers=entra, json={
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
