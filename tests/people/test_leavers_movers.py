@@ -4,7 +4,12 @@ department moves the person, and their devices follow when the old unit's manage
 name with their employee number."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
+from sqlalchemy import select
 from temporalio.client import Client
+
+from db.models import Charge
 
 from domain.people import LeaverOutcome, leaver_workflow_id
 from tests.equipment.helpers import returned_at_replacement, until_state
@@ -68,7 +73,7 @@ async def test_eq7_leaver_by_delete_is_gone_from_scim_but_named_in_records(api, 
     assert (await api.get("/devices/ORD-LEAVE-3")).json()["user_name"] == "Eva Ek"
 
 
-async def test_eq7_eq8_mover_devices_follow_when_the_old_manager_confirms(api, bearer):
+async def test_eq7_eq8_mover_devices_follow_when_the_old_manager_confirms(api, bearer, sessions):
     entra = bearer("entra", "provisioning")
     user = (await api.post(f"{SCIM}/Users", json=entra_user(number="E7002", upn="bo@tranemo.se", oid="bo"),
                            headers=entra)).json()
@@ -97,6 +102,12 @@ async def test_eq7_eq8_mover_devices_follow_when_the_old_manager_confirms(api, b
     assert device["unit_id"] == device["cost_bearer_unit_id"] == "TR-SOC"  # rule EQ-8: charged to it from today
     reassign = device["log"][-1]
     assert reassign["event"] == "reassign" and reassign["actor"] == "E1001" and reassign["rule"] == "EQ-7"
+    moved_on = datetime.fromisoformat(reassign["at"]).astimezone(timezone.utc).date()
+    with sessions() as s:  # rule EQ-8: the old unit's charge ends the day the new one's begins
+        periods = {c.unit_id: (c.starts_on, c.ends_on) for c in s.scalars(
+            select(Charge).where(Charge.order_number == "ORD-MOVE-1", Charge.recurring.is_(True)))}
+    assert periods.keys() == {"TR-KS", "TR-SOC"}
+    assert periods["TR-KS"][1] == moved_on and periods["TR-SOC"] == (moved_on, None)
     again = await api.post(f"/people-moves/{move_id}/confirm", headers=old_manager)
     assert again.status_code == 200 and (await api.get("/devices/ORD-MOVE-1")).json()["log"][-1] == reassign
 
