@@ -19,6 +19,7 @@ from activities.mail import DeliveryStarter, MailActivities
 from activities.governance import GovernanceActivities
 from activities.mailbox import MailboxActivities
 from activities.outbox import OutboxActivities
+from activities.people import PeopleActivities
 from activities.premises import PremisesActivities
 from activities.renewals import RenewalActivities
 from activities.tickets import TicketActivities
@@ -40,6 +41,7 @@ from workflows.equipment import DeviceLifecycleWorkflow
 from workflows.mail import MailDeliveryWorkflow, MailSweepWorkflow
 from workflows.mail_in import MailboxPollWorkflow
 from workflows.governance import DevelopmentCaseWorkflow, FrameworkChangeWorkflow, FrameworkYearlyRoundWorkflow
+from workflows.people import PersonLeaverWorkflow
 from workflows.premises import PremisesProjectWorkflow
 from workflows.renewals import RenewalPolicyRearmWorkflow
 from workflows.tickets import ServiceRequestWorkflow, TicketWorkflow
@@ -49,7 +51,7 @@ WORKFLOWS: list[type] = [DeviceLifecycleWorkflow, TicketWorkflow, ServiceRequest
                          CloudMoveWorkflow, FrameworkChangeWorkflow, FrameworkYearlyRoundWorkflow,
                          DevelopmentCaseWorkflow, PremisesProjectWorkflow, BillingRunWorkflow, RenewalSafetyNetWorkflow,
                          RenewalPolicyRearmWorkflow, AuditAnchorWorkflow, MailDeliveryWorkflow, MailSweepWorkflow,
-                         MailboxPollWorkflow]
+                         MailboxPollWorkflow, PersonLeaverWorkflow]
 
 
 def all_activities(client: Client, sessions: sessionmaker[Session], settings: Settings) -> list:
@@ -61,7 +63,8 @@ def all_activities(client: Client, sessions: sessionmaker[Session], settings: Se
             *PremisesActivities(sessions).all(), *AuditActivities(client, sessions, settings).all(),
             *OutboxActivities(sessions, starter).all(), *BillingActivities(sessions).all(),  # its notices: the sweep
             *MailboxActivities(client, sessions, settings).all(),
-            RenewalSafetyNetActivities(client, sessions, settings.renewal_lead_days).renewal_safety_net]
+            RenewalSafetyNetActivities(client, sessions, settings.renewal_lead_days).renewal_safety_net,
+            *PeopleActivities(client, sessions).all()]
 
 
 def local_activities(activities: list) -> frozenset[str]:

@@ -24,6 +24,7 @@ from api.errors import ErrorDetail
 from api.ratelimit import RateLimiter
 
 PREFIX = "/api/v1"
+SCIM = "/scim/v2"  # the SCIM endpoint (api/scim.py): its own paths, outside /api/v1
 
 # --- roles (app roles of the Entra ID app registration; the `roles` claim) ---------------------------------
 IT_STAFF = "it-staff"  # with a team claim: användarstöd, verksamhetsstöd, infrastruktur
@@ -38,6 +39,7 @@ KS_ULRICEHAMN = "kommunstyrelsen-ulricehamn"
 SAMVERKANSNAMND = "samverkansnamnd-it"
 AUDITOR = "auditor"
 ECONOMY = "economy"  # the municipalities' economy staff: billing (issue 12)
+PROVISIONING = "provisioning"  # Entra ID's app provisioning: the SCIM endpoint only (issue 22)
 
 ROLES: dict[str, str] = {
     IT_STAFF: "IT staff (team: användarstöd, verksamhetsstöd, infrastruktur): tickets, service requests, "
@@ -56,10 +58,12 @@ ROLES: dict[str, str] = {
     AUDITOR: "auditor: reads everything, changes nothing",
     ECONOMY: "economy staff of the municipalities: billing runs, invoice bases, the CSV export, the forecast "
              "(reads only)",
+    PROVISIONING: "Entra ID's app provisioning (a machine, not a person): the SCIM endpoint /scim/v2 only, which "
+                  "keeps the people register current (issue 22)",
 }
 BODY_ROLES = (IT_FORUM, IT_STYRGRUPP, KS_TRANEMO, KS_ULRICEHAMN, SAMVERKANSNAMND)
 IT = (IT_STAFF, IT_ADMIN)
-EVERYONE = tuple(ROLES)  # any validated token with a Ramflow role
+EVERYONE = tuple(r for r in ROLES if r != PROVISIONING)  # any person's token with a Ramflow role
 READERS = IT + (SYSTEM_OWNER,) + BODY_ROLES + (AUDITOR,)  # agreements and governance: not personal data
 
 
@@ -215,6 +219,16 @@ POLICY: dict[tuple[str, str], Rule] = {
     # security records (this issue)
     ("GET", "/security/refused-attempts"): read(IT_ADMIN),
     ("GET", "/reference-changes"): read(IT_ADMIN),
+    # SCIM 2.0 (issue 22): Entra ID's provisioning keeps the people register; no person, not even the auditor,
+    # calls it (they read the register through /people)
+    **{(method, f"{SCIM}{path}"): allow(PROVISIONING, scoped="Entra ID's provisioning only") for method, path in (
+        ("GET", "/ServiceProviderConfig"), ("GET", "/ResourceTypes"), ("GET", "/ResourceTypes/{name}"),
+        ("GET", "/Schemas"), ("GET", "/Schemas/{schema_id}"), ("GET", "/Users"), ("POST", "/Users"),
+        ("POST", "/Users/.search"), ("POST", "/.search"), ("GET", "/Users/{user_id}"), ("PUT", "/Users/{user_id}"),
+        ("PATCH", "/Users/{user_id}"), ("DELETE", "/Users/{user_id}"))},
+    # movers (issue 22, EQ-7/EQ-8): the old unit's manager confirms that the devices follow
+    ("GET", "/people-moves"): read(IT, UNIT_MANAGER, scoped=OWN_UNIT),
+    ("POST", "/people-moves/{move_id}/confirm"): allow(UNIT_MANAGER, scoped="the old unit's manager only"),
     # --- routes of the other branches of this wave, ready for their merge ---------------------------------
     # operations (issue 13): scraped by Prometheus inside the network; the TLS proxy does not forward it
     ("GET", "/metrics"): PUBLIC,
@@ -284,7 +298,7 @@ CASE_EVENTS: dict[str, str] = {  # GV-3, GV-4
 
 
 def full_path(path: str) -> str:
-    return path if path in UNPREFIXED else PREFIX + path
+    return path if path in UNPREFIXED or path.startswith(SCIM + "/") else PREFIX + path
 
 
 def policy_by_full_path() -> dict[tuple[str, str], Rule]:

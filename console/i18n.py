@@ -27,6 +27,7 @@ WORDS: dict[str, dict[str, str]] = {
         "category": "Kategori", "user": "Användare", "renewal_due": "Förnyas", "buyout": "Utköp",
         "buyout_offer": "Erbjudande om utköp", "price": "Pris", "answer_by": "Svara senast", "accept": "Tacka ja",
         "decline": "Tacka nej", "none": "Inga", "description": "Beskrivning", "reporter": "Anmälare (anst.nr)",
+        "return_flagged": "Ska lämnas tillbaka (användaren har slutat)",
         "create": "Skapa", "kind": "Typ", "process": "Process", "key": "Nyckel", "period_from": "Från datum",
         "period_to": "Till datum", "results": "Träffar", "waiting_for": "Väntar på", "chain": "Kedjan hittills",
         "send": "Skicka", "escalate_to": "Eskalera till", "level": "Stödnivå", "matter": "Gäller",
@@ -69,7 +70,8 @@ WORDS: dict[str, dict[str, str]] = {
         "search": "Search", "model": "Model", "category": "Category", "user": "User", "renewal_due": "Renewal",
         "buyout": "Buyout (utköp)", "buyout_offer": "Buyout offer (utköp)", "price": "Price",
         "answer_by": "Answer by", "accept": "Accept", "decline": "Decline", "none": "None",
-        "description": "Description", "reporter": "Reporter (employee no.)", "create": "Create", "kind": "Kind",
+        "description": "Description", "reporter": "Reporter (employee no.)",
+        "return_flagged": "To be returned (the user left)", "create": "Create", "kind": "Kind",
         "process": "Process", "key": "Key", "period_from": "From date", "period_to": "To date",
         "results": "Results", "waiting_for": "Waiting for", "chain": "Chain so far", "send": "Send",
         "escalate_to": "Escalate to", "level": "Support level", "matter": "Matter",
@@ -195,3 +197,10 @@ def name(code: str | None, lang: str) -> str:
         return "–"
     swedish = NAMES_SV.get(code)
     return f"{swedish} ({code})" if lang == "sv" and swedish else code.replace("_", " ") if lang == "en" else code
+
+
+def person(item: dict, role: str) -> str:
+    """A person as the console shows them (issue 22): name and employee number, the number alone when the
+    people register has no name for it."""
+    ref, name = item.get(f"{role}_ref"), item.get(f"{role}_name")
+    return f"{name} ({ref})" if ref and name else ref or "–"

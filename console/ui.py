@@ -63,7 +63,7 @@ class Ui:
         templates.env.filters["name"] = lambda code, lang="sv": i18n.name(code, lang)
         templates.env.globals["new_key"] = lambda: uuid.uuid4().hex  # one Idempotency-Key per rendered form
         templates.env.filters.update(when=i18n.when, day=i18n.day, kronor=i18n.kronor, hours=i18n.working_hours,
-                                     quantity=i18n.quantity)
+                                     quantity=i18n.quantity, person=i18n.person)
         self.templates = templates
 
     def now(self) -> datetime:

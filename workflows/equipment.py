@@ -113,7 +113,10 @@ class DeviceLifecycleWorkflow(ProcessWorkflow):
 
     def _check_answerer(self, command: DeviceCommand) -> None:
         buyout = self.snap.buyout
-        if command.action.event in ("accept_buyout", "decline_buyout") and buyout and person_of(command) != buyout.buyer_ref:
+        # the system declines for a buyer who left (issue 22); no token may claim its subject
+        lapses = command.action.event == "decline_buyout" and command.actor == SYSTEM_ACTOR
+        if command.action.event in ("accept_buyout", "decline_buyout") and buyout \
+                and person_of(command) != buyout.buyer_ref and not lapses:
             # rule EQ-11: the employee answers the offer themself (IT sets the price, the employee decides), by
             # employee number (issue 20: the actor is a token subject; commands without `person` compare it)
             raise ApplicationError(f"actor: only employee {buyout.buyer_ref} may answer this buyout offer (rule EQ-11)",

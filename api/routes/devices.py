@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from api import access
 from api.deliveries import HistoryEntry
 from api.deps import ActorDep, IdempotencyKeyDep, Limit, Offset, PrincipalDep, ProcessDep, SessionDep
+from api.names import devices_named
 from api.processes import audit_log, history_of
 from api.repeats import Repeat
 from db.equipment_queries import InvalidOrder, resolve_terms
@@ -37,6 +38,7 @@ class RegisterRow(BaseModel):
     unit_id: str
     cost_bearer_unit_id: str | None
     user_ref: str | None
+    user_name: str | None = None  # issue 22: from the people register
     location: str | None
     state: str
     serial_number: str | None
@@ -45,8 +47,16 @@ class RegisterRow(BaseModel):
     renewal_months: int | None
     replaces: str | None
     replaced_by: str | None
+    return_flagged_at: datetime | None = None  # issue 22, EQ-7: its user left; to be returned to the unit
 
     model_config = {"from_attributes": True}
+
+
+class NamedDeviceView(DeviceView):
+    """The device with its user's name and, for a leaver's device, when it was flagged for return (issue 22)."""
+
+    user_name: str | None = None
+    return_flagged_at: datetime | None = None
 
 
 class EventRequest(BaseModel):
@@ -115,7 +125,7 @@ def list_devices(
     municipality: str | None = None,
     limit: Limit = 200,
     offset: Offset = 0,
-) -> list[Device]:
+) -> list[RegisterRow]:
     """The inventory register, filtered (rule EQ-7: kept current by every transition)."""
     query = select(Device).order_by(Device.order_number)
     if (seen := access.visible(principal, Device.unit_id, Device.user_ref)) is not None:
@@ -126,7 +136,7 @@ def list_devices(
     for name, value in filters.items():
         if value is not None:
             query = query.where(getattr(Device, name) == value)
-    return list(session.scalars(query.limit(limit).offset(offset)))
+    return devices_named(session, list(session.scalars(query.limit(limit).offset(offset))), RegisterRow)
 
 
 def device_mirror(session: Session, order_number: str) -> DeviceView | None:
@@ -145,16 +155,17 @@ def device_mirror(session: Session, order_number: str) -> DeviceView | None:
         log=audit_log(session, DeviceTransition, DeviceTransition.order_number, order_number))
 
 
-@router.get("/devices/{order_number}", response_model=DeviceView, responses={404: {}, 503: {}})
+@router.get("/devices/{order_number}", response_model=NamedDeviceView, responses={404: {}, 503: {}})
 async def get_device(order_number: OrderNumber, path: ProcessDep, response: Response,
-                     principal: PrincipalDep) -> DeviceView:
+                     principal: PrincipalDep) -> NamedDeviceView:
     """The device's live state from its workflow, with allowed events, deadlines and transition log; from the
     register (header `X-Ramflow-View: mirror`) when the process cannot answer in time."""
     if not access.sees_everything(principal):
         await path.db(access.device, principal, order_number)
-    return await path.view(device_workflow_id(order_number), DeviceLifecycleWorkflow.view,
+    view = await path.view(device_workflow_id(order_number), DeviceLifecycleWorkflow.view,
                            f"order_number: no device {order_number!r}", response,
                            mirror=lambda s: device_mirror(s, order_number))
+    return (await path.db(devices_named, [view], NamedDeviceView))[0]
 
 
 @router.get("/devices/{order_number}/history", response_model=list[HistoryEntry], responses={404: {}})

@@ -37,6 +37,10 @@ class PersonView(PersonIn):
     model_config = ConfigDict(from_attributes=True)
     employee_ref: str
     updated_at: datetime
+    # kept by Entra ID's provisioning (SCIM, issue 22; docs/people.md)
+    user_name: str | None = Field(None, description="the directory login (userPrincipalName)")
+    department: str | None = Field(None, description="as the directory sends it; a unit id moves the person")
+    manager_ref: str | None = Field(None, description="the manager's employee number")
 
 
 @router.get("/people", response_model=list[PersonView])

@@ -15,6 +15,7 @@ from api import access
 from api.bounds import Instant, Number
 from api.deliveries import HistoryEntry
 from api.deps import ActorDep, IdempotencyKeyDep, Limit, Offset, PrincipalDep, ProcessDep, SessionDep, SettingsDep
+from api.names import named
 from api.processes import (VIEW_SOURCE, ProcessPath, audit_log, claimed_number, ended_in_register, history_of,
                            registered_number)
 from api.routes.calendar import framework_parameters, local, support_calendar
@@ -62,6 +63,7 @@ class TicketRow(BaseModel):
     unit_id: str
     municipality: str
     reporter_ref: str
+    reporter_name: str | None = None  # issue 22: from the people register
     title: str
     description: str | None = None
     device_order_number: str | None
@@ -116,7 +118,7 @@ class MatterRow(BaseModel):
 
 
 def ticket_row(row: Ticket, tz) -> TicketRow:
-    data = {name: getattr(row, name) for name in TicketRow.model_fields}
+    data = {name: getattr(row, name, None) for name in TicketRow.model_fields}
     for name in ("reported_at", "deadline", "breached_at", "resolved_at", "closed_at"):
         data[name] = local(data[name], tz)
     return TicketRow(**data)
@@ -265,15 +267,22 @@ def list_tickets(
     if reported_to is not None:
         query = query.where(Ticket.reported_at < utc(reported_to))
     tz = support_calendar(settings).tz
-    return [ticket_row(row, tz) for row in session.scalars(query.limit(limit).offset(offset))]
+    rows = [ticket_row(row, tz) for row in session.scalars(query.limit(limit).offset(offset))]
+    return named(session, rows, TicketRow, "reporter_ref", "reporter_name")
 
 
-@router.get("/tickets/{number}", response_model=TicketView, responses={404: {}, 503: {}})
-async def get_ticket(number: Number, path: ProcessDep, response: Response, principal: PrincipalDep) -> TicketView:
+class NamedTicketView(TicketView):
+    reporter_name: str | None = None  # issue 22: from the people register
+
+
+@router.get("/tickets/{number}", response_model=NamedTicketView, responses={404: {}, 503: {}})
+async def get_ticket(number: Number, path: ProcessDep, response: Response,
+                     principal: PrincipalDep) -> NamedTicketView:
     """The ticket with its assignee (TK-2), its current deadline (TK-5) and its transition log."""
     if not access.sees_everything(principal):
         await path.db(access.ticket, principal, number)
-    return await ticket_view(path, number, response)
+    view = await ticket_view(path, number, response)
+    return (await path.db(named, [view], NamedTicketView, "reporter_ref", "reporter_name"))[0]
 
 
 @router.get("/tickets/{number}/history", response_model=list[HistoryEntry], responses={404: {}})

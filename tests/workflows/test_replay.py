@@ -12,11 +12,12 @@ from temporalio.worker import Replayer
 from tests.conftest import TEST_DATA_CONVERTER
 from workflows.equipment import DeviceLifecycleWorkflow
 from workflows.governance import FrameworkChangeWorkflow
+from workflows.people import PersonLeaverWorkflow
 from workflows.premises import PremisesProjectWorkflow
 from workflows.tickets import TicketWorkflow
 
 WORKFLOW_BY_PREFIX = {"device": DeviceLifecycleWorkflow, "ticket": TicketWorkflow, "premises": PremisesProjectWorkflow,
-                      "framework": FrameworkChangeWorkflow}
+                      "framework": FrameworkChangeWorkflow, "leaver": PersonLeaverWorkflow}
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
 
