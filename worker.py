@@ -14,6 +14,7 @@ from temporalio.worker import Worker
 from activities.agreements import AgreementActivities
 from activities.audit import AuditActivities, ensure_search_attributes
 from activities.billing import BillingActivities, RenewalSafetyNetActivities
+from activities.device_import import DeviceImportActivities
 from activities.equipment import EquipmentActivities
 from activities.governance import GovernanceActivities
 from activities.outbox import OutboxActivities
@@ -33,6 +34,7 @@ from workflows.agreements import (
     ServiceIntroductionWorkflow,
 )
 from workflows.billing import BillingRunWorkflow, RenewalSafetyNetWorkflow
+from workflows.device_import import DeviceImportWorkflow
 from workflows.equipment import DeviceLifecycleWorkflow
 from workflows.governance import DevelopmentCaseWorkflow, FrameworkChangeWorkflow, FrameworkYearlyRoundWorkflow
 from workflows.premises import PremisesProjectWorkflow
@@ -43,7 +45,7 @@ WORKFLOWS: list[type] = [DeviceLifecycleWorkflow, TicketWorkflow, ServiceRequest
                          AgreementWorkflow, AgreementRevisionRoundWorkflow, ServiceIntroductionWorkflow,
                          CloudMoveWorkflow, FrameworkChangeWorkflow, FrameworkYearlyRoundWorkflow,
                          DevelopmentCaseWorkflow, PremisesProjectWorkflow, BillingRunWorkflow, RenewalSafetyNetWorkflow,
-                         RenewalPolicyRearmWorkflow]
+                         RenewalPolicyRearmWorkflow, DeviceImportWorkflow]
 
 
 def all_activities(client: Client, sessions: sessionmaker[Session], settings: Settings) -> list:
@@ -52,7 +54,8 @@ def all_activities(client: Client, sessions: sessionmaker[Session], settings: Se
             *AgreementActivities(sessions).all(), *GovernanceActivities(sessions).all(),
             *PremisesActivities(sessions).all(), *AuditActivities(client, sessions).all(),
             *OutboxActivities(sessions).all(), *BillingActivities(sessions).all(),
-            RenewalSafetyNetActivities(client, sessions, settings.renewal_lead_days).renewal_safety_net]
+            RenewalSafetyNetActivities(client, sessions, settings.renewal_lead_days).renewal_safety_net,
+            DeviceImportActivities(client, sessions).start_devices]
 
 
 def local_activities(activities: list) -> frozenset[str]:

@@ -24,7 +24,7 @@ from api.errors import COMMON_RESPONSES, install_error_handlers, reject_lone_sur
 from api.policy import ACCESS_RESPONSES, RateLimiter, documented_bearer, enforce
 from api.refusals import RefusalRecorder
 from api.routes import (agreements, audit, billing, calendar, catalogue, cloud_moves, codec, devices, governance,
-                        incidents, outbox, people, premises, reference, reports, service_requests, services, tickets)
+                        imports, incidents, outbox, people, premises, reference, reports, service_requests, services, tickets)
 from config import Settings, get_settings
 from db.session import api_sessionmaker
 from observability.http import instrument_app, untraced
@@ -150,7 +150,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None,
     # issue 11: the Temporal Web UI (another origin) decodes payloads through /codec/decode
     app.add_middleware(CORSMiddleware, allow_origins=settings.codec_cors_origins, allow_methods=["POST"],
                        allow_headers=["Content-Type", "Authorization", "X-Namespace"], allow_credentials=True)
-    for module in (devices, catalogue, reference, people, outbox, tickets, service_requests, incidents, reports,
+    for module in (devices, catalogue, reference, people, imports, outbox, tickets, service_requests, incidents, reports,
                    calendar, agreements, services, cloud_moves, governance, premises, security, audit, codec, billing):
         app.include_router(module.router, prefix="/api/v1", responses={**COMMON_RESPONSES, **ACCESS_RESPONSES},
                            dependencies=[Depends(reject_lone_surrogates), Depends(documented_bearer)])

@@ -11,6 +11,7 @@ import db.audit_models  # noqa: F401
 import db.billing_models  # noqa: F401
 import db.console_sessions  # noqa: F401
 import db.people_models  # noqa: F401
+import db.import_models  # noqa: F401
 from db.session import make_engine
 
 config = context.config
