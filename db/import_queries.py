@@ -31,7 +31,7 @@ def reference(s: Session, cutover: date) -> Reference:
         if serial:
             serials[serial] = number
     return Reference(
-        models=models, units=dict(s.execute(select(Unit.id, Unit.municipality)).tuples()),
+        models=models, units={u: m for u, m in s.execute(select(Unit.id, Unit.municipality))},
         people=set(s.scalars(select(Person.employee_ref).where(Person.active.is_(True)))),
         register=register, serials=serials,
         renewal_months={(p.category, p.municipality): p.renewal_months for p in s.scalars(select(RenewalPolicy))})
@@ -73,7 +73,7 @@ def finish_import(s: Session, import_id: str) -> dict[str, int]:
     if run.status != "done":
         run.status, run.finished_at = "done", datetime.now(timezone.utc)
     return dict(s.execute(select(DeviceImportRowRecord.outcome, func.count()).where(
-        DeviceImportRowRecord.import_id == import_id).group_by(DeviceImportRowRecord.outcome)).tuples())
+        DeviceImportRowRecord.import_id == import_id).group_by(DeviceImportRowRecord.outcome)).all())
 
 
 def progress(s: Session, import_id: str, limit: int, offset: int) -> ImportProgress | None:
@@ -81,7 +81,7 @@ def progress(s: Session, import_id: str, limit: int, offset: int) -> ImportProgr
     if run is None:
         return None
     counts = dict(s.execute(select(DeviceImportRowRecord.outcome, func.count()).where(
-        DeviceImportRowRecord.import_id == import_id).group_by(DeviceImportRowRecord.outcome)).tuples())
+        DeviceImportRowRecord.import_id == import_id).group_by(DeviceImportRowRecord.outcome)).all())
     rows = s.scalars(select(DeviceImportRowRecord).where(DeviceImportRowRecord.import_id == import_id)
                      .order_by(DeviceImportRowRecord.row).limit(limit).offset(offset))
     return ImportProgress(

@@ -206,14 +206,13 @@ def _date(text: str, column: str, errors: list[str]) -> date | None:
 def check_row(number: int, raw: dict[str, str], ref: Reference, today: date, strict_people: bool
               ) -> tuple[RowReport, ImportRow | None]:
     """One row on its own: fields, catalogue, unit, person, dates, the register."""
-    errors: list[str] = []
-    warnings: list[str] = []
     order_number = raw.get("ordernummer", "").strip().upper() or None
     serial = raw.get("serienummer", "").strip()
     model_code = raw.get("modell", "").strip().upper()
     unit_id = raw.get("enhet", "").strip().upper()
     user_ref = raw.get("användare", "").strip().upper() or None
-    report = RowReport(row=number, order_number=order_number, outcome="error", errors=errors, warnings=warnings)
+    report = RowReport(row=number, order_number=order_number, outcome="error")
+    errors, warnings = report.errors, report.warnings  # appended to below (pydantic copied the defaults)
     if order_number is None or not re.fullmatch(ORDER_NUMBER_PATTERN, order_number):
         errors.append(f"ordernummer: {order_number!r} is not an order number (A-Z, 0-9 and -, 3-40 characters; EQ-1)")
     if not serial or len(serial) > 80:
