@@ -50,9 +50,11 @@ class DeviceImportActivities:
                 break
             gate = asyncio.Semaphore(IMPORT_CONCURRENCY)
 
-            async def one(row: ImportRow, slot) -> tuple[str, str | None]:  # noqa: ANN001
+            async def one(row: ImportRow, slot, reported: int = after_row) -> tuple[str, str | None]:  # noqa: ANN001
                 async with gate:
-                    return await start_of(row, slot)
+                    result = await start_of(row, slot)
+                activity.heartbeat(reported)  # alive within the chunk; resume still after the last recorded one
+                return result
 
             results = await asyncio.gather(*(one(row, slot) for _, row, slot in chunk))
             with self.sessions.begin() as s:
