@@ -97,4 +97,5 @@ def spread_slot_pending(today: date) -> Select:
     """Order numbers of imported devices whose renewal slot is after `today` (rule EQ-5: the spread wave);
     the renewal safety net leaves them to their own timer."""
     tomorrow = datetime.combine(today + timedelta(days=1), time.min, tzinfo=timezone.utc)
-    return select(DeviceImportRowRecord.order_number).where(DeviceImportRowRecord.renewal_not_before >= tomorrow)
+    return select(DeviceImportRowRecord.order_number).where(  # never NULL: NOT IN over a NULL matches nothing
+        DeviceImportRowRecord.renewal_not_before >= tomorrow, DeviceImportRowRecord.order_number.is_not(None))

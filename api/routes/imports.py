@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.deps import ActorDep, Limit, Offset, ProcessDep, SettingsDep
@@ -141,8 +142,12 @@ async def import_devices(
         validated, slots = check(session)
         if validated.errors and not skip_invalid:
             raise _Refused(_report(import_id, False, day, validated))
-        store_import(session, import_id, name, actor, day, skip_invalid, validated, slots, now)
-        session.commit()
+        try:
+            store_import(session, import_id, name, actor, day, skip_invalid, validated, slots, now)
+            session.commit()
+        except IntegrityError:  # the same file committed at the same moment by another request: that one wins
+            session.rollback()
+            return "running"
         return "new"
 
     if dry_run:
