@@ -202,3 +202,25 @@ async def test_eq1_reimporting_changes_nothing(api, sessions):
     second = await until_done(api, (await commit(api, other_file))["id"])
     assert second["id"] != first["id"] and {r["outcome"] for r in second["results"]} == {"unchanged"}
     assert snapshot() == before
+
+
+async def test_eq1_multipart_upload_names_its_file_in_the_audit_log_and_only_it_admin_commits(api, bearer):
+    content = register_csv([row("MP-1", years_ago(2))])
+    staff = bearer("it.bo", "it-staff", team="användarstöd")
+    refused = await api.post("/imports/devices", files={"file": ("gamla-registret.csv", content)},
+                             params={"cutover": this_period()}, headers=staff)
+    assert refused.status_code == 403  # it-admin imports; IT staff only follow (GET)
+    answer = await api.post("/imports/devices", files={"file": ("gamla-registret.csv", content)},
+                            params={"cutover": this_period(), "dry_run": "false"})
+    assert answer.status_code in (200, 202), answer.text
+    done = await until_done(api, answer.json()["id"])
+    assert (await api.get(f"/imports/{done['id']}", headers=staff)).status_code == 200
+    device = await until_state(api, "MP-1", "in_use")
+    assert {r["reason"] for r in device["log"]} == {"import from gamla-registret.csv"}
+    empty = await api.post("/imports/devices", content=b"", params={"cutover": this_period()})
+    assert empty.status_code == 422 and empty.json()["detail"].startswith("file:")
+    missing = await api.post("/imports/devices", content=b"ordernummer;modell\r\nA-1;LAT-5450\r\n",
+                             params={"cutover": this_period()})
+    assert missing.status_code == 422 and "serienummer" in missing.json()["detail"]
+    unknown = await api.get(f"/imports/{'0' * 64}")
+    assert unknown.status_code == 404
