@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.deps import ActorDep, Limit, Offset, ProcessDep, SettingsDep
+from api.errors import ErrorDetail
 from api.policy import PREFIX
 from db.import_models import DeviceImportRun
 from db.import_queries import progress, reference, store_import
@@ -99,9 +100,22 @@ def template_as_xlsx() -> Response:
                     headers={"Content-Disposition": 'attachment; filename="enheter-mall.xlsx"'})
 
 
-@router.post("/imports/devices", response_model=ImportReport | ImportProgress,
+class ImportRefusal(ErrorDetail):
+    """422: what is wrong; when rows have errors, the per-row report of the refused commit."""
+
+    import_report: ImportReport | None = None
+
+
+FILE_BODY = {"requestBody": {"required": True, "description": "the register: a CSV or XLSX file as the body (any "
+                             "content type, e.g. text/csv), or the `file` field of a multipart form", "content": {
+    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+    "multipart/form-data": {"schema": {"type": "object", "required": ["file"],
+                                       "properties": {"file": {"type": "string", "format": "binary"}}}}}}}
+
+
+@router.post("/imports/devices", response_model=ImportReport | ImportProgress, openapi_extra=FILE_BODY,
              responses={202: {"model": ImportProgress, "description": "committed; the import job goes on"},
-                        409: {}, 413: {}, 422: {"model": ImportReport}, 503: {}})
+                        422: {"model": ImportRefusal}})
 async def import_devices(
     request: Request, actor: ActorDep, path: ProcessDep, settings: SettingsDep, response: Response,
     cutover: Annotated[str, Query(description="cut-over: the first period (YYYY-MM) or day the old system did not "
@@ -156,9 +170,9 @@ async def import_devices(
     try:
         state = await path.db(commit)
     except _Refused as refused:
-        return JSONResponse(status_code=422, content={
-            "detail": f"{refused.report.errors} row(s) have errors (rule EQ-1); nothing imported "
-                      f"(skip_invalid=true imports the others)", **refused.report.model_dump(mode="json")})
+        return JSONResponse(status_code=422, content=ImportRefusal(
+            detail=f"{refused.report.errors} row(s) have errors (rule EQ-1); nothing imported "
+                   f"(skip_invalid=true imports the others)", import_report=refused.report).model_dump(mode="json"))
     if state != "done":
         job = ImportJob(import_id=import_id, renewal_lead_days=settings.renewal_lead_days,
                         buyout_answer_days=settings.buyout_answer_days)
@@ -176,7 +190,7 @@ class _Refused(Exception):
         self.report = report
 
 
-@router.get("/imports/{import_id}", response_model=ImportProgress, responses={404: {}})
+@router.get("/imports/{import_id}", response_model=ImportProgress)
 async def import_progress(import_id: ImportId, path: ProcessDep, limit: Limit = 1000,
                           offset: Offset = 0) -> ImportProgress:
     """Issue 22: the import job's progress: rows done (started or unchanged), failed, remaining, per row."""

@@ -102,7 +102,7 @@ async def test_eq1_dry_run_reports_each_error_kind_and_writes_nothing(api, sessi
         assert s.scalar(select(func.count()).select_from(Device)) == 1  # only OLD-1, from the first commit
     refused = await api.post("/imports/devices", content=register_csv(rows),
                              params={"cutover": this_period(), "dry_run": "false"})
-    assert refused.status_code == 422 and refused.json()["errors"] == 6  # rule EQ-1: nothing half-written
+    assert refused.status_code == 422 and refused.json()["import_report"]["errors"] == 6  # rule EQ-1: nothing half-written
     bad_cutover = await api.post("/imports/devices", content=register_csv(rows), params={"cutover": "mars"})
     assert bad_cutover.status_code == 422 and bad_cutover.json()["detail"].startswith("cutover:")
     with sessions() as s:
