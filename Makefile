@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test test-dates test-topology bench bench-front-door bench-fleet bench-renewal-wave bench-yearly-rounds bench-replay bench-mail-in openapi docs clean token
+.PHONY: run test test-dates test-topology bench bench-front-door bench-fleet bench-renewal-wave bench-device-import bench-yearly-rounds bench-replay bench-mail-in openapi docs clean token
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -57,6 +57,10 @@ bench-fleet: $(STAMP)
 
 bench-renewal-wave: $(STAMP)
 	$(PY) -m bench.renewal_wave $(DEVICES)
+
+# Issue 22 (docs/import.md): the device register's import, ROWS rows (default 10000), against the fleet's start path
+bench-device-import: $(STAMP)
+	$(PY) -m bench.device_import $(ROWS)
 
 bench-yearly-rounds: $(STAMP)
 	$(PY) -m bench.yearly_rounds $(AGREEMENTS)

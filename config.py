@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     framework_revision_month: int = Field(2, ge=1, le=12, description="rule GV-1: month the yearly framework change proposal is opened (schedule)")
     framework_revision_day: int = Field(1, ge=1, le=28, description="rule GV-1: day of month the yearly framework proposal is opened")
     development_case_threshold: Decimal = Field(Decimal("100000.00"), ge=0, description="rule GV-3: estimated cost (SEK) from which it-styrgrupp prioritises a development case")
+    import_renewals_per_day: int = Field(50, ge=1, le=10000, description="issue 22: imported devices already past "
+                                         "their renewal date are due now, this many per day (the wave is spread, EQ-5)")
+    import_strict_people: bool = Field(False, description="issue 22: an import row whose user is not in the people "
+                                       "register is an error (default: a warning)")
     # --- the API's front door (issue 7): bounded waits and connection pools -------------------------------
     db_pool_size: int = Field(10, ge=1, le=200, description="API: database connections kept open")
     db_max_overflow: int = Field(30, ge=0, le=500, description="API: extra connections under load")

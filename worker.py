@@ -14,6 +14,7 @@ from temporalio.worker import Worker
 from activities.agreements import AgreementActivities
 from activities.audit import AuditActivities, ensure_search_attributes
 from activities.billing import BillingActivities, RenewalSafetyNetActivities
+from activities.device_import import DeviceImportActivities
 from activities.equipment import EquipmentActivities
 from activities.mail import DeliveryStarter, MailActivities
 from activities.governance import GovernanceActivities
@@ -37,6 +38,7 @@ from workflows.agreements import (
 )
 from workflows.audit import AuditAnchorWorkflow
 from workflows.billing import BillingRunWorkflow, RenewalSafetyNetWorkflow
+from workflows.device_import import DeviceImportWorkflow
 from workflows.equipment import DeviceLifecycleWorkflow
 from workflows.mail import MailDeliveryWorkflow, MailSweepWorkflow
 from workflows.mail_in import MailboxPollWorkflow
@@ -51,7 +53,8 @@ WORKFLOWS: list[type] = [DeviceLifecycleWorkflow, TicketWorkflow, ServiceRequest
                          CloudMoveWorkflow, FrameworkChangeWorkflow, FrameworkYearlyRoundWorkflow,
                          DevelopmentCaseWorkflow, PremisesProjectWorkflow, BillingRunWorkflow, RenewalSafetyNetWorkflow,
                          RenewalPolicyRearmWorkflow, AuditAnchorWorkflow, MailDeliveryWorkflow, MailSweepWorkflow,
-                         MailboxPollWorkflow, PersonLeaverWorkflow]
+                         MailboxPollWorkflow, PersonLeaverWorkflow,
+                         DeviceImportWorkflow]
 
 
 def all_activities(client: Client, sessions: sessionmaker[Session], settings: Settings) -> list:
@@ -64,7 +67,8 @@ def all_activities(client: Client, sessions: sessionmaker[Session], settings: Se
             *OutboxActivities(sessions, starter).all(), *BillingActivities(sessions).all(),  # its notices: the sweep
             *MailboxActivities(client, sessions, settings).all(),
             RenewalSafetyNetActivities(client, sessions, settings.renewal_lead_days).renewal_safety_net,
-            *PeopleActivities(client, sessions).all()]
+            *PeopleActivities(client, sessions).all(),
+            DeviceImportActivities(client, sessions).start_devices]
 
 
 def local_activities(activities: list) -> frozenset[str]:

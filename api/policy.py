@@ -131,6 +131,11 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/people"): read(IT),
     ("GET", "/people/{employee_ref}"): read(IT),
     ("PUT", "/people/{employee_ref}"): allow(IT_ADMIN),
+    # importing the existing device register (issue 22)
+    ("GET", "/imports/devices/template.csv"): read(IT),
+    ("GET", "/imports/devices/template.xlsx"): read(IT),
+    ("POST", "/imports/devices"): allow(IT_ADMIN),
+    ("GET", "/imports/{import_id}"): read(IT),
     ("GET", "/outbox"): read(IT),
     # support (TK-1 … TK-12, AV-1 … AV-4)
     ("POST", "/tickets"): allow(IT_STAFF, UNIT_MANAGER, EMPLOYEE,

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from db.agreement_queries import unit_application_charges  # the agreements process's own reading
 from db.billing_rent_sql import stored_lines
+from db.import_queries import spread_slot_pending  # issue 22
 from db.billing_models import BillingRunRow, CentralCostRow, InvoiceBasisRow, InvoiceLineRow, ServicePriceRow
 from db.models import CatalogueModelRow, Charge, Device, PriceRow, Unit
 from db.ticket_models import SupportCharge
@@ -220,7 +221,8 @@ def due_for_renewal(s: Session, today: date, lead_days: int) -> list[tuple[str, 
     rows = s.execute(select(Device.order_number, Device.workflow_id, Device.delivered_at, Device.renewal_months)
                      .where(Device.state == "in_use", Device.renewal_months.is_not(None),
                             Device.delivered_at.is_not(None), Device.replaced_by.is_(None),
-                            Device.category != Category.SHORT_TERM_LAPTOP.value))
+                            Device.category != Category.SHORT_TERM_LAPTOP.value,
+                            Device.order_number.not_in(spread_slot_pending(today))))  # issue 22: spread wave
     return [(order, workflow_id) for order, workflow_id, delivered, months in rows
             if add_months(delivered.date(), months) - timedelta(days=lead_days) <= today]
 

@@ -1,7 +1,7 @@
 """The equipment lifecycle (rules EQ-1 … EQ-14): states, moves, commands and the device snapshot."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Literal, Union
 
@@ -276,13 +276,18 @@ class DeviceSnapshot(BaseModel):
     replacement_model_choice: str | None = None  # IT chose the replacement's model (EQ-5)
     mdm_profile: str | None = None  # rule EQ-13: enrolled at delivery
     mdm_enrolled_at: datetime | None = None
+    # an imported device past its renewal date waits for its slot in the spread wave (domain/device_import.py)
+    renewal_not_before: datetime | None = None
     log: list[TransitionRecord] = Field(default_factory=list)
 
     def renewal_due_at(self, lead: timedelta) -> datetime | None:
-        """Rule EQ-5: the replacement is ordered `lead` before the renewal date."""
+        """Rule EQ-5: the replacement is ordered `lead` before the renewal date (an imported device already
+        past it: not before its slot in the spread wave)."""
         end = self.rental_end_at()
         if end is None or self.terms is None or self.terms.category is Category.SHORT_TERM_LAPTOP:
             return None
+        if self.renewal_not_before is not None:
+            return max(end - lead, self.renewal_not_before)
         return end - lead
 
     def rental_end_at(self) -> datetime | None:
@@ -412,14 +417,26 @@ class DeviceProcess(GuardedProcess):
 # --- workflow input, view and activity contracts ----------------------------------------------
 
 
+class ImportedDevice(BaseModel):
+    """A device delivered before Ramflow (issue 22): it starts mid-life, in use since its delivery date."""
+
+    serial_number: str = Field(min_length=1, max_length=80)
+    delivered_at: datetime
+    charges_from: date = Field(description="max(delivery, cut-over): the old system invoiced the periods before")
+    source: str = Field(max_length=200, description="the imported file's name, for the audit log")
+    import_id: str
+    renewal_not_before: datetime | None = None  # rule EQ-5: its slot when the renewal wave is spread
+
+
 class DeviceStart(BaseModel):
-    """Workflow input: a new order, or the snapshot carried across continue-as-new."""
+    """Workflow input: a new order, an imported device, or the snapshot carried across continue-as-new."""
 
     order: DeviceOrder
     snapshot: DeviceSnapshot | None = None
     renewal_lead_days: int = 30
     buyout_answer_days: int = 14
     ordered_by: str = "support"
+    imported: ImportedDevice | None = None
 
 
 class CallOffRequest(BaseModel):

@@ -150,6 +150,31 @@ async def device_notice_return_fidelity(client: Client, env: WorkflowEnvironment
     return handle
 
 
+async def device_imported(client: Client, env: WorkflowEnvironment) -> WorkflowHandle:
+    """Issue 22 (patch "eq1-device-import-mid-life-start"): a device of the old register starts mid-life, in use
+    since its delivery date three years ago; notice, the rental term ends, erasure, disposal."""
+    from datetime import datetime, timezone
+
+    from domain.equipment import Dispose, GiveNotice, ImportedDevice, RecordErasure, SendToErasure
+
+    now = datetime.now(timezone.utc)
+    order = DeviceOrder(order_number="ORD-HIST-5", model_code="LAT-5450", unit_id="TR-KS", user_ref="E5001")
+    imported = ImportedDevice(serial_number="SN-H5", delivered_at=now - timedelta(days=3 * 365),
+                              charges_from=now.date(), source="register.csv", import_id="0" * 64)
+    handle = await client.start_workflow(DeviceLifecycleWorkflow.run, DeviceStart(order=order, imported=imported,
+                                                                                  ordered_by="it.anna"),
+                                         id=device_workflow_id("ORD-HIST-5"), task_queue=QUEUE)
+    await handle.execute_update(DeviceLifecycleWorkflow.registered)
+    await handle.execute_update(DeviceLifecycleWorkflow.apply, DeviceCommand(actor="it.anna", action=GiveNotice()))
+    await env.sleep(timedelta(days=400))  # rule EQ-8: the rental term (48 months from delivery) ends
+    await wait_for(handle, DeviceLifecycleWorkflow.view, lambda v: v.state == "returned")
+    for action in (SendToErasure(vendor="Inrego AB"), RecordErasure(vendor="Inrego AB", certificate_id="CERT-H5"),
+                   Dispose()):
+        await handle.execute_update(DeviceLifecycleWorkflow.apply, DeviceCommand(actor="it.anna", action=action))
+    await handle.result()
+    return handle
+
+
 async def premises_ready(client: Client, env: WorkflowEnvironment) -> WorkflowHandle:
     """A network node from invitation to ready: requirements, design approval, racks, connection, power (FC-1 … FC-4)."""
     from domain.premises import (
@@ -219,6 +244,7 @@ async def framework_decided(client: Client, env: WorkflowEnvironment, in_order: 
 
 SCENARIOS = {"framework": framework_decided, "device": device_renewal_buyout, "ticket": ticket_escalated_breached,
              "device_fidelity": device_notice_return_fidelity, "premises": premises_ready,
+             "device_imported": device_imported,
              "device_early": lambda client, env: device_renewal_buyout(client, env, early=True)}
 
 

@@ -16,8 +16,10 @@ with workflow.unsafe.imports_passed_through():
     from domain.equipment import (
         CHARGED_STATES,
         EQUIPMENT,
+        ORDERED,
         BuyoutCompletion,
         CallOffRequest,
+        Deliver,
         DeviceCommand,
         DeviceOrder,
         DeviceProcess,
@@ -46,6 +48,8 @@ ORDER_ERASURE = Step("equipment.order_erasure")
 RECORD_ERASURE_CERTIFICATE = Step("equipment.record_erasure_certificate")
 COMPLETE_BUYOUT = Step("equipment.complete_buyout")
 REPLACEMENT_MODEL = Step("equipment.replacement_model", local=True)
+# Issue 22: a device delivered before Ramflow starts mid-life (a new start input; a marker in its histories)
+DEVICE_IMPORT = "eq1-device-import-mid-life-start"
 
 
 @workflow.defn(name="DeviceLifecycle")
@@ -69,7 +73,10 @@ class DeviceLifecycleWorkflow(ProcessWorkflow):
     async def run(self, start: DeviceStart) -> DeviceView:
         if self.snap.terms is None:
             async with self.lock:
-                await self._register()
+                if self.start.imported is not None:
+                    await self._register_imported()
+                else:
+                    await self._register()
         self.is_registered = True  # registered and called off, register row written
         await self._loop(lambda: self.start.model_copy(update={"snapshot": self.snap}))
         return self.view()
@@ -192,6 +199,32 @@ class DeviceLifecycleWorkflow(ProcessWorkflow):
         await self._record("order", "ordered", self.start.ordered_by, None, "EQ-1",
                            {"model_code": order.model_code, "agreement_ref": self.snap.terms.agreement_ref})
         await self._fire("call_off", SYSTEM_ACTOR, f"call-off under agreement {self.snap.terms.agreement_ref}")
+
+    async def _register_imported(self) -> None:
+        """Issue 22: a device delivered before Ramflow starts mid-life, ordered → called off → delivered → in
+        use with its true delivery date, each move recorded as an import by its actor (rule EQ-1). No call-off,
+        MDM enrolment or delivery notice again (the old system did them); charges from max(delivery, cut-over)
+        (rules EQ-6, BL-6), the renewal timer from the delivery date and the policy in force (EQ-5)."""
+        workflow.patched(DEVICE_IMPORT)  # only imported devices take this path: a marker for their histories
+        imported, order, snap = self.start.imported, self.snap.order, self.snap
+        assert imported is not None
+        snap.terms = await run_activity(REGISTER_ORDER, RegisterOrderInput(
+            workflow_id=workflow.info().workflow_id, order=order, ordered_at=workflow.now()), OrderTerms)
+        snap.renewal_months, snap.renewal_not_before = snap.terms.renewal_months, imported.renewal_not_before
+        actor, reason = self.start.ordered_by, f"import from {imported.source}"
+        await self._record("order", ORDERED, actor, reason, "EQ-1", {
+            "model_code": order.model_code, "agreement_ref": snap.terms.agreement_ref, "import_id": imported.import_id})
+        deliver = DeviceCommand(actor=actor, reason=reason, action=Deliver(serial_number=imported.serial_number))
+        for trigger, command in (("call_off", None), ("deliver", deliver), ("activate", None)):
+            previous = snap.state
+            details = self.process.apply(trigger, command, workflow.now(), {})
+            if trigger == "deliver":  # its true delivery date, not the day of the import
+                snap.delivered_at = imported.delivered_at
+                details["delivered_at"] = imported.delivered_at.date().isoformat()
+            await self._record(trigger, previous, actor, reason, "EQ-1", details)
+        await run_activity(CHANGE_COST_BEARER, CostBearerChange(
+            key=self._key("cost_bearer"), order_number=order.order_number, unit_id=self.process.cost_bearer(),
+            on=imported.charges_from, delivery=imported.charges_from <= imported.delivered_at.date()))
 
     async def _mirror(self, record: TransitionRecord) -> None:
         snap = self.snap
