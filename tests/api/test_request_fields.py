@@ -15,6 +15,11 @@ from api.strict_bodies import refuse_unknown_fields
 DETAILS = "the event's transition record (log[].details and /history)"
 # (method, path, field) → where it is shown when the answer's model has no field of that name
 SHOWN_AS: dict[tuple[str, str, str], str] = {
+    ("POST", "/api/v1/imports/devices", "file"): "the import's rows: GET /imports/{id} (each row's outcome)",
+    ("POST", "/api/v1/tickets/{number}/messages", "to_reporter"): "the message's `visible_to_reporter`, GET /outbox",
+    ("POST", "/api/v1/survey/{token}", "solved_satisfactorily"): "the survey answer (TK-6), as POST /tickets/{number}/survey answers it; the tertial report",
+    ("POST", "/api/v1/survey/{token}", "treatment"): "the survey answer (TK-6), as POST /tickets/{number}/survey answers it; the tertial report",
+    ("POST", "/api/v1/survey/{token}", "comment"): "the survey answer (TK-6), as POST /tickets/{number}/survey answers it; the tertial report",
     ("PUT", "/api/v1/renewal-policies/{category}/{municipality}", "apply_to_running"):
         "the answer's `rearm` (the running devices re-armed), GET …/rearm",
     ("PUT", "/api/v1/renewal-policies/{category}/{municipality}", "reason"): "GET /reference-changes `reason`",
@@ -98,7 +103,11 @@ def body_operations(document: dict) -> Iterator[tuple[str, str, dict, dict]]:
             answers = operation["responses"]
             answer = next((answers[code]["content"]["application/json"]["schema"] for code in ("200", "201", "202")
                            if "application/json" in answers.get(code, {}).get("content", {})), {})
-            yield method.upper(), path, body["content"]["application/json"]["schema"], answer
+            forms = [body["content"][kind]["schema"] for kind in ("application/json", "multipart/form-data",
+                                                                  "application/x-www-form-urlencoded")
+                     if "schema" in body["content"].get(kind, {})]
+            if forms:  # a file's bytes as the body (an import's CSV) carry no fields
+                yield method.upper(), path, forms[0], answer
 
 
 def test_issue20_every_accepted_body_field_is_shown_or_says_where(settings, sessions):
