@@ -10,6 +10,9 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+DEVELOPMENT_SURVEY_LINK_SECRET = "change-me-survey-link-secret"  # production refuses it (check_api_production)
+
+
 class Settings(BaseSettings):
     """Validated settings; the environment variable of each field is its name in upper case."""
 
@@ -175,7 +178,7 @@ class Settings(BaseSettings):
     mail_dev_catch_dir: str | None = Field(None, description="development only: the folder where the development "
                                            "mail server keeps every caught mail (.eml); set, the console lists it")
     public_base_url: str = Field("http://127.0.0.1:8000", description="base URL of links in mail (console, survey)")
-    survey_link_secret: SecretStr = Field(SecretStr("change-me-survey-link-secret"), description="rule TK-6: key "
+    survey_link_secret: SecretStr = Field(SecretStr(DEVELOPMENT_SURVEY_LINK_SECRET), description="rule TK-6: key "
                                           "that signs the survey links (set your own in production)")
     survey_link_days: int = Field(14, ge=1, le=90, description="rule TK-6: a survey link is valid this many days")
 
@@ -198,6 +201,9 @@ class Settings(BaseSettings):
         if "oidc_issuer" not in self.model_fields_set or not self.oidc_issuer.startswith("https://"):
             raise ValueError("RAMFLOW_ENV=production needs OIDC_ISSUER set to the https issuer (Entra ID: "
                              "https://login.microsoftonline.com/<tenant-id>/v2.0)")
+        if self.survey_link_secret.get_secret_value() == DEVELOPMENT_SURVEY_LINK_SECRET:
+            # rule TK-6: a known key would let anyone forge a survey link and answer for the reporter
+            raise ValueError("RAMFLOW_ENV=production needs SURVEY_LINK_SECRET (the survey links' signing key)")
 
     # --- the support mailbox (issue 21, In): mail to support becomes a ticket (docs/mail.md) -------------------
     mail_in_source: Literal["off", "maildir", "imap"] = Field("off", description="where support mail is read: a "
