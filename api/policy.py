@@ -149,7 +149,8 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/tickets/{number}/messages"): read(IT, UNIT_MANAGER, EMPLOYEE, scoped=OWN + "; no internal notes"),
     ("GET", "/tickets/{number}/attachments/{attachment_id}"): read(IT, UNIT_MANAGER, EMPLOYEE,
                                                                     scoped=OWN + "; no internal notes"),
-    ("POST", "/tickets/{number}/messages"): allow(IT_STAFF),
+    ("POST", "/tickets/{number}/messages"): allow(IT_STAFF, EMPLOYEE,
+                                                  scoped="employee: the ticket's reporter answers (TK-5)"),
     ("GET", "/mail/rejected"): read(IT),  # the support mailbox's kept-aside mail (personal data)
     ("POST", "/tickets/{number}/survey"): allow(EMPLOYEE, scoped="the ticket's reporter only (TK-6)"),
     ("GET", "/survey/questions"): read(EVERYONE),
