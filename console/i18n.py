@@ -51,7 +51,27 @@ WORDS: dict[str, dict[str, str]] = {
         "physical_move": "Flytt av utrustning",
         "dev_mail": "Fångad e-post (utveckling)", "dev_mail_intro": "Utvecklingsservern på 127.0.0.1:1025 fångar "
         "all e-post; ingenting lämnar datorn. Post till supportadressen läggs i supportbrevlådan.",
-        "recipient": "Mottagare", "subject": "Ämne", "sent": "Skickad"
+        "recipient": "Mottagare", "subject": "Ämne", "sent": "Skickad",
+        # issue 23: the ticket as a conversation, the queue
+        "conversation": "Konversation", "no_messages": "Inga meddelanden ännu.",
+        "direction_in": "Från anmälaren", "direction_out": "Till anmälaren", "direction_internal": "Intern anteckning",
+        "write_note": "Intern anteckning", "write_note_hint": "Syns bara för IT.",
+        "write_reply": "Svar till anmälaren", "write_reply_hint": "Syns för anmälaren och skickas med e-post.",
+        "write_question": "Fråga till kunden", "write_question_hint": "Ärendet väntar på kundens svar och "
+        "klockan står tills kunden svarar (regel TK-5).",
+        "write_answer": "Ditt svar till IT", "write_answer_hint": "Ärendet fortsätter när du har svarat.",
+        "send_note": "Spara anteckning", "send_reply": "Skicka svar", "send_question": "Skicka fråga och vänta",
+        "send_answer": "Skicka svar", "written_note": "Anteckningen är sparad.", "written_reply": "Svaret är skickat.",
+        "written_question": "Frågan är skickad; ärendet väntar på kunden.",
+        "written_answer": "Tack! Ditt svar är skickat till IT.", "message_empty": "Skriv ett meddelande först.",
+        "attachment": "Bifoga fil (valfritt)", "not_assigned": "Inte tilldelat ännu",
+        "assignee_contact": "(du kan kontakta handläggaren om ärendet, regel TK-2)",
+        "no_deadline": "Ingen åtgärdstid (inte intefunktion)",
+        "waiting_customer": "Ärendet väntar på kundens svar; klockan står.",
+        "waiting_answer": "IT har en fråga till dig. Svara längst ned i konversationen så fortsätter ärendet.",
+        "age": "Ålder", "mine": "Mina ärenden", "all_lines": "Alla linjer", "filter": "Filtrera",
+        "sort": "Sortering", "sort_due": "Mest brådskande först", "sort_reported": "Äldst först",
+        "sort_newest": "Nyast först", "any": "Alla"
     },
     "en": {
         "app": "Ramflow", "skip": "Skip to content", "login": "Sign in", "logout": "Sign out",
@@ -95,7 +115,27 @@ WORDS: dict[str, dict[str, str]] = {
         "physical_move": "Moving equipment",
         "dev_mail": "Caught mail (development)", "dev_mail_intro": "The development server on 127.0.0.1:1025 "
         "catches every mail; nothing leaves the machine. Mail to the support address goes to the support mailbox.",
-        "recipient": "Recipient", "subject": "Subject", "sent": "Sent"
+        "recipient": "Recipient", "subject": "Subject", "sent": "Sent",
+        # issue 23: the ticket as a conversation, the queue
+        "conversation": "Conversation", "no_messages": "No messages yet.",
+        "direction_in": "From the reporter", "direction_out": "To the reporter", "direction_internal": "Internal note",
+        "write_note": "Internal note", "write_note_hint": "Seen by IT only.",
+        "write_reply": "Reply to the reporter", "write_reply_hint": "Seen by the reporter and sent by e-mail.",
+        "write_question": "Question to the customer", "write_question_hint": "The ticket waits for the customer's "
+        "answer and the clock stops until they answer (rule TK-5).",
+        "write_answer": "Your answer to IT", "write_answer_hint": "The ticket goes on once you have answered.",
+        "send_note": "Save note", "send_reply": "Send reply", "send_question": "Send question and wait",
+        "send_answer": "Send answer", "written_note": "The note is saved.", "written_reply": "The reply is sent.",
+        "written_question": "The question is sent; the ticket waits for the customer.",
+        "written_answer": "Thank you! Your answer is sent to IT.", "message_empty": "Write a message first.",
+        "attachment": "Attach a file (optional)", "not_assigned": "Not assigned yet",
+        "assignee_contact": "(you may contact the technician about the ticket, rule TK-2)",
+        "no_deadline": "No time to fix (not intefunktion)",
+        "waiting_customer": "The ticket waits for the customer's answer; the clock is stopped.",
+        "waiting_answer": "IT has a question for you. Answer at the end of the conversation and the ticket goes on.",
+        "age": "Age", "mine": "My tickets", "all_lines": "All lines", "filter": "Filter",
+        "sort": "Sort", "sort_due": "Most urgent first", "sort_reported": "Oldest first",
+        "sort_newest": "Newest first", "any": "Any"
     },
 }
 
@@ -142,6 +182,17 @@ def quantity(value: Decimal | str | None) -> str:
     if value is None or value == "":
         return "–"
     return f"{Decimal(str(value)).normalize():f}".replace(".", ",")
+
+
+def age(since: datetime | str | None, now: datetime) -> str:
+    """How long ago, calendar time: `3 d 4 h`, `2 h 05 min`, `12 min` (issue 23: the queue's age)."""
+    start = _local(since)
+    if start is None:
+        return "–"
+    minutes = max(0, int((now - start).total_seconds() // 60))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    return f"{days} d {hours} h" if days else f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
 
 
 def working_hours(seconds: float | None) -> str:

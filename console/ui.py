@@ -24,7 +24,7 @@ DECISION_ROLES = (policy.SYSTEM_OWNER, policy.IT_ADMIN, *policy.BODY_ROLES)
 
 # Which inputs an event's form shows (presentation only: the API validates and decides).
 EVENT_FIELDS: dict[str, tuple[str, ...]] = {
-    "assign": ("assignee",), "escalate": ("to",), "transfer": ("to",), "resolve": ("resolution",),
+    "assign": ("assignee",), "wait_for_customer": ("question",), "escalate": ("to",), "transfer": ("to",), "resolve": ("resolution",),
     "deliver": ("serial_number",), "offer_buyout": ("price", "buyer_ref"), "reassign": ("unit_id", "user_ref"),
     "record_erasure": ("vendor", "certificate_id"), "send_to_erasure": ("vendor",),
     "record_police_report": ("police_report_ref",),
@@ -63,7 +63,7 @@ class Ui:
         templates.env.filters["name"] = lambda code, lang="sv": i18n.name(code, lang)
         templates.env.globals["new_key"] = lambda: uuid.uuid4().hex  # one Idempotency-Key per rendered form
         templates.env.filters.update(when=i18n.when, day=i18n.day, kronor=i18n.kronor, hours=i18n.working_hours,
-                                     quantity=i18n.quantity, person=i18n.person)
+                                     quantity=i18n.quantity, person=i18n.person, age=i18n.age)
         self.templates = templates
 
     def now(self) -> datetime:

@@ -1,0 +1,77 @@
+"""Issue 23 without a browser: the ticket page shows reporter, unit, device (a link), support level, line,
+technician (TK-2), deadline and the conversation with its attachments; who gets which form; the queue's sort
+never sinks a ticket without a deadline below every dated one."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from fastapi import FastAPI
+
+from api.auth import Principal
+from console import i18n
+from console.pages.conversation import writes_of
+from console.pages.support import SORTS
+from console.ui import Ui
+
+VIEW = {"number": "T2026-00042", "title": "Skrivaren skriver inte ut", "state": "waiting_for_customer",
+        "line": "first_line", "assignee": "it.anna", "unit_id": "TR-KS", "reporter_ref": "E5001",
+        "reporter_name": "Anna Berg", "description": "Papperet fastnar i fack 2.", "device_order_number": "TR-0007",
+        "support_level": "managed", "reported_at": "2026-12-07T08:00:00+00:00", "deadline": None,
+        "remaining_support_seconds": 7200.0, "clock_paused": True, "breached": False, "deadline_met": None,
+        "function": "printing", "allowed_events": ["resume"], "log": []}
+MESSAGES = [{"seq": 1, "at": "2026-12-07T09:00:00+00:00", "author": "it.anna", "direction": "out",
+             "body": "Vilket fack?", "attachments": []},
+            {"seq": 2, "at": "2026-12-07T09:05:00+00:00", "author": "it.anna", "direction": "internal",
+             "body": "Trolig valsskada.", "attachments": []},
+            {"seq": 3, "at": "2026-12-07T10:00:00+00:00", "author": "E5001", "direction": "in", "body": "Fack 2.",
+             "attachments": [{"id": 7, "filename": "fack.png", "size": 2048}]}]
+
+
+def render(name: str, **context) -> str:
+    templates = Ui(FastAPI(), FastAPI(), None).templates
+    return templates.env.get_template(name).render(t=i18n.words("sv"), lang="sv", session=None, principal=None,
+                                                   flash=[], csrf="c", nav=[], path="/console/x", mirror=False,
+                                                   events=[], **context)
+
+
+def test_tk2_tk5_ticket_page_shows_reporter_device_level_technician_and_the_whole_conversation():
+    page = render("ticket.html", item=VIEW, messages=MESSAGES, writes=("note", "reply"))
+    for text in ("Anna Berg (E5001)", 'href="/console/devices/TR-0007"', "managed", "it.anna", "regel TK-2",
+                 "Papperet fastnar i fack 2.", "Klockan står", "2 h 00 min", "Vilket fack?", "Trolig valsskada.",
+                 "Intern anteckning", "Från anmälaren", 'href="/console/tickets/T2026-00042/attachments/7"'):
+        assert text in page, text
+    assert 'enctype="multipart/form-data"' in page and 'id="write-note"' in page and 'id="write-answer"' not in page
+
+
+def test_tk5_the_reporter_gets_the_answer_form_it_the_question_only_while_it_may_wait():
+    reporter = Principal(subject="E5001", roles=frozenset({"employee"}), employee_ref="E5001")
+    stranger = Principal(subject="E5002", roles=frozenset({"employee"}), employee_ref="E5002")
+    it = Principal(subject="it.anna", roles=frozenset({"it-staff"}))
+    assert writes_of(reporter, VIEW) == ("answer",) and writes_of(stranger, VIEW) == ()
+    assert writes_of(it, VIEW) == ("note", "reply")
+    assert writes_of(it, {**VIEW, "allowed_events": ["wait_for_customer"]}) == ("note", "reply", "question")
+    page = render("ticket.html", item=VIEW, messages=MESSAGES, writes=("answer",))
+    assert "IT har en fråga till dig" in page and 'name="file"' in page
+
+
+def test_tk5_queue_sort_places_tickets_without_a_deadline_by_their_report_time_never_below_all_dated_ones():
+    def row(number, reported, deadline=None, mark="ok"):
+        return {"number": number, "reported_at": reported, "deadline": deadline, "mark": mark}
+    rows = [row("T-late", "2026-12-07T08:00:00+00:00", "2026-12-10T15:00:00+00:00"),
+            row("T-old-undated", "2026-12-01T08:00:00+00:00", mark="none"),
+            row("T-breached", "2026-12-07T09:00:00+00:00", "2026-12-07T12:00:00+00:00", "breached"),
+            row("T-soon", "2026-12-07T09:00:00+00:00", "2026-12-08T10:00:00+00:00")]
+    assert [r["number"] for r in sorted(rows, key=SORTS["due"])] == ["T-breached", "T-old-undated", "T-soon", "T-late"]
+    assert [r["number"] for r in sorted(rows, key=SORTS["reported"])][0] == "T-old-undated"
+
+
+def test_queue_shows_reported_time_age_and_the_filters():
+    now = datetime(2026, 12, 8, 10, 30, tzinfo=timezone.utc)
+    rows = [{"number": "T2026-00042", "title": "x", "unit_id": "TR-KS", "state": "first_line", "assignee": None,
+             "reported_at": "2026-12-05T08:00:00+00:00", "deadline": None, "remaining": None, "mark": "none",
+             "function": None}]
+    page = render("queue.html", rows=rows, line="all", lines=("first_line", "second_line"), now=now,
+                  filters={"state": "", "unit_id": "", "mine": "1", "sort": "due"}, states=("assigned",),
+                  sorts=("due", "reported", "newest"))
+    assert "3 d 2 h" in page and "Mina ärenden" in page and 'id="q-state"' in page and "Alla linjer" in page
+    assert "2026-12-05 09:00" in page  # reported, local time
