@@ -129,6 +129,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/erasure-vendors"): read(EVERYONE),
     # the people register (issues 20-22): personal data, IT and auditors only
     ("GET", "/people"): read(IT),
+    ("GET", "/me"): read(EVERYONE, scoped="the caller's own name and unit (issue 23)"),
     ("GET", "/people/{employee_ref}"): read(IT),
     ("PUT", "/people/{employee_ref}"): allow(IT_ADMIN),
     # importing the existing device register (issue 22)

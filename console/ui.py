@@ -223,7 +223,8 @@ def navigation(principal) -> list[tuple[str, str]]:
     if principal.has(policy.ECONOMY, policy.IT_ADMIN):
         items += [("/console/invoices", "invoices")]
     if principal.has(policy.EMPLOYEE) and not principal.has(policy.UNIT_MANAGER):
-        items += [("/console/devices", "my_devices"), ("/console/tickets", "tickets")]
+        items += [("/console/devices", "my_devices"), ("/console/tickets", "tickets"),
+                  ("/console/tickets/report", "new_ticket")]
     if principal.has(*DECISION_ROLES):
         items += [("/console/inbox", "inbox")]
     if principal.has(policy.AUDITOR):

@@ -10,8 +10,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from console.api_client import Answer
+from console.confirm import confirm_page, needs_confirmation
 from domain.tickets import OPEN_STATES
-from console.pages import conversation
+from console.pages import conversation, selfservice
 from console.ui import Ui, event_forms
 
 LINES = ("first_line", "second_line", "verksamhetsstod", "infrastruktur")
@@ -107,6 +108,7 @@ def register(console: FastAPI, ui: Ui) -> None:
             done = await ui.created(session, api, "/tickets", body, form.get("idempotency"), "/console/tickets/{}")
             return done or await ticket_form(request, session, api, form, session.refusal_status)
 
+    selfservice.register(console, ui)  # an employee's own report (issue 23), before /tickets/{number}
     conversation.register(console, ui)  # the ticket page and its conversation (issue 23)
 
     # --- devices ------------------------------------------------------------------------------------
@@ -137,5 +139,14 @@ def register(console: FastAPI, ui: Ui) -> None:
 
     @console.post("/devices/{order_number}/events", include_in_schema=False)
     async def device_event(request: Request, order_number: str) -> Response:
-        return await ui.send(request, f"/devices/{quote(order_number)}/events",
-                             f"/console/devices/{quote(order_number)}")
+        back = f"/console/devices/{quote(order_number)}"
+        session = await ui.signed_in(request)
+        form = await ui.checked_form(request, session)
+        if needs_confirmation(form):  # issue 23: a consequential action asks first (EQ-11: a salary deduction)
+            buyout = None
+            if form.get("event") == "accept_buyout":
+                async with ui.api_for(session) as api:
+                    view = await api.get(f"/devices/{quote(order_number)}")
+                buyout = view.body.get("buyout") if view.ok else None
+            return confirm_page(ui, request, session, form, f"{back}/events", back, buyout=buyout)
+        return await ui.send(request, f"/devices/{quote(order_number)}/events", back)

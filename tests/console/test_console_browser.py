@@ -143,14 +143,20 @@ def test_eq11_employee_accepts_own_buyout_and_is_refused_anothers(console_stack,
     page.get_by_role("link", name=keys["own_device"], exact=True).click()
     assert page.locator("#buyout-price").inner_text() == "1\u00a0150,00\u00a0kr"
     csrf = page.locator("input[name=csrf]").first.get_attribute("value")
+    assert "nettolön" in page.locator("#buyout-terms").inner_text()  # issue 23: the offer explains itself
     accessible(page, "device-buyout")
-    submit_event(page, "accept_buyout")
+    submit_event(page, "accept_buyout")  # issue 23: first a confirmation page, nothing accepted yet
+    assert "certifierad radering" in page.locator("#confirm-explanation").inner_text()
+    assert api_get(stack, f"/devices/{keys['own_device']}")["state"] == "buyout_offered"
+    accessible(page, "confirm")
+    page.locator("#confirm-yes").click()
+    page.wait_for_load_state()
     assert page.locator("#state").inner_text() == "utköp accepterat (buyout_accepted)"
     # another's offer: not shown, and a forged form post is refused by the API (EQ-11), nothing changes
     page.goto(f"{stack.base}/console/devices/{keys['others_buyout']}")
     assert "Finns inte" in page.get_by_role("heading", level=1).inner_text()
     answer = page.request.post(f"{stack.base}/console/devices/{keys['others_buyout']}/events",
-                               form={"csrf": csrf, "event": "accept_buyout"})
+                               form={"csrf": csrf, "event": "accept_buyout", "confirmed": "yes"})
     assert "Nekad" in answer.text() and "EQ-11" in answer.text()  # the API's refusal, shown
     assert api_get(stack, f"/devices/{keys['others_buyout']}")["state"] == "buyout_offered"
 
