@@ -103,7 +103,10 @@ WORDS: dict[str, dict[str, str]] = {
         "ursprungligt operativsystem; dina och arbetsgivarens data följer inte med.",
         "buyout_salary": "Priset dras från din nettolön (efter skatt) vid nästa löneutbetalning.",
         "buyout_flag": "Du har ett erbjudande om att köpa ut en enhet. Svara senast sista svarsdag.",
-        "buyout_read": "Läs erbjudandet"
+        "buyout_read": "Läs erbjudandet",
+        "order_number_allocated": "Ordernumret får beställningen av Ramflow när du skickar den.",
+        "per_month": "/mån", "per_week": "/vecka", "no_price": "pris saknas för i år",
+        "renewed_after": "förnyas efter {months} mån"
     },
     "en": {
         "app": "Ramflow", "skip": "Skip to content", "login": "Sign in", "logout": "Sign out",
@@ -198,7 +201,10 @@ WORDS: dict[str, dict[str, str]] = {
         "its original operating system; no data of yours or the employer's stays on it.",
         "buyout_salary": "The price is deducted from your net salary (after tax) at the next payday.",
         "buyout_flag": "You have an offer to buy a device. Answer by the last day of the offer.",
-        "buyout_read": "Read the offer"
+        "buyout_read": "Read the offer",
+        "order_number_allocated": "Ramflow gives the order its number when you send it.",
+        "per_month": "/month", "per_week": "/week", "no_price": "no price this year",
+        "renewed_after": "renewed after {months} months"
     },
 }
 
