@@ -75,3 +75,43 @@ def test_queue_shows_reported_time_age_and_the_filters():
                   sorts=("due", "reported", "newest"))
     assert "3 d 2 h" in page and "Mina ärenden" in page and 'id="q-state"' in page and "Alla linjer" in page
     assert "2026-12-05 09:00" in page  # reported, local time
+
+
+def test_eq11_consequential_actions_ask_first_and_the_buyout_page_explains_price_erasure_salary_and_deadline():
+    from console.confirm import needs_confirmation
+
+    for event in ("renew_now", "report_stolen", "give_notice", "accept_buyout", "board_reject"):
+        assert needs_confirmation({"event": event}) and not needs_confirmation({"event": event, "confirmed": "yes"})
+    assert not needs_confirmation({"event": "deliver"})
+    page = render("confirm.html", event="accept_buyout", fields={"event": "accept_buyout", "idempotency": "k1"},
+                  action="/console/devices/ORD-1/events", back="/console/devices/ORD-1",
+                  buyout={"price": "1150.00", "deadline": "2026-12-20T12:00:00+00:00"})
+    for text in ("1\u00a0150,00\u00a0kr", "certifierad radering", "nettolön", "2026-12-20 13:00", "EQ-11",
+                 'name="confirmed" value="yes"', 'name="idempotency" value="k1"'):
+        assert text in page, text
+    assert 'name="csrf" value="c"' in page  # the second POST is a form of its own (no JavaScript)
+
+
+def test_self_service_report_is_the_person_their_unit_and_the_function_only_when_it_stops_their_work():
+    from console.pages.selfservice import report_of
+
+    me = {"employee_ref": "E5001", "unit_id": "TR-KS"}
+    form = {"title": "Skrivaren", "device": "ORD-1", "function": "network_printing", "blocked": "no",
+            "reporter_ref": "E9999", "unit_id": "UL-KS"}  # typed-in reporter or unit are never taken
+    assert report_of(form, me) == {"unit_id": "TR-KS", "reporter_ref": "E5001", "title": "Skrivaren",
+                                   "device_order_number": "ORD-1", "affects_operations": False,
+                                   "cannot_wait": False}
+    assert report_of({**form, "blocked": "yes"}, me)["function"] == "network_printing"
+
+
+def test_eq4_eq5_order_choices_show_this_years_price_and_the_renewal_period_of_the_units_municipality():
+    from console.pages.units import order_choices
+
+    models = [{"code": "LAT-5450", "name": "Dell", "category": "workstation"}]
+    prices = [{"model_code": "LAT-5450", "monthly_rent": "350.00"}]
+    policies = [{"category": "workstation", "municipality": "tranemo", "renewal_months": 48},
+                {"category": "workstation", "municipality": "ulricehamn", "renewal_months": 36}]
+    (choice,) = order_choices(models, prices, policies, "tranemo")
+    assert choice["price"]["monthly_rent"] == "350.00" and choice["renewal_months"] == 48
+    page = render("order_new.html", models=[choice], units=[])
+    assert "350,00\u00a0kr/mån" in page and "förnyas efter 48 mån" in page and 'name="order_number"' not in page
