@@ -194,7 +194,7 @@ def _answer(session: Session, principal, settings: Settings, number: str, messag
 
 
 def _write(session: Session, settings, number: str, message: NewMessage, actor: str,  # noqa: ANN001
-           files: Files = (), key: str | None = None) -> MessageView:
+           files: Files = ()) -> MessageView:
     ticket = session.get(Ticket, number)
     if ticket is None:
         raise HTTPException(404, f"number: no ticket {number!r}")
@@ -209,10 +209,8 @@ def _write(session: Session, settings, number: str, message: NewMessage, actor: 
     last_in = session.scalar(select(TicketMessage.message_id).where(
         TicketMessage.ticket_number == number, TicketMessage.direction == IN,
         TicketMessage.message_id.is_not(None)).order_by(TicketMessage.seq.desc()).limit(1))
-    key = key or f"ticket-reply:{number}:{secrets.token_hex(8)}"
+    key = f"ticket-reply:{number}:{secrets.token_hex(8)}"
     message_id = mail_message_id(key, settings.mail_domain)  # the one delivery will send it under
-    if has_mail(session, number, message_id):  # a retried question (the same Idempotency-Key) is written once
-        return _view(session.scalar(select(TicketMessage).where(TicketMessage.message_id == message_id)), [])
     row = add_message(session, number, at=now, author=actor, direction=OUT, body=message.body,
                       message_id=message_id, in_reply_to=last_in)
     attached = _attach(session, settings, row, files)
@@ -224,9 +222,16 @@ def _write(session: Session, settings, number: str, message: NewMessage, actor: 
 
 
 async def write_question(path, number: str, question: str, actor: str, key: str) -> None:  # noqa: ANN001
-    """TK-5: IT's `wait_for_customer` question goes into the conversation (and is mailed to the reporter)."""
-    message = NewMessage(body=question, to_reporter=True)
-    await path.db(written, lambda s: _write(s, path.settings, number, message, actor, key=key))
+    """TK-5: IT's `wait_for_customer` question goes into the conversation, visible to the reporter. The
+    workflow mails it (its `waiting_for_customer` notice), so no second mail; once per Idempotency-Key."""
+    message_id = mail_message_id(key, path.settings.mail_domain)
+
+    def write(session: Session) -> None:
+        if not has_mail(session, number, message_id):
+            add_message(session, number, at=datetime.now(timezone.utc), author=actor, direction=OUT, body=question,
+                        message_id=message_id)
+            session.commit()
+    await path.db(written, write)
 
 
 def _recipient(session: Session, ticket: Ticket) -> str:

@@ -8,6 +8,7 @@ import base64
 from sqlalchemy import func, select
 
 from db.mail_models import TicketMessage
+from db.models import OutboxMessage
 from tests.mail_in.helpers import PNG
 
 REPORT = {"unit_id": "TR-KS", "reporter_ref": "E5001", "title": "Skrivaren skriver inte ut",
@@ -36,6 +37,9 @@ async def test_tk5_the_question_is_in_the_conversation_and_the_reporters_answer_
                    json={"action": {"event": "wait_for_customer", "question": "Vilket fack?"}})
     seen = (await api.get(f"/tickets/{number}/messages", headers=reporter)).json()
     assert [(m["direction"], m["body"]) for m in seen] == [("out", "Vilket fack?")]
+    with sessions() as s:  # mailed once: by the workflow's notice, not a second time as a reply
+        assert s.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.topic == "ticket_reply")) == 0
 
     photo = {"filename": "fack.png", "content_type": "image/png", "content_base64": base64.b64encode(PNG).decode()}
     answer = await api.post(f"/tickets/{number}/messages", headers=reporter,
