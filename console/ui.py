@@ -214,7 +214,8 @@ def navigation(principal) -> list[tuple[str, str]]:
     """Which pages to offer (what the API will answer for this role); the API still decides every call."""
     items: list[tuple[str, str]] = []
     if principal.has(policy.IT_STAFF):
-        items += [("/console/queue", "queue"), ("/console/tickets/new", "new_ticket"), ("/console/devices", "devices"),
+        items += [("/console/queue", "queue"), ("/console/queue?line=all&mine=1", "mine"),
+                  ("/console/tickets/new", "new_ticket"), ("/console/devices", "devices"),
                   ("/console/requests", "requests")]
     if principal.has(policy.UNIT_MANAGER):
         items += [("/console/devices", "devices"), ("/console/tickets", "tickets"), ("/console/requests", "requests"),
