@@ -143,8 +143,10 @@ async def post_ticket_message(number: Number, message: NewMessage, actor: ActorD
     The reporter writes their answer (rule TK-5: a ticket waiting for them resumes, as an answer by mail does)."""
     files = decoded(message.attachments, path.settings)
     if principal.has(IT_STAFF):
-        return await path.db(written, lambda s: _write(s, path.settings, number, message, actor, files))
-    view, waiting = await path.db(written, lambda s: _answer(s, principal, path.settings, number, message, files))
+        return await path.db(written, lambda s: _write(s, path.settings, number, message, actor, files,
+                                                       idempotency_key))
+    view, waiting = await path.db(written, lambda s: _answer(s, principal, path.settings, number, message, files,
+                                                             idempotency_key))
     if waiting:
         await resume_on_answer(path, number, actor, f"answer-{idempotency_key or secrets.token_hex(8)}")
     return view
@@ -180,21 +182,31 @@ def _attach(session: Session, settings: Settings, row: TicketMessage, files: Fil
             for item, content in files]
 
 
+def _earlier(session: Session, number: str, message_id: str | None) -> MessageView | None:
+    """The message a retried request (the same Idempotency-Key) wrote already."""
+    row = session.scalar(select(TicketMessage).where(TicketMessage.ticket_number == number,
+                                                     TicketMessage.message_id == message_id)) if message_id else None
+    return None if row is None else _view(row, attachments_of(session, [row.id]).get(row.id, []))
+
+
 def _answer(session: Session, principal, settings: Settings, number: str, message: NewMessage,  # noqa: ANN001
-            files: Files) -> tuple[MessageView, bool]:
+            files: Files, key: str | None) -> tuple[MessageView, bool]:
     """The reporter's own answer (404 for anyone else's ticket: its existence is not revealed)."""
     ticket = session.get(Ticket, number)
     if ticket is None or not access.same_person(principal, ticket.reporter_ref):
         raise HTTPException(404, f"number: no ticket {number!r}")
+    message_id = mail_message_id(f"ticket-answer:{number}:{key}", settings.mail_domain) if key else None
+    if (earlier := _earlier(session, number, message_id)) is not None:
+        return earlier, ticket.state == WAITING  # a crash before the resume: resume now (the same Update id)
     row = add_message(session, number, at=datetime.now(timezone.utc), author=principal.employee_ref,
-                      direction=IN, body=message.body)
+                      direction=IN, body=message.body, message_id=message_id)
     attached = _attach(session, settings, row, files)
     session.commit()
     return _view(row, attached), ticket.state == WAITING
 
 
 def _write(session: Session, settings, number: str, message: NewMessage, actor: str,  # noqa: ANN001
-           files: Files = ()) -> MessageView:
+           files: Files, key: str | None) -> MessageView:
     ticket = session.get(Ticket, number)
     if ticket is None:
         raise HTTPException(404, f"number: no ticket {number!r}")
@@ -209,8 +221,10 @@ def _write(session: Session, settings, number: str, message: NewMessage, actor: 
     last_in = session.scalar(select(TicketMessage.message_id).where(
         TicketMessage.ticket_number == number, TicketMessage.direction == IN,
         TicketMessage.message_id.is_not(None)).order_by(TicketMessage.seq.desc()).limit(1))
-    key = f"ticket-reply:{number}:{secrets.token_hex(8)}"
+    key = f"ticket-reply:{number}:{key or secrets.token_hex(8)}"
     message_id = mail_message_id(key, settings.mail_domain)  # the one delivery will send it under
+    if (earlier := _earlier(session, number, message_id)) is not None:
+        return earlier  # a retried reply is written and mailed once
     row = add_message(session, number, at=now, author=actor, direction=OUT, body=message.body,
                       message_id=message_id, in_reply_to=last_in)
     attached = _attach(session, settings, row, files)

@@ -42,9 +42,13 @@ async def test_tk5_the_question_is_in_the_conversation_and_the_reporters_answer_
             OutboxMessage.topic == "ticket_reply")) == 0
 
     photo = {"filename": "fack.png", "content_type": "image/png", "content_base64": base64.b64encode(PNG).decode()}
-    answer = await api.post(f"/tickets/{number}/messages", headers=reporter,
+    keyed = {**reporter, "Idempotency-Key": "a-1"}
+    answer = await api.post(f"/tickets/{number}/messages", headers=keyed,
                             json={"body": "Fack 2.", "attachments": [photo]})
     assert answer.status_code == 201, answer.text
+    again = await api.post(f"/tickets/{number}/messages", headers=keyed,  # a double click: written once
+                           json={"body": "Fack 2.", "attachments": [photo]})
+    assert again.json()["seq"] == answer.json()["seq"] and len(again.json()["attachments"]) == 1
     (attached,) = answer.json()["attachments"]
     got = await api.get(f"/tickets/{number}/attachments/{attached['id']}")
     assert got.content == PNG
