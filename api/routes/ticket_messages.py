@@ -29,7 +29,7 @@ from db.conversation import (add_attachment, add_message, attachment_bytes, atta
 from db.mail_models import IN, INTERNAL, OUT, InboundMail, TicketAttachment, TicketMessage
 from db.ticket_models import Ticket
 from domain.mail_in import UNKNOWN_SENDER, MailLimits, ticket_tag
-from domain.tickets import WAITING, Resume, TicketCommand, ticket_workflow_id
+from domain.tickets import TICKET, Resume, TicketCommand, ticket_workflow_id
 from mail.message import message_id as mail_message_id
 
 router = APIRouter(tags=["ticket conversation"])
@@ -145,15 +145,16 @@ async def post_ticket_message(number: Number, message: NewMessage, actor: ActorD
     if principal.has(IT_STAFF):
         return await path.db(written, lambda s: _write(s, path.settings, number, message, actor, files,
                                                        idempotency_key))
-    view, waiting = await path.db(written, lambda s: _answer(s, principal, path.settings, number, message, files,
+    view, still_open = await path.db(written, lambda s: _answer(s, principal, path.settings, number, message, files,
                                                              idempotency_key))
-    if waiting:
+    if still_open:
         await resume_on_answer(path, number, actor, f"answer-{idempotency_key or secrets.token_hex(8)}")
     return view
 
 
 async def resume_on_answer(path, number: str, actor: str, update_id: str) -> None:  # noqa: ANN001
-    """TK-5: the customer's answer resumes the deadline; IT resuming it meanwhile leaves the answer standing."""
+    """TK-5: the customer's answer resumes the deadline; a ticket not waiting (IT resumed it meanwhile, or it
+    never waited) leaves the answer standing."""
     from workflows.tickets import TicketWorkflow
 
     command = TicketCommand(actor=actor, reason="kunden svarade i konsolen", action=Resume())
@@ -161,7 +162,7 @@ async def resume_on_answer(path, number: str, actor: str, update_id: str) -> Non
         await path.apply(ticket_workflow_id(number), TicketWorkflow.apply, command, f"number: no ticket {number!r}",
                          update_id=update_id)
     except HTTPException as error:
-        if error.status_code != 409:
+        if error.status_code not in (404, 409):
             raise
 
 
@@ -197,12 +198,13 @@ def _answer(session: Session, principal, settings: Settings, number: str, messag
         raise HTTPException(404, f"number: no ticket {number!r}")
     message_id = mail_message_id(f"ticket-answer:{number}:{key}", settings.mail_domain) if key else None
     if (earlier := _earlier(session, number, message_id)) is not None:
-        return earlier, ticket.state == WAITING  # a crash before the resume: resume now (the same Update id)
+        return earlier, ticket.state not in TICKET.final_states  # a crash before the resume: resume now
     row = add_message(session, number, at=datetime.now(timezone.utc), author=principal.employee_ref,
                       direction=IN, body=message.body, message_id=message_id)
     attached = _attach(session, settings, row, files)
     session.commit()
-    return _view(row, attached), ticket.state == WAITING
+    # the register may not show `waiting_for_customer` yet (it follows the workflow): the workflow decides
+    return _view(row, attached), ticket.state not in TICKET.final_states
 
 
 def _write(session: Session, settings, number: str, message: NewMessage, actor: str,  # noqa: ANN001
