@@ -19,12 +19,13 @@ KINDS = ("note", "reply", "question", "answer")  # what a message form writes (t
 MAX_FILE_BYTES = 10_000_000  # the API's own limit (mail_attachment_max_bytes) refuses by name; this bounds reading
 
 
-def writes_of(principal, item: dict) -> tuple[str, ...]:  # noqa: ANN001
-    """Which message forms to offer: IT a note, a reply and (while assigned) a question; the reporter an answer."""
+def writes_of(principal, item: dict, employee_ref: str | None) -> tuple[str, ...]:  # noqa: ANN001
+    """Which message forms to offer: IT a note, a reply and (while assigned) a question; the reporter (their
+    employee number as the API resolved it, GET /me) an answer."""
     if principal.has(policy.IT_STAFF):
         return ("note", "reply", "question") if "wait_for_customer" in item.get("allowed_events", []) else (
             "note", "reply")
-    return ("answer",) if principal.employee_ref and principal.employee_ref == item.get("reporter_ref") else ()
+    return ("answer",) if employee_ref and employee_ref == item.get("reporter_ref") else ()
 
 
 async def attachment_of(request: Request) -> dict | None:
@@ -44,13 +45,14 @@ def register(console: FastAPI, ui: Ui) -> None:
     async def ticket(request: Request, number: str) -> Response:
         session = await ui.signed_in(request)
         async with ui.api_for(session) as api:
-            answer, messages = await asyncio.gather(api.get(f"/tickets/{quote(number)}"),
-                                                    api.get(f"/tickets/{quote(number)}/messages"))
+            answer, messages, me = await asyncio.gather(api.get(f"/tickets/{quote(number)}"),
+                                                        api.get(f"/tickets/{quote(number)}/messages"), api.get("/me"))
         if not answer.ok:
             return ui.refused(request, session, answer)
-        item = answer.body
+        item, employee_ref = answer.body, me.body.get("employee_ref") if me.ok else None
         return ui.render(request, "ticket.html", session, item=item, events=event_forms(item, "ticket", session),
-                         messages=messages.body if messages.ok else [], writes=writes_of(session.principal, item),
+                         messages=messages.body if messages.ok else [],
+                         writes=writes_of(session.principal, item, employee_ref),
                          mirror=answer.headers.get("x-ramflow-view") == "mirror")
 
     @console.post("/tickets/{number}/events", include_in_schema=False)

@@ -54,7 +54,7 @@ def test_tk4_tk5_employee_reports_with_an_attachment_technician_asks_and_the_ans
         assert got.status == 200 and got.body() == PNG
         submit_event(tech, "assign")
         tech.fill("#question-body", "Vilket fack gäller det, och vilken skrivare?")
-        tech.locator("#write-question").get_by_role("button").click()
+        tech.locator("#write-question").get_by_role("button", name="Skicka fråga och vänta").click()
         tech.wait_for_load_state()
         assert tech.locator("#state").inner_text().startswith("väntar på kund")
         assert "Klockan står" in tech.locator("#deadline").inner_text()
@@ -65,7 +65,7 @@ def test_tk4_tk5_employee_reports_with_an_attachment_technician_asks_and_the_ans
         assert "IT har en fråga till dig" in page.locator("#waiting").inner_text()
         assert "Vilket fack" in page.locator("#conversation").inner_text()
         page.fill("#answer-body", "Fack 2 på skrivaren vid receptionen.")
-        page.locator("#write-answer").get_by_role("button").click()
+        page.locator("#write-answer").get_by_role("button", name="Skicka svar").click()
         page.wait_for_load_state()
         assert "Tack! Ditt svar" in page.get_by_role("status").first.inner_text()
 
