@@ -72,3 +72,15 @@ async def test_tk5_an_answer_to_a_ticket_not_waiting_is_kept_and_a_forbidden_fil
     assert refused.status_code == 422 and "content_base64" in refused.json()["detail"]
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(TicketMessage)) == 2  # the question and the late answer
+
+
+async def test_issue23_a_message_may_carry_a_file_larger_than_the_small_body_limit_other_bodies_may_not(
+        api, bearer, settings):
+    number, reporter = await waiting_ticket(api, bearer)
+    big = PNG + bytes(1_500_000)  # a real screenshot is larger than MAX_BODY_BYTES (1 MB)
+    photo = {"filename": "skärm.png", "content_type": "image/png", "content_base64": base64.b64encode(big).decode()}
+    sent = await api.post(f"/tickets/{number}/messages", headers=reporter, json={"body": "Bild", "attachments": [photo]})
+    assert sent.status_code == 201, sent.text[:200]
+    assert sent.json()["attachments"][0]["size"] == len(big)
+    padded = {k: v for k, v in REPORT.items() if v is not None} | {"description": "x" * 1_500_000}
+    assert (await api.post("/tickets", json=padded)).status_code == 413
