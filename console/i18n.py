@@ -106,7 +106,7 @@ WORDS: dict[str, dict[str, str]] = {
         "buyout_read": "Läs erbjudandet",
         "order_number_allocated": "Ordernumret får beställningen av Ramflow när du skickar den.",
         "per_month": "/mån", "per_week": "/vecka", "no_price": "pris saknas för i år",
-        "renewed_after": "förnyas efter {months} mån"
+        "renewed_after": "förnyas efter {months} mån", "answer_needed": "IT väntar på svar"
     },
     "en": {
         "app": "Ramflow", "skip": "Skip to content", "login": "Sign in", "logout": "Sign out",
@@ -204,7 +204,7 @@ WORDS: dict[str, dict[str, str]] = {
         "buyout_read": "Read the offer",
         "order_number_allocated": "Ramflow gives the order its number when you send it.",
         "per_month": "/month", "per_week": "/week", "no_price": "no price this year",
-        "renewed_after": "renewed after {months} months"
+        "renewed_after": "renewed after {months} months", "answer_needed": "IT awaits an answer"
     },
 }
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from api import access
 from api.bounds import Number
-from api.deps import ActorDep, IdempotencyKeyDep, PrincipalDep, ProcessDep, SessionDep, SettingsDep
+from api.deps import ActorDep, IdempotencyKeyDep, PrincipalDep, ProcessDep, SessionDep
 from api.policy import IT_STAFF
 from config import Settings
 from db.conversation import (add_attachment, add_message, attachment_bytes, attachments_of, has_mail, messages_of,

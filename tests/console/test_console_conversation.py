@@ -60,8 +60,10 @@ def test_tk4_tk5_employee_reports_with_an_attachment_technician_asks_and_the_ans
         assert "Klockan står" in tech.locator("#deadline").inner_text()
         accessible(tech, "ticket-conversation")
 
-        # the employee answers in the console: the deadline runs again (TK-5)
-        page.goto(f"{stack.base}/console/tickets/{number}")
+        # the employee sees it among their tickets and answers in the console: the deadline runs again (TK-5)
+        page.goto(f"{stack.base}/console/tickets")
+        assert "IT väntar på svar" in page.get_by_role("row").filter(has_text=number).inner_text()
+        page.get_by_role("link", name=number, exact=True).click()
         assert "IT har en fråga till dig" in page.locator("#waiting").inner_text()
         assert "Vilket fack" in page.locator("#conversation").inner_text()
         page.fill("#answer-body", "Fack 2 på skrivaren vid receptionen.")
