@@ -129,6 +129,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/erasure-vendors"): read(EVERYONE),
     # the people register (issues 20-22): personal data, IT and auditors only
     ("GET", "/people"): read(IT),
+    ("GET", "/me"): read(EVERYONE, scoped="the caller's own name and unit (issue 23)"),
     ("GET", "/people/{employee_ref}"): read(IT),
     ("PUT", "/people/{employee_ref}"): allow(IT_ADMIN),
     # importing the existing device register (issue 22)
@@ -149,7 +150,8 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/tickets/{number}/messages"): read(IT, UNIT_MANAGER, EMPLOYEE, scoped=OWN + "; no internal notes"),
     ("GET", "/tickets/{number}/attachments/{attachment_id}"): read(IT, UNIT_MANAGER, EMPLOYEE,
                                                                     scoped=OWN + "; no internal notes"),
-    ("POST", "/tickets/{number}/messages"): allow(IT_STAFF),
+    ("POST", "/tickets/{number}/messages"): allow(IT_STAFF, EMPLOYEE,
+                                                  scoped="employee: the ticket's reporter answers (TK-5)"),
     ("GET", "/mail/rejected"): read(IT),  # the support mailbox's kept-aside mail (personal data)
     ("POST", "/tickets/{number}/survey"): allow(EMPLOYEE, scoped="the ticket's reporter only (TK-6)"),
     ("GET", "/survey/questions"): read(EVERYONE),

@@ -24,7 +24,7 @@ DECISION_ROLES = (policy.SYSTEM_OWNER, policy.IT_ADMIN, *policy.BODY_ROLES)
 
 # Which inputs an event's form shows (presentation only: the API validates and decides).
 EVENT_FIELDS: dict[str, tuple[str, ...]] = {
-    "assign": ("assignee",), "escalate": ("to",), "transfer": ("to",), "resolve": ("resolution",),
+    "assign": ("assignee",), "wait_for_customer": ("question",), "escalate": ("to",), "transfer": ("to",), "resolve": ("resolution",),
     "deliver": ("serial_number",), "offer_buyout": ("price", "buyer_ref"), "reassign": ("unit_id", "user_ref"),
     "record_erasure": ("vendor", "certificate_id"), "send_to_erasure": ("vendor",),
     "record_police_report": ("police_report_ref",),
@@ -63,7 +63,7 @@ class Ui:
         templates.env.filters["name"] = lambda code, lang="sv": i18n.name(code, lang)
         templates.env.globals["new_key"] = lambda: uuid.uuid4().hex  # one Idempotency-Key per rendered form
         templates.env.filters.update(when=i18n.when, day=i18n.day, kronor=i18n.kronor, hours=i18n.working_hours,
-                                     quantity=i18n.quantity, person=i18n.person)
+                                     quantity=i18n.quantity, person=i18n.person, age=i18n.age)
         self.templates = templates
 
     def now(self) -> datetime:
@@ -214,7 +214,8 @@ def navigation(principal) -> list[tuple[str, str]]:
     """Which pages to offer (what the API will answer for this role); the API still decides every call."""
     items: list[tuple[str, str]] = []
     if principal.has(policy.IT_STAFF):
-        items += [("/console/queue", "queue"), ("/console/tickets/new", "new_ticket"), ("/console/devices", "devices"),
+        items += [("/console/queue", "queue"), ("/console/queue?line=all&mine=1", "mine"),
+                  ("/console/tickets/new", "new_ticket"), ("/console/devices", "devices"),
                   ("/console/requests", "requests")]
     if principal.has(policy.UNIT_MANAGER):
         items += [("/console/devices", "devices"), ("/console/tickets", "tickets"), ("/console/requests", "requests"),
@@ -223,7 +224,8 @@ def navigation(principal) -> list[tuple[str, str]]:
     if principal.has(policy.ECONOMY, policy.IT_ADMIN):
         items += [("/console/invoices", "invoices")]
     if principal.has(policy.EMPLOYEE) and not principal.has(policy.UNIT_MANAGER):
-        items += [("/console/devices", "my_devices"), ("/console/tickets", "tickets")]
+        items += [("/console/devices", "my_devices"), ("/console/tickets", "tickets"),
+                  ("/console/tickets/report", "new_ticket")]
     if principal.has(*DECISION_ROLES):
         items += [("/console/inbox", "inbox")]
     if principal.has(policy.AUDITOR):

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
 from api import policy
+from console.confirm import confirm_page, needs_confirmation
 from console.ui import EVENT_FIELDS, Ui, action_of
 
 DECIDED_PATHS = ("/framework/proposals/", "/development-cases/", "/agreements/")
@@ -65,6 +66,8 @@ def register(console: FastAPI, ui: Ui) -> None:
         target = form.get("target", "")
         if ".." in target or not target.startswith(DECIDED_PATHS):
             return ui.error(request, session, 422, "target", "unknown process")
+        if needs_confirmation(form):  # issue 23: a rejection at a board asks first
+            return confirm_page(ui, request, session, form, "/console/inbox", "/console/inbox")
         action = action_of(form, decision=True)
         async with ui.api_for(session) as api:
             answer = await api.post(target, {"action": action, "reason": form.get("reason") or None},

@@ -29,6 +29,9 @@ SHOWN_AS: dict[tuple[str, str, str], str] = {
     ("POST", "/api/v1/agreements/{agreement_id}/terminate", "reason"): "the answer's `termination_reason`",
     ("POST", "/api/v1/agreement-revisions/rounds", "year"): "the answer's workflow ids (…-revision-<year+1>)",
     ("POST", "/api/v1/framework/yearly-rounds", "year"): "the answer's workflow id (yearly-<year+1>)",
+    ("POST", "/api/v1/tickets/{number}/messages", "to_reporter"): "the answer's `direction` (out / internal)",
+    ("POST", "/api/v1/tickets/{number}/messages", "attachments.content_base64"):
+        "the answer's `attachments[].sha256`; the file at GET /tickets/{number}/attachments/{attachment_id}",
     ("POST", "/api/v1/billing/runs", "kind"): "GET /billing/runs/{run_id}",
     ("POST", "/api/v1/billing/runs", "municipality"): "GET /billing/runs/{run_id}",
     ("POST", "/api/v1/billing/runs", "period"): "GET /billing/runs/{run_id}",
@@ -98,8 +101,8 @@ def body_operations(document: dict) -> Iterator[tuple[str, str, dict, dict]]:
     for path, item in document["paths"].items():
         for method, operation in item.items():
             body = operation.get("requestBody")
-            if not body:
-                continue
+            if not body or "application/json" not in body["content"]:
+                continue  # a file upload (multipart, CSV): no JSON fields to show back
             answers = operation["responses"]
             answer = next((answers[code]["content"]["application/json"]["schema"] for code in ("200", "201", "202")
                            if "application/json" in answers.get(code, {}).get("content", {})), {})
