@@ -5,7 +5,7 @@ under (EQ-2). The bytes depend only on the call-off (no clock): the same call-of
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from lxml import etree
@@ -17,6 +17,7 @@ UBL_ORDER = "urn:oasis:names:specification:ubl:schema:xsd:Order-2"
 UBL_RESPONSE = "urn:oasis:names:specification:ubl:schema:xsd:OrderResponse-2"
 CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
 CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
+ORDER_VALID_DAYS = 30  # the supplier answers (Order Response) within this; the BIS asks for a validity end date
 # UNCL 4343 as BIS Ordering 3 uses it: AP accepted, RE rejected, CA accepted with changes
 RESPONSE_CODES = {"AP": "accepted", "RE": "rejected", "CA": "changed"}
 
@@ -88,6 +89,8 @@ def order_document(facts: OrderFacts) -> bytes:
     _sub(root, CBC, "DocumentCurrencyCode", "SEK")
     _sub(root, CBC, "CustomerReference", facts.unit_id)
     _sub(root, CBC, "AccountingCost", facts.unit_id)
+    valid_until = facts.ordered_at.date() + timedelta(days=ORDER_VALID_DAYS)
+    _sub(_sub(root, CAC, "ValidityPeriod"), CBC, "EndDate", valid_until.isoformat())  # BIS PEPPOL-T01-R002
     _sub(_sub(root, CAC, "Contract"), CBC, "ID", facts.agreement_ref)  # EQ-2: the agreement called off
     _party(root, "BuyerCustomerParty", *buyer, facts.municipality_name)
     _party(root, "SellerSupplierParty", *supplier, None)

@@ -34,8 +34,9 @@ async def test_eq12_vendor_report_records_certificates_and_lists_mismatches(api,
               "SN-UNKNOWN;BL-1005;NIST 800-88 Purge;2026-03-02;Inrego AB\n"
               "SN-ER-1;;NIST 800-88 Purge;2026-03-02;Inrego AB\n").encode("utf-8-sig")
     dry = (await api.post("/erasure-reports", content=report, headers={"Content-Type": "text/csv"})).json()
-    assert (dry["dry_run"], dry["would_record"], dry["recorded"], dry["mismatches"]) == (True, 0, 0, 6)
+    assert (dry["dry_run"], dry["would_record"], dry["recorded"], dry["mismatches"]) == (True, 1, 0, 5)
     lines = {r["line"]: r for r in dry["results"]}
+    assert lines[3]["outcome"] == "would_record" and lines[3]["order_number"] == "ORD-ER-2"
     assert "more than one line" in lines[2]["problem"]  # SN-ER-1 twice: neither line is used
     assert "wrong vendor" in lines[4]["problem"] and "not sent to erasure" in lines[5]["problem"]
     assert "unknown serial" in lines[6]["problem"] and "certificate_id: missing" in lines[7]["problem"]

@@ -65,6 +65,8 @@ async def test_eq2_call_off_becomes_a_valid_bis_ordering_3_order_in_the_drop_dir
     assert receipt["system"] == "ordering" and receipt["destination"] == f"dir:{tmp_path / 'drop'}"
     assert xsd_errors(ORDER_XSD, content) == []
     assert schematron_failures(OUR_RULES, content) == []
+    broken = content.replace(CUSTOMIZATION.encode(), b"urn:example:order")  # the engine does bite
+    assert [f.split()[0] for f in schematron_failures(OUR_RULES, broken)] == ["PEPPOL-T01-R034"]
     root = etree.fromstring(content)
     ns = {"cbc": CBC, "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"}
     assert root.findtext("cbc:CustomizationID", namespaces=ns) == CUSTOMIZATION
