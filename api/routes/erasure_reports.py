@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import ActorDep, ProcessDep
+from api.routes.files import file_body
 from api.routes.imports import _file as uploaded_file
 from db.models import Device, ErasureRecord, ErasureVendor
 from domain.equipment import AWAITING_ERASURE, DeviceCommand, RecordErasure, device_workflow_id
@@ -76,7 +77,8 @@ def _match(session: Session, line: ReportLine, twice: set[str]) -> LineResult:
     return result.model_copy(update={"outcome": "would_record"})
 
 
-@router.post("/erasure-reports", response_model=ReportResult)
+@router.post("/erasure-reports", response_model=ReportResult,
+             openapi_extra=file_body("the vendor's report, CSV or XML", "text/csv"))
 async def import_report(request: Request, path: ProcessDep, actor: ActorDep,
                         dry_run: bool = Query(True, description="answer what would happen, record nothing"),
                         vendor: str | None = Query(None, max_length=80,

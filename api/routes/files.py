@@ -28,6 +28,15 @@ VISIBLE: dict[str, frozenset[str]] = {ECONOMY: frozenset({"economy", "ordering"}
 DeliveryId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
+def file_body(what: str, media_type: str) -> dict:
+    """The OpenAPI request body of an uploaded file: the body as it is, or a multipart form's `file`."""
+    return {"requestBody": {"required": True, "description": f"{what}: the file as the body, or the `file` field "
+                            "of a multipart form", "content": {
+        media_type: {"schema": {"type": "string", "format": "binary"}},
+        "multipart/form-data": {"schema": {"type": "object", "required": ["file"],
+                                           "properties": {"file": {"type": "string", "format": "binary"}}}}}}}
+
+
 class DeliveryView(BaseModel):
     """A file and its receipt."""
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import ActorDep, ProcessDep
-from api.routes.files import DeliveryView, hand_over
+from api.routes.files import DeliveryView, file_body, hand_over
 from api.routes.imports import _file as uploaded_file
 from db.models import CallOff, CatalogueModelRow, Device, Municipality, PriceRow
 from domain.common import LOCAL_TZ
@@ -115,7 +115,8 @@ def apply_response(session: Session, response: OrderResponse, actor: str, source
                           device_state=device.state, back_to_it=back_to_it, source=source)
 
 
-@router.post("/orders/responses", response_model=ResponseResult)
+@router.post("/orders/responses", response_model=ResponseResult,
+             openapi_extra=file_body("the supplier's UBL OrderResponse (BIS Ordering 3)", "application/xml"))
 async def upload_response(request: Request, path: ProcessDep, actor: ActorDep) -> ResponseResult:
     """The supplier's Order Response (UBL, BIS Ordering 3) as the request body or a form's `file`."""
     content, name = await uploaded_file(request)
