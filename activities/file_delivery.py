@@ -4,19 +4,29 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
+from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
 from config import Settings
 from db.file_models import FileDelivery
 from files.delivery import DeliveryConfigError, DeliveryConflict, deliver, target_for
-from workflows.file_delivery import DELIVER_FILE, MARK_FILE_FAILED, REFUSED, FileDeliveryFailure
+from workflows.file_delivery import (
+    DELIVER_FILE,
+    MARK_FILE_FAILED,
+    REFUSED,
+    SWEEP_FILES,
+    FileDeliveryFailure,
+    start_file_delivery,
+)
 
 
 class FileDeliveryActivities:
-    def __init__(self, sessions: sessionmaker[Session], settings: Settings, clock=None) -> None:  # noqa: ANN001
-        self.sessions, self.settings = sessions, settings
+    def __init__(self, sessions: sessionmaker[Session], settings: Settings, client: Client | None = None,
+                 clock=None) -> None:  # noqa: ANN001
+        self.sessions, self.settings, self.client = sessions, settings, client
         self.clock = clock or (lambda: datetime.now(timezone.utc))
 
     @DELIVER_FILE.defn
@@ -52,6 +62,18 @@ class FileDeliveryActivities:
             if row is not None and row.state != "delivered":
                 row.state, row.last_error = "failed", failure.error[:500]
 
+    @SWEEP_FILES.defn
+    async def sweep(self) -> int:
+        """Start delivery of every pending file without a running delivery; how many were started."""
+        with self.sessions() as s:
+            pending = s.scalars(select(FileDelivery.id).where(FileDelivery.state == "pending")
+                                .order_by(FileDelivery.id).limit(1000)).all()
+        started = 0
+        for delivery_id in pending:
+            started += await start_file_delivery(self.client, self.settings.temporal_task_queue, delivery_id,
+                                                 self.settings.file_delivery_max_attempts)
+        return started
+
     def _note_error(self, delivery_id: int, error: str) -> None:
         with self.sessions.begin() as s:
             row = s.get(FileDelivery, delivery_id)
@@ -59,4 +81,4 @@ class FileDeliveryActivities:
                 row.last_error = error[:500]
 
     def all(self) -> list:
-        return [self.deliver, self.mark_failed]
+        return [self.deliver, self.mark_failed, self.sweep]

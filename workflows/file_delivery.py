@@ -1,7 +1,8 @@
 """File delivery (issue 25): one workflow per file, `file-delivery-<id>` (the ID is the dedupe), whose one
 activity hands the file to its receiving system with backoff and writes the receipt. A permanent refusal (a
 different file of that name at the destination, a destination not configured) is not retried and marks the
-file failed, and so does the last attempt; starting the workflow again after that retries it."""
+file failed, and so does the last attempt; starting the workflow again after that retries it. A Schedule runs
+the sweep every few minutes: it starts delivery of pending files that have none (a start lost in a crash)."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -19,6 +20,8 @@ with workflow.unsafe.imports_passed_through():
 
 DELIVER_FILE = Step("files.deliver", timeout=timedelta(minutes=5))
 MARK_FILE_FAILED = Step("files.mark_failed")
+SWEEP_FILES = Step("files.sweep", timeout=timedelta(minutes=5))
+FILE_SWEEP_SCHEDULE = "ramflow-file-delivery-sweep"
 REFUSED = "FileDeliveryRefused"  # ApplicationError type of a permanent refusal (never retried)
 
 
@@ -61,13 +64,25 @@ class FileDeliveryWorkflow:
             return "failed"
 
 
+@workflow.defn(name="FileDeliverySweep")
+class FileDeliverySweepWorkflow:
+    """Started by the Schedule: the safety net that starts delivery of pending files."""
+
+    @workflow.run
+    async def run(self) -> int:
+        return await workflow.execute_activity(SWEEP_FILES.name, result_type=int,
+                                               start_to_close_timeout=SWEEP_FILES.timeout,
+                                               retry_policy=RetryPolicy(maximum_attempts=3))
+
+
 async def start_file_delivery(client: Client, task_queue: str, delivery_id: int, max_attempts: int = 20) -> bool:
-    """Start `file-delivery-<id>`; False when it runs or has delivered already (a failed one starts again)."""
+    """Start `file-delivery-<id>`; False while one runs. A closed one may run again (a retry after a failure):
+    a delivered file is never pending again, and the activity answers a delivered file without sending it."""
     try:
         await client.start_workflow(
             FileDeliveryWorkflow.run, FileDeliveryRequest(delivery_id=delivery_id, max_attempts=max_attempts),
             id=file_delivery_workflow_id(delivery_id), task_queue=task_queue,
-            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY)
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE)
         return True
     except WorkflowAlreadyStartedError:
         return False

@@ -32,6 +32,7 @@ from workflows.audit import AuditAnchorWorkflow
 from workflows.billing import BillingRunWorkflow, RenewalSafetyNetWorkflow
 from workflows.governance import FrameworkYearlyRoundWorkflow
 from workflows.mail_in import MailboxPollWorkflow
+from workflows.file_delivery import FILE_SWEEP_SCHEDULE, FileDeliverySweepWorkflow
 from workflows.mail import SWEEP_SCHEDULE, MailSweepWorkflow
 
 AGREEMENT_REVISION_SCHEDULE = "ramflow-agreement-revision-round"
@@ -203,3 +204,19 @@ async def ensure_mailbox_schedule(client: Client, settings: Settings) -> list[st
 
 async def ensure_mail_schedule(client: Client, settings: Settings) -> list[str]:
     return await ensure_schedules(client, settings, mail_schedule_definitions(settings))
+
+
+# --- file delivery's safety net (issue 25) ---------------------------------------------------------------
+def file_delivery_schedule_definitions(settings: Settings) -> dict[str, Schedule]:
+    """Every five minutes: start delivery of pending files that have none (workflows/file_delivery.py)."""
+    return {FILE_SWEEP_SCHEDULE: Schedule(
+        action=ScheduleActionStartWorkflow(FileDeliverySweepWorkflow.run, id="file-delivery-sweep",
+                                           task_queue=settings.temporal_task_queue,
+                                           execution_timeout=timedelta(minutes=10)),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(minutes=5))]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(minutes=10)),
+        state=ScheduleState(note="issue 25: starts delivery of pending files without one"))}
+
+
+async def ensure_file_delivery_schedule(client: Client, settings: Settings) -> list[str]:
+    return await ensure_schedules(client, settings, file_delivery_schedule_definitions(settings))

@@ -127,3 +127,24 @@ async def test_a_conflicting_file_at_the_destination_fails_the_delivery_without_
     assert (drop / "order-1.xml").read_bytes() == b"theirs"
     with sessions() as s:
         assert s.scalar(select(FileDelivery.state).where(FileDelivery.id == view.id)) == "failed"
+    (drop / "order-1.xml").unlink()  # the receiver cleared its side: IT sends it again
+    assert (await api.post(f"/files/deliveries/{view.id}/retry")).status_code == 202
+    receipt = await poll(api, f"/files/deliveries/{view.id}", lambda r: r["state"] == "delivered")
+    assert receipt["attempts"] == 2 and receipt["last_error"] is None
+    assert (drop / "order-1.xml").read_bytes() == b"ours"
+
+
+async def test_the_sweep_delivers_a_pending_file_whose_start_was_lost(api, client, worker, settings, sessions, tmp_path):
+    from datetime import datetime, timezone
+
+    from workflows.file_delivery import FileDeliverySweepWorkflow
+
+    settings.file_delivery_targets = {"economy": str(tmp_path / "economy")}
+    with sessions.begin() as s:  # stored, but the API died before it started the delivery
+        delivery_id = record_file(s, system="economy", kind="sie", name="lost.se", content=b"#FLAGGA 0",
+                                  media_type="text/plain", actor="it.anna", at=datetime.now(timezone.utc)).id
+    started = await client.execute_workflow(FileDeliverySweepWorkflow.run, id="file-delivery-sweep-test",
+                                            task_queue=worker.task_queue)
+    assert started == 1
+    await poll(api, f"/files/deliveries/{delivery_id}", lambda r: r["state"] == "delivered")
+    assert (tmp_path / "economy" / "lost.se").read_bytes() == b"#FLAGGA 0"
