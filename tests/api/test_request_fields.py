@@ -26,6 +26,7 @@ SHOWN_AS: dict[tuple[str, str, str], str] = {
     ("POST", "/api/v1/operational-messages", "body"): "GET /outbox `body`",
     ("POST", "/api/v1/operational-messages", "municipality"): "the answer: its recipients (the intranets)",
     ("POST", "/api/v1/agreements/{agreement_id}/terminate", "reason"): "the answer's `termination_reason`",
+    ("POST", "/api/v1/salary-deductions/{order_number}/refused", "reason"): "the answer's `refusal_reason`",
     ("POST", "/api/v1/agreement-revisions/rounds", "year"): "the answer's workflow ids (…-revision-<year+1>)",
     ("POST", "/api/v1/framework/yearly-rounds", "year"): "the answer's workflow id (yearly-<year+1>)",
     ("POST", "/api/v1/tickets/{number}/messages", "to_reporter"): "the answer's `direction` (out / internal)",
@@ -100,8 +101,8 @@ def body_operations(document: dict) -> Iterator[tuple[str, str, dict, dict]]:
     for path, item in document["paths"].items():
         for method, operation in item.items():
             body = operation.get("requestBody")
-            if not body:
-                continue
+            if not body or "application/json" not in body["content"]:
+                continue  # a file or a form (imports, erasure reports, order responses): no JSON fields to show
             answers = operation["responses"]
             answer = next((answers[code]["content"]["application/json"]["schema"] for code in ("200", "201", "202")
                            if "application/json" in answers.get(code, {}).get("content", {})), {})
