@@ -131,8 +131,7 @@ async def test_every_workflow_type_round_trips_through_the_archive(api, client, 
                                          task_queue=queue) == ""
     ids.append("audit-anchor-rt")
     # issues 21, 22, 25: mail delivery and its sweep, the support mailbox's poll, a leaver, a device import, a
-    # file delivery and its sweep (each
-    # run as far as this test's settings take it: no mail transport, no mailbox; the loop below ends the rest)
+    # file delivery and its sweep (each run as far as this test's settings take it; the loop below ends the rest)
     from domain.device_import_job import ImportJob
     from domain.mail_in import MailPollRequest
     from domain.people import LeaverStart
