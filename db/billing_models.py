@@ -85,6 +85,8 @@ class InvoiceLineRow(Base):
     order_number: Mapped[str | None] = mapped_column(String(40), index=True)
     category: Mapped[str | None] = mapped_column(String(40))
     adjusts_period: Mapped[str | None] = mapped_column(String(12))
+    # issue 25: the exact quantity ('1/12', '3/30 + 1'): quantity × unit price = amount, rounded once
+    quantity_exact: Mapped[str | None] = mapped_column(String(60))
 
 
 class LedgerMappingRow(Base):

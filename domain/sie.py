@@ -98,16 +98,15 @@ def voucher_rows(lines: list[Line], unit_id: str, mappings: dict[tuple[str, str]
     return rows
 
 
-def render_sie(municipality: str, municipality_name: str, period: str, generated: date,
-               bases: list[Basis], mappings: dict[tuple[str, str], Mapping], series: str = "I") -> bytes:
+def render_sie(municipality: str, municipality_name: str, period: str, generated: date, bases: list[Basis],
+               mappings: dict[tuple[str, str], Mapping], names: dict[str, str] | None = None,
+               series: str = "I") -> bytes:
     """The run's SIE 4I file (CP437). Vouchers are dated the period's last day; characters CP437 lacks
     become their nearest ASCII ('–' → '-') or '?'. Raises UnmappedCharge before writing anything."""
     check_mapped(municipality, bases, mappings)
     voucher_day = parse_period(period).end.toordinal() - 1
     day = date.fromordinal(voucher_day).strftime("%Y%m%d")
-    centres = {b.unit_id: b.unit_name for b in bases}
-    for mapping in mappings.values():
-        centres.setdefault(mapping.income_cost_centre, f"IT-enheten ({mapping.income_cost_centre})")
+    centres = {**(names or {}), **{b.unit_id: b.unit_name for b in bases}}
     out = [
         "#FLAGGA 0",
         f"#PROGRAM {quote(PROGRAM)} {quote(PROGRAM_VERSION)}",
@@ -119,7 +118,7 @@ def render_sie(municipality: str, municipality_name: str, period: str, generated
         f"#DIM {COST_CENTRE_DIM} {quote('Kostnadsställe')}",
     ]
     used = sorted({b.unit_id for b in bases} | {m.income_cost_centre for m in mappings.values()})
-    out += [f"#OBJEKT {COST_CENTRE_DIM} {quote(c)} {quote(centres[c])}" for c in used]
+    out += [f"#OBJEKT {COST_CENTRE_DIM} {quote(c)} {quote(centres.get(c, c))}" for c in used]
     for basis in bases:
         regular = [line for line in basis.lines if line.kind != "adjustment"]
         corrections: dict[str, list[Line]] = defaultdict(list)

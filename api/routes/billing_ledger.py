@@ -94,7 +94,7 @@ def sie_file(session, run: BillingRunRow) -> bytes:
     made = min((b.created_at for b in rows), default=run.started_at).astimezone(LOCAL_TZ).date()
     municipality = session.get(Municipality, run.municipality)
     return render_sie(run.municipality, municipality.name if municipality else run.municipality, run.period, made,
-                      bases, mappings_of(session, run.municipality))
+                      bases, mappings_of(session, run.municipality), names)
 
 
 @router.get("/runs/{run_id}/sie", response_class=Response, responses={404: {}, 409: {}})

@@ -1,4 +1,4 @@
-"""ledger mapping for the SIE 4I export of billing runs (issue 25), with Kommun-Bas-style defaults
+"""the exact quantity of invoice lines and the ledger mapping for the SIE 4I export of billing runs (issue 25), with Kommun-Bas-style defaults
 
 Revision ID: 0022_ledger_mapping
 Revises: 0019_device_import
@@ -29,6 +29,9 @@ IT_COST_CENTRE = {"ulricehamn": "UL-IT", "tranemo": "TR-IT"}
 
 
 def upgrade() -> None:
+    # the exact quantity of a line ('1/12', '3/30 + 1'), so quantity × unit price = amount reconciles
+    with op.batch_alter_table('invoice_lines') as batch:
+        batch.add_column(sa.Column('quantity_exact', sa.String(length=60), nullable=True))
     table = op.create_table('ledger_mappings',
     sa.Column('municipality', sa.String(length=40), nullable=False),
     sa.Column('charge_kind', sa.String(length=40), nullable=False),
@@ -47,3 +50,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('ledger_mappings')
+    with op.batch_alter_table('invoice_lines') as batch:
+        batch.drop_column('quantity_exact')
