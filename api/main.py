@@ -25,9 +25,9 @@ from api.policy import ACCESS_RESPONSES, documented_bearer, enforce
 from api.ratelimit import RateLimiter, trusted_proxy_headers
 from api.refusals import RefusalRecorder
 from api.strict_bodies import refuse_unknown_fields
-from api.routes import (agreements, audit, billing, billing_ledger, calendar, catalogue, cloud_moves, codec, devices, feeds,
-                        governance, imports, incidents, mail, outbox, people, people_moves, premises, reference, reports,
-                        service_requests, services, survey_links, ticket_messages, tickets)
+from api.routes import (agreements, audit, billing, billing_ledger, calendar, catalogue, cloud_moves, codec, devices,
+                        feeds, governance, imports, incidents, mail, outbox, people, people_moves, premises, reference,
+                        reports, service_requests, services, survey_links, ticket_messages, tickets)
 from config import Settings, get_settings
 from db.session import api_sessionmaker
 from observability.http import instrument_app, untraced

@@ -131,7 +131,8 @@ def stored_lines(s: Session, basis_id: int, unit_id: str, recurring_only: bool =
     """A basis's lines as plain rows (no ORM identity map: a basis may hold thousands)."""
     t = InvoiceLineRow.__table__
     query = select(t.c.key, t.c.kind, t.c.article, t.c.text, t.c.quantity, t.c.unit_price, t.c.amount,
-                   t.c.order_number, t.c.category, t.c.adjusts_period, t.c.quantity_exact).where(t.c.basis_id == basis_id)
+                   t.c.order_number, t.c.category, t.c.adjusts_period, t.c.quantity_exact).where(
+        t.c.basis_id == basis_id)
     if recurring_only:
         query = query.where(t.c.kind.in_(RECURRING_KINDS))
     return [Line.model_construct(unit_id=unit_id, key=r[0], kind=r[1], article=r[2], text=r[3], quantity=r[4],

@@ -83,7 +83,8 @@ def sie_amount(value: Decimal) -> str:
     return f"{value.quantize(Decimal('0.01')):f}"
 
 
-def voucher_rows(lines: list[Line], unit_id: str, mappings: dict[tuple[str, str], Mapping]) -> list[tuple[str, str, Decimal]]:
+def voucher_rows(lines: list[Line], unit_id: str,
+                 mappings: dict[tuple[str, str], Mapping]) -> list[tuple[str, str, Decimal]]:
     """(account, cost centre, amount) rows: debits per cost account on the unit, credits per income
     account on IT's cost centre, summed per account; the rows sum to zero exactly (every amount is öre)."""
     debit: dict[str, Decimal] = defaultdict(Decimal)

@@ -13,11 +13,11 @@ from sqlalchemy import select
 
 from api.deps import ActorDep, SessionDep
 from api.security import record_reference_change, row_dict
-from db import billing_queries as q
-from db.billing_models import BillingRunRow, InvoiceBasisRow, LedgerMappingRow, ServicePriceRow
-from db.models import Municipality, PriceRow, Unit
-from domain.common import LOCAL_TZ, MUNICIPALITIES
-from domain.sie import ANY, Basis, Mapping, UnmappedCharge, render_sie
+from db.billing_files import mappings_of, sie_file
+from db.billing_models import BillingRunRow, LedgerMappingRow, ServicePriceRow
+from db.models import PriceRow
+from domain.common import MUNICIPALITIES
+from domain.sie import ANY, UnmappedCharge
 
 router = APIRouter(prefix="/billing", tags=["billing"])
 RunId = Annotated[str, Path(min_length=1, max_length=120)]
@@ -47,12 +47,6 @@ def _municipality(code: str) -> str:
     return code
 
 
-def mappings_of(session, municipality: str) -> dict[tuple[str, str], Mapping]:
-    rows = session.scalars(select(LedgerMappingRow).where(LedgerMappingRow.municipality == municipality))
-    return {(r.charge_kind, r.category): Mapping(r.charge_kind, r.category, r.cost_account, r.income_account,
-                                                 r.income_cost_centre) for r in rows}
-
-
 @router.get("/ledger-mappings/{municipality}", response_model=list[LedgerMapping])
 def ledger_mappings(municipality: MunicipalityCode, session: SessionDep):
     """Which accounts each charge kind (and category) is booked on in the municipality's ledger."""
@@ -80,21 +74,6 @@ def set_ledger_mapping(municipality: MunicipalityCode, charge_kind: Code, catego
         row.income_cost_centre = change.income_cost_centre
     session.commit()
     return LedgerMapping(charge_kind=charge_kind, category=category, **change.model_dump())
-
-
-def sie_file(session, run: BillingRunRow) -> bytes:
-    """The run's vouchers; raises UnmappedCharge naming what has no accounts."""
-    rows = list(session.scalars(select(InvoiceBasisRow).where(
-        InvoiceBasisRow.municipality == run.municipality, InvoiceBasisRow.period == run.period,
-        InvoiceBasisRow.kind == run.kind).order_by(InvoiceBasisRow.unit_id)))
-    names = dict(session.execute(select(Unit.id, Unit.name).where(Unit.municipality == run.municipality)).all())
-    bases = [Basis(b.unit_id, names.get(b.unit_id, b.unit_id), b.total, q.basis_lines(session, b)) for b in rows]
-    # #GEN is the day the figures were made (the first basis stored; bases are never edited), so a
-    # re-export or a re-run of the period gives the same bytes
-    made = min((b.created_at for b in rows), default=run.started_at).astimezone(LOCAL_TZ).date()
-    municipality = session.get(Municipality, run.municipality)
-    return render_sie(run.municipality, municipality.name if municipality else run.municipality, run.period, made,
-                      bases, mappings_of(session, run.municipality), names)
 
 
 @router.get("/runs/{run_id}/sie", response_class=Response, responses={404: {}, 409: {}})

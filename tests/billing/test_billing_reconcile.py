@@ -72,7 +72,8 @@ async def test_issue25_bl3_central_cost_of_an_invoiced_year_cannot_change(api, s
 async def test_issue25_swedish_csv_uses_decimal_comma_and_a_bom_and_amounts_are_bounded(api, sessions):
     with sessions.begin() as s:
         add_rental(s, "UL-1", "UL-KS", date(2026, 3, 10))
-    assert (await api.post("/billing/runs", json={"municipality": "ulricehamn", "period": "2026-03"})).status_code == 201
+    run = await api.post("/billing/runs", json={"municipality": "ulricehamn", "period": "2026-03"})
+    assert run.status_code == 201, run.text
     export = await api.get("/billing/ulricehamn/2026-03/export.csv", headers=api.bearer("ek.eva", "economy"))
     assert export.content.startswith(codecs.BOM_UTF8)
     rows = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig")), delimiter=";"))
