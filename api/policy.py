@@ -56,8 +56,8 @@ ROLES: dict[str, str] = {
     KS_ULRICEHAMN: "secretary of kommunstyrelsen Ulricehamn: records its decision (GV-2)",
     SAMVERKANSNAMND: "secretary of samverkansnämnd IT: records its decision (GV-2)",
     AUDITOR: "auditor: reads everything, changes nothing",
-    ECONOMY: "economy staff of the municipalities: billing runs, invoice bases, the CSV export, the forecast "
-             "(reads only)",
+    ECONOMY: "economy staff of the municipalities: billing runs, invoice bases, the CSV export, the SIE 4I file, "
+             "the ledger mapping and price lists, the forecast (reads only)",
     PROVISIONING: "Entra ID's app provisioning (a machine, not a person): the SCIM endpoint /scim/v2 only, which "
                   "keeps the people register current (issue 22)",
 }
