@@ -9,6 +9,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from db.billing_models import LedgerMappingRow
@@ -130,3 +131,22 @@ async def test_issue25_unmapped_charge_kind_stops_the_export_naming_it_and_it_ad
     mapped = (await api.get("/billing/ledger-mappings/ulricehamn", headers=economy)).json()
     assert {"charge_kind": "installation", "category": "surveillance_camera", **body} in mapped
     assert (await api.get("/billing/runs/nope/sie", headers=economy)).status_code == 404
+
+
+def test_issue25_sie_writer_escapes_texts_encodes_pc8_and_names_every_unmapped_kind():
+    from domain.billing import Line
+    from domain.sie import Basis, Mapping, UnmappedCharge, render_sie
+
+    line = Line(key="rent:1", unit_id="UL-KS", kind="rent", article="rent:workstation", text="x", quantity=D("1"),
+                unit_price=D("420.00"), amount=D("420.00"), category="workstation")
+    fee = line.model_copy(update={"key": "fee:1", "kind": "service_fee", "category": "mobile_phone"})
+    rent = {("rent", "*"): Mapping("rent", "*", "5420", "3511", "UL-IT")}
+    with pytest.raises(UnmappedCharge) as refused:  # nothing is written, every missing kind is named
+        render_sie("ulricehamn", "Ulricehamns kommun", "2026-03", date(2026, 4, 1),
+                   [Basis("UL-KS", "K", D("840.00"), [line, fee, fee.model_copy(update={"kind": "on_call"})])], rent)
+    assert refused.value.missing == [("on_call", "mobile_phone"), ("service_fee", "mobile_phone")]
+    body = render_sie("ulricehamn", 'Ulricehamns "kommun"', "2026-03", date(2026, 4, 1),
+                      [Basis("UL-KS", "Kök – Åby\\1", D("420.00"), [line])], rent)
+    sie = read_sie(body)
+    assert sie.labels["#FNAMN"] == ['Ulricehamns "kommun"'] and sie.objects[(1, "UL-KS")] == "Kök - Åby\\1"
+    assert "Kök".encode("cp437") in body and b"\r\n" in body
