@@ -223,6 +223,27 @@ class Settings(BaseSettings):
     mail_attachment_dir: str | None = Field(None, description="directory attachments are stored in (by SHA-256); "
                                             "unset: in the database")
 
+    # --- files for the economy, payroll and ordering systems (issue 25; docs/payroll-ordering-files.md) -------
+    file_delivery_targets: dict[str, str] = Field(default_factory=lambda: {
+        "economy": "var/outgoing/economy", "payroll": "var/outgoing/payroll", "ordering": "var/outgoing/ordering"},
+        description="where each receiving system takes its files (JSON object): a directory, or "
+        "`sftp://user@host[:port]/directory` (key: file_delivery_ssh_key, host key: file_delivery_known_hosts)")
+    file_delivery_ssh_key: str | None = Field(None, description="the SFTP client's private key file (OpenSSH format)")
+    file_delivery_known_hosts: str | None = Field(None, description="known_hosts file with the SFTP servers' host "
+                                                  "keys; an sftp:// target without it is refused (no blind trust)")
+    file_delivery_max_attempts: int = Field(20, ge=1, le=1000, description="a delivery is retried with backoff "
+                                            "(10 s doubling to 30 min) this many times, then marked failed")
+    paxml_pay_types: dict[str, str] = Field(default_factory=dict, description="EQ-11: the payroll system's pay-type "
+        "code (PAXml `lonart`) of a buyout's net salary deduction per municipality (JSON object, e.g. "
+        "{\"tranemo\": \"7400\"}); a municipality without one: its PAXml export is refused")
+    peppol_buyer_ids: dict[str, str] = Field(default_factory=dict, description="EQ-2: each municipality's Peppol "
+        "participant id as buyer, `scheme:id` (JSON object, e.g. {\"tranemo\": \"0007:2120001553\"}); missing: "
+        "the order is refused naming it")
+    peppol_supplier_ids: dict[str, str] = Field(default_factory=dict, description="EQ-2: the supplier's Peppol "
+        "participant id per agreement reference (JSON object, `scheme:id`); missing: the order is refused naming it")
+    order_response_inbox: str = Field("var/incoming/ordering", description="directory the e-commerce system drops "
+                                      "the suppliers' Order Responses in (read by POST /orders/responses/poll)")
+
     @field_validator("codec_cors_origins", "trusted_proxies", "mail_queue_addresses", "mail_attachment_types",
                      mode="before")
     @classmethod

@@ -228,6 +228,8 @@ def navigation(principal) -> list[tuple[str, str]]:
         items += [("/console/inbox", "inbox")]
     if principal.has(policy.AUDITOR):
         items += [("/console/audit", "audit")]
+    if principal.has(policy.ECONOMY, policy.PAYROLL, policy.IT_ADMIN, policy.AUDITOR):
+        items += [("/console/files", "files")]  # issue 25: the files delivered and their receipts (last: homes stay)
     seen: set[str] = set()
     return [item for item in items if not (item[0] in seen or seen.add(item[0]))]
 
