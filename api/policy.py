@@ -272,6 +272,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/billing/forecast/{municipality}.svg"): read(ECONOMY, IT_ADMIN),
     # issue 25: the run as SIE 4I vouchers, the ledger mapping behind it, the price lists invoiced by
     ("GET", "/billing/runs/{run_id}/sie"): read(ECONOMY, IT_ADMIN),
+    ("POST", "/billing/runs/{run_id}/sie/delivery"): allow(IT_ADMIN),
     ("GET", "/billing/ledger-mappings/{municipality}"): read(ECONOMY, IT_ADMIN),
     ("PUT", "/billing/ledger-mappings/{municipality}/{charge_kind}/{category}"): allow(IT_ADMIN),
     ("GET", "/billing/price-lists/{year}"): read(ECONOMY, IT_ADMIN),

@@ -11,7 +11,8 @@ from fastapi import APIRouter, HTTPException, Path, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from api.deps import ActorDep, SessionDep
+from api.deps import ActorDep, ProcessDep, SessionDep
+from api.routes.files import DeliveryView, hand_over
 from api.security import record_reference_change, row_dict
 from db.billing_files import mappings_of, sie_file
 from db.billing_models import BillingRunRow, LedgerMappingRow, ServicePriceRow
@@ -79,18 +80,41 @@ def set_ledger_mapping(municipality: MunicipalityCode, charge_kind: Code, catego
 @router.get("/runs/{run_id}/sie", response_class=Response, responses={404: {}, 409: {}})
 def run_sie(run_id: RunId, session: SessionDep) -> Response:
     """The published run as SIE type 4I (CP437): one voucher per unit basis, one per correction."""
+    run, body = _published_sie(session, run_id)
+    return Response(body, media_type="text/plain; charset=IBM437", headers={
+        "Content-Disposition": f'attachment; filename="{sie_name(run)}"',
+        "Digest": "sha-256=" + hashlib.sha256(body).hexdigest()})
+
+
+def _published_sie(session, run_id: str) -> tuple[BillingRunRow, bytes]:
     run = session.get(BillingRunRow, run_id)
     if run is None:
         raise HTTPException(404, f"run_id: no billing run {run_id!r}")
     if run.status != "published":
         raise HTTPException(409, f"run_id: run {run_id} is {run.status}, not published")
     try:
-        body = sie_file(session, run)
-    except UnmappedCharge as error:
+        return run, sie_file(session, run)
+    except UnmappedCharge as error:  # never a partial file
         raise HTTPException(409, str(error)) from error
-    return Response(body, media_type="text/plain; charset=IBM437", headers={
-        "Content-Disposition": f'attachment; filename="ramflow-{run.municipality}-{run.period}-{run.kind}.se"',
-        "Digest": "sha-256=" + hashlib.sha256(body).hexdigest()})
+
+
+def sie_name(run: BillingRunRow) -> str:
+    return f"ramflow-{run.municipality}-{run.period}-{run.kind}.se"
+
+
+@router.post("/runs/{run_id}/sie/delivery", response_model=DeliveryView, status_code=201,
+             responses={404: {}, 409: {}, 503: {}})
+async def deliver_sie(run_id: RunId, path: ProcessDep, actor: ActorDep) -> DeliveryView:
+    """Hand the run's SIE file to the economy system (FILE_DELIVERY_TARGETS[economy]: a directory or SFTP) by
+    the shared durable delivery (files/delivery.py); again: the same file and receipt, never a second copy."""
+    def prepare(session) -> tuple[str, str, str, bytes]:
+        run, body = _published_sie(session, run_id)
+        return run.municipality, run.period, sie_name(run), body
+
+    municipality, period, name, body = await path.db(prepare)
+    return await hand_over(path, system="economy", kind="sie", name=name, content=body,
+                           media_type="text/plain; charset=IBM437", actor=actor, municipality=municipality,
+                           period=period)
 
 
 class ServiceRate(BaseModel):
