@@ -57,8 +57,8 @@ ROLES: dict[str, str] = {
     KS_ULRICEHAMN: "secretary of kommunstyrelsen Ulricehamn: records its decision (GV-2)",
     SAMVERKANSNAMND: "secretary of samverkansnämnd IT: records its decision (GV-2)",
     AUDITOR: "auditor: reads everything, changes nothing",
-    ECONOMY: "economy staff of the municipalities: billing runs, invoice bases, the CSV export, the forecast "
-             "(reads only)",
+    ECONOMY: "economy staff of the municipalities: billing runs, invoice bases, the CSV export, the SIE 4I file, "
+             "the ledger mapping and price lists, the forecast (reads only)",
     PAYROLL: "payroll office of the municipalities: the PAXml salary-deduction files and their receipts; "
              "records a deduction payroll refused (EQ-11, issue 25)",
     PROVISIONING: "Entra ID's app provisioning (a machine, not a person): the SCIM endpoint /scim/v2 only, which "
@@ -272,6 +272,12 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/billing/forecast/{municipality}"): read(ECONOMY, IT_ADMIN),
     ("GET", "/billing/forecast/{municipality}.csv"): read(ECONOMY, IT_ADMIN),
     ("GET", "/billing/forecast/{municipality}.svg"): read(ECONOMY, IT_ADMIN),
+    # issue 25: the run as SIE 4I vouchers, the ledger mapping behind it, the price lists invoiced by
+    ("GET", "/billing/runs/{run_id}/sie"): read(ECONOMY, IT_ADMIN),
+    ("POST", "/billing/runs/{run_id}/sie/delivery"): allow(IT_ADMIN),
+    ("GET", "/billing/ledger-mappings/{municipality}"): read(ECONOMY, IT_ADMIN),
+    ("PUT", "/billing/ledger-mappings/{municipality}/{charge_kind}/{category}"): allow(IT_ADMIN),
+    ("GET", "/billing/price-lists/{year}"): read(ECONOMY, IT_ADMIN),
     # files for the economy, payroll and ordering systems and their receipts (issue 25)
     ("GET", "/files/deliveries"): read(IT_ADMIN, ECONOMY, PAYROLL, scoped=FILES_SCOPE),
     ("GET", "/files/deliveries/{delivery_id}"): read(IT_ADMIN, ECONOMY, PAYROLL, scoped=FILES_SCOPE),

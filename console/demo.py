@@ -92,7 +92,9 @@ def invoice_bases(s: Seeder) -> dict[str, str]:
     year, found = str(date.today().year - 1), {}
     for purpose, municipality, unit, amount in (("basis_own", "tranemo", "TR-KS", "1150.00"),
                                                 ("basis_other_unit", "ulricehamn", "UL-KS", "2300.00")):
-        s.call("PUT", f"/billing/central-costs/{year}/{unit}", {"amount": amount, "text": "Central IT-kostnad"})
+        basis = f"/billing/bases?municipality={municipality}&period={year}&unit_id={unit}&lines=false"
+        if not s.call("GET", basis):  # rule BL-3: an invoiced year's share cannot change (a demo seeded again)
+            s.call("PUT", f"/billing/central-costs/{year}/{unit}", {"amount": amount, "text": "Central IT-kostnad"})
         s.call("POST", "/billing/runs", {"municipality": municipality, "period": year, "kind": "central"})
         end = time.monotonic() + 60
         while not (bases := s.call("GET", f"/billing/bases?municipality={municipality}&period={year}"

@@ -85,3 +85,20 @@ class InvoiceLineRow(Base):
     order_number: Mapped[str | None] = mapped_column(String(40), index=True)
     category: Mapped[str | None] = mapped_column(String(40))
     adjusts_period: Mapped[str | None] = mapped_column(String(12))
+    # issue 25: the exact quantity ('1/12', '3/30 + 1'): quantity × unit price = amount, rounded once
+    quantity_exact: Mapped[str | None] = mapped_column(String(60))
+
+
+class LedgerMappingRow(Base):
+    """Issue 25: where a charge kind (and category, '*' for any) goes in a municipality's ledger: the
+    unit's cost account and IT's income account and cost centre (SIE 4I export; economy reads,
+    it-admin changes, audited as a reference change). Defaults are Kommun-Bas-style (docs/billing-files.md)."""
+
+    __tablename__ = "ledger_mappings"
+    # no foreign key: the defaults are inserted by the migration, before the reference data exists
+    municipality: Mapped[str] = mapped_column(String(40), primary_key=True)
+    charge_kind: Mapped[str] = mapped_column(String(40), primary_key=True)
+    category: Mapped[str] = mapped_column(String(40), primary_key=True)
+    cost_account: Mapped[str] = mapped_column(String(10))
+    income_account: Mapped[str] = mapped_column(String(10))
+    income_cost_centre: Mapped[str] = mapped_column(String(40))

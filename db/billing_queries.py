@@ -105,14 +105,16 @@ def central_cost_items(s: Session, unit_id: str, year: int) -> list[Line]:
     row = s.get(CentralCostRow, (year, unit_id))
     if row is None:
         return []
+    # issue 25: a text that already names the year is not given it twice ("Central IT-kostnad 2025 2025")
+    text = row.text if str(year) in row.text else f"{row.text} {year}"
     return [Line(key=f"central:{year}", unit_id=unit_id, kind="central_cost", article="central_cost",
-                 text=f"{row.text} {year}", quantity=Decimal(1), unit_price=row.amount, amount=row.amount)]
+                 text=text, quantity=Decimal(1), unit_price=row.amount, amount=row.amount)]
 
 
 def line_of(row: InvoiceLineRow, unit_id: str) -> Line:
     return Line(key=row.key, unit_id=unit_id, kind=row.kind, article=row.article, text=row.text,
                 quantity=row.quantity, unit_price=row.unit_price, amount=row.amount, order_number=row.order_number,
-                category=row.category, adjusts_period=row.adjusts_period)
+                category=row.category, adjusts_period=row.adjusts_period, quantity_exact=row.quantity_exact)
 
 
 def basis_lines(s: Session, basis: InvoiceBasisRow) -> list[Line]:
@@ -183,11 +185,13 @@ def holds_anything(s: Session, basis_id: int) -> bool:
 
 # --- forecast (EQ-5) -------------------------------------------------------------------------
 def fleet(s: Session, municipality: str) -> list[FleetDevice]:
-    rows = s.execute(select(Device).where(Device.municipality == municipality, Device.state.in_(ACTIVE_STATES),
-                                          Device.delivered_at.is_not(None)).order_by(Device.order_number)).scalars()
+    rows = s.execute(select(Device, CatalogueModelRow.form_factor).outerjoin(
+        CatalogueModelRow, CatalogueModelRow.code == Device.model_code).where(
+        Device.municipality == municipality, Device.state.in_(ACTIVE_STATES),
+        Device.delivered_at.is_not(None)).order_by(Device.order_number))
     return [FleetDevice(order_number=d.order_number, unit_id=d.cost_bearer_unit_id or d.unit_id, category=d.category,
-                        model_code=d.model_code, delivered_on=d.delivered_at.date(), renewal_months=d.renewal_months)
-            for d in rows]
+                        model_code=d.model_code, delivered_on=d.delivered_at.date(), renewal_months=d.renewal_months,
+                        form_factor=form_factor) for d, form_factor in rows]
 
 
 def price_book(s: Session) -> PriceBook:
@@ -205,14 +209,19 @@ def price_book(s: Session) -> PriceBook:
 
 
 def replacement_models(s: Session, year: int) -> dict[str, str]:
-    """Rules EQ-2, EQ-5: the model each category's replacements are ordered as (preferred, priced)."""
+    """Rules EQ-2, EQ-5: the model a replacement is ordered as (preferred, priced), per category and per
+    category + form factor ('workstation/laptop'): what renew_now orders (issue 25), a laptop stays a laptop."""
     priced = set(s.scalars(select(PriceRow.model_code).where(PriceRow.year <= year)))
     by_category: dict[str, list[CatalogueModel]] = {}
     for row in s.scalars(select(CatalogueModelRow).where(CatalogueModelRow.active.is_(True))):
         if row.code in priced:
             by_category.setdefault(row.category, []).append(CatalogueModel.model_validate(row, from_attributes=True))
-    return {category: chosen.code for category, models in by_category.items()
-            if (chosen := preferred_model(models)) is not None}
+    out = {}
+    for category, models in by_category.items():
+        for form_factor in {None} | {m.form_factor for m in models if m.form_factor is not None}:
+            if (chosen := preferred_model(models, form_factor)) is not None:
+                out[category if form_factor is None else f"{category}/{form_factor}"] = chosen.code
+    return out
 
 
 def due_for_renewal(s: Session, today: date, lead_days: int) -> list[tuple[str, str]]:

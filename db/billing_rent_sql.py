@@ -21,7 +21,8 @@ from db.models import CatalogueModelRow, PriceRow
 from domain.billing import RECURRING_KINDS, Line, Period
 from domain.catalogue import Category, Charging, Price, monthly_recurring, rules_of
 
-LINE_COLUMNS = ("key", "kind", "article", "text", "quantity", "unit_price", "amount", "order_number", "category")
+LINE_COLUMNS = ("key", "kind", "article", "text", "quantity", "unit_price", "amount", "order_number", "category",
+                "quantity_exact")
 
 
 def year_prices(s: Session, year: int) -> dict[tuple[str, str], Decimal]:
@@ -60,11 +61,15 @@ def rent_select(dialect: str, period: Period, prices: dict[tuple[str, str], Deci
     def days(lo: str, hi: str) -> str:
         return f"({hi} - {lo})" if pg else f"CAST(julianday({hi}) - julianday({lo}) AS INTEGER)"
 
-    terms = []
+    terms, month_days, parts = [], [], []
     for i, (first, length) in enumerate(zip(months, lengths)):
         params[f"s{i}"], params[f"e{i}"] = first, first + timedelta(days=length)
         lo, hi = f"{greatest}(c.starts_on, :s{i})", f"{least}(COALESCE(c.ends_on, :e{i}), :e{i})"
         terms.append(f"{greatest}(0, {days(lo, hi)}) * {denominator // length}")
+        month_days.append(f"{greatest}(0, {days(lo, hi)}) AS d{i}")
+        # issue 25: the exact quantity, month by month: '3/30', '3/30 + 1' (days over the month's days)
+        parts.append(f"CASE WHEN r.d{i} = 0 THEN '' WHEN r.d{i} = {length} THEN ' + 1' "
+                     f"ELSE ' + ' || CAST(r.d{i} AS TEXT) || '/{length}' END")
     price_cases = []
     for i, ((kind, model), amount) in enumerate(sorted(prices.items())):
         params[f"pk{i}"], params[f"pp{i}"] = f"{kind}:{model}", _ore(amount)
@@ -78,7 +83,7 @@ def rent_select(dialect: str, period: Period, prices: dict[tuple[str, str], Deci
     sql = f"""
 WITH r AS MATERIALIZED (
       SELECT c.id, c.kind, c.order_number, c.starts_on, c.ends_on, d.model_code, d.category,
-             {price} AS p, {' + '.join(terms)} AS n
+             {price} AS p, {' + '.join(terms)} AS n, {', '.join(month_days)}
       FROM charges c JOIN devices d ON d.order_number = c.order_number
       WHERE c.unit_id = :unit_id AND c.recurring = :recurring AND c.starts_on < :period_end
         AND (c.ends_on IS NULL OR c.ends_on > :period_start))
@@ -89,7 +94,8 @@ SELECT r.kind || ':' || CAST(r.id AS TEXT) AS key, r.kind AS kind, r.kind || ':'
        (2 * 10000 * r.n + {denominator}) / (2 * {denominator}) / 10000.0 AS quantity,
        r.p / 100.0 AS unit_price,
        (2 * r.p * r.n + {denominator}) / (2 * {denominator}) / 100.0 AS amount,
-       r.order_number AS order_number, r.category AS category
+       r.order_number AS order_number, r.category AS category,
+       CASE WHEN r.n = :whole THEN '{len(months)}' ELSE SUBSTR({' || '.join(parts)}, 4) END AS quantity_exact
 FROM r
 WHERE r.n > 0
 ORDER BY r.id"""
@@ -125,11 +131,12 @@ def stored_lines(s: Session, basis_id: int, unit_id: str, recurring_only: bool =
     """A basis's lines as plain rows (no ORM identity map: a basis may hold thousands)."""
     t = InvoiceLineRow.__table__
     query = select(t.c.key, t.c.kind, t.c.article, t.c.text, t.c.quantity, t.c.unit_price, t.c.amount,
-                   t.c.order_number, t.c.category, t.c.adjusts_period).where(t.c.basis_id == basis_id)
+                   t.c.order_number, t.c.category, t.c.adjusts_period, t.c.quantity_exact).where(
+        t.c.basis_id == basis_id)
     if recurring_only:
         query = query.where(t.c.kind.in_(RECURRING_KINDS))
     return [Line.model_construct(unit_id=unit_id, key=r[0], kind=r[1], article=r[2], text=r[3], quantity=r[4],
                                  unit_price=r[5], amount=r[6], order_number=r[7], category=r[8],
-                                 adjusts_period=r[9])
+                                 adjusts_period=r[9], quantity_exact=r[10])
             for r in s.execute(query.order_by(t.c.id))]
 

@@ -113,6 +113,19 @@ def is_closed(period: Period, today: date) -> bool:
 
 
 # --- proration (EQ-6, EQ-8, BL-6) ------------------------------------------------------------
+def exact_months(starts_on: date, ends_on: date | None, period: Period) -> str:
+    """Issue 25: the months of active_months as written on a line, each month's days over its length
+    ('3/30', '3/30 + 1'; a whole period is its number of months), so quantity × unit price = amount."""
+    parts = []
+    for first in period.months():
+        last = add_months(first, 1)
+        days = max(0, (min(last, ends_on or last) - max(first, starts_on)).days)
+        length = calendar.monthrange(first.year, first.month)[1]
+        if days:
+            parts.append("1" if days == length else f"{days}/{length}")
+    return str(len(parts)) if parts == ["1"] * len(period.months()) else " + ".join(parts)
+
+
 def active_months(starts_on: date, ends_on: date | None, period: Period) -> Fraction:
     """Months (exact fraction) a charge period [starts_on, ends_on) covers inside `period`: each
     calendar month counts its active days over its own length, so a whole month is exactly 1 and
@@ -155,6 +168,8 @@ class ChargedItem(BaseModel):
     amount: Decimal
     order_number: str | None = None
     category: str | None = None
+    quantity_exact: str | None = Field(None, description="the exact quantity ('1/12', '3/30 + 1'); quantity is it "
+                                                         "rounded to 0.0001 (issue 25: the line reconciles)")
 
 
 class OneOffItem(ChargedItem):
@@ -195,7 +210,8 @@ def rent_lines(charges: list[RecurringCharge], period: Period, prices: dict[str,
                  f" {period.label}" + ("" if months == len(period.months()) else f" ({_days_text(charge, period)})"),
             quantity=as_decimal(months), unit_price=price, amount=money(price * Decimal(months.numerator)
                                                                         / Decimal(months.denominator)),
-            order_number=charge.order_number, category=charge.category))
+            order_number=charge.order_number, category=charge.category,
+            quantity_exact=exact_months(charge.starts_on, charge.ends_on, period)))
     return lines
 
 
@@ -215,12 +231,21 @@ def one_off_lines(items: list[OneOffItem], period: Period) -> list[Line]:
 
 
 def application_lines(items: list[ApplicationItem], period: Period) -> list[Line]:
-    """Rules AG-6, BL-2: the yearly cost of each agreement in force, its share of the year."""
-    share = Fraction(len(period.months()), 12)
+    """Rules AG-6, BL-2: the yearly cost of each agreement in force, its share of the year ('1/12', '4/12').
+    Issue 25: each period is the share rounded once; the year's last period takes the remainder, so the
+    periods of a year sum to the yearly amount to the öre."""
+    months = len(period.months())
+    share = Fraction(months, 12)
+    last = period.end.month == 1  # the period ends with December
+
+    def amount(yearly: Decimal) -> Decimal:
+        each = money(yearly * share.numerator / share.denominator)
+        return yearly - each * (12 // months - 1) if last else each
+
     return [Line(key=f"application:{i.agreement_id}", unit_id=i.unit_id, kind="application",
                  article=f"application:{i.agreement_id}", text=f"{i.application} ({i.agreement_id}) {period.label}",
-                 quantity=as_decimal(share), unit_price=i.yearly,
-                 amount=money(i.yearly * share.numerator / share.denominator)) for i in items]
+                 quantity=as_decimal(share), unit_price=i.yearly, amount=amount(i.yearly),
+                 quantity_exact=f"{months}/12") for i in items]
 
 
 def adjustment_lines(billed: list[Line], recomputed: list[Line], period: Period) -> list[Line]:
@@ -376,6 +401,7 @@ class FleetDevice(BaseModel):
     model_code: str
     delivered_on: date
     renewal_months: int | None
+    form_factor: str | None = None
 
 
 class DueDevice(BaseModel):
@@ -446,7 +472,9 @@ def forecast(fleet: list[FleetDevice], years: list[int], replacements: dict[str,
     until = date(years[-1], 12, 31)
     for device in fleet:
         dues = renewals_of(device, until)
-        successor = replacements.get(device.category, device.model_code)
+        # issue 25: what renew_now orders: the preferred model of the device's own form factor (EQ-5)
+        successor = (replacements.get(f"{device.category}/{device.form_factor}")
+                     or replacements.get(device.category, device.model_code))
         for year in years:
             row = rows.setdefault((year, device.unit_id), ForecastYear(
                 year=year, unit_id=device.unit_id, due=[], replacement_cost=ZERO, rent=ZERO))

@@ -43,7 +43,8 @@ from workflows.billing import BillingRunWorkflow
 
 router = APIRouter(prefix="/billing", tags=["billing"])
 RUN_WAIT_SECONDS = 20  # a run answers with its result when it finishes this fast, else 202 and its status
-CSV_COLUMNS = ["period", "cost_centre", "article", "text", "quantity", "unit_price", "amount"]
+CSV_COLUMNS = ["period", "cost_centre", "article", "text", "quantity", "quantity_exact", "unit_price", "amount"]
+MAX_AMOUNT = Decimal("9999999999.99")  # what Money (NUMERIC(12, 2)) holds: 1e20 is refused, not stored
 
 
 class RunRequest(BaseModel):
@@ -82,7 +83,7 @@ class BasisView(BaseModel):
 
 
 class CentralCost(BaseModel):
-    amount: Decimal = Field(ge=0, decimal_places=2)
+    amount: Decimal = Field(ge=0, le=MAX_AMOUNT, decimal_places=2)
     text: str = Field("Central IT cost", min_length=1, max_length=200)
 
 
@@ -221,13 +222,24 @@ def swedish_number(value: Decimal) -> str:
     return f"{value.normalize():f}".replace(".", ",")
 
 
+def swedish_csv(header: list[str], rows: list[list]) -> Response:
+    """Issue 25: what Swedish Excel reads as numbers: `;`-separated, decimal comma, UTF-8 with a BOM."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([f"{v:f}".replace(".", ",") if isinstance(v, Decimal) else v for v in row])
+    return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8")
+
+
 def render_basis(view: BasisView) -> str:
     """The basis a unit manager reads (BL-4, BL-5): unit, period, what changed, the lines and the total."""
     e = html.escape
     period = parse_period(view.period)
     last_day = period.end.toordinal() - 1
     rows = "".join(
-        f"<tr><td>{e(line.article)}</td><td>{e(line.text)}</td><td class=n>{swedish_number(line.quantity)}</td>"
+        f"<tr><td>{e(line.article)}</td><td>{e(line.text)}</td><td class=n>{swedish_number(line.quantity)}"
+        + (f" ({e(line.quantity_exact)})" if line.quantity_exact else "") + "</td>"
         f"<td class=n>{kronor(line.unit_price)}</td><td class=n>{kronor(line.amount)}</td></tr>" for line in view.lines)
     labels = {"added": "Added", "removed": "Removed", "moved_in": "Moved in from", "moved_out": "Moved to",
               "price_changed": "New price"}
@@ -258,27 +270,34 @@ PERIOD_PATH = r"^20\d\d(-(T[1-3]|0[1-9]|1[0-2]))?$"
 @router.get("/{municipality}/{period}/export.csv")
 def export_csv(municipality: Municipality, period: Annotated[str, Path(max_length=20, pattern=PERIOD_PATH)],
                session: SessionDep) -> Response:
-    """One row per line: period, cost centre (unit), article, text, quantity, unit price, amount (SEK)."""
+    """One row per line: period, cost centre (unit), article, text, quantity (rounded and exact), unit price,
+    amount (SEK); Swedish CSV (issue 25)."""
     if municipality not in MUNICIPALITIES:
         raise HTTPException(404, f"municipality: unknown municipality {municipality!r}")
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for b in _bases(session, municipality, period):
-        for line in q.basis_lines(session, b):
-            writer.writerow([period, b.unit_id, line.article, line.text, f"{line.quantity.normalize():f}",
-                             line.unit_price, line.amount])
-    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="ramflow-{municipality}-{period}.csv"'})
+    rows = [[period, b.unit_id, line.article, line.text, line.quantity.normalize(), line.quantity_exact or "",
+             line.unit_price, line.amount]
+            for b in _bases(session, municipality, period) for line in q.basis_lines(session, b)]
+    response = swedish_csv(CSV_COLUMNS, rows)
+    response.headers["Content-Disposition"] = f'attachment; filename="ramflow-{municipality}-{period}.csv"'
+    return response
 
 
-@router.put("/central-costs/{year}/{unit_id}", response_model=CentralCost)
+@router.put("/central-costs/{year}/{unit_id}", response_model=CentralCost, responses={409: {}, 422: {}})
 def set_central_cost(year: Annotated[int, Path(ge=2000, le=2100)], unit_id: Annotated[str, Path(max_length=40)],
                      cost: CentralCost, session: SessionDep, actor: ActorDep):
     """Rule BL-3: the unit's share of the year's central cost, billed once a year (who changed it, when, from
-    what to what is recorded with the change)."""
-    if session.get(Unit, unit_id) is None:
+    what to what is recorded with the change); refused (409) once the year's central run has started."""
+    unit = session.get(Unit, unit_id)
+    if unit is None:
         raise HTTPException(422, f"unit_id: unknown unit {unit_id!r}")
+    # rule BL-3 (issue 25): an invoiced year is closed; a change would reach no invoice, so it is refused
+    # (a correction is agreed with the unit and set on a year not invoiced yet; docs/billing-files.md)
+    invoiced = session.scalar(select(BillingRunRow.run_id).where(
+        BillingRunRow.municipality == unit.municipality, BillingRunRow.period == str(year),
+        BillingRunRow.kind == "central", BillingRunRow.status.in_(("collecting", "stored", "published"))))
+    if invoiced is not None:
+        raise HTTPException(409, f"year: the central cost of {year} is invoiced (run {invoiced}); a change "
+                                 f"would reach no invoice (rule BL-3)")
     row = session.get(CentralCostRow, (year, unit_id))
     record_reference_change(session, actor, "central_cost", f"{year}/{unit_id}", row_dict(row, ("amount", "text")),
                             cost.model_dump(mode="json"))
@@ -302,12 +321,9 @@ def _forecast(session, municipality: str, from_year: int | None) -> list[Forecas
 
 @router.get("/forecast/{municipality}.csv")
 def forecast_csv(municipality: Municipality, session: SessionDep, from_year: FromYear = None) -> Response:
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\n")
-    writer.writerow(["year", "cost_centre", "devices_due", "replacement_cost", "rent"])
-    for row in _forecast(session, municipality, from_year):
-        writer.writerow([row.year, row.unit_id, len(row.due), row.replacement_cost, row.rent])
-    return Response(out.getvalue(), media_type="text/csv; charset=utf-8")
+    return swedish_csv(["year", "cost_centre", "devices_due", "replacement_cost", "rent"],
+                       [[row.year, row.unit_id, len(row.due), row.replacement_cost, row.rent]
+                        for row in _forecast(session, municipality, from_year)])
 
 
 @router.get("/forecast/{municipality}.svg")

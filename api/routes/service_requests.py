@@ -172,8 +172,9 @@ async def get_request(number: Number, path: ProcessDep, response: Response, prin
 
 
 def request_charge(session: Session, number: str) -> RequestCharge | None:
-    """Rule TK-12: what the unit was charged for a move ordered from IT, shown on the request."""
-    charge = session.scalar(select(SupportCharge).where(SupportCharge.source == "physical_move",
+    """Rules TK-12, EQ-13: what the unit was charged for a move or extra support ordered from IT, shown on the
+    request (issue 25: extra support showed `charge: null`)."""
+    charge = session.scalar(select(SupportCharge).where(SupportCharge.source.in_(("physical_move", "extra_support")),
                                                         SupportCharge.reference == number))
     return None if charge is None else RequestCharge.model_validate(charge, from_attributes=True)
 

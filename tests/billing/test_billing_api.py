@@ -35,9 +35,10 @@ async def test_bl5_bl4_api_runs_a_closed_month_and_exports_the_csv(api, sessions
     # the economy staff export the CSV; IT runs billing but does not export it
     assert (await api.get("/billing/ulricehamn/2026-03/export.csv")).status_code == 403
     export = await api.get("/billing/ulricehamn/2026-03/export.csv", headers=api.bearer("ek.eva", "economy"))
-    rows = list(csv.reader(io.StringIO(export.text), delimiter=";"))
-    assert rows[0] == ["period", "cost_centre", "article", "text", "quantity", "unit_price", "amount"]
-    assert ["2026-03", "UL-KS", "rent:workstation"] == rows[1][:3] and rows[1][4:] == ["0.7097", "420.00", "298.06"]
+    rows = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0] == ["period", "cost_centre", "article", "text", "quantity", "quantity_exact", "unit_price", "amount"]
+    assert ["2026-03", "UL-KS", "rent:workstation"] == rows[1][:3]
+    assert rows[1][4:] == ["0,7097", "22/31", "420,00", "298,06"]  # issue 25: Swedish CSV, the exact quantity
 
 
 async def test_bl2_api_refuses_open_periods_and_the_other_municipalitys_cycle(api):
@@ -56,11 +57,11 @@ async def test_eq5_api_forecast_json_csv_and_svg(api, sessions):
     due = [(r["year"], r["unit_id"], [d["order_number"] for d in r["due"]]) for r in rows if r["due"]]
     assert due == [(2027, "UL-KS", ["UL-W"])]
     ks2027 = next(r for r in rows if r["year"] == 2027 and r["unit_id"] == "UL-KS")
-    # the replacement is the preferred workstation (EQ-2): OPT-7020 at 360 × 48 months;
-    # rent 2027: January–April LAT-5450 4 × 420, from May OPT-7020 8 × 360
-    assert (ks2027["replacement_cost"], ks2027["rent"]) == ("17280.00", "4560.00")
-    assert ks2027["due"][0]["replacement_model"] == "OPT-7020"
-    text = (await api.get("/billing/forecast/ulricehamn.csv", params={"from_year": 2026})).text
-    assert "2027;UL-KS;1;17280.00;4560.00" in text
+    # the replacement is what renew_now orders (EQ-2, EQ-5, issue 25): the preferred workstation of the
+    # device's own form factor, a LAT-5450 laptop at 420 × 48 months; rent 2027: 12 × 420
+    assert (ks2027["replacement_cost"], ks2027["rent"]) == ("20160.00", "5040.00")
+    assert ks2027["due"][0]["replacement_model"] == "LAT-5450"
+    text = (await api.get("/billing/forecast/ulricehamn.csv", params={"from_year": 2026})).content.decode("utf-8-sig")
+    assert "2027;UL-KS;1;20160,00;5040,00" in text
     svg = await api.get("/billing/forecast/ulricehamn.svg", params={"from_year": 2026})
     assert svg.headers["content-type"].startswith("image/svg+xml") and "<svg" in svg.text and "2029" in svg.text

@@ -125,8 +125,9 @@ async def test_bl1_bl6_readme_dated_example_figures(api, env, clock, sessions):
         "rent:workstation", "Rent LAT-5450 ORD-0101 2026-11 (2026-11-28–2026-11-30)", "0.1000", "420.00", "42.00")
     assert ks["changes"]["previous_period"] is None and ks["changes"]["items"][0]["change"] == "added"
     export = await api.get("/billing/ulricehamn/2026-11/export.csv", headers=economy)
-    assert export.text.splitlines() == november_csv
+    assert export.content.decode("utf-8-sig").splitlines() == november_csv  # issue 25: UTF-8 with a BOM
     t3 = await api.post("/billing/runs", json={"municipality": "tranemo", "period": "2026-T3"})
     assert t3.status_code == 201, t3.text
-    rows = (await api.get("/billing/tranemo/2026-T3/export.csv", headers=economy)).text.splitlines()
+    t3_export = await api.get("/billing/tranemo/2026-T3/export.csv", headers=economy)
+    rows = t3_export.content.decode("utf-8-sig").splitlines()
     assert rows[1:] == t3_rows
