@@ -1,14 +1,14 @@
 """the exact quantity of invoice lines and the ledger mapping for the SIE 4I export of billing runs (issue 25), with Kommun-Bas-style defaults
 
 Revision ID: 0022_ledger_mapping
-Revises: 0019_device_import
+Revises: 0023_files_delivery
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = '0022_ledger_mapping'
-down_revision = '0019_device_import'
+down_revision = '0023_files_delivery'
 branch_labels = None
 depends_on = None
 
