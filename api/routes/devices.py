@@ -1,20 +1,21 @@
 """Orders, the inventory register and lifecycle events of devices (rules EQ-1 … EQ-14)."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, status
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from api import access
+from api import access, search
 from api.deliveries import HistoryEntry
 from api.deps import ActorDep, IdempotencyKeyDep, Limit, Offset, PrincipalDep, ProcessDep, SessionDep
 from api.names import devices_named
 from api.processes import audit_log, history_of
 from api.repeats import Repeat
+from api.search import known_parameters_only
 from db.equipment_queries import InvalidOrder, resolve_terms
 from db.models import Device, DeviceTransition, ErasureVendor, Unit
 from domain.catalogue import Category
@@ -113,29 +114,50 @@ def _as_ordered(view: DeviceView) -> dict:
     return shown
 
 
-@router.get("/devices", response_model=list[RegisterRow])
+@router.get("/devices", response_model=list[RegisterRow], dependencies=[Depends(known_parameters_only)],
+            responses={422: {"description": "a bad value, or a query parameter the list does not know"}})
 def list_devices(
     session: SessionDep,
     principal: PrincipalDep,
+    q: Annotated[str | None, Query(max_length=200, description="free text: the beginning of a serial or order "
+                                   "number, an employee number, or words of the user's name")] = None,
+    serial_number: Annotated[str | None, Query(max_length=80, description="exact, case-insensitive")] = None,
+    order_number: Annotated[str | None, Query(max_length=40)] = None,
+    user: Annotated[str | None, Query(max_length=200, description="employee number, or words of the name")] = None,
     unit_id: str | None = None,
     user_ref: str | None = None,
+    model_code: str | None = None,
     category: Category | None = None,
     state: str | None = None,
     cost_bearer_unit_id: str | None = None,
     municipality: str | None = None,
+    delivered_from: date | None = Query(None, description="delivered on or after this day (Swedish time)"),
+    delivered_to: date | None = Query(None, description="delivered on or before this day (Swedish time)"),
     limit: Limit = 200,
     offset: Offset = 0,
 ) -> list[RegisterRow]:
-    """The inventory register, filtered (rule EQ-7: kept current by every transition)."""
+    """The inventory register, filtered in SQL on indexed columns and paged (rule EQ-7: kept current by every
+    transition; issue 23: search over the whole fleet)."""
     query = select(Device).order_by(Device.order_number)
     if (seen := access.visible(principal, Device.unit_id, Device.user_ref)) is not None:
         query = query.where(seen)
-    filters = {"unit_id": unit_id, "user_ref": user_ref, "state": state,
+    filters = {"unit_id": unit_id, "user_ref": user_ref, "state": state, "model_code": model_code,
                "cost_bearer_unit_id": cost_bearer_unit_id, "municipality": municipality,
-               "category": category.value if category else None}
+               "category": category.value if category else None, "order_number": order_number}
     for name, value in filters.items():
         if value is not None:
             query = query.where(getattr(Device, name) == value)
+    if serial_number:
+        query = query.where(search.upper_exact(Device.serial_number, serial_number))
+    if user:
+        query = query.where(search.person_filter(session, Device.user_ref, user))
+    if q and q.strip():
+        query = query.where(or_(search.upper_prefix(Device.serial_number, q), search.upper_prefix(Device.order_number, q),
+                                search.person_filter(session, Device.user_ref, q)))
+    if delivered_from is not None:
+        query = query.where(Device.delivered_at >= search.local_day_start(delivered_from))
+    if delivered_to is not None:
+        query = query.where(Device.delivered_at < search.local_day_end(delivered_to))
     return devices_named(session, list(session.scalars(query.limit(limit).offset(offset))), RegisterRow)
 
 

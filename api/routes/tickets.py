@@ -4,14 +4,15 @@ operational messages: api/routes/incidents.py; the tertial follow-up: api/routes
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api import access
+from api import access, search
 from api.bounds import Instant, Number
 from api.deliveries import HistoryEntry
 from api.deps import ActorDep, IdempotencyKeyDep, Limit, Offset, PrincipalDep, ProcessDep, SessionDep, SettingsDep
@@ -20,6 +21,7 @@ from api.processes import (VIEW_SOURCE, ProcessPath, audit_log, claimed_number, 
                            registered_number)
 from api.routes.calendar import framework_parameters, local, support_calendar
 from api.repeats import Repeat
+from api.search import known_parameters_only
 from config import Settings
 from db.numbers import next_number
 from db.ticket_models import SurveyAnswer, Ticket, TicketTransition, aware, utc
@@ -227,11 +229,16 @@ async def report_ticket(ticket: NewTicket, actor: ActorDep, path: ProcessDep, re
                                      response, repeat)
 
 
-@router.get("/tickets", response_model=list[TicketRow])
+@router.get("/tickets", response_model=list[TicketRow], dependencies=[Depends(known_parameters_only)],
+            responses={422: {"description": "a bad value, or a query parameter the list does not know"}})
 def list_tickets(
     session: SessionDep,
     settings: SettingsDep,
     principal: PrincipalDep,
+    number: Annotated[str | None, Query(max_length=40)] = None,
+    q: Annotated[str | None, Query(max_length=200, description="words of the title or description (PostgreSQL: "
+                                   "full-text search, Swedish)")] = None,
+    reporter: Annotated[str | None, Query(max_length=200, description="employee number, or words of the name")] = None,
     line: Line | None = None,
     state: str | None = None,
     unit_id: str | None = None,
@@ -247,11 +254,15 @@ def list_tickets(
     limit: Limit = 200,
     offset: Offset = 0,
 ) -> list[TicketRow]:
-    """The ticket register, filtered."""
+    """The ticket register, filtered in SQL and paged (issue 23: number, text, reporter, unit, state, line)."""
     query = select(Ticket).order_by(Ticket.reported_at, Ticket.number)
     if (seen := access.visible(principal, Ticket.unit_id, Ticket.reporter_ref)) is not None:
         query = query.where(seen)
-    filters = {"line": line.value if line else None, "state": state, "unit_id": unit_id,
+    if q and q.strip():
+        query = query.where(search.ticket_text(session, Ticket.title, Ticket.description, q))
+    if reporter and reporter.strip():
+        query = query.where(search.person_filter(session, Ticket.reporter_ref, reporter))
+    filters = {"number": number.strip().upper() if number else None, "line": line.value if line else None, "state": state, "unit_id": unit_id,
                "municipality": municipality, "assignee": assignee, "breached": breached, "on_call": on_call,
                "function": function.value if function else None}
     for name, value in filters.items():

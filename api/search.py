@@ -1,0 +1,110 @@
+"""Search over the whole fleet (issue 23): the register lists filter in SQL, on indexed expressions, and page.
+
+PostgreSQL matches free text with its full-text search (`tsvector`, the 'swedish' configuration, an expression
+GIN index made by migration 0021); SQLite (development, tests) with a case-insensitive LIKE. A list refuses a
+query parameter it does not know (422 naming it) instead of ignoring it and answering the whole list."""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from fastapi import HTTPException, Request
+from sqlalchemy import ColumnElement, and_, false, func, literal_column, or_, select
+from sqlalchemy.orm import Session
+
+from db.people_models import Person
+
+# The indexed expressions, written once: the index of migration 0021 and the query must be the same text,
+# or PostgreSQL's planner does not use the index.
+TICKET_TEXT_SQL = "to_tsvector('swedish', coalesce(title, '') || ' ' || coalesce(description, ''))"
+WORD = re.compile(r"\w+", re.UNICODE)
+MAX_WORDS = 8  # a search box, not a query language
+TZ = ZoneInfo("Europe/Stockholm")
+
+
+def known_parameters_only(request: Request) -> None:
+    """A dependency of the list routes: an unknown query parameter is a 422 naming it (issue 23) — a typo
+    (`serial=` for `serial_number=`) would otherwise answer the whole register as if it were the hit."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    declared = query_names(dependant)
+    unknown = sorted(set(request.query_params) - declared)
+    if unknown:
+        raise HTTPException(422, [{"type": "extra_forbidden", "loc": ["query", name],
+                                   "msg": f"unknown query parameter {name!r}; known: {', '.join(sorted(declared))}",
+                                   "input": request.query_params.get(name)} for name in unknown])
+
+
+def query_names(dependant) -> set[str]:
+    """The query parameters a route declares, its dependencies' included."""
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= query_names(sub)
+    return names
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def _like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def words_of(text: str) -> list[str]:
+    return WORD.findall(text)[:MAX_WORDS]
+
+
+def ticket_text(session: Session, title_column, description_column, text: str) -> ColumnElement[bool]:
+    """Tickets whose title or description hold every word of `text` (each a word's beginning on PostgreSQL:
+    `skrivar` finds `skrivaren`, Swedish stemming finds inflections)."""
+    words = words_of(text)
+    if not words:
+        return false()
+    if _dialect(session) == "postgresql":
+        query = " & ".join(f"{word}:*" for word in words)  # only \w characters: nothing to escape
+        return literal_column(TICKET_TEXT_SQL).op("@@")(func.to_tsquery(literal_column("'swedish'"), query))
+    return _all_words_like((title_column, description_column), words)
+
+
+def _all_words_like(columns, words: list[str]) -> ColumnElement[bool]:
+    return and_(*(or_(*(func.lower(func.coalesce(c, "")).like(_like_pattern(w.lower()), escape="\\")
+                        for c in columns)) for w in words))
+
+
+def people_named(session: Session, text: str):
+    """The employee numbers of the people whose name holds every word of `text` (a subquery)."""
+    words = words_of(text)
+    if not words:
+        return select(Person.employee_ref).where(false())
+    return select(Person.employee_ref).where(_all_words_like((Person.name,), words))
+
+
+def person_filter(session: Session, column, text: str) -> ColumnElement[bool]:
+    """A person by employee number (exact) or by name (words of it), from the people register (issue 22)."""
+    text = text.strip()
+    return or_(column == text, column.in_(people_named(session, text)))
+
+
+def upper_exact(column, text: str) -> ColumnElement[bool]:
+    """Case-insensitive equality on the indexed `upper(column)` (serial numbers are typed as printed)."""
+    return func.upper(column) == text.strip().upper()
+
+
+def upper_prefix(column, text: str) -> ColumnElement[bool]:
+    """`upper(column) LIKE 'TEXT%'`: on PostgreSQL the text_pattern_ops index of migration 0021 answers it."""
+    escaped = text.strip().upper().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return func.upper(column).like(f"{escaped}%", escape="\\")
+
+
+def local_day_start(day: date) -> datetime:
+    """Midnight of `day` in Swedish time: a period typed as dates means the municipalities' days."""
+    return datetime.combine(day, time(), TZ)
+
+
+def local_day_end(day: date) -> datetime:
+    return local_day_start(day + timedelta(days=1))
