@@ -18,7 +18,7 @@ from db.people_models import Person
 # The indexed expressions, written once: the index of migration 0021 and the query must be the same text,
 # or PostgreSQL's planner does not use the index.
 TICKET_TEXT_SQL = "to_tsvector('swedish', coalesce(title, '') || ' ' || coalesce(description, ''))"
-WORD = re.compile(r"\w+", re.UNICODE)
+WORD = re.compile(r"[^\W_]+")  # letters and digits only: safe inside a tsquery
 MAX_WORDS = 8  # a search box, not a query language
 TZ = ZoneInfo("Europe/Stockholm")
 
@@ -99,6 +99,13 @@ def upper_prefix(column, text: str) -> ColumnElement[bool]:
     """`upper(column) LIKE 'TEXT%'`: on PostgreSQL the text_pattern_ops index of migration 0021 answers it."""
     escaped = text.strip().upper().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return func.upper(column).like(f"{escaped}%", escape="\\")
+
+
+def device_text(session: Session, serial_column, order_column, user_column, text: str) -> ColumnElement[bool]:
+    """The console's one search box over devices: the beginning of a serial or order number, an employee
+    number or words of the user's name."""
+    return or_(upper_prefix(serial_column, text), upper_prefix(order_column, text),
+               person_filter(session, user_column, text))
 
 
 def local_day_start(day: date) -> datetime:

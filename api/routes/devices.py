@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, status
 from pydantic import BaseModel, Field
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api import access, search
@@ -152,8 +152,7 @@ def list_devices(
     if user:
         query = query.where(search.person_filter(session, Device.user_ref, user))
     if q and q.strip():
-        query = query.where(or_(search.upper_prefix(Device.serial_number, q), search.upper_prefix(Device.order_number, q),
-                                search.person_filter(session, Device.user_ref, q)))
+        query = query.where(search.device_text(session, Device.serial_number, Device.order_number, Device.user_ref, q))
     if delivered_from is not None:
         query = query.where(Device.delivered_at >= search.local_day_start(delivered_from))
     if delivered_to is not None:

@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
 from api import policy
-from console.ui import EVENT_FIELDS, Ui, action_of
+from console.ui import EVENT_FIELDS, Ui, action_of, moved
 
 DECIDED_PATHS = ("/framework/proposals/", "/development-cases/", "/agreements/")
 
@@ -69,6 +69,6 @@ def register(console: FastAPI, ui: Ui) -> None:
         async with ui.api_for(session) as api:
             answer = await api.post(target, {"action": action, "reason": form.get("reason") or None},
                                     form.get("idempotency"))
-        session.flash.append(("ok", f"{action['event']}: {answer.body.get('state')}") if answer.ok
+        session.flash.append(("ok", moved(action["event"], answer.body.get("state"), session.lang)) if answer.ok
                              else ("error", answer.message))
         return RedirectResponse("/console/inbox", status_code=303)
