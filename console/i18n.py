@@ -1,7 +1,7 @@
 """Swedish first, English available: the console's words and the Swedish formats of dates, times and money."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal, ROUND_HALF_UP
 from zoneinfo import ZoneInfo
 
@@ -13,8 +13,8 @@ WORDS: dict[str, dict[str, str]] = {
     "sv": {
         "app": "Ramflow", "skip": "Hoppa till innehållet", "login": "Logga in", "logout": "Logga ut",
         "signed_in_as": "Inloggad som", "language": "Språk", "other_language": "In English",
-        "queue": "Ärendekö", "tickets": "Ärenden", "ticket": "Ärende", "devices": "Enheter", "device": "Enhet",
-        "my_devices": "Mina enheter", "inbox": "Att besluta", "audit": "Granskning", "new_ticket": "Nytt ärende",
+        "queue": "Ärendekö", "tickets": "Ärenden", "ticket": "Ärende", "devices": "Utrustning", "device": "Utrustning",
+        "my_devices": "Min utrustning", "inbox": "Att besluta", "audit": "Granskning", "new_ticket": "Nytt ärende",
         "new_request": "Ny beställning av tjänst", "order": "Beställ utrustning", "requests": "Tjänstebeställningar",
         "line": "Linje", "first_line": "1:a linjen (användarstöd)", "second_line": "2:a linjen (användarstöd)",
         "verksamhetsstod": "3:e linjen verksamhetsstöd", "infrastruktur": "3:e linjen infrastruktur",
@@ -112,15 +112,27 @@ def _local(value: datetime | str | None) -> datetime | None:
     return value.astimezone(TZ) if value.tzinfo is not None else value
 
 
-def when(value: datetime | str | None) -> str:
-    """`2026-11-28 14:05`, local time of the municipalities."""
-    local = _local(value)
-    return "–" if local is None else local.strftime("%Y-%m-%d %H:%M")
+MONTHS = {"sv": ("jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec"),
+          "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")}
 
 
-def day(value: datetime | str | None) -> str:
+def day(value: datetime | date | str | None, lang: str = "sv") -> str:
+    """`8 dec 2026`: as Swedes write a date (issue 23)."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        local = value
+    elif isinstance(value, str) and len(value) == 10:
+        local = date.fromisoformat(value)
+    else:
+        local = _local(value)
+    if local is None:
+        return "–"
+    return f"{local.day} {MONTHS.get(lang, MONTHS['sv'])[local.month - 1]} {local.year}"
+
+
+def when(value: datetime | str | None, lang: str = "sv") -> str:
+    """`8 dec 2026 14:05`, local time of the municipalities (issue 23: as Swedes write it)."""
     local = _local(value)
-    return "–" if local is None else local.strftime("%Y-%m-%d")
+    return "–" if local is None else f"{day(local, lang)} {local:%H:%M}"
 
 
 def kronor(value: Decimal | str | float | None) -> str:
@@ -175,18 +187,45 @@ NAMES_SV: dict[str, str] = {
     "awaiting_erasure": "väntar på radering", "record_erasure": "registrera radering", "erased": "raderad",
     "sell": "sälj", "sold": "såld", "sold_to_employee": "såld till medarbetare", "recycle": "återvinn",
     "recycled": "återvunnen", "dispose": "kassera", "disposed": "kasserad", "report_stolen": "anmäl stöld",
-    "stolen": "stulen", "report_damaged": "anmäl skada", "damaged": "skadad", "report_lost": "anmäl förlust",
-    "lost": "förlorad", "record_police_report": "registrera polisanmälan", "settle": "reglera",
+    "stolen": "stulen", "report_damaged": "anmäl skada", "damaged": "skadad", "report_lost": "anmäl borttappad",
+    "lost": "borttappad", "record_police_report": "registrera polisanmälan", "settle": "reglera",
     "settled": "reglerad", "found": "återfunnen", "write_off": "skriv av", "written_off": "avskriven",
     # governance (GV-2 … GV-4)
     "prioritise": "prioritera", "forum_pass": "godkänn i IT-forum", "forum_reject": "avslå i IT-forum",
     "steering_reject": "avslå i styrgruppen", "steering_approve": "godkänn i styrgruppen",
     "strategist_approve": "godkänn (strateg)", "strategist_reject": "avslå (strateg)",
     "at_steering_group": "hos IT-styrgruppen",
-    "device": "enhet", "ticket": "ärende", "service_request": "tjänstebeställning", "governance": "styrning",
+    "device": "utrustning", "ticket": "ärende", "service_request": "tjänstebeställning", "governance": "styrning",
     "equipment": "utrustning", "service_introduction": "införande av tjänst", "cloud_move": "flytt till moln",
     "added": "tillkommit", "removed": "upphört", "moved_in": "flyttad hit", "moved_out": "flyttad härifrån",
     "price_changed": "nytt pris", "start_work": "påbörja", "in_progress": "pågår", "submitted": "inskickad",
+    # agreements (AG-1 … AG-8), cloud moves, development cases, framework changes, premises, services (issue 23)
+    "started": "påbörjat", "draw_up": "upprätta", "proposed": "föreslaget", "changes_requested": "ändringar begärda",
+    "revise": "revidera", "approved": "godkänt", "take_effect": "träd i kraft", "effective": "gällande",
+    "convene": "kalla till möte", "convened": "möte kallat", "record_meeting": "registrera möte",
+    "remind": "påminn", "consulting": "samråd pågår", "record_consultation": "registrera samråd",
+    "assessing": "bedöms", "record_classification": "registrera klassning (KLASSA)",
+    "record_security_analysis": "registrera säkerhetsanalys", "record_legal_review": "registrera juridisk granskning",
+    "record_cost_analysis": "registrera kostnadsanalys", "approve_move": "godkänn flytt", "reject_move": "avslå flytt",
+    "move_approved": "flytt godkänd", "move_rejected": "flytt avslagen", "draw_up_agreement": "upprätta avtal",
+    "agreement_drawn_up": "avtal upprättat", "complete": "slutför", "completed": "slutfört", "withdraw": "dra tillbaka",
+    "withdrawn": "tillbakadraget", "rejected": "avslaget", "to_forum": "till IT-forum", "at_forum": "hos IT-forum",
+    "to_steering_group": "till IT-styrgruppen", "to_strategist": "till strategen", "with_strategist": "hos strategen",
+    "in_preparation": "under beredning", "forum_prepare": "bered i IT-forum", "at_boards": "hos kommunstyrelserna",
+    "board_approve": "godkänn i kommunstyrelsen", "board_reject": "avslå i kommunstyrelsen",
+    "at_committee": "hos nämnden", "committee_decide": "besluta i nämnden", "committee_reject": "avslå i nämnden",
+    "decided": "beslutat", "in_force": "gäller", "supersede": "ersätt", "superseded": "ersatt",
+    "invited": "inbjuden", "attend_meeting": "delta i möte", "record_requirements": "registrera krav",
+    "requirements_recorded": "krav registrerade", "submit_design": "lämna in ritning",
+    "design_submitted": "ritning inlämnad", "approve_design": "godkänn ritning", "reject_design": "avslå ritning",
+    "design_approved": "ritning godkänd", "install_racks": "installera rack", "racks_installed": "rack installerade",
+    "deliver_connection": "leverera anslutning", "record_reserve_power": "registrera reservkraft",
+    "mount_equipment": "montera utrustning", "equipment_mounted": "utrustning monterad",
+    "declare_ready": "förklara klar", "ready": "klar", "needs_definition": "behöver beskrivas",
+    "describe": "beskriv", "awaiting_description": "väntar på beskrivning", "set_price": "sätt pris",
+    "awaiting_price": "väntar på pris", "priced": "prissatt", "agreement_started": "avtal påbörjat",
+    "buyout_expired": "utköpserbjudandet har gått ut", "complete_buyout": "slutför utköp", "end_rental": "avsluta hyra",
+    "replacement_delivered": "ersättning levererad", "returned_under_notice": "återlämnad efter uppsägning",
     "development_case": "utvecklingsärende", "framework_change": "ändring av ramverket", "agreement": "avtal", "registered": "registrerat", "approve": "godkänn", "reject": "avslå",
 }
 
