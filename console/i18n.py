@@ -51,7 +51,16 @@ WORDS: dict[str, dict[str, str]] = {
         "physical_move": "Flytt av utrustning",
         "dev_mail": "Fångad e-post (utveckling)", "dev_mail_intro": "Utvecklingsservern på 127.0.0.1:1025 fångar "
         "all e-post; ingenting lämnar datorn. Post till supportadressen läggs i supportbrevlådan.",
-        "recipient": "Mottagare", "subject": "Ämne", "sent": "Skickad"
+        "recipient": "Mottagare", "subject": "Ämne", "sent": "Skickad",
+        "search_tickets": "Sök ärenden", "serial_number": "Serienummer", "delivered": "Levererad",
+        "delivered_from": "Levererad från", "delivered_to": "Levererad till", "user_search": "Användare (anst.nr eller namn)",
+        "reporter_search": "Anmälare (anst.nr eller namn)", "reporter_name": "Anmälare", "ticket_text": "Ord i rubrik eller beskrivning",
+        "device_search_hint": "serienummer, ordernummer, anst.nr eller namn", "pages": "Sidor", "page": "Sida",
+        "previous": "Föregående sida", "next": "Nästa sida", "proposal_changes": "Vad förslaget ändrar",
+        "decisions": "Beslut i varje organ", "body": "Organ", "decision": "Beslut", "summary": "Sammanfattning",
+        "law_reference": "Lagändring", "effective_from": "Gäller från", "supersedes": "Ersätter",
+        "services": "Tjänster som tillkommer (antal)", "prices": "Prisrader (antal)",
+        "equipment_prices": "Utrustningspriser (antal)"
     },
     "en": {
         "app": "Ramflow", "skip": "Skip to content", "login": "Sign in", "logout": "Sign out",
@@ -95,7 +104,16 @@ WORDS: dict[str, dict[str, str]] = {
         "physical_move": "Moving equipment",
         "dev_mail": "Caught mail (development)", "dev_mail_intro": "The development server on 127.0.0.1:1025 "
         "catches every mail; nothing leaves the machine. Mail to the support address goes to the support mailbox.",
-        "recipient": "Recipient", "subject": "Subject", "sent": "Sent"
+        "recipient": "Recipient", "subject": "Subject", "sent": "Sent",
+        "search_tickets": "Search tickets", "serial_number": "Serial number", "delivered": "Delivered",
+        "delivered_from": "Delivered from", "delivered_to": "Delivered to", "user_search": "User (employee no. or name)",
+        "reporter_search": "Reporter (employee no. or name)", "reporter_name": "Reporter", "ticket_text": "Words of the title or description",
+        "device_search_hint": "serial number, order number, employee no. or name", "pages": "Pages", "page": "Page",
+        "previous": "Previous page", "next": "Next page", "proposal_changes": "What the proposal changes",
+        "decisions": "Each body's decision", "body": "Body", "decision": "Decision", "summary": "Summary",
+        "law_reference": "Change in law", "effective_from": "In force from", "supersedes": "Supersedes",
+        "services": "Services added (count)", "prices": "Price lines (count)",
+        "equipment_prices": "Equipment prices (count)"
     },
 }
 
@@ -226,6 +244,7 @@ NAMES_SV: dict[str, str] = {
     "awaiting_price": "väntar på pris", "priced": "prissatt", "agreement_started": "avtal påbörjat",
     "buyout_expired": "utköpserbjudandet har gått ut", "complete_buyout": "slutför utköp", "end_rental": "avsluta hyra",
     "replacement_delivered": "ersättning levererad", "returned_under_notice": "återlämnad efter uppsägning",
+    "prepared": "berett",
     "development_case": "utvecklingsärende", "framework_change": "ändring av ramverket", "agreement": "avtal", "registered": "registrerat", "approve": "godkänn", "reject": "avslå",
 }
 

@@ -13,6 +13,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 
 from api import policy
 from console import i18n
@@ -68,7 +69,9 @@ class Ui:
         templates = Jinja2Templates(directory=str(HERE / "templates"))
         templates.env.filters["name"] = lambda code, lang="sv": i18n.name(code, lang)
         templates.env.globals["new_key"] = lambda: uuid.uuid4().hex  # one Idempotency-Key per rendered form
-        templates.env.filters.update(when=i18n.when, day=i18n.day, kronor=i18n.kronor, hours=i18n.working_hours,
+        templates.env.filters.update(when=pass_context(lambda ctx, v: i18n.when(v, ctx.get("lang", "sv"))),
+                                     day=pass_context(lambda ctx, v: i18n.day(v, ctx.get("lang", "sv"))),
+                                     kronor=i18n.kronor, hours=i18n.working_hours,
                                      quantity=i18n.quantity, person=i18n.person,
                                      said=lambda text, lang="sv": said(text, lang))
         self.templates = templates
@@ -223,10 +226,11 @@ def navigation(principal) -> list[tuple[str, str]]:
     """Which pages to offer (what the API will answer for this role); the API still decides every call."""
     items: list[tuple[str, str]] = []
     if principal.has(policy.IT_STAFF):
-        items += [("/console/queue", "queue"), ("/console/tickets/new", "new_ticket"), ("/console/devices", "devices"),
-                  ("/console/requests", "requests")]
+        items += [("/console/queue", "queue"), ("/console/search", "search_tickets"), ("/console/tickets/new", "new_ticket"),
+                  ("/console/devices", "devices"), ("/console/requests", "requests")]
     if principal.has(policy.UNIT_MANAGER):
-        items += [("/console/devices", "devices"), ("/console/tickets", "tickets"), ("/console/requests", "requests"),
+        items += [("/console/devices", "devices"), ("/console/tickets", "tickets"), ("/console/search", "search_tickets"),
+                  ("/console/requests", "requests"),
                   ("/console/orders/new", "order"), ("/console/tickets/new", "new_ticket"),
                   ("/console/invoices", "invoices")]
     if principal.has(policy.ECONOMY, policy.IT_ADMIN):

@@ -184,7 +184,7 @@ def test_auditor_finds_a_closed_device_and_reads_its_timeline(console_stack, pag
     assert closed in hits.inner_text() and "EQ-9" in hits.inner_text() and keys["own_device"] not in hits.inner_text()
     accessible(page, "audit-search")
     searched = page.request.get(page.url + "&format=csv")  # the API's export of the matching lines
-    assert searched.headers["content-type"].startswith("text/csv") and f",{closed}," in searched.text()
+    assert searched.headers["content-type"].startswith("text/csv") and f";{closed};" in searched.text()
     page.get_by_role("link", name=closed, exact=True).click()
     assert page.url.endswith(f"/console/audit/processes/device-{closed}")
     timeline = page.locator("table.timeline").inner_text()
@@ -193,7 +193,7 @@ def test_auditor_finds_a_closed_device_and_reads_its_timeline(console_stack, pag
     accessible(page, "device-timeline")
     exported = page.request.get(page.url + "?format=csv")
     assert exported.headers["content-type"].startswith("text/csv")
-    assert ",write_off,lost,written_off,it.anna,,EQ-9" in exported.text()
+    assert ";write_off;lost;written_off;it.anna;;EQ-9" in exported.text()
     bundle = page.request.get(page.url + "?format=bundle").json()
     assert bundle["workflow_id"] == f"device-{closed}" and bundle["current_state"] == "written_off"
 
