@@ -67,7 +67,8 @@ def _device(i: int, now: datetime) -> dict:
 
 def _ticket(i: int, now: datetime) -> dict:
     unit, municipality = UNITS[i % len(UNITS)]
-    return dict(number=f"T2026-{i + 1:05d}", workflow_id=f"ticket-T2026-{i + 1:05d}", unit_id=unit,
+    # numbers of 2019: never one the server allocates in a test's or the demo's year
+    return dict(number=f"T2019-{i + 1:05d}", workflow_id=f"ticket-T2019-{i + 1:05d}", unit_id=unit,
                 municipality=municipality, reporter_ref=person_of(i), title=f"{TITLES[i % len(TITLES)]} ({i})",
                 description=f"Anmält av {name_of(i)}, rum {i % 400}.", on_call=False,
                 line="first_line", state="registered", reported_at=BASE + timedelta(minutes=13 * i),

@@ -216,7 +216,11 @@ NAMES_SV: dict[str, str] = {
     "device": "utrustning", "ticket": "ärende", "service_request": "tjänstebeställning", "governance": "styrning",
     "equipment": "utrustning", "service_introduction": "införande av tjänst", "cloud_move": "flytt till moln",
     "added": "tillkommit", "removed": "upphört", "moved_in": "flyttad hit", "moved_out": "flyttad härifrån",
-    "price_changed": "nytt pris", "start_work": "påbörja", "in_progress": "pågår", "submitted": "inskickad",
+    "price_changed": "nytt pris", "month": "månad", "tertial": "tertial", "year": "år",
+    "tranemo": "Tranemo kommun", "ulricehamn": "Ulricehamns kommun", "workstation": "arbetsplatsdator",
+    "teacher_computer": "lärardator", "student_computer": "elevdator", "tablet": "surfplatta", "printer": "skrivare",
+    "access_point": "accesspunkt", "screen": "bildskärm", "mobile_phone": "mobiltelefon", "accessory": "tillbehör",
+    "short_term_laptop": "korttidslånad bärbar dator", "start_work": "påbörja", "in_progress": "pågår", "submitted": "inskickad",
     # agreements (AG-1 … AG-8), cloud moves, development cases, framework changes, premises, services (issue 23)
     "started": "påbörjat", "draw_up": "upprätta", "proposed": "föreslaget", "changes_requested": "ändringar begärda",
     "revise": "revidera", "approved": "godkänt", "take_effect": "träd i kraft", "effective": "gällande",
@@ -255,6 +259,24 @@ def name(code: str | None, lang: str) -> str:
         return "–"
     swedish = NAMES_SV.get(code)
     return f"{swedish} ({code})" if lang == "sv" and swedish else code.replace("_", " ") if lang == "en" else code
+
+
+# The invoice basis's line texts as billing stores them (db/billing_*: English, the API's words) and in Swedish
+# (issue 23: the HTML invoice basis in Swedish); the article code and the numbers stay as they are.
+LINE_TEXT_SV = (("Rent ", "Hyra "), ("Service fee ", "Serviceavgift "), ("Purchase ", "Köp "),
+                ("Short-term rental ", "Korttidshyra "), ("On-call work (TK-8) ", "Jourarbete (TK-8) "),
+                ("Physical move (TK-12) ", "Flytt (TK-12) "), ("Extra support (EQ-13) ", "Extra stöd (EQ-13) "))
+
+
+def line_text(text: str | None, lang: str = "sv") -> str:
+    """An invoice line's text in the page's language: `Hyra LAT-5450 ORD-1`, `… 90 min arbetad tid`."""
+    if not text or lang != "sv":
+        return text or "–"
+    for english, swedish in LINE_TEXT_SV:
+        if text.startswith(english):
+            text = swedish + text[len(english):]
+            break
+    return text.replace(" min worked", " min arbetad tid")
 
 
 def person(item: dict, role: str) -> str:

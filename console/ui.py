@@ -73,7 +73,8 @@ class Ui:
                                      day=pass_context(lambda ctx, v: i18n.day(v, ctx.get("lang", "sv"))),
                                      kronor=i18n.kronor, hours=i18n.working_hours,
                                      quantity=i18n.quantity, person=i18n.person,
-                                     said=lambda text, lang="sv": said(text, lang))
+                                     said=lambda text, lang="sv": said(text, lang),
+                                     line_text=pass_context(lambda ctx, v: i18n.line_text(v, ctx.get("lang", "sv"))))
         self.templates = templates
 
     def now(self) -> datetime:
