@@ -232,6 +232,12 @@ NAMES_SV: dict[str, str] = {
     "device": "utrustning", "ticket": "ärende", "service_request": "tjänstebeställning", "governance": "styrning",
     "equipment": "utrustning", "service_introduction": "införande av tjänst", "cloud_move": "flytt till moln",
     "added": "tillkommit", "removed": "upphört", "moved_in": "flyttad hit", "moved_out": "flyttad härifrån",
+    # roles, as the header names the signed-in person's (api.policy)
+    "it-staff": "IT-personal", "it-admin": "IT-administratör", "unit-manager": "chef", "employee": "medarbetare",
+    "system-owner": "systemägare", "it-forum-utveckling": "IT-forum utveckling", "it-styrgrupp": "IT-styrgrupp",
+    "kommunstyrelsen-tranemo": "kommunstyrelsen Tranemo", "kommunstyrelsen-ulricehamn": "kommunstyrelsen Ulricehamn",
+    "samverkansnamnd-it": "samverkansnämnd IT", "auditor": "revisor", "economy": "ekonomi",
+    "provisioning": "provisionering (Entra ID)",
     "price_changed": "nytt pris", "month": "månad", "tertial": "tertial", "year": "år", "central": "central kostnad",
     "non_employee_account": "konto för icke anställd", "functional_mailbox": "funktionsadress",
     "program_installation": "installation av program", "physical_move": "flytt av utrustning",

@@ -133,3 +133,12 @@ def test_dates_and_times_as_swedes_write_them_and_invoice_lines_in_swedish():
     assert when("2026-12-08T13:05:00+00:00") == "8 dec 2026 14:05" and day("2026-05-01") == "1 maj 2026"
     assert line_text("Rent LAT-5450 ORD-1") == "Hyra LAT-5450 ORD-1"
     assert line_text("On-call work (TK-8) T2026-00001, 90 min worked") == "Jourarbete (TK-8) T2026-00001, 90 min arbetad tid"
+
+
+def test_every_role_the_header_names_has_swedish_text():
+    from api import policy
+
+    roles = {v for k, v in vars(policy).items() if k.isupper() and isinstance(v, str) and v.islower()
+             and re.fullmatch(r"[a-z]+(-[a-z]+)*", v) and k not in ("PREFIX", "SCIM")}
+    assert {"it-staff", "auditor", "economy"} <= roles
+    assert not sorted(r for r in roles if r not in NAMES_SV), "roles without Swedish in NAMES_SV"
