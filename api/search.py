@@ -20,6 +20,7 @@ from db.people_models import Person
 TICKET_TEXT_SQL = "to_tsvector('swedish', coalesce(title, '') || ' ' || coalesce(description, ''))"
 WORD = re.compile(r"[^\W_]+")  # letters and digits only: safe inside a tsquery
 MAX_WORDS = 8  # a search box, not a query language
+MAX_ECHO = 100  # an unknown parameter's name and value are echoed this far, never whole
 TZ = ZoneInfo("Europe/Stockholm")
 
 
@@ -33,9 +34,11 @@ def known_parameters_only(request: Request) -> None:
     declared = query_names(dependant)
     unknown = sorted(set(request.query_params) - declared)
     if unknown:
-        raise HTTPException(422, [{"type": "extra_forbidden", "loc": ["query", name],
-                                   "msg": f"unknown query parameter {name!r}; known: {', '.join(sorted(declared))}",
-                                   "input": request.query_params.get(name)} for name in unknown])
+        raise HTTPException(422, [{"type": "extra_forbidden", "loc": ["query", name[:MAX_ECHO]],
+                                   "msg": f"unknown query parameter {name[:MAX_ECHO]!r}; known: "
+                                          f"{', '.join(sorted(declared))}",
+                                   "input": (request.query_params.get(name) or "")[:MAX_ECHO]}
+                                  for name in unknown[:20]])
 
 
 def query_names(dependant) -> set[str]:
