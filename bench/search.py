@@ -68,6 +68,7 @@ def timed(call) -> float:
 def main(devices: int) -> None:
     from db.migrate import upgrade
     from db.models import Device
+    from db.people_models import DeviceReturnFlag, Person
     from db.seed import load_reference_data
     from db.session import make_sessionmaker
     from db.ticket_models import Ticket
@@ -106,6 +107,10 @@ def main(devices: int) -> None:
             with engine.connect() as conn:
                 conn.execute(query).all()
 
+        # the SELECT the API makes (api/routes/devices.py: the user's name and return flag joined in)
+        register = (select(Device, Person.name, DeviceReturnFlag.flagged_at)
+                    .outerjoin(Person, Person.employee_ref == Device.user_ref)
+                    .outerjoin(DeviceReturnFlag, DeviceReturnFlag.order_number == Device.order_number))
         for _ in range(20):  # warm both paths (connections, the planner's caches)
             api_get("/devices", 1, serial_number=serial_of(1))
             bare(select(Device).where(search.upper_exact(Device.serial_number, serial_of(1))))
@@ -115,20 +120,21 @@ def main(devices: int) -> None:
             i = random.randrange(devices)
             serial = serial_of(i).lower()  # typed in lower case: still found
             figures["serial_api"].append(timed(lambda: api_get("/devices", 1, serial_number=serial, limit=50)))
-            query = (select(Device).where(search.upper_exact(Device.serial_number, serial))
+            query = (register.where(search.upper_exact(Device.serial_number, serial))
                      .order_by(Device.order_number).limit(50))
             figures["serial_sql"].append(timed(lambda: bare(query)))
             prefix = serial_of(i)[:8]
             figures["prefix_api"].append(timed(lambda: api_get("/devices", None, q=prefix, limit=50)))
             with sessions() as s:
-                prefix_query = (select(Device).where(search.device_text(s, Device.serial_number, Device.order_number,
+                prefix_query = (register.where(search.device_text(s, Device.serial_number, Device.order_number,
                                                                         Device.user_ref, prefix))
                                 .order_by(Device.order_number).limit(50))
             figures["prefix_sql"].append(timed(lambda: bare(prefix_query)))
             words = random.choice(("skrivaren", "outlook logga", "skärmen", "lösenord"))
             figures["text_api"].append(timed(lambda: api_get("/tickets", None, q=words, limit=50)))
             with sessions() as s:
-                text_query = (select(Ticket).where(search.ticket_text(s, Ticket.title, Ticket.description, words))
+                text_query = (select(Ticket, Person.name)
+                              .outerjoin(Person, Person.employee_ref == Ticket.reporter_ref).where(search.ticket_text(s, Ticket.title, Ticket.description, words))
                               .order_by(Ticket.reported_at, Ticket.number).limit(50))
             figures["text_sql"].append(timed(lambda: bare(text_query)))
         with engine.connect() as conn:

@@ -18,6 +18,7 @@ from api.repeats import Repeat
 from api.search import known_parameters_only
 from db.equipment_queries import InvalidOrder, resolve_terms
 from db.models import Device, DeviceTransition, ErasureVendor, Unit
+from db.people_models import DeviceReturnFlag, Person
 from domain.catalogue import Category
 from domain.device_register import DeviceView
 from domain.equipment import (DeviceAction, DeviceCommand, DeviceOrder, DeviceStart, RecordErasure, SendToErasure,
@@ -138,7 +139,11 @@ def list_devices(
 ) -> list[RegisterRow]:
     """The inventory register, filtered in SQL on indexed columns and paged (rule EQ-7: kept current by every
     transition; issue 23: search over the whole fleet)."""
-    query = select(Device).order_by(Device.order_number)
+    # one query: the user's name (issue 22) and a leaver's return flag (EQ-7) joined in, not fetched after it
+    query = (select(Device, Person.name, DeviceReturnFlag.flagged_at)
+             .outerjoin(Person, Person.employee_ref == Device.user_ref)
+             .outerjoin(DeviceReturnFlag, DeviceReturnFlag.order_number == Device.order_number)
+             .order_by(Device.order_number))
     if (seen := access.visible(principal, Device.unit_id, Device.user_ref)) is not None:
         query = query.where(seen)
     filters = {"unit_id": unit_id, "user_ref": user_ref, "state": state, "model_code": model_code,
@@ -157,7 +162,9 @@ def list_devices(
         query = query.where(Device.delivered_at >= search.local_day_start(delivered_from))
     if delivered_to is not None:
         query = query.where(Device.delivered_at < search.local_day_end(delivered_to))
-    return devices_named(session, list(session.scalars(query.limit(limit).offset(offset))), RegisterRow)
+    return [RegisterRow.model_validate({**{k: getattr(row, k, None) for k in RegisterRow.model_fields},
+                                        "user_name": name, "return_flagged_at": flagged})
+            for row, name, flagged in session.execute(query.limit(limit).offset(offset))]
 
 
 def device_mirror(session: Session, order_number: str) -> DeviceView | None:

@@ -24,6 +24,7 @@ from api.repeats import Repeat
 from api.search import known_parameters_only
 from config import Settings
 from db.numbers import next_number
+from db.people_models import Person
 from db.ticket_models import SurveyAnswer, Ticket, TicketTransition, aware, utc
 from db.ticket_queries import InvalidTicket, resolve_ticket_terms, ticket_start
 from domain.support_matters import RESPONSIBILITIES, Matter, Owner, SupportLevel, owner_of
@@ -255,7 +256,9 @@ def list_tickets(
     offset: Offset = 0,
 ) -> list[TicketRow]:
     """The ticket register, filtered in SQL and paged (issue 23: number, text, reporter, unit, state, line)."""
-    query = select(Ticket).order_by(Ticket.reported_at, Ticket.number)
+    # one query: the reporter's name (issue 22) joined in, not fetched after it
+    query = (select(Ticket, Person.name).outerjoin(Person, Person.employee_ref == Ticket.reporter_ref)
+             .order_by(Ticket.reported_at, Ticket.number))
     if (seen := access.visible(principal, Ticket.unit_id, Ticket.reporter_ref)) is not None:
         query = query.where(seen)
     if q and q.strip():
@@ -278,8 +281,8 @@ def list_tickets(
     if reported_to is not None:
         query = query.where(Ticket.reported_at < utc(reported_to))
     tz = support_calendar(settings).tz
-    rows = [ticket_row(row, tz) for row in session.scalars(query.limit(limit).offset(offset))]
-    return named(session, rows, TicketRow, "reporter_ref", "reporter_name")
+    return [ticket_row(row, tz).model_copy(update={"reporter_name": name})
+            for row, name in session.execute(query.limit(limit).offset(offset))]
 
 
 class NamedTicketView(TicketView):
