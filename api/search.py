@@ -9,12 +9,17 @@ import re
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from collections.abc import Callable
+from typing import TypeVar
+
+from anyio import to_thread
 from fastapi import HTTPException, Request
 from sqlalchemy import ColumnElement, and_, false, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from db.people_models import Person
 
+T = TypeVar("T")
 # The indexed expressions, written once: the index of migration 0021 and the query must be the same text,
 # or PostgreSQL's planner does not use the index.
 TICKET_TEXT_SQL = "to_tsvector('swedish', coalesce(title, '') || ' ' || coalesce(description, ''))"
@@ -24,7 +29,19 @@ MAX_ECHO = 100  # an unknown parameter's name and value are echoed this far, nev
 TZ = ZoneInfo("Europe/Stockholm")
 
 
-def known_parameters_only(request: Request) -> None:
+async def in_session(request: Request, work: Callable[[Session], T]) -> T:
+    """`work(session)` in one worker thread with its own session: a list answers with one hop off the event
+    loop (a sync route with a sync session dependency makes four, each waiting for the loop; issue 23's
+    benchmark: bench/search.py)."""
+    maker = request.app.state.sessions
+
+    def run() -> T:
+        with maker() as session:
+            return work(session)
+    return await to_thread.run_sync(run)
+
+
+async def known_parameters_only(request: Request) -> None:
     """A dependency of the list routes: an unknown query parameter is a 422 naming it (issue 23) — a typo
     (`serial=` for `serial_number=`) would otherwise answer the whole register as if it were the hit."""
     route = request.scope.get("route")

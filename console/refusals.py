@@ -135,7 +135,8 @@ PATTERNS: list[tuple[re.Pattern, Any]] = [(re.compile(p, re.S), sv) for p, sv in
 # pydantic's validation messages by their `type` (ctx values are filled in); the field path is kept.
 PYDANTIC: dict[str, str] = {
     "missing": "måste anges", "extra_forbidden": "okänt fält (finns inte i formuläret)",
-    "string_too_short": "för kort (minst {min_length} tecken)", "string_too_long": "för lång (högst {max_length} tecken)",
+    "string_too_short": "för kort (minst {min_length} tecken)",
+    "string_too_long": "för lång (högst {max_length} tecken)",
     "string_pattern_mismatch": "har fel form (ska matcha {pattern})", "string_type": "ska vara text",
     "enum": "ska vara en av {expected}", "literal_error": "ska vara en av {expected}",
     "int_parsing": "ska vara ett heltal", "int_type": "ska vara ett heltal", "float_parsing": "ska vara ett tal",
@@ -149,7 +150,8 @@ PYDANTIC: dict[str, str] = {
     "greater_than": "ska vara större än {gt}", "less_than_equal": "får vara högst {le}",
     "less_than": "ska vara mindre än {lt}", "too_short": "för få (minst {min_length})",
     "too_long": "för många (högst {max_length})", "list_type": "ska vara en lista",
-    "dict_type": "ska vara ett objekt", "model_type": "ska vara ett objekt", "model_attributes_type": "ska vara ett objekt",
+    "dict_type": "ska vara ett objekt", "model_type": "ska vara ett objekt",
+    "model_attributes_type": "ska vara ett objekt",
     "union_tag_invalid": "okänd händelse {tag} (ska vara en av {expected_tags})",
     "union_tag_not_found": "{discriminator} saknas", "json_invalid": "ogiltig JSON",
     "uuid_parsing": "ska vara ett UUID", "url_parsing": "ska vara en webbadress",

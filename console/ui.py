@@ -227,11 +227,12 @@ def navigation(principal) -> list[tuple[str, str]]:
     """Which pages to offer (what the API will answer for this role); the API still decides every call."""
     items: list[tuple[str, str]] = []
     if principal.has(policy.IT_STAFF):
-        items += [("/console/queue", "queue"), ("/console/search", "search_tickets"), ("/console/tickets/new", "new_ticket"),
-                  ("/console/devices", "devices"), ("/console/requests", "requests")]
+        items += [("/console/queue", "queue"), ("/console/search", "search_tickets"),
+                  ("/console/tickets/new", "new_ticket"), ("/console/devices", "devices"),
+                  ("/console/requests", "requests")]
     if principal.has(policy.UNIT_MANAGER):
-        items += [("/console/devices", "devices"), ("/console/tickets", "tickets"), ("/console/search", "search_tickets"),
-                  ("/console/requests", "requests"),
+        items += [("/console/devices", "devices"), ("/console/tickets", "tickets"),
+                  ("/console/search", "search_tickets"), ("/console/requests", "requests"),
                   ("/console/orders/new", "order"), ("/console/tickets/new", "new_ticket"),
                   ("/console/invoices", "invoices")]
     if principal.has(policy.ECONOMY, policy.IT_ADMIN):
