@@ -61,6 +61,9 @@ CONDITIONS: dict[str, str] = {
         "regel TK-8: ett jourärende behöver minutes_worked (minuter) för enhetens debitering",
     "rule TK-7: IT owns this matter under the device's support level":
         "regel TK-7: IT äger detta ärende enligt utrustningens stödnivå",
+    # the machines' own refusals written out in their code (domain/tickets.py TicketProcess.refusal)
+    "rule TK-2: the 3rd line is the last line; transfer the ticket to the other 3rd-line team instead":
+        "regel TK-2: 3:e linjen är den sista; överför ärendet till det andra teamet i 3:e linjen i stället",
 }
 
 WHAT = {"ticket": "ärende", "device": "utrustning", "unit": "enhet", "person": "person", "model": "modell",
@@ -86,7 +89,8 @@ PATTERNS: list[tuple[re.Pattern, Any]] = [(re.compile(p, re.S), sv) for p, sv in
      lambda m: (f"händelsen {_event(m)} är inte tillåten i läget {_event(m, 'state')} (tillåten från: "
                 f"{_states(m['from'])}; regel {m['rule']})")),
     (r"event '(?P<event>\w+)' refused in state '(?P<state>\w+)': (?P<why>.*)",
-     lambda m: f"händelsen {_event(m)} nekades i läget {_event(m, 'state')}: {swedish(m['why']) or m['why']}"),
+     lambda m: (f"händelsen {_event(m)} nekades i läget {_event(m, 'state')}: "
+                f"{swedish(m['why']) or with_rules_in_swedish(m['why'])}")),
     (r"event '(?P<event>\w+)' refused in state '(?P<state>\w+)'",
      lambda m: f"händelsen {_event(m)} nekades i läget {_event(m, 'state')}"),
     (r"unknown event '(?P<event>\w+)' for (?P<process>\w+)",
@@ -99,6 +103,16 @@ PATTERNS: list[tuple[re.Pattern, Any]] = [(re.compile(p, re.S), sv) for p, sv in
      r"once the unit has started", "regel TK-7: på {level} börjar enheten felsöka och fortsätter med IT:s hjälp; "
                                   "anmäl igen när enheten har börjat"),
     (r"rule TK-7: on a (?P<level>.+?) the unit owns '(?P<what>.+)'", "regel TK-7: på {level} äger enheten '{what}'"),
+    (r"(?P<why>.+); hand the ticket back to the unit instead of escalating",
+     lambda m: f"{swedish(m['why']) or with_rules_in_swedish(m['why'])}; lämna tillbaka ärendet till enheten i "
+               "stället för att eskalera"),
+    (r"decided_on: rule GV-2: (?P<d>[\d-]+) is in the future", "decided_on: regel GV-2: {d} ligger i framtiden"),
+    (r"decided_on: rule GV-2: (?P<d>[\d-]+) is before the previous step's decision \((?P<e>[\d-]+)\); decisions "
+     r"follow the chain's order", "decided_on: regel GV-2: {d} är före föregående stegs beslut ({e}); besluten "
+                                  "följer kedjans ordning"),
+    (r"rule FC-3: a (?P<site>\S+) needs (?P<power>\S+); recorded: (?P<rec>.*)",
+     "regel FC-3: en {site} kräver {power}; registrerat: {rec}"),
+    (r"count: rule FC-2: IT asked for (?P<n>\d+) racks", "count: regel FC-2: IT begärde {n} rack"),
     (r"rule EQ-11: only the offered employee answers this buyout offer",
      "regel EQ-11: bara den medarbetare som fått erbjudandet svarar på det"),
     (r"(?P<f>[\w.]+): no (?P<what>" + _WHAT + r") (?P<v>.+)", lambda m: f"{m['f']}: {WHAT[m['what']]} {m['v']} finns "

@@ -84,6 +84,15 @@ def test_every_refused_move_is_said_in_swedish_with_its_rule():
      "ingen certifierad raderingsleverantör (regel EQ-12)"),
     ("reported_at: must not be in the future", "reported_at: får inte ligga i framtiden"),
     ("applicant_ref: the applicant is the signed-in user (rule TK-9)", "(regel TK-9)"),
+    # the machines' refusals written in their code, not in condition_messages
+    ("event 'escalate' refused in state 'infrastruktur': rule TK-2: the 3rd line is the last line; transfer the "
+     "ticket to the other 3rd-line team instead", "regel TK-2: 3:e linjen är den sista"),
+    ("rule TK-7: on a managed device the unit owns 'printer'; hand the ticket back to the unit instead of escalating",
+     "lämna tillbaka ärendet till enheten"),
+    ("decided_on: rule GV-2: 2031-01-02 is in the future", "regel GV-2: 2031-01-02 ligger i framtiden"),
+    ("decided_on: rule GV-2: 2026-01-02 is before the previous step's decision (2026-02-01); decisions follow the "
+     "chain's order", "besluten följer kedjans ordning"),
+    ("count: rule FC-2: IT asked for 4 racks", "IT begärde 4 rack"),
 ])
 def test_the_apis_refusals_shown_in_the_console_are_swedish(message, swedish_text):
     assert swedish_text in (swedish(message) or "")
