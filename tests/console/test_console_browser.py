@@ -239,7 +239,7 @@ def test_tk9_unit_manager_applies_for_an_account_and_orders_equipment(console_st
     assert "(TK-9)" in page.get_by_role("heading", level=1).inner_text() and "Kim Konsult" in page.locator("dl").inner_text()
     accessible(page, None)
     page.goto(f"{stack.base}/console/requests")
-    row = page.get_by_role("row").filter(has_text="non_employee_account")
+    row = page.get_by_role("row").filter(has_text="Konto för icke anställd")  # issue 23: the kind in Swedish
     assert "TR-KS" in row.inner_text() and "E1001" in row.inner_text()  # TK-9: the applicant is the manager
     accessible(page, "requests")
     page.goto(f"{stack.base}/console/orders/new")
