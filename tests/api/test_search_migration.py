@@ -18,7 +18,8 @@ DEVICE_INDEXES = {"ix_devices_serial_upper", "ix_devices_order_upper", "ix_devic
 def index_names(conn, table: str) -> set[str]:
     """The table's indexes, expression indexes included (SQLAlchemy's reflection skips them on SQLite)."""
     if conn.dialect.name == "postgresql":
-        return set(conn.execute(text("SELECT indexname FROM pg_indexes WHERE tablename = :t"), {"t": table}).scalars())
+        return set(conn.execute(text("SELECT indexname FROM pg_indexes WHERE tablename = :t"),
+                                {"t": table}).scalars())
     return set(conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = :t"),
                             {"t": table}).scalars())
 
