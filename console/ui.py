@@ -107,7 +107,8 @@ class Ui:
         return self.templates.TemplateResponse(request, name, {
             "t": i18n.words(lang), "lang": lang, "session": session, "principal": principal, "flash": flash,
             "csrf": session.csrf if session else "", "nav": navigation(principal) if principal else [],
-            "path": request.url.path, **context}, status_code=status)
+            "path": request.url.path, "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+            **context}, status_code=status)
 
     def error(self, request: Request, session: ConsoleSession | None, status: int, heading: str,
               message: str) -> HTMLResponse:

@@ -74,6 +74,10 @@ def test_eq7_a_serial_number_is_found_among_thousands_of_devices_a_page_at_a_tim
     assert serial_of(wanted) in rows.inner_text()
     fits(page)
     accessible(page)
+    page.get_by_role("link", name="In English").click()  # English one click away, the search kept
+    assert page.get_by_role("heading", level=1).inner_text() == "Devices" and order_of(wanted) in page.locator(
+        "main table tbody").inner_text()
+    page.get_by_role("link", name="På svenska").click()
     page.goto(f"{stack.base}/console/devices?unit_id=TR-KS")  # a unit's devices: 50 a page, then the next
     assert page.locator("main table tbody tr").count() == 50
     page.get_by_role("link", name="Nästa sida").click()
