@@ -26,9 +26,11 @@ endif
 
 # The Debian tools the tests need (promtool, chromium, dovecot) are installed first where this machine allows;
 # the run ends by naming every test it skipped and why (tests/conftest.py).
+# Then the date-sensitive tests again on five days across the coming year (issue 20: any day; `make test-dates`).
 test: $(STAMP)
 	bash scripts/test_prerequisites.sh
 	$(PY) -m pytest -q
+	$(PY) -m scripts.test_dates
 
 # Issue 20: the date-sensitive tests (marker `dates`) with the clock at five days across the coming year
 # (RAMFLOW_TEST_TODAY, tests/clock.py; DAYS="2027-03-31T23:30 ..." for others; 2-5 min a day on the shared cores).

@@ -10,6 +10,9 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+DEVELOPMENT_SURVEY_LINK_SECRET = "change-me-survey-link-secret"  # production refuses it (check_api_production)
+
+
 class Settings(BaseSettings):
     """Validated settings; the environment variable of each field is its name in upper case."""
 
@@ -175,7 +178,7 @@ class Settings(BaseSettings):
     mail_dev_catch_dir: str | None = Field(None, description="development only: the folder where the development "
                                            "mail server keeps every caught mail (.eml); set, the console lists it")
     public_base_url: str = Field("http://127.0.0.1:8000", description="base URL of links in mail (console, survey)")
-    survey_link_secret: SecretStr = Field(SecretStr("change-me-survey-link-secret"), description="rule TK-6: key "
+    survey_link_secret: SecretStr = Field(SecretStr(DEVELOPMENT_SURVEY_LINK_SECRET), description="rule TK-6: key "
                                           "that signs the survey links (set your own in production)")
     survey_link_days: int = Field(14, ge=1, le=90, description="rule TK-6: a survey link is valid this many days")
 
@@ -198,6 +201,9 @@ class Settings(BaseSettings):
         if "oidc_issuer" not in self.model_fields_set or not self.oidc_issuer.startswith("https://"):
             raise ValueError("RAMFLOW_ENV=production needs OIDC_ISSUER set to the https issuer (Entra ID: "
                              "https://login.microsoftonline.com/<tenant-id>/v2.0)")
+        if self.survey_link_secret.get_secret_value() == DEVELOPMENT_SURVEY_LINK_SECRET:
+            # rule TK-6: a known key would let anyone forge a survey link and answer for the reporter
+            raise ValueError("RAMFLOW_ENV=production needs SURVEY_LINK_SECRET (the survey links' signing key)")
 
     # --- the support mailbox (issue 21, In): mail to support becomes a ticket (docs/mail.md) -------------------
     mail_in_source: Literal["off", "maildir", "imap"] = Field("off", description="where support mail is read: a "
@@ -222,6 +228,27 @@ class Settings(BaseSettings):
         description="content types kept with a ticket (JSON list; `image/*` for every image); others: kept aside")
     mail_attachment_dir: str | None = Field(None, description="directory attachments are stored in (by SHA-256); "
                                             "unset: in the database")
+
+    # --- files for the economy, payroll and ordering systems (issue 25; docs/payroll-ordering-files.md) -------
+    file_delivery_targets: dict[str, str] = Field(default_factory=lambda: {
+        "economy": "var/outgoing/economy", "payroll": "var/outgoing/payroll", "ordering": "var/outgoing/ordering"},
+        description="where each receiving system takes its files (JSON object): a directory, or "
+        "`sftp://user@host[:port]/directory` (key: file_delivery_ssh_key, host key: file_delivery_known_hosts)")
+    file_delivery_ssh_key: str | None = Field(None, description="the SFTP client's private key file (OpenSSH format)")
+    file_delivery_known_hosts: str | None = Field(None, description="known_hosts file with the SFTP servers' host "
+                                                  "keys; an sftp:// target without it is refused (no blind trust)")
+    file_delivery_max_attempts: int = Field(20, ge=1, le=1000, description="a delivery is retried with backoff "
+                                            "(10 s doubling to 30 min) this many times, then marked failed")
+    paxml_pay_types: dict[str, str] = Field(default_factory=dict, description="EQ-11: the payroll system's pay-type "
+        "code (PAXml `lonart`) of a buyout's net salary deduction per municipality (JSON object, e.g. "
+        "{\"tranemo\": \"7400\"}); a municipality without one: its PAXml export is refused")
+    peppol_buyer_ids: dict[str, str] = Field(default_factory=dict, description="EQ-2: each municipality's Peppol "
+        "participant id as buyer, `scheme:id` (JSON object, e.g. {\"tranemo\": \"0007:2120001553\"}); missing: "
+        "the order is refused naming it")
+    peppol_supplier_ids: dict[str, str] = Field(default_factory=dict, description="EQ-2: the supplier's Peppol "
+        "participant id per agreement reference (JSON object, `scheme:id`); missing: the order is refused naming it")
+    order_response_inbox: str = Field("var/incoming/ordering", description="directory the e-commerce system drops "
+                                      "the suppliers' Order Responses in (read by POST /orders/responses/poll)")
 
     @field_validator("codec_cors_origins", "trusted_proxies", "mail_queue_addresses", "mail_attachment_types",
                      mode="before")

@@ -16,6 +16,7 @@ from activities.audit import AuditActivities, ensure_search_attributes
 from activities.billing import BillingActivities, RenewalSafetyNetActivities
 from activities.device_import import DeviceImportActivities
 from activities.equipment import EquipmentActivities
+from activities.file_delivery import FileDeliveryActivities
 from activities.mail import DeliveryStarter, MailActivities
 from activities.governance import GovernanceActivities
 from activities.mailbox import MailboxActivities
@@ -40,6 +41,7 @@ from workflows.audit import AuditAnchorWorkflow
 from workflows.billing import BillingRunWorkflow, RenewalSafetyNetWorkflow
 from workflows.device_import import DeviceImportWorkflow
 from workflows.equipment import DeviceLifecycleWorkflow
+from workflows.file_delivery import FileDeliverySweepWorkflow, FileDeliveryWorkflow
 from workflows.mail import MailDeliveryWorkflow, MailSweepWorkflow
 from workflows.mail_in import MailboxPollWorkflow
 from workflows.governance import DevelopmentCaseWorkflow, FrameworkChangeWorkflow, FrameworkYearlyRoundWorkflow
@@ -54,7 +56,7 @@ WORKFLOWS: list[type] = [DeviceLifecycleWorkflow, TicketWorkflow, ServiceRequest
                          DevelopmentCaseWorkflow, PremisesProjectWorkflow, BillingRunWorkflow, RenewalSafetyNetWorkflow,
                          RenewalPolicyRearmWorkflow, AuditAnchorWorkflow, MailDeliveryWorkflow, MailSweepWorkflow,
                          MailboxPollWorkflow, PersonLeaverWorkflow,
-                         DeviceImportWorkflow]
+                         DeviceImportWorkflow, FileDeliveryWorkflow, FileDeliverySweepWorkflow]
 
 
 def all_activities(client: Client, sessions: sessionmaker[Session], settings: Settings) -> list:
@@ -68,7 +70,8 @@ def all_activities(client: Client, sessions: sessionmaker[Session], settings: Se
             *MailboxActivities(client, sessions, settings).all(),
             RenewalSafetyNetActivities(client, sessions, settings.renewal_lead_days).renewal_safety_net,
             *PeopleActivities(client, sessions).all(),
-            DeviceImportActivities(client, sessions).start_devices]
+            DeviceImportActivities(client, sessions).start_devices,
+            *FileDeliveryActivities(sessions, settings, client).all()]
 
 
 def local_activities(activities: list) -> frozenset[str]:
@@ -127,6 +130,10 @@ async def main() -> None:
             from workflows.schedules import ensure_mail_schedule
 
             logging.info("schedules ensured: %s", ", ".join(await ensure_mail_schedule(client, settings)))
+        # issue 25: the safety net of file delivery (pending files whose start was lost)
+        from workflows.schedules import ensure_file_delivery_schedule
+
+        logging.info("schedules ensured: %s", ", ".join(await ensure_file_delivery_schedule(client, settings)))
         # issue 21: the support mailbox is read every mail_poll_seconds (none when mail_in_source is off)
         from workflows.schedules import ensure_mailbox_schedule
 

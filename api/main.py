@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any, AsyncIterator
@@ -25,26 +26,37 @@ from api.policy import ACCESS_RESPONSES, documented_bearer, enforce
 from api.ratelimit import RateLimiter, trusted_proxy_headers
 from api.refusals import RefusalRecorder
 from api.strict_bodies import refuse_unknown_fields
-from api.routes import (agreements, audit, billing, calendar, catalogue, cloud_moves, codec, devices, feeds,
-                        governance, imports, incidents, mail, outbox, people, people_moves, premises, reference, reports,
-                        service_requests, services, survey_links, ticket_messages, tickets)
+from api.routes import (agreements, audit, billing, calendar, catalogue, cloud_moves, codec, devices, erasure_reports,
+                        feeds, files, governance, imports, incidents, mail, orders, outbox, payroll_files, people,
+                        people_moves, premises, reference, reports, service_requests, services, survey_links,
+                        ticket_messages, tickets)
 from config import Settings, get_settings
 from db.session import api_sessionmaker
 from observability.http import instrument_app, untraced
 
 
+ATTACHMENT_PATHS = re.compile(r"^/(api/v1|console)/tickets/[^/]+/messages$|^/console/tickets/report$")
+
+
 class BodyLimit:
     """Refuse a request body over `limit` bytes with 413, before it is read whole (issue 7)."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, attachment_limit: int | None = None) -> None:
         self.app, self.limit = app, limit
+        self.attachment_limit = max(limit, attachment_limit or 0)
+
+    def limit_of(self, path: str) -> int:
+        """Issue 23: a ticket message or report may carry a file (one, up to mail_attachment_max_bytes, as
+        base64 or multipart); every other body keeps the small limit."""
+        return self.attachment_limit if ATTACHMENT_PATHS.match(path) else self.limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limit_of(scope.get("path", ""))
         for name, value in scope.get("headers", []):
-            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
+            if name == b"content-length" and value.isdigit() and int(value) > limit:
                 await self._too_large(send)
                 return
         received = 0
@@ -54,8 +66,8 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise HTTPException(413, f"request body larger than {self.limit} bytes")
+                if received > limit:
+                    raise HTTPException(413, f"request body larger than {limit} bytes")
             return message
 
         started = False
@@ -169,7 +181,8 @@ def create_app(settings: Settings | None = None, client: Client | None = None,
     install_error_handlers(app)
     # one record per refused request: every 401/403, and commands a process refused (api.refusals)
     app.add_middleware(RefusalRecorder)
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes,  # one file as base64, and the message itself
+                       attachment_limit=settings.mail_attachment_max_bytes * 4 // 3 + 64_000)
     app.add_middleware(security.SecurityHeaders)  # every answer, 413 included
     # issue 11: the Temporal Web UI (another origin) decodes payloads through /codec/decode, and only there
     app.add_middleware(CodecCors, origins=settings.codec_cors_origins)
@@ -178,7 +191,8 @@ def create_app(settings: Settings | None = None, client: Client | None = None,
     app.add_middleware(trusted_proxy_headers, trusted_proxies=settings.trusted_proxies)
     for module in (devices, catalogue, reference, people, people_moves, imports, outbox, tickets, ticket_messages,
                    mail, service_requests, incidents, reports, calendar, agreements, services, cloud_moves, governance,
-                   premises, security, audit, codec, billing, survey_links, feeds):
+                   premises, security, audit, codec, billing, survey_links, feeds, files, payroll_files, orders,
+                   erasure_reports):
         app.include_router(module.router, prefix="/api/v1", responses={**COMMON_RESPONSES, **ACCESS_RESPONSES},
                            dependencies=[Depends(reject_lone_surrogates), Depends(documented_bearer)])
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

@@ -40,6 +40,7 @@ SAMVERKANSNAMND = "samverkansnamnd-it"
 AUDITOR = "auditor"
 ECONOMY = "economy"  # the municipalities' economy staff: billing (issue 12)
 PROVISIONING = "provisioning"  # Entra ID's app provisioning: the SCIM endpoint only (issue 22)
+PAYROLL = "payroll"  # the municipalities' payroll office: salary-deduction files (issue 25, EQ-11)
 
 ROLES: dict[str, str] = {
     IT_STAFF: "IT staff (team: användarstöd, verksamhetsstöd, infrastruktur): tickets, service requests, "
@@ -58,6 +59,8 @@ ROLES: dict[str, str] = {
     AUDITOR: "auditor: reads everything, changes nothing",
     ECONOMY: "economy staff of the municipalities: billing runs, invoice bases, the CSV export, the forecast "
              "(reads only)",
+    PAYROLL: "payroll office of the municipalities: the PAXml salary-deduction files and their receipts; "
+             "records a deduction payroll refused (EQ-11, issue 25)",
     PROVISIONING: "Entra ID's app provisioning (a machine, not a person): the SCIM endpoint /scim/v2 only, which "
                   "keeps the people register current (issue 22)",
 }
@@ -99,6 +102,7 @@ def read(*roles: str | Iterable[str], scoped: str | None = None) -> Rule:
 
 OWN_UNIT = "unit-manager: own unit only (another unit's object is 404)"
 FOR_OWN_UNIT = "unit-manager: for their own unit only (403)"
+FILES_SCOPE = "economy: economy and ordering files; payroll: payroll files (another's is 404)"
 OWN = "unit-manager: own unit; employee: own only (anyone else's object is 404)"
 
 # AG-4: an agreement's drawing-up and its revisions take the same events from the same parties
@@ -129,6 +133,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/erasure-vendors"): read(EVERYONE),
     # the people register (issues 20-22): personal data, IT and auditors only
     ("GET", "/people"): read(IT),
+    ("GET", "/me"): read(EVERYONE, scoped="the caller's own name and unit (issue 23)"),
     ("GET", "/people/{employee_ref}"): read(IT),
     ("PUT", "/people/{employee_ref}"): allow(IT_ADMIN),
     # importing the existing device register (issue 22)
@@ -149,7 +154,8 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/tickets/{number}/messages"): read(IT, UNIT_MANAGER, EMPLOYEE, scoped=OWN + "; no internal notes"),
     ("GET", "/tickets/{number}/attachments/{attachment_id}"): read(IT, UNIT_MANAGER, EMPLOYEE,
                                                                     scoped=OWN + "; no internal notes"),
-    ("POST", "/tickets/{number}/messages"): allow(IT_STAFF),
+    ("POST", "/tickets/{number}/messages"): allow(IT_STAFF, EMPLOYEE,
+                                                  scoped="employee: the ticket's reporter answers (TK-5)"),
     ("GET", "/mail/rejected"): read(IT),  # the support mailbox's kept-aside mail (personal data)
     ("POST", "/tickets/{number}/survey"): allow(EMPLOYEE, scoped="the ticket's reporter only (TK-6)"),
     ("GET", "/survey/questions"): read(EVERYONE),
@@ -266,6 +272,18 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/billing/forecast/{municipality}"): read(ECONOMY, IT_ADMIN),
     ("GET", "/billing/forecast/{municipality}.csv"): read(ECONOMY, IT_ADMIN),
     ("GET", "/billing/forecast/{municipality}.svg"): read(ECONOMY, IT_ADMIN),
+    # files for the economy, payroll and ordering systems and their receipts (issue 25)
+    ("GET", "/files/deliveries"): read(IT_ADMIN, ECONOMY, PAYROLL, scoped=FILES_SCOPE),
+    ("GET", "/files/deliveries/{delivery_id}"): read(IT_ADMIN, ECONOMY, PAYROLL, scoped=FILES_SCOPE),
+    ("GET", "/files/deliveries/{delivery_id}/content"): read(IT_ADMIN, ECONOMY, PAYROLL, scoped=FILES_SCOPE),
+    ("POST", "/files/deliveries/{delivery_id}/retry"): allow(IT_ADMIN),
+    ("GET", "/salary-deductions"): read(IT_ADMIN, PAYROLL),
+    ("POST", "/salary-deductions/paxml"): allow(IT_ADMIN),
+    ("POST", "/salary-deductions/{order_number}/refused"): allow(PAYROLL, IT_ADMIN),
+    ("POST", "/call-offs/{order_number}/order"): allow(IT_STAFF, IT_ADMIN),
+    ("POST", "/orders/responses"): allow(IT_STAFF, IT_ADMIN),
+    ("POST", "/orders/responses/poll"): allow(IT_ADMIN),
+    ("POST", "/erasure-reports"): allow(IT_STAFF, IT_ADMIN),
 }
 # paths outside /api/v1 keep their own path
 UNPREFIXED = {"/health", "/ready", "/metrics"}

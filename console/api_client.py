@@ -57,6 +57,13 @@ class Api:
         clean = {k: v for k, v in params.items() if v not in (None, "")}
         return await self._answer(await self.http.get(f"/api/v1{path}", params=clean))
 
+    async def get_bytes(self, path: str) -> Answer:
+        """A file as the API answers it (the body kept as bytes: SIE files are CP437, issue 25)."""
+        response = await self.http.get(f"/api/v1{path}")
+        if response.status_code >= 300:
+            return await self._answer(response)
+        return Answer(response.status_code, response.content, response.headers)
+
     async def post(self, path: str, body: dict, idempotency_key: str | None = None) -> Answer:
         # a form posted twice (double click, back button) applies once: one key per rendered form
         headers = {"Idempotency-Key": idempotency_key or uuid.uuid4().hex}

@@ -40,6 +40,10 @@ WORDS: dict[str, dict[str, str]] = {
         "mirror": "Uppgifterna kommer från registret (processen svarade inte i tid).",
         "warning_why": "varningsandelen av åtgärdstiden har gått", "breached_why": "åtgärdstiden har passerats",
         "invoices": "Fakturaunderlag", "invoice": "Fakturaunderlag", "period": "Period", "total": "Summa",
+        "files": "Filer till system", "file_name": "Fil", "system": "System", "checksum": "Kontrollsumma (SHA-256)",
+        "made_by": "Skapad av", "delivered_to": "Levererad till", "delivered_at": "Levererad",
+        "download": "Hämta", "sys_economy": "Ekonomi", "sys_payroll": "Lön",
+        "sys_ordering": "E-handel", "st_pending": "Väntar", "st_delivered": "Levererad", "st_failed": "Misslyckad",
         "lines": "Rader", "article": "Artikel", "text": "Text", "quantity": "Antal", "unit_price": "À-pris",
         "amount": "Belopp", "changes": "Förändringar sedan förra underlaget", "no_changes": "Inga förändringar",
         "previous_total": "Summa förra underlaget", "municipality": "Kommun", "published": "Publicerat",
@@ -68,7 +72,62 @@ WORDS: dict[str, dict[str, str]] = {
         "decisions": "Beslut i varje organ", "body": "Organ", "decision": "Beslut", "summary": "Sammanfattning",
         "law_reference": "Lagändring", "effective_from": "Gäller från", "supersedes": "Ersätter",
         "services": "Tjänster som tillkommer (antal)", "prices": "Prisrader (antal)",
-        "equipment_prices": "Utrustningspriser (antal)"
+        "equipment_prices": "Utrustningspriser (antal)",
+        # issue 23: the ticket as a conversation, the queue
+        "conversation": "Konversation", "no_messages": "Inga meddelanden ännu.",
+        "direction_in": "Från anmälaren", "direction_out": "Till anmälaren", "direction_internal": "Intern anteckning",
+        "write_note": "Intern anteckning", "write_note_hint": "Syns bara för IT.",
+        "write_reply": "Svar till anmälaren", "write_reply_hint": "Syns för anmälaren och skickas med e-post.",
+        "write_question": "Fråga till kunden", "write_question_hint": "Ärendet väntar på kundens svar och "
+        "klockan står tills kunden svarar (regel TK-5).",
+        "write_answer": "Ditt svar till IT", "write_answer_hint": "Ärendet fortsätter när du har svarat.",
+        "send_note": "Spara anteckning", "send_reply": "Skicka svar", "send_question": "Skicka fråga och vänta",
+        "send_answer": "Skicka svar", "written_note": "Anteckningen är sparad.", "written_reply": "Svaret är skickat.",
+        "written_question": "Frågan är skickad; ärendet väntar på kunden.",
+        "written_answer": "Tack! Ditt svar är skickat till IT.", "message_empty": "Skriv ett meddelande först.",
+        "attachment": "Bifoga fil (valfritt)", "not_assigned": "Inte tilldelat ännu",
+        "assignee_contact": "(du kan kontakta handläggaren om ärendet, regel TK-2)",
+        "no_deadline": "Ingen åtgärdstid (inte intefunktion)",
+        "waiting_customer": "Ärendet väntar på kundens svar; klockan står.",
+        "waiting_answer": "IT har en fråga till dig. Svara längst ned i konversationen så fortsätter ärendet.",
+        "age": "Ålder", "mine": "Mina ärenden", "all_lines": "Alla linjer", "filter": "Filtrera",
+        "sort": "Sortering", "sort_due": "Mest brådskande först", "sort_reported": "Äldst först",
+        "sort_newest": "Nyast först", "any": "Alla",
+        "report_intro": "Beskriv felet så hjälper IT-supporten dig. Du får svar här och med e-post.",
+        "report_title": "Vad gäller det? (kort)", "report_description": "Beskriv felet: vad händer, sedan när?",
+        "report_device": "Vilken utrustning gäller det?", "report_no_device": "Ingen särskild utrustning",
+        "report_blocked": "Hindrar felet dig från att arbeta med något av det här?",
+        "report_function": "Vad fungerar inte?", "yes": "Ja", "no": "Nej",
+        "report_affects": "Felet påverkar verksamheten (t.ex. flera kollegor eller brukare)",
+        "report_cannot_wait": "Det kan inte vänta till nästa arbetsdag",
+        "attached_at_report": "Bifogat vid anmälan.", "reported_ticket": "Tack! Ditt ärende {number} är anmält.",
+        "fn_workstation_login": "Datorn startar inte eller jag kan inte logga in",
+        "fn_access_rights": "Jag kommer inte åt den information jag behöver i mitt arbete",
+        "fn_network_printing": "Jag kan inte skriva ut",
+        "fn_storage_save": "Jag kan inte spara på P: eller G:",
+        "fn_storage_restore": "Jag kan inte få tillbaka en fil från P: eller G:",
+        "fn_client_protection": "Virusskyddet eller skräppostskyddet fungerar inte",
+        "fn_web_filter": "Webbfiltret stoppar sidor jag behöver", "fn_wireless_network": "Trådlösa nätverket",
+        "fn_telephony": "Telefonen eller vidarekopplingen fungerar inte", "fn_email_calendar": "E-post eller kalender",
+        "fn_infocaption": "Guideplattformen (InfoCaption)", "fn_office": "Office-programmen startar inte",
+        "fn_remote_access": "Jag kan inte arbeta på distans (fjärråtkomst)",
+        "fn_software_distribution": "Jag kan inte installera program från programportalen",
+        "confirm_heading": "Bekräfta", "confirm_yes": "Ja, jag bekräftar", "confirm_no": "Nej, tillbaka",
+        "confirm_generic": "Åtgärden går inte att ångra här. Vill du fortsätta?",
+        "confirm_renew_now": "Utrustningen förnyas nu: ny utrustning beställs och den gamla ska lämnas tillbaka.",
+        "confirm_report_stolen": "Utrustningen anmäls stulen: den spärras och du behöver göra en polisanmälan.",
+        "confirm_give_notice": "Utrustningen sägs upp: hyran upphör och den ska lämnas tillbaka.",
+        "confirm_accept_buyout": "Du köper ut datorn för priset nedan. Det är bindande (regel EQ-11).",
+        "confirm_board_reject": "Ärendet avslås av nämnden/styrelsen och beslutet förs in i protokollet.",
+        "confirm_reject": "Förslaget avslås.",
+        "buyout_erasure": "Innan du får datorn raderas den med certifierad radering och installeras om med "
+        "ursprungligt operativsystem; dina och arbetsgivarens data följer inte med.",
+        "buyout_salary": "Priset dras från din nettolön (efter skatt) vid nästa löneutbetalning.",
+        "buyout_flag": "Du har ett erbjudande om att köpa ut en dator. Svara senast sista svarsdag.",
+        "buyout_read": "Läs erbjudandet",
+        "order_number_allocated": "Ordernumret får beställningen av Ramflow när du skickar den.",
+        "per_month": "/mån", "per_week": "/vecka", "no_price": "pris saknas för i år",
+        "renewed_after": "förnyas efter {months} mån", "answer_needed": "IT väntar på svar"
     },
     "en": {
         "app": "Ramflow", "skip": "Skip to content", "login": "Sign in", "logout": "Sign out",
@@ -101,6 +160,10 @@ WORDS: dict[str, dict[str, str]] = {
         "mirror": "Shown from the register (the process did not answer in time).",
         "warning_why": "the warning share of the time to fix has passed", "breached_why": "the deadline has passed",
         "invoices": "Invoice bases", "invoice": "Invoice basis", "period": "Period", "total": "Total",
+        "files": "Files to systems", "file_name": "File", "system": "System", "checksum": "Checksum (SHA-256)",
+        "made_by": "Made by", "delivered_to": "Delivered to", "delivered_at": "Delivered",
+        "download": "Download", "sys_economy": "Economy", "sys_payroll": "Payroll",
+        "sys_ordering": "E-commerce", "st_pending": "Pending", "st_delivered": "Delivered", "st_failed": "Failed",
         "lines": "Lines", "article": "Article", "text": "Text", "quantity": "Quantity", "unit_price": "Unit price",
         "amount": "Amount", "changes": "Changes since the previous basis", "no_changes": "No changes",
         "previous_total": "Previous basis total", "municipality": "Municipality", "published": "Published",
@@ -129,7 +192,61 @@ WORDS: dict[str, dict[str, str]] = {
         "decisions": "Each body's decision", "body": "Body", "decision": "Decision", "summary": "Summary",
         "law_reference": "Change in law", "effective_from": "In force from", "supersedes": "Supersedes",
         "services": "Services added (count)", "prices": "Price lines (count)",
-        "equipment_prices": "Equipment prices (count)"
+        "equipment_prices": "Equipment prices (count)",
+        # issue 23: the ticket as a conversation, the queue
+        "conversation": "Conversation", "no_messages": "No messages yet.",
+        "direction_in": "From the reporter", "direction_out": "To the reporter", "direction_internal": "Internal note",
+        "write_note": "Internal note", "write_note_hint": "Seen by IT only.",
+        "write_reply": "Reply to the reporter", "write_reply_hint": "Seen by the reporter and sent by e-mail.",
+        "write_question": "Question to the customer", "write_question_hint": "The ticket waits for the customer's "
+        "answer and the clock stops until they answer (rule TK-5).",
+        "write_answer": "Your answer to IT", "write_answer_hint": "The ticket goes on once you have answered.",
+        "send_note": "Save note", "send_reply": "Send reply", "send_question": "Send question and wait",
+        "send_answer": "Send answer", "written_note": "The note is saved.", "written_reply": "The reply is sent.",
+        "written_question": "The question is sent; the ticket waits for the customer.",
+        "written_answer": "Thank you! Your answer is sent to IT.", "message_empty": "Write a message first.",
+        "attachment": "Attach a file (optional)", "not_assigned": "Not assigned yet",
+        "assignee_contact": "(you may contact the technician about the ticket, rule TK-2)",
+        "no_deadline": "No time to fix (not intefunktion)",
+        "waiting_customer": "The ticket waits for the customer's answer; the clock is stopped.",
+        "waiting_answer": "IT has a question for you. Answer at the end of the conversation and the ticket goes on.",
+        "age": "Age", "mine": "My tickets", "all_lines": "All lines", "filter": "Filter",
+        "sort": "Sort", "sort_due": "Most urgent first", "sort_reported": "Oldest first",
+        "sort_newest": "Newest first", "any": "Any",
+        "report_intro": "Describe the problem and IT support will help you. You get answers here and by e-mail.",
+        "report_title": "What is it about? (short)", "report_description": "Describe it: what happens, since when?",
+        "report_device": "Which of your devices is it?", "report_no_device": "No particular device",
+        "report_blocked": "Does the problem stop you from working with any of these?",
+        "report_function": "What does not work?", "yes": "Yes", "no": "No",
+        "report_affects": "It affects the operation (e.g. several colleagues or clients)",
+        "report_cannot_wait": "It cannot wait until the next working day",
+        "attached_at_report": "Attached when reported.", "reported_ticket": "Thank you! Your ticket {number} is reported.",
+        "fn_workstation_login": "The computer does not start or I cannot sign in",
+        "fn_access_rights": "I cannot reach the information I need for my work",
+        "fn_network_printing": "I cannot print", "fn_storage_save": "I cannot save to P: or G:",
+        "fn_storage_restore": "I cannot restore a file from P: or G:",
+        "fn_client_protection": "The virus or spam protection does not work",
+        "fn_web_filter": "The web filter blocks pages I need", "fn_wireless_network": "The wireless network",
+        "fn_telephony": "The phone or call forwarding does not work", "fn_email_calendar": "E-mail or calendar",
+        "fn_infocaption": "The guides platform (InfoCaption)", "fn_office": "The Office programs do not start",
+        "fn_remote_access": "I cannot work remotely (remote access)",
+        "fn_software_distribution": "I cannot install programs from the software portal",
+        "confirm_heading": "Confirm", "confirm_yes": "Yes, I confirm", "confirm_no": "No, go back",
+        "confirm_generic": "This cannot be undone here. Do you want to go on?",
+        "confirm_renew_now": "The device is renewed now: a new one is ordered and the old one is to be returned.",
+        "confirm_report_stolen": "The device is reported stolen: it is blocked and you need to report it to the police.",
+        "confirm_give_notice": "The device is given notice: the rent ends and the device is to be returned.",
+        "confirm_accept_buyout": "You buy the device at the price below. It is binding (rule EQ-11).",
+        "confirm_board_reject": "The board rejects the case and the decision goes into the minutes.",
+        "confirm_reject": "The proposal is rejected.",
+        "buyout_erasure": "Before you get the device it is erased with a certified erasure and reinstalled with "
+        "its original operating system; no data of yours or the employer's stays on it.",
+        "buyout_salary": "The price is deducted from your net salary (after tax) at the next payday.",
+        "buyout_flag": "You have an offer to buy a device. Answer by the last day of the offer.",
+        "buyout_read": "Read the offer",
+        "order_number_allocated": "Ramflow gives the order its number when you send it.",
+        "per_month": "/month", "per_week": "/week", "no_price": "no price this year",
+        "renewed_after": "renewed after {months} months", "answer_needed": "IT awaits an answer"
     },
 }
 
@@ -188,6 +305,17 @@ def quantity(value: Decimal | str | None) -> str:
     if value is None or value == "":
         return "–"
     return f"{Decimal(str(value)).normalize():f}".replace(".", ",")
+
+
+def age(since: datetime | str | None, now: datetime) -> str:
+    """How long ago, calendar time: `3 d 4 h`, `2 h 05 min`, `12 min` (issue 23: the queue's age)."""
+    start = _local(since)
+    if start is None:
+        return "–"
+    minutes = max(0, int((now - start).total_seconds() // 60))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    return f"{days} d {hours} h" if days else f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
 
 
 def working_hours(seconds: float | None) -> str:

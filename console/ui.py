@@ -26,7 +26,7 @@ DECISION_ROLES = (policy.SYSTEM_OWNER, policy.IT_ADMIN, *policy.BODY_ROLES)
 
 # Which inputs an event's form shows (presentation only: the API validates and decides).
 EVENT_FIELDS: dict[str, tuple[str, ...]] = {
-    "assign": ("assignee",), "escalate": ("to",), "transfer": ("to",), "resolve": ("resolution",),
+    "assign": ("assignee",), "wait_for_customer": ("question",), "escalate": ("to",), "transfer": ("to",), "resolve": ("resolution",),
     "deliver": ("serial_number",), "offer_buyout": ("price", "buyer_ref"), "reassign": ("unit_id", "user_ref"),
     "record_erasure": ("vendor", "certificate_id"), "send_to_erasure": ("vendor",),
     "record_police_report": ("police_report_ref",),
@@ -74,7 +74,8 @@ class Ui:
                                      kronor=i18n.kronor, hours=i18n.working_hours,
                                      quantity=i18n.quantity, person=i18n.person,
                                      said=lambda text, lang="sv": said(text, lang),
-                                     line_text=pass_context(lambda ctx, v: i18n.line_text(v, ctx.get("lang", "sv"))))
+                                     line_text=pass_context(lambda ctx, v: i18n.line_text(v, ctx.get("lang", "sv"))),
+                                     age=i18n.age)
         self.templates = templates
 
     def now(self) -> datetime:
@@ -228,7 +229,8 @@ def navigation(principal) -> list[tuple[str, str]]:
     """Which pages to offer (what the API will answer for this role); the API still decides every call."""
     items: list[tuple[str, str]] = []
     if principal.has(policy.IT_STAFF):
-        items += [("/console/queue", "queue"), ("/console/search", "search_tickets"),
+        items += [("/console/queue", "queue"), ("/console/queue?line=all&mine=1", "mine"),
+                  ("/console/search", "search_tickets"),
                   ("/console/tickets/new", "new_ticket"), ("/console/devices", "devices"),
                   ("/console/requests", "requests")]
     if principal.has(policy.UNIT_MANAGER):
@@ -239,11 +241,14 @@ def navigation(principal) -> list[tuple[str, str]]:
     if principal.has(policy.ECONOMY, policy.IT_ADMIN):
         items += [("/console/invoices", "invoices")]
     if principal.has(policy.EMPLOYEE) and not principal.has(policy.UNIT_MANAGER):
-        items += [("/console/devices", "my_devices"), ("/console/tickets", "tickets")]
+        items += [("/console/devices", "my_devices"), ("/console/tickets", "tickets"),
+                  ("/console/tickets/report", "new_ticket")]
     if principal.has(*DECISION_ROLES):
         items += [("/console/inbox", "inbox")]
     if principal.has(policy.AUDITOR):
         items += [("/console/audit", "audit")]
+    if principal.has(policy.ECONOMY, policy.PAYROLL, policy.IT_ADMIN, policy.AUDITOR):
+        items += [("/console/files", "files")]  # issue 25: the files delivered and their receipts (last: homes stay)
     seen: set[str] = set()
     return [item for item in items if not (item[0] in seen or seen.add(item[0]))]
 

@@ -185,6 +185,11 @@ class CallOff(DeviceRecordColumns, Base):
     agreement_ref: Mapped[str] = mapped_column(String(80))
     model_code: Mapped[str] = mapped_column(String(40))
     reference: Mapped[str] = mapped_column(String(80))
+    # issue 25: the Peppol Order handed to the e-commerce system and the supplier's Order Response
+    order_file_id: Mapped[int | None] = mapped_column(Integer)  # file_deliveries.id
+    response_code: Mapped[str | None] = mapped_column(String(4))  # UNCL4343 subset: AP accepted, RE rejected, CA changed
+    response_note: Mapped[str | None] = mapped_column(String(500))
+    response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class MdmEnrolment(DeviceRecordColumns, Base):
@@ -201,6 +206,11 @@ class SalaryDeduction(DeviceRecordColumns, Base):
     __tablename__ = "salary_deductions"
     employee_ref: Mapped[str] = mapped_column(String(40))
     amount: Mapped[Decimal] = mapped_column(Money)
+    # issue 25: the PAXml file it went out in, and payroll's refusal (the buyout goes back to IT)
+    paxml_file_id: Mapped[int | None] = mapped_column(Integer)  # file_deliveries.id
+    refused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    refused_by: Mapped[str | None] = mapped_column(String(80))
+    refusal_reason: Mapped[str | None] = mapped_column(String(500))
 
 
 class ErasureRecord(Base):

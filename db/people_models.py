@@ -32,6 +32,8 @@ class Person(Base):
     external_id: Mapped[str | None] = mapped_column(String(254), index=True)  # externalId (Entra: objectId)
     department: Mapped[str | None] = mapped_column(String(200))  # as the directory sends it; a unit id moves them
     manager_ref: Mapped[str | None] = mapped_column(String(40))  # the manager's employee number
+    # issue 25: payroll's employment number (PAXml `anstid`); never the personnummer (EQ-11)
+    employment_number: Mapped[str | None] = mapped_column(String(40))
     scim_resource: Mapped[dict | None] = mapped_column(JSON)  # the User as last provisioned (what GET answers)
     scim_version: Mapped[int] = mapped_column(Integer, default=0)  # meta.version (ETag)
 

@@ -5,6 +5,7 @@ worker and the API. A child that dies is logged and restarted with backoff (the 
 Ctrl-C stops everything within seconds."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -193,6 +194,12 @@ def main() -> int:
     env.setdefault("MAIL_IN_SOURCE", "maildir")
     env.setdefault("MAIL_POLL_SECONDS", "5")
     env.setdefault("PUBLIC_BASE_URL", f"http://{settings.api_host}:{settings.api_port}")
+    # issue 25: placeholder codes and participant ids so the embedded stack can write PAXml and Peppol files
+    # (production: the payroll office's pay-type codes and the real ids, docs/payroll-ordering-files.md)
+    env.setdefault("PAXML_PAY_TYPES", json.dumps({"tranemo": "DEV-NETTOAVDRAG", "ulricehamn": "DEV-NETTOAVDRAG"}))
+    env.setdefault("PEPPOL_BUYER_IDS", json.dumps({"tranemo": "0007:0000000001", "ulricehamn": "0007:0000000002"}))
+    env.setdefault("PEPPOL_SUPPLIER_IDS", json.dumps({ref: "0007:0000000009" for ref in (
+        "ADDA-KLIENT-2023", "ADDA-MOBIL-2024", "ADDA-NAT-2023", "ADDA-PRINT-2022")}))
     try:
         if embedded:
             host, port = settings.temporal_address.rsplit(":", 1)

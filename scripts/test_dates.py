@@ -7,6 +7,7 @@ on different days. Prints one line per day and exits non-zero if any day failed.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -31,7 +32,7 @@ def next_days(today: date) -> list[str]:
 
 def main(argv: list[str]) -> int:
     days = argv or next_days(datetime.now().date())
-    failed = []
+    failed, counts = [], {"passed": 0, "failed": 0, "skipped": 0}
     for day in days:
         started = time.monotonic()
         run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-m", "dates", "-p", "no:cacheprovider",
@@ -39,10 +40,16 @@ def main(argv: list[str]) -> int:
                              env=os.environ | {"RAMFLOW_TEST_TODAY": day}, capture_output=True, text=True)
         summary = (run.stdout.strip().splitlines() or ["(no output)"])[-1]
         print(f"RAMFLOW_TEST_TODAY={day}: {summary} ({time.monotonic() - started:.0f} s wall)", flush=True)
+        for number, word in re.findall(r"(\d+) (passed|failed|skipped|errors?)", summary):
+            counts["failed" if word.startswith("error") else word] += int(number)
         if run.returncode != 0:
             failed.append(day)
             print(run.stdout[-6000:], run.stderr[-2000:], sep="\n", flush=True)
     print(f"{len(days) - len(failed)} of {len(days)} days passed" + (f"; failed: {', '.join(failed)}" if failed else ""))
+    if failed and not counts["failed"]:
+        counts["failed"] = len(failed)  # a day that ended without a summary line (a crash) still counts
+    # the plain closing line CI reads: the date-sensitive tests over all days
+    print(f"dates: {counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped")
     return 1 if failed else 0
 
 

@@ -32,6 +32,7 @@ from workflows.audit import AuditAnchorWorkflow
 from workflows.billing import BillingRunWorkflow, RenewalSafetyNetWorkflow
 from workflows.governance import FrameworkYearlyRoundWorkflow
 from workflows.mail_in import MailboxPollWorkflow
+from workflows.file_delivery import FILE_SWEEP_SCHEDULE, FileDeliverySweepWorkflow
 from workflows.mail import SWEEP_SCHEDULE, MailSweepWorkflow
 
 AGREEMENT_REVISION_SCHEDULE = "ramflow-agreement-revision-round"
@@ -170,13 +171,20 @@ async def ensure_audit_anchor_schedule(client: Client, settings: Settings) -> li
 # --- mail delivery's safety net (issue 21) ------------------------------------------------------------
 def mail_schedule_definitions(settings: Settings) -> dict[str, Schedule]:
     """Every minute: start delivery of pending outbox messages that have none (workflows/mail.py)."""
-    return {SWEEP_SCHEDULE: Schedule(
-        action=ScheduleActionStartWorkflow(MailSweepWorkflow.run, id="mail-sweep",
-                                           task_queue=settings.temporal_task_queue,
+    return {SWEEP_SCHEDULE: sweep_schedule(settings, MailSweepWorkflow.run, "mail-sweep", timedelta(minutes=1),
+                                           timedelta(minutes=5), "issue 21: starts delivery of pending notifications "
+                                           "without one")}
+
+
+def sweep_schedule(settings: Settings, run, workflow_id: str, every: timedelta, catchup: timedelta,  # noqa: ANN001
+                   note: str) -> Schedule:
+    """A delivery's safety net: its sweep every `every`, never two at once."""
+    return Schedule(
+        action=ScheduleActionStartWorkflow(run, id=workflow_id, task_queue=settings.temporal_task_queue,
                                            execution_timeout=timedelta(minutes=10)),
-        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(minutes=1))]),
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(minutes=5)),
-        state=ScheduleState(note="issue 21: starts delivery of pending notifications without one"))}
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=catchup),
+        state=ScheduleState(note=note))
 
 
 # --- the support mailbox (issue 21, In) ----------------------------------------------------------------
@@ -203,3 +211,15 @@ async def ensure_mailbox_schedule(client: Client, settings: Settings) -> list[st
 
 async def ensure_mail_schedule(client: Client, settings: Settings) -> list[str]:
     return await ensure_schedules(client, settings, mail_schedule_definitions(settings))
+
+
+# --- file delivery's safety net (issue 25) ---------------------------------------------------------------
+def file_delivery_schedule_definitions(settings: Settings) -> dict[str, Schedule]:
+    """Every five minutes: start delivery of pending files that have none (workflows/file_delivery.py)."""
+    return {FILE_SWEEP_SCHEDULE: sweep_schedule(settings, FileDeliverySweepWorkflow.run, "file-delivery-sweep",
+                                                timedelta(minutes=5), timedelta(minutes=10),
+                                                "issue 25: starts delivery of pending files without one")}
+
+
+async def ensure_file_delivery_schedule(client: Client, settings: Settings) -> list[str]:
+    return await ensure_schedules(client, settings, file_delivery_schedule_definitions(settings))

@@ -13,16 +13,17 @@ from api import access, search
 from api.deliveries import HistoryEntry
 from api.deps import ActorDep, IdempotencyKeyDep, Limit, Offset, PrincipalDep, ProcessDep, SessionDep
 from api.names import devices_named
-from api.processes import audit_log, history_of
+from api.processes import audit_log, claimed_number, history_of
 from api.repeats import Repeat
 from api.search import known_parameters_only
 from db.equipment_queries import InvalidOrder, resolve_terms
+from db.numbers import next_number
 from db.models import Device, DeviceTransition, ErasureVendor, Unit
 from db.people_models import DeviceReturnFlag, Person
 from domain.catalogue import Category
 from domain.device_register import DeviceView
-from domain.equipment import (DeviceAction, DeviceCommand, DeviceOrder, DeviceStart, RecordErasure, SendToErasure,
-                              device_workflow_id)
+from domain.equipment import (ORDER_NUMBER_PATTERN, DeviceAction, DeviceCommand, DeviceOrder, DeviceStart,
+                              RecordErasure, SendToErasure, device_workflow_id)
 from domain.renewals import RenewalPeriodChange
 from workflows.equipment import DeviceLifecycleWorkflow
 
@@ -71,12 +72,38 @@ class RenewalPeriodRequest(BaseModel):
     reason: str | None = Field(None, max_length=500)
 
 
+class OrderRequest(DeviceOrder):
+    order_number: str | None = Field(None, pattern=ORDER_NUMBER_PATTERN,
+                                     description="business key; leave out to have Ramflow allocate one "
+                                                 "(ORD-<year>-NNNNN; send an Idempotency-Key to retry safely)")
+
+
+def allocated_order_number(session: Session, path, actor: str, request: OrderRequest,  # noqa: ANN001
+                           idempotency_key: str | None) -> str:
+    """The next free `ORD-<year>-NNNNN` (a number typed in by hand earlier is skipped), claimed for the key."""
+    def allocate() -> str:
+        year = datetime.now(timezone.utc).year
+        for _ in range(100):
+            number = next_number(path.sessions, "ORD-", year)
+            if session.get(Device, number) is None:
+                return number
+        raise HTTPException(409, "order_number: no free number in the series; give one")
+    if idempotency_key is None:
+        return allocate()
+    number, _ = claimed_number(session, "orders", idempotency_key, actor, request.model_dump(mode="json"), None,
+                               allocate)
+    return number
+
+
 @router.post("/orders", status_code=status.HTTP_201_CREATED, response_model=DeviceView,
              responses={200: {"description": "the order already exists (repeated call)"}, 422: {}, 503: {}})
-async def place_order(order: DeviceOrder, actor: ActorDep, path: ProcessDep, response: Response,
-                      principal: PrincipalDep) -> DeviceView:
-    """Rule EQ-1: equipment is ordered through support; the order number is the idempotency key."""
-    access.own_unit(principal, order.unit_id)
+async def place_order(request: OrderRequest, actor: ActorDep, path: ProcessDep, response: Response,
+                      principal: PrincipalDep, idempotency_key: IdempotencyKeyDep) -> DeviceView:
+    """Rule EQ-1: equipment is ordered through support; the order number is the idempotency key. Without
+    one Ramflow allocates it (issue 23: `ORD-<year>-NNNNN`), once per Idempotency-Key."""
+    access.own_unit(principal, request.unit_id)
+    order = DeviceOrder(**request.model_dump(exclude={"order_number"}), order_number=request.order_number or (
+        await path.db(allocated_order_number, path, actor, request, idempotency_key)))
     workflow_id = device_workflow_id(order.order_number)
     not_found = f"order_number: no device {order.order_number!r}"
 

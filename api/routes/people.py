@@ -12,9 +12,11 @@ from fastapi import APIRouter, HTTPException, Path
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 from sqlalchemy import select
 
-from api.deps import ActorDep, Limit, Offset, SessionDep
+from api.access import home_unit
+from api.deps import ActorDep, Limit, Offset, PrincipalDep, SessionDep
 from api.security import record_reference_change, row_dict
 from db.models import Unit
+from db.people import person as person_row
 from db.people_models import Person
 from domain.common import REF_PATTERN
 
@@ -83,3 +85,20 @@ def put_person(employee_ref: EmployeeRef, body: PersonIn, session: SessionDep, a
     session.commit()
     session.refresh(row)
     return row
+
+
+class MeView(BaseModel):
+    """The caller as Ramflow knows them (issue 23: the console prefills a report with it)."""
+    subject: str
+    roles: list[str]
+    employee_ref: str | None
+    name: str | None
+    unit_id: str | None = Field(description="the people register's unit, else the token's unit claim")
+
+
+@router.get("/me", response_model=MeView)
+def me(session: SessionDep, principal: PrincipalDep) -> MeView:
+    """Who the caller is: their own record only (a person sees their own name and unit, nobody else's)."""
+    row = person_row(session, principal.employee_ref) if principal.employee_ref else None
+    return MeView(subject=principal.subject, roles=sorted(principal.roles), employee_ref=principal.employee_ref,
+                  name=row.name if row is not None else None, unit_id=home_unit(session, principal))

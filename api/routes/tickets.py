@@ -3,6 +3,7 @@ survey after them (rules TK-1 … TK-8). Service requests: api/routes/service_re
 operational messages: api/routes/incidents.py; the tertial follow-up: api/routes/reports.py."""
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timedelta, timezone
 from typing import Annotated
 
@@ -40,9 +41,11 @@ from domain.tickets import (
     TicketReport,
     TicketStart,
     TicketView,
+    WaitForCustomer,
     in_server_series,
     ticket_workflow_id,
 )
+from api.routes.ticket_messages import write_question
 from workflows.tickets import TicketWorkflow
 
 router = APIRouter(tags=["support tickets"])
@@ -316,9 +319,14 @@ def ticket_history(number: Number, session: SessionDep, principal: PrincipalDep,
 async def post_ticket_event(number: Number, request: EventRequest, actor: ActorDep, path: ProcessDep,
                             idempotency_key: IdempotencyKeyDep) -> TicketView:
     """assign, escalate, transfer, wait_for_customer, resume, resolve, reopen, close, hand_back."""
-    return await path.event(ticket_workflow_id(number), TicketWorkflow.apply,
+    view = await path.event(ticket_workflow_id(number), TicketWorkflow.apply,
                             TicketCommand, request, actor, f"number: no ticket {number!r}",
                             ended=ended_in_register(Ticket, number, "ticket"), update_id=idempotency_key)
+    if isinstance(request.action, WaitForCustomer) and request.action.question:
+        # rule TK-5: the question goes to the reporter in the conversation; their answer resumes the deadline
+        key = f"ticket-question:{number}:{idempotency_key or secrets.token_hex(8)}"
+        await write_question(path, number, request.action.question, actor, key)
+    return view
 
 
 @router.put("/tickets/{number}/classification", response_model=TicketView, responses={404: {}, 409: {}, 503: {}})

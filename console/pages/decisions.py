@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from api import policy
 from api.access import same_person
+from console.confirm import confirm_page, needs_confirmation
 from console.ui import EVENT_FIELDS, Ui, action_of, moved
 
 DECIDED_PATHS = ("/framework/proposals/", "/development-cases/", "/agreements/")
@@ -87,6 +88,8 @@ def register(console: FastAPI, ui: Ui) -> None:
         target = form.get("target", "")
         if ".." in target or not target.startswith(DECIDED_PATHS):
             return ui.error(request, session, 422, "target", "unknown process")
+        if needs_confirmation(form):  # issue 23: a rejection at a board asks first
+            return confirm_page(ui, request, session, form, "/console/inbox", "/console/inbox")
         action = action_of(form, decision=True)
         async with ui.api_for(session) as api:
             answer = await api.post(target, {"action": action, "reason": form.get("reason") or None},

@@ -10,7 +10,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from console.api_client import Answer
-from console.ui import Ui, event_forms, process_pages
+from console.confirm import confirm_page, needs_confirmation
+from domain.tickets import OPEN_STATES
+from console.pages import conversation, selfservice
+from console.ui import Ui, event_forms
 
 LINES = ("first_line", "second_line", "verksamhetsstod", "infrastruktur")
 QUEUE_LIMIT = 100
@@ -31,13 +34,32 @@ def mark_of(row: dict, live: dict, now: datetime) -> str:
     return "paused" if live.get("clock_paused") else "ok"
 
 
+def due_key(row: dict) -> tuple:
+    """Most urgent first: breached, then warning, then by deadline; a ticket without a deadline (no
+    intefunktion, or waiting) is placed by when it was reported, so it never sinks below every dated one."""
+    rank = {"breached": 0, "warning": 1}.get(row["mark"], 2)
+    return rank, datetime.fromisoformat(row["deadline"] or row["reported_at"]), row["number"]
+
+
+def reported_key(row: dict) -> tuple:
+    return datetime.fromisoformat(row["reported_at"]), row["number"]
+
+
+SORTS = {"due": due_key, "reported": reported_key, "newest": reported_key}
+
+
 def register(console: FastAPI, ui: Ui) -> None:
     @console.get("/queue", include_in_schema=False)
-    async def queue(request: Request, line: str = "first_line") -> Response:
+    async def queue(request: Request, line: str = "first_line", state: str = "", unit_id: str = "",
+                    mine: str = "", sort: str = "due") -> Response:
         session = await ui.signed_in(request)
-        line = line if line in LINES else "first_line"
+        line = line if line in (*LINES, "all") else "first_line"
+        state = state if state in OPEN_STATES else ""
+        sort = sort if sort in SORTS else "due"
+        assignee = session.principal.subject if mine else None  # "mina ärenden": assigned to me (TK-2)
         async with ui.api_for(session) as api:
-            answer = await api.get("/tickets", line=line, open="true", limit=QUEUE_LIMIT)
+            answer = await api.get("/tickets", line=None if line == "all" else line, state=state, unit_id=unit_id,
+                                   assignee=assignee, open="true", limit=QUEUE_LIMIT)
             if not answer.ok:
                 return ui.refused(request, session, answer)
 
@@ -52,8 +74,10 @@ def register(console: FastAPI, ui: Ui) -> None:
             current = view.body if view is not None and view.ok else {}
             rows.append({**row, "remaining": current.get("remaining_support_seconds"),
                          "mark": mark_of(row, current, now), "deadline": current.get("deadline", row["deadline"])})
-        rows.sort(key=lambda r: (r["deadline"] is None, r["deadline"] or "", r["number"]))
-        return ui.render(request, "queue.html", session, rows=rows, line=line, lines=LINES)
+        rows.sort(key=SORTS[sort], reverse=sort == "newest")
+        return ui.render(request, "queue.html", session, rows=rows, line=line, lines=LINES, now=now,
+                         filters={"state": state, "unit_id": unit_id, "mine": mine, "sort": sort},
+                         states=OPEN_STATES, sorts=tuple(SORTS))
 
     @console.get("/tickets", include_in_schema=False)
     async def tickets(request: Request) -> Response:
@@ -83,7 +107,8 @@ def register(console: FastAPI, ui: Ui) -> None:
             done = await ui.created(session, api, "/tickets", body, form.get("idempotency"), "/console/tickets/{}")
             return done or await ticket_form(request, session, api, form, session.refusal_status)
 
-    process_pages(console, ui, "/tickets", "/tickets", "ticket.html", "ticket")
+    selfservice.register(console, ui)  # an employee's own report (issue 23), before /tickets/{number}
+    conversation.register(console, ui)  # the ticket page and its conversation (issue 23)
 
     # --- devices ------------------------------------------------------------------------------------
     @console.get("/devices/{order_number}", include_in_schema=False)
@@ -105,5 +130,14 @@ def register(console: FastAPI, ui: Ui) -> None:
 
     @console.post("/devices/{order_number}/events", include_in_schema=False)
     async def device_event(request: Request, order_number: str) -> Response:
-        return await ui.send(request, f"/devices/{quote(order_number)}/events",
-                             f"/console/devices/{quote(order_number)}")
+        back = f"/console/devices/{quote(order_number)}"
+        session = await ui.signed_in(request)
+        form = await ui.checked_form(request, session)
+        if needs_confirmation(form):  # issue 23: a consequential action asks first (EQ-11: a salary deduction)
+            buyout = None
+            if form.get("event") == "accept_buyout":
+                async with ui.api_for(session) as api:
+                    view = await api.get(f"/devices/{quote(order_number)}")
+                buyout = view.body.get("buyout") if view.ok else None
+            return confirm_page(ui, request, session, form, f"{back}/events", back, buyout=buyout)
+        return await ui.send(request, f"/devices/{quote(order_number)}/events", back)

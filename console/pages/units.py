@@ -15,7 +15,7 @@ from console.ui import Ui, process_pages
 # what each request kind's form asks (the API's NewServiceRequest.details decides what is valid)
 REQUEST_KINDS = {"non_employee_account": "TK-9", "functional_mailbox": "TK-10", "program_installation": "TK-11",
                  "physical_move": "TK-12"}
-ORDER_FIELDS = ("order_number", "model_code", "unit_id", "user_ref", "location")
+ORDER_FIELDS = ("model_code", "unit_id", "user_ref", "location")  # the order number is Ramflow's (issue 23)
 PERIOD_KIND = {"ulricehamn": "month", "tranemo": "tertial"}  # how each municipality is billed (BL-2)
 RECENT_PERIODS = 12  # the bases list shows the unit's bases of this many recent periods
 
@@ -53,6 +53,16 @@ def recent_periods(municipality: str, today: date, count: int = RECENT_PERIODS) 
             periods.append(f"{year}-{month:02d}")
             year, month = (year, month - 1) if month > 1 else (year - 1, 12)
     return periods + [str(today.year), str(today.year - 1)]
+
+
+def order_choices(models: list[dict], prices: list[dict], policies: list[dict],
+                  municipality: str | None) -> list[dict]:
+    """Each model with its price this year (EQ-4) and the renewal period in force in the unit's municipality
+    (EQ-5): what the manager chooses among."""
+    price_of = {p["model_code"]: p for p in prices}
+    months = {p["category"]: p["renewal_months"] for p in policies if p["municipality"] == municipality}
+    return [{**m, "price": price_of.get(m["code"], {}), "renewal_months": months.get(m["category"])}
+            for m in models]
 
 
 def register(console: FastAPI, ui: Ui) -> None:
@@ -99,18 +109,22 @@ def register(console: FastAPI, ui: Ui) -> None:
     async def new_order(request: Request) -> Response:
         session = await ui.signed_in(request)
         async with ui.api_for(session) as api:
-            models, units = await asyncio.gather(api.get("/catalogue/models"), api.get("/units"))
-        return ui.render(request, "order_new.html", session, models=models.body if models.ok else [],
-                         units=units.body if units.ok else [])
+            models, units, prices, policies = await asyncio.gather(
+                api.get("/catalogue/models"), api.get("/units"), api.get("/price-list", year=ui.now().year),
+                api.get("/renewal-policies"))
+        units_list = units.body if units.ok else []
+        return ui.render(request, "order_new.html", session, units=units_list, models=order_choices(
+            models.body if models.ok else [], prices.body if prices.ok else [], policies.body if policies.ok else [],
+            next((u["municipality"] for u in units_list if u["id"] == session.principal.unit), None)))
 
     @console.post("/orders/new", include_in_schema=False)
     async def place_order(request: Request) -> Response:
         session = await ui.signed_in(request)
         form = await ui.checked_form(request, session)
         body = {k: form.get(k) or None for k in ORDER_FIELDS}
-        async with ui.api_for(session) as api:
-            done = await ui.created(session, api, "/orders", {k: v for k, v in body.items() if v is not None}, None,
-                                    "/console/devices/{}")
+        async with ui.api_for(session) as api:  # no order number: Ramflow allocates it, once per form (its key)
+            done = await ui.created(session, api, "/orders", {k: v for k, v in body.items() if v is not None},
+                                    form.get("idempotency"), "/console/devices/{}")
         return done or RedirectResponse("/console/orders/new", status_code=303)
 
     # --- invoice bases (BL-4, BL-5) ---------------------------------------------------------------------

@@ -13,6 +13,7 @@ import db.console_sessions  # noqa: F401
 import db.people_models  # noqa: F401
 import db.mail_models  # noqa: F401
 import db.import_models  # noqa: F401
+import db.file_models  # noqa: F401
 from db.session import make_engine
 
 config = context.config

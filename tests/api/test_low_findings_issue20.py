@@ -59,8 +59,11 @@ def test_production_api_refuses_to_start_without_an_explicit_https_issuer(databa
     for given in ({}, {"oidc_issuer": "http://127.0.0.1:18900"}):
         with pytest.raises(ValueError, match="OIDC_ISSUER"):
             create_app(settings=Settings(ramflow_env="production", database_url=database_url, **given))
-    create_app(settings=Settings(ramflow_env="production", database_url=database_url,
-                                 oidc_issuer="https://login.microsoftonline.com/tenant/v2.0"))
+    issuer = "https://login.microsoftonline.com/tenant/v2.0"
+    with pytest.raises(ValueError, match="SURVEY_LINK_SECRET"):  # rule TK-6: the development key is known
+        create_app(settings=Settings(ramflow_env="production", database_url=database_url, oidc_issuer=issuer))
+    create_app(settings=Settings(ramflow_env="production", database_url=database_url, oidc_issuer=issuer,
+                                 survey_link_secret="a-key-of-production"))
     create_app(settings=Settings(database_url=database_url))  # development: the local issuer
 
 
@@ -78,8 +81,8 @@ async def test_api_docs_are_off_by_default_in_production(database_url, sessions)
     assert Settings(ramflow_env="production", api_docs_enabled=True).api_docs_enabled is True
     assert Settings().api_docs_enabled is True  # development
     app = create_app(settings=Settings(ramflow_env="production", database_url=database_url,
-                                       oidc_issuer="https://login.microsoftonline.com/tenant/v2.0"),
-                     sessions=sessions)
+                                       oidc_issuer="https://login.microsoftonline.com/tenant/v2.0",
+                                       survey_link_secret="a-key-of-production"), sessions=sessions)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ramflow.test") as client:
         for path in ("/docs", "/redoc", "/openapi.json"):
             assert (await client.get(path)).status_code in (401, 404), path

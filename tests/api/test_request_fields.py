@@ -15,6 +15,10 @@ from api.strict_bodies import refuse_unknown_fields
 DETAILS = "the event's transition record (log[].details and /history)"
 # (method, path, field) → where it is shown when the answer's model has no field of that name
 SHOWN_AS: dict[tuple[str, str, str], str] = {
+    ("POST", "/api/v1/imports/devices", "file"): "the import's rows: GET /imports/{id} (each row's outcome)",
+    ("POST", "/api/v1/survey/{token}", "solved_satisfactorily"): "the survey answer (TK-6), as POST /tickets/{number}/survey answers it; the tertial report",
+    ("POST", "/api/v1/survey/{token}", "treatment"): "the survey answer (TK-6), as POST /tickets/{number}/survey answers it; the tertial report",
+    ("POST", "/api/v1/survey/{token}", "comment"): "the survey answer (TK-6), as POST /tickets/{number}/survey answers it; the tertial report",
     ("PUT", "/api/v1/renewal-policies/{category}/{municipality}", "apply_to_running"):
         "the answer's `rearm` (the running devices re-armed), GET …/rearm",
     ("PUT", "/api/v1/renewal-policies/{category}/{municipality}", "reason"): "GET /reference-changes `reason`",
@@ -22,8 +26,12 @@ SHOWN_AS: dict[tuple[str, str, str], str] = {
     ("POST", "/api/v1/operational-messages", "body"): "GET /outbox `body`",
     ("POST", "/api/v1/operational-messages", "municipality"): "the answer: its recipients (the intranets)",
     ("POST", "/api/v1/agreements/{agreement_id}/terminate", "reason"): "the answer's `termination_reason`",
+    ("POST", "/api/v1/salary-deductions/{order_number}/refused", "reason"): "the answer's `refusal_reason`",
     ("POST", "/api/v1/agreement-revisions/rounds", "year"): "the answer's workflow ids (…-revision-<year+1>)",
     ("POST", "/api/v1/framework/yearly-rounds", "year"): "the answer's workflow id (yearly-<year+1>)",
+    ("POST", "/api/v1/tickets/{number}/messages", "to_reporter"): "the answer's `direction` (out / internal)",
+    ("POST", "/api/v1/tickets/{number}/messages", "attachments.content_base64"):
+        "the answer's `attachments[].sha256`; the file at GET /tickets/{number}/attachments/{attachment_id}",
     ("POST", "/api/v1/billing/runs", "kind"): "GET /billing/runs/{run_id}",
     ("POST", "/api/v1/billing/runs", "municipality"): "GET /billing/runs/{run_id}",
     ("POST", "/api/v1/billing/runs", "period"): "GET /billing/runs/{run_id}",
@@ -93,12 +101,16 @@ def body_operations(document: dict) -> Iterator[tuple[str, str, dict, dict]]:
     for path, item in document["paths"].items():
         for method, operation in item.items():
             body = operation.get("requestBody")
-            if not body:
-                continue
+            if not body or "application/json" not in body["content"]:
+                continue  # a file or a form (imports, erasure reports, order responses): no JSON fields to show
             answers = operation["responses"]
             answer = next((answers[code]["content"]["application/json"]["schema"] for code in ("200", "201", "202")
                            if "application/json" in answers.get(code, {}).get("content", {})), {})
-            yield method.upper(), path, body["content"]["application/json"]["schema"], answer
+            forms = [body["content"][kind]["schema"] for kind in ("application/json", "multipart/form-data",
+                                                                  "application/x-www-form-urlencoded")
+                     if "schema" in body["content"].get(kind, {})]
+            if forms:  # a file's bytes as the body (an import's CSV) carry no fields
+                yield method.upper(), path, forms[0], answer
 
 
 def test_issue20_every_accepted_body_field_is_shown_or_says_where(settings, sessions):

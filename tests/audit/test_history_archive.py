@@ -130,6 +130,26 @@ async def test_every_workflow_type_round_trips_through_the_archive(api, client, 
     assert await client.execute_workflow(AuditAnchorWorkflow.run, "round trip", id="audit-anchor-rt",
                                          task_queue=queue) == ""
     ids.append("audit-anchor-rt")
+    # issues 21, 22: mail delivery and its sweep, the support mailbox's poll, a leaver, a device import (each
+    # run as far as this test's settings take it: no mail transport, no mailbox; the loop below ends the rest)
+    from domain.device_import_job import ImportJob
+    from domain.mail_in import MailPollRequest
+    from domain.people import LeaverStart
+    from workflows.device_import import DeviceImportWorkflow
+    from workflows.mail import MailDelivery, MailDeliveryWorkflow, MailSweepWorkflow
+    from workflows.mail_in import MailboxPollWorkflow
+    from workflows.people import PersonLeaverWorkflow
+
+    for run, argument, workflow_id in (
+            (MailDeliveryWorkflow.run, MailDelivery(outbox_id=1, max_attempts=1), "mail-rt"),
+            (MailSweepWorkflow.run, None, "mail-sweep-rt"),
+            (MailboxPollWorkflow.run, MailPollRequest(limit=1), "mailbox-poll-rt"),
+            (PersonLeaverWorkflow.run, LeaverStart(employee_ref="E5001", unit_id="TR-KS", at=await local_now(env)),
+             "leaver-rt"),
+            (DeviceImportWorkflow.run, ImportJob(import_id="rt"), "import-rt")):
+        args = () if argument is None else (argument,)
+        await client.start_workflow(run, *args, id=workflow_id, task_queue=queue)
+        ids.append(workflow_id)
     ids += ["request-SR-RT-0001", revisions[0], proposal_id, "premises-FC-RT-1", f"round-rt-{year}", f"fw-round-rt-{year}",
             service_workflow_id("svc-rt"), cloud_move_workflow_id("CM-RT"), development_case_workflow_id("DEV-RT-1")]
 

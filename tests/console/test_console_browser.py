@@ -143,14 +143,20 @@ def test_eq11_employee_accepts_own_buyout_and_is_refused_anothers(console_stack,
     page.get_by_role("link", name=keys["own_device"], exact=True).click()
     assert page.locator("#buyout-price").inner_text() == "1\u00a0150,00\u00a0kr"
     csrf = page.locator("input[name=csrf]").first.get_attribute("value")
+    assert "nettolön" in page.locator("#buyout-terms").inner_text()  # issue 23: the offer explains itself
     accessible(page, "device-buyout")
-    submit_event(page, "accept_buyout")
+    submit_event(page, "accept_buyout")  # issue 23: first a confirmation page, nothing accepted yet
+    assert "certifierad radering" in page.locator("#confirm-explanation").inner_text()
+    assert api_get(stack, f"/devices/{keys['own_device']}")["state"] == "buyout_offered"
+    accessible(page, "confirm")
+    page.locator("#confirm-yes").click()
+    page.wait_for_load_state()
     assert page.locator("#state").inner_text() == "utköp accepterat (buyout_accepted)"
     # another's offer: not shown, and a forged form post is refused by the API (EQ-11), nothing changes
     page.goto(f"{stack.base}/console/devices/{keys['others_buyout']}")
     assert "Finns inte" in page.get_by_role("heading", level=1).inner_text()
     answer = page.request.post(f"{stack.base}/console/devices/{keys['others_buyout']}/events",
-                               form={"csrf": csrf, "event": "accept_buyout"})
+                               form={"csrf": csrf, "event": "accept_buyout", "confirmed": "yes"})
     assert "Nekad" in answer.text() and "EQ-11" in answer.text()  # the API's refusal, shown
     assert api_get(stack, f"/devices/{keys['others_buyout']}")["state"] == "buyout_offered"
 
@@ -243,16 +249,15 @@ def test_tk9_unit_manager_applies_for_an_account_and_orders_equipment(console_st
     assert "TR-KS" in row.inner_text() and "E1001" in row.inner_text()  # TK-9: the applicant is the manager
     accessible(page, "requests")
     page.goto(f"{stack.base}/console/orders/new")
-    page.fill("#order_number", "ORD-DEMO-10")
-    page.select_option("#model_code", "LAT-5450")
+    page.check("#model-LAT-5450")  # issue 23: the model with its price and renewal period; no number to invent
+    assert "kr" in page.locator("label[for=model-LAT-5450]").inner_text()
     page.fill("#user_ref", "E5005")
     accessible(page, None)
     page.get_by_role("button", name="Skicka").click()
-    assert page.url.endswith("/console/devices/ORD-DEMO-10")
+    assert re.search(r"/console/devices/ORD-\d{4}-\d{5}$", page.url)
     assert "TR-KS" in page.locator("dl.facts").inner_text()
     # another unit's order is the API's refusal (own unit only), shown
     page.goto(f"{stack.base}/console/orders/new")
-    page.fill("#order_number", "ORD-DEMO-11")
     page.select_option("#unit_id", "UL-KS")
     page.get_by_role("button", name="Skicka").click()
     assert "Nekad" in page.get_by_role("alert").inner_text()

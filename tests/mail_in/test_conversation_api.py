@@ -57,7 +57,11 @@ async def test_conversation_is_read_by_those_who_read_the_ticket_and_internal_no
     assert "attachment;" in got.headers["content-disposition"]
     other = api.bearer("E5002", "employee")
     assert (await api.get(f"/tickets/{number}/attachments/{attachment['id']}", headers=other)).status_code == 404
-    assert (await api.post(f"/tickets/{number}/messages", json={"body": "x"}, headers=reporter)).status_code == 403
+    # issue 23: the reporter answers on their own ticket (never as an internal note); another employee cannot
+    answer = await api.post(f"/tickets/{number}/messages", json={"body": "x", "to_reporter": False}, headers=reporter)
+    assert answer.status_code == 201 and answer.json()["direction"] == "in" and answer.json()["author"] == "E5001"
+    assert (await api.post(f"/tickets/{number}/messages", json={"body": "x"}, headers=other)).status_code == 404
+    assert (await api.post(f"/tickets/{number}/messages", json={"body": "x"}, headers=manager)).status_code == 403
 
 
 async def test_it_reply_is_queued_threaded_and_the_answer_threads_back(api, sessions, settings, client, tmp_path):

@@ -48,6 +48,10 @@ async def test_ensure_schedules_is_idempotent_updates_the_calendar_and_keeps_a_p
     handle = client.get_schedule_handle(AGREEMENT_REVISION_SCHEDULE)
     await ensure_schedules(client, Settings(temporal_task_queue="ramflow-schedules"))
     await handle.pause(note="paused by IT during the migration")
+    for _ in range(100):  # the server applies a pause asynchronously: IT's pause has landed before a deploy
+        if (await handle.describe()).schedule.state.paused:
+            break
+        await asyncio.sleep(0.05)
     moved = Settings(temporal_task_queue="ramflow-schedules", agreement_revision_month=10, agreement_revision_day=15)
     await ensure_schedules(client, moved)
     await ensure_schedules(client, moved)
