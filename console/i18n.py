@@ -365,7 +365,7 @@ NAMES_SV: dict[str, str] = {
     "system-owner": "systemägare", "it-forum-utveckling": "IT-forum utveckling", "it-styrgrupp": "IT-styrgrupp",
     "kommunstyrelsen-tranemo": "kommunstyrelsen Tranemo", "kommunstyrelsen-ulricehamn": "kommunstyrelsen Ulricehamn",
     "samverkansnamnd-it": "samverkansnämnd IT", "auditor": "revisor", "economy": "ekonomi",
-    "provisioning": "provisionering (Entra ID)",
+    "provisioning": "provisionering (Entra ID)", "payroll": "löneadministration",
     "price_changed": "nytt pris", "month": "månad", "tertial": "tertial", "year": "år", "central": "central kostnad",
     "non_employee_account": "konto för icke anställd", "functional_mailbox": "funktionsadress",
     "program_installation": "installation av program", "physical_move": "flytt av utrustning",
