@@ -16,6 +16,9 @@ DETAILS = "the event's transition record (log[].details and /history)"
 # (method, path, field) → where it is shown when the answer's model has no field of that name
 SHOWN_AS: dict[tuple[str, str, str], str] = {
     ("POST", "/api/v1/imports/devices", "file"): "the import's rows: GET /imports/{id} (each row's outcome)",
+    ("POST", "/api/v1/orders/responses", "file"): "the call-off's response (GET /devices/{order_number}), each file's "
+                                                  "outcome in the answer",
+    ("POST", "/api/v1/erasure-reports", "file"): "each line's outcome in the answer; the certificates on the devices",
     ("POST", "/api/v1/survey/{token}", "solved_satisfactorily"): "the survey answer (TK-6), as POST /tickets/{number}/survey answers it; the tertial report",
     ("POST", "/api/v1/survey/{token}", "treatment"): "the survey answer (TK-6), as POST /tickets/{number}/survey answers it; the tertial report",
     ("POST", "/api/v1/survey/{token}", "comment"): "the survey answer (TK-6), as POST /tickets/{number}/survey answers it; the tertial report",
@@ -101,8 +104,8 @@ def body_operations(document: dict) -> Iterator[tuple[str, str, dict, dict]]:
     for path, item in document["paths"].items():
         for method, operation in item.items():
             body = operation.get("requestBody")
-            if not body or "application/json" not in body["content"]:
-                continue  # a file or a form (imports, erasure reports, order responses): no JSON fields to show
+            if not body:
+                continue
             answers = operation["responses"]
             answer = next((answers[code]["content"]["application/json"]["schema"] for code in ("200", "201", "202")
                            if "application/json" in answers.get(code, {}).get("content", {})), {})

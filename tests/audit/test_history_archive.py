@@ -130,12 +130,13 @@ async def test_every_workflow_type_round_trips_through_the_archive(api, client, 
     assert await client.execute_workflow(AuditAnchorWorkflow.run, "round trip", id="audit-anchor-rt",
                                          task_queue=queue) == ""
     ids.append("audit-anchor-rt")
-    # issues 21, 22: mail delivery and its sweep, the support mailbox's poll, a leaver, a device import (each
-    # run as far as this test's settings take it: no mail transport, no mailbox; the loop below ends the rest)
+    # issues 21, 22, 25: mail delivery and its sweep, the support mailbox's poll, a leaver, a device import, a
+    # file delivery and its sweep (each run as far as this test's settings take it; the loop below ends the rest)
     from domain.device_import_job import ImportJob
     from domain.mail_in import MailPollRequest
     from domain.people import LeaverStart
     from workflows.device_import import DeviceImportWorkflow
+    from workflows.file_delivery import FileDeliveryRequest, FileDeliverySweepWorkflow, FileDeliveryWorkflow
     from workflows.mail import MailDelivery, MailDeliveryWorkflow, MailSweepWorkflow
     from workflows.mail_in import MailboxPollWorkflow
     from workflows.people import PersonLeaverWorkflow
@@ -146,7 +147,9 @@ async def test_every_workflow_type_round_trips_through_the_archive(api, client, 
             (MailboxPollWorkflow.run, MailPollRequest(limit=1), "mailbox-poll-rt"),
             (PersonLeaverWorkflow.run, LeaverStart(employee_ref="E5001", unit_id="TR-KS", at=await local_now(env)),
              "leaver-rt"),
-            (DeviceImportWorkflow.run, ImportJob(import_id="rt"), "import-rt")):
+            (DeviceImportWorkflow.run, ImportJob(import_id="rt"), "import-rt"),
+            (FileDeliveryWorkflow.run, FileDeliveryRequest(delivery_id=1, max_attempts=1), "file-delivery-rt"),
+            (FileDeliverySweepWorkflow.run, None, "file-delivery-sweep-rt")):
         args = () if argument is None else (argument,)
         await client.start_workflow(run, *args, id=workflow_id, task_queue=queue)
         ids.append(workflow_id)
