@@ -129,7 +129,8 @@ def test_tk5_deadline_shown_matches_the_calendar_api(console_stack, page):
     from console.i18n import when
 
     assert page.locator("#deadline").inner_text() == when(answer["deadline"])
-    assert re.fullmatch(r"\d{1,2} [a-zå]{3} \d{4} \d\d:\d\d", page.locator("#deadline").inner_text())  # 8 dec 2026 14:05
+    # issue 23: as Swedes write it, `8 dec 2026 14:05`
+    assert re.fullmatch(r"\d{1,2} [a-zå]{3} \d{4} \d\d:\d\d", page.locator("#deadline").inner_text())
     page.goto(f"{stack.base}/console/queue?line=second_line")
     assert when(answer["deadline"]) in page.get_by_role("row").filter(has_text=number).inner_text()
 
@@ -275,7 +276,8 @@ def test_technician_registers_a_ticket_through_the_form(console_stack, page):
     page.get_by_role("button", name="Skapa").click()
     assert re.search(r"/console/tickets/T\d{4}-\d{5}$", page.url)
     assert page.locator("#line").inner_text() == "1:a linjen (användarstöd)"
-    assert re.fullmatch(r"\d{1,2} [a-zå]{3} \d{4} \d\d:\d\d", page.locator("#deadline").inner_text())  # 8 dec 2026 14:05
+    # issue 23: as Swedes write it, `8 dec 2026 14:05`
+    assert re.fullmatch(r"\d{1,2} [a-zå]{3} \d{4} \d\d:\d\d", page.locator("#deadline").inner_text())
 
 
 def test_eq5_technician_searches_the_register_and_reads_a_devices_renewal_date_and_events(console_stack, page):

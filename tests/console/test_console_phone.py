@@ -33,7 +33,8 @@ def fits(page, width: int = 390) -> None:
 
 def pages_of(page, base: str, keys: dict[str, str]) -> list[str]:
     """The persona's menu, and a ticket's and a device's page where the menu leads to them."""
-    urls = [base + href for href in page.locator("header nav a").evaluate_all("as => as.map(a => a.getAttribute('href'))")]
+    hrefs = page.locator("header nav a").evaluate_all("as => as.map(a => a.getAttribute('href'))")
+    urls = [base + href for href in hrefs]
     if any(u.endswith("/console/queue") or u.endswith("/console/tickets") for u in urls):
         urls.append(f"{base}/console/tickets/{keys['ticket_first']}")
     if any(u.endswith("/console/devices") for u in urls):

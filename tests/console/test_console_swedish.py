@@ -141,7 +141,8 @@ def test_english_is_one_click_away_and_both_catalogues_have_the_same_words():
 def test_dates_and_times_as_swedes_write_them_and_invoice_lines_in_swedish():
     assert when("2026-12-08T13:05:00+00:00") == "8 dec 2026 14:05" and day("2026-05-01") == "1 maj 2026"
     assert line_text("Rent LAT-5450 ORD-1") == "Hyra LAT-5450 ORD-1"
-    assert line_text("On-call work (TK-8) T2026-00001, 90 min worked") == "Jourarbete (TK-8) T2026-00001, 90 min arbetad tid"
+    assert (line_text("On-call work (TK-8) T2026-00001, 90 min worked")
+            == "Jourarbete (TK-8) T2026-00001, 90 min arbetad tid")
 
 
 def test_every_role_the_header_names_has_swedish_text():
