@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test test-dates test-topology bench bench-front-door bench-fleet bench-renewal-wave bench-device-import bench-yearly-rounds bench-replay bench-mail-in openapi docs clean token
+.PHONY: run test test-dates test-topology bench bench-front-door bench-fleet bench-renewal-wave bench-device-import bench-yearly-rounds bench-replay bench-mail-in bench-search openapi docs clean token
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -56,6 +56,10 @@ DEVICES ?= 2000
 AGREEMENTS ?= 500
 bench-fleet: $(STAMP)
 	$(PY) -m bench.fleet $(SIZES)
+
+# Issue 23 (docs/benchmarks.md): search over the whole fleet, DEVICES register rows (default 20000) on PostgreSQL
+bench-search: $(STAMP)
+	$(PY) -m bench.search $(DEVICES)
 
 bench-renewal-wave: $(STAMP)
 	$(PY) -m bench.renewal_wave $(DEVICES)

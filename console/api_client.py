@@ -11,6 +11,8 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from console.refusals import refusal_text
+
 TIMEOUT = 30.0
 
 
@@ -19,6 +21,7 @@ class Answer:
     status: int
     body: Any
     headers: httpx.Headers
+    lang: str = "sv"
 
     @property
     def ok(self) -> bool:
@@ -26,18 +29,14 @@ class Answer:
 
     @property
     def message(self) -> str:
-        """The API's own message (the rule's words) for a refusal."""
-        if isinstance(self.body, dict):
-            detail = self.body.get("detail")
-            if isinstance(detail, list):
-                return "; ".join(f"{'.'.join(str(p) for p in d.get('loc', [])[1:])}: {d.get('msg')}" for d in detail)
-            if detail:
-                return str(detail)
-        return f"HTTP {self.status}"
+        """The API's message for a refusal (the rule's words, its id kept), in Swedish when the console knows it
+        (console.refusals, issue 23)."""
+        return refusal_text(self.body, self.status, self.lang)
 
 
 class Api:
-    def __init__(self, app: FastAPI, token: str) -> None:
+    def __init__(self, app: FastAPI, token: str, lang: str = "sv") -> None:
+        self.lang = lang
         self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://console.internal",
                                       headers={"Authorization": f"Bearer {token}"}, timeout=TIMEOUT)
 
@@ -52,7 +51,7 @@ class Api:
             body = response.json()
         except ValueError:
             body = response.text
-        return Answer(response.status_code, body, response.headers)
+        return Answer(response.status_code, body, response.headers, self.lang)
 
     async def get(self, path: str, **params: Any) -> Answer:
         clean = {k: v for k, v in params.items() if v not in (None, "")}

@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from api.auth import validate
 from console import i18n
 from console.oidc import Oidc, check_id_token
-from console.pages import auditors, decisions, devmail, files, support, units
+from console.pages import auditors, decisions, devmail, files, search, support, units
 from console.session import COOKIE, LANG_COOKIE, LOGIN_COOKIE, SessionStore
 from console.ui import HERE, Answered, Ui, navigation
 
@@ -122,7 +122,7 @@ def create_console(api_app: FastAPI) -> FastAPI:
         items = navigation(session.principal)
         return RedirectResponse(items[0][0] if items else "/console/devices", status_code=303)
 
-    for audience in (support, units, decisions, auditors, files):
+    for audience in (search, support, units, decisions, auditors, files):
         audience.register(console, ui)
     devmail.register(console, ui, settings.mail_dev_catch_dir)  # issue 21: only on the embedded stack
     return console

@@ -1,7 +1,7 @@
 """Swedish first, English available: the console's words and the Swedish formats of dates, times and money."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal, ROUND_HALF_UP
 from zoneinfo import ZoneInfo
 
@@ -13,8 +13,8 @@ WORDS: dict[str, dict[str, str]] = {
     "sv": {
         "app": "Ramflow", "skip": "Hoppa till innehållet", "login": "Logga in", "logout": "Logga ut",
         "signed_in_as": "Inloggad som", "language": "Språk", "other_language": "In English",
-        "queue": "Ärendekö", "tickets": "Ärenden", "ticket": "Ärende", "devices": "Enheter", "device": "Enhet",
-        "my_devices": "Mina enheter", "inbox": "Att besluta", "audit": "Granskning", "new_ticket": "Nytt ärende",
+        "queue": "Ärendekö", "tickets": "Ärenden", "ticket": "Ärende", "devices": "Utrustning", "device": "Utrustning",
+        "my_devices": "Min utrustning", "inbox": "Att besluta", "audit": "Granskning", "new_ticket": "Nytt ärende",
         "new_request": "Ny beställning av tjänst", "order": "Beställ utrustning", "requests": "Tjänstebeställningar",
         "line": "Linje", "first_line": "1:a linjen (användarstöd)", "second_line": "2:a linjen (användarstöd)",
         "verksamhetsstod": "3:e linjen verksamhetsstöd", "infrastruktur": "3:e linjen infrastruktur",
@@ -56,6 +56,24 @@ WORDS: dict[str, dict[str, str]] = {
         "dev_mail": "Fångad e-post (utveckling)", "dev_mail_intro": "Utvecklingsservern på 127.0.0.1:1025 fångar "
         "all e-post; ingenting lämnar datorn. Post till supportadressen läggs i supportbrevlådan.",
         "recipient": "Mottagare", "subject": "Ämne", "sent": "Skickad",
+        "search_tickets": "Sök ärenden", "serial_number": "Serienummer", "delivered": "Levererad",
+        "delivered_from": "Levererad från", "delivered_to": "Levererad till",
+        "user_search": "Användare (anst.nr eller namn)", "reporter_search": "Anmälare (anst.nr eller namn)",
+        "reporter_name": "Anmälare", "ticket_text": "Ord i rubrik eller beskrivning",
+        "device_search_hint": "serienummer, ordernummer, anst.nr eller namn", "pages": "Sidor", "page": "Sida",
+        "previous": "Föregående sida", "next": "Nästa sida",
+        "field_assignee": "Handläggare", "field_to": "Till", "field_resolution": "Lösning",
+        "field_serial_number": "Serienummer", "field_price": "Pris (kr)", "field_buyer_ref": "Köpare (anst.nr)",
+        "field_unit_id": "Enhet/förvaltning", "field_user_ref": "Användare (anst.nr)",
+        "field_vendor": "Raderingsleverantör", "field_certificate_id": "Raderingsintyg (nummer)",
+        "field_police_report_ref": "Polisanmälan (diarienummer)", "field_result": "Resultat",
+        "field_minutes_worked": "Arbetad tid (minuter)", "field_decided_on": "Beslutsdatum",
+        "field_minutes_ref": "Protokoll (paragraf)", "field_priority": "Prioritet", "field_party": "Part",
+        "field_municipality": "Kommun", "proposal_changes": "Vad förslaget ändrar",
+        "decisions": "Beslut i varje organ", "body": "Organ", "decision": "Beslut", "summary": "Sammanfattning",
+        "law_reference": "Lagändring", "effective_from": "Gäller från", "supersedes": "Ersätter",
+        "services": "Tjänster som tillkommer (antal)", "prices": "Prisrader (antal)",
+        "equipment_prices": "Utrustningspriser (antal)",
         # issue 23: the ticket as a conversation, the queue
         "conversation": "Konversation", "no_messages": "Inga meddelanden ännu.",
         "direction_in": "Från anmälaren", "direction_out": "Till anmälaren", "direction_internal": "Intern anteckning",
@@ -78,7 +96,7 @@ WORDS: dict[str, dict[str, str]] = {
         "sort_newest": "Nyast först", "any": "Alla",
         "report_intro": "Beskriv felet så hjälper IT-supporten dig. Du får svar här och med e-post.",
         "report_title": "Vad gäller det? (kort)", "report_description": "Beskriv felet: vad händer, sedan när?",
-        "report_device": "Vilken av dina enheter gäller det?", "report_no_device": "Ingen särskild enhet",
+        "report_device": "Vilken utrustning gäller det?", "report_no_device": "Ingen särskild utrustning",
         "report_blocked": "Hindrar felet dig från att arbeta med något av det här?",
         "report_function": "Vad fungerar inte?", "yes": "Ja", "no": "Nej",
         "report_affects": "Felet påverkar verksamheten (t.ex. flera kollegor eller brukare)",
@@ -97,16 +115,16 @@ WORDS: dict[str, dict[str, str]] = {
         "fn_software_distribution": "Jag kan inte installera program från programportalen",
         "confirm_heading": "Bekräfta", "confirm_yes": "Ja, jag bekräftar", "confirm_no": "Nej, tillbaka",
         "confirm_generic": "Åtgärden går inte att ångra här. Vill du fortsätta?",
-        "confirm_renew_now": "Enheten förnyas nu: en ny enhet beställs och den gamla ska lämnas tillbaka.",
-        "confirm_report_stolen": "Enheten anmäls stulen: den spärras och du behöver göra en polisanmälan.",
-        "confirm_give_notice": "Enheten sägs upp: hyran upphör och enheten ska lämnas tillbaka.",
-        "confirm_accept_buyout": "Du köper ut enheten för priset nedan. Det är bindande (regel EQ-11).",
+        "confirm_renew_now": "Utrustningen förnyas nu: ny utrustning beställs och den gamla ska lämnas tillbaka.",
+        "confirm_report_stolen": "Utrustningen anmäls stulen: den spärras och du behöver göra en polisanmälan.",
+        "confirm_give_notice": "Utrustningen sägs upp: hyran upphör och den ska lämnas tillbaka.",
+        "confirm_accept_buyout": "Du köper ut datorn för priset nedan. Det är bindande (regel EQ-11).",
         "confirm_board_reject": "Ärendet avslås av nämnden/styrelsen och beslutet förs in i protokollet.",
         "confirm_reject": "Förslaget avslås.",
-        "buyout_erasure": "Innan du får enheten raderas den med certifierad radering och installeras om med "
+        "buyout_erasure": "Innan du får datorn raderas den med certifierad radering och installeras om med "
         "ursprungligt operativsystem; dina och arbetsgivarens data följer inte med.",
         "buyout_salary": "Priset dras från din nettolön (efter skatt) vid nästa löneutbetalning.",
-        "buyout_flag": "Du har ett erbjudande om att köpa ut en enhet. Svara senast sista svarsdag.",
+        "buyout_flag": "Du har ett erbjudande om att köpa ut en dator. Svara senast sista svarsdag.",
         "buyout_read": "Läs erbjudandet",
         "order_number_allocated": "Ordernumret får beställningen av Ramflow när du skickar den.",
         "per_month": "/mån", "per_week": "/vecka", "no_price": "pris saknas för i år",
@@ -159,6 +177,24 @@ WORDS: dict[str, dict[str, str]] = {
         "dev_mail": "Caught mail (development)", "dev_mail_intro": "The development server on 127.0.0.1:1025 "
         "catches every mail; nothing leaves the machine. Mail to the support address goes to the support mailbox.",
         "recipient": "Recipient", "subject": "Subject", "sent": "Sent",
+        "search_tickets": "Search tickets", "serial_number": "Serial number", "delivered": "Delivered",
+        "delivered_from": "Delivered from", "delivered_to": "Delivered to",
+        "user_search": "User (employee no. or name)", "reporter_search": "Reporter (employee no. or name)",
+        "reporter_name": "Reporter", "ticket_text": "Words of the title or description",
+        "device_search_hint": "serial number, order number, employee no. or name", "pages": "Pages", "page": "Page",
+        "previous": "Previous page", "next": "Next page",
+        "field_assignee": "Assignee", "field_to": "To", "field_resolution": "Resolution",
+        "field_serial_number": "Serial number", "field_price": "Price (SEK)", "field_buyer_ref": "Buyer (employee no.)",
+        "field_unit_id": "Unit", "field_user_ref": "User (employee no.)",
+        "field_vendor": "Erasure vendor", "field_certificate_id": "Erasure certificate (number)",
+        "field_police_report_ref": "Police report (reference)", "field_result": "Result",
+        "field_minutes_worked": "Time worked (minutes)", "field_decided_on": "Decided on",
+        "field_minutes_ref": "Minutes (paragraph)", "field_priority": "Priority", "field_party": "Party",
+        "field_municipality": "Municipality", "proposal_changes": "What the proposal changes",
+        "decisions": "Each body's decision", "body": "Body", "decision": "Decision", "summary": "Summary",
+        "law_reference": "Change in law", "effective_from": "In force from", "supersedes": "Supersedes",
+        "services": "Services added (count)", "prices": "Price lines (count)",
+        "equipment_prices": "Equipment prices (count)",
         # issue 23: the ticket as a conversation, the queue
         "conversation": "Conversation", "no_messages": "No messages yet.",
         "direction_in": "From the reporter", "direction_out": "To the reporter", "direction_internal": "Internal note",
@@ -229,15 +265,27 @@ def _local(value: datetime | str | None) -> datetime | None:
     return value.astimezone(TZ) if value.tzinfo is not None else value
 
 
-def when(value: datetime | str | None) -> str:
-    """`2026-11-28 14:05`, local time of the municipalities."""
-    local = _local(value)
-    return "–" if local is None else local.strftime("%Y-%m-%d %H:%M")
+MONTHS = {"sv": ("jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec"),
+          "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")}
 
 
-def day(value: datetime | str | None) -> str:
+def day(value: datetime | date | str | None, lang: str = "sv") -> str:
+    """`8 dec 2026`: as Swedes write a date (issue 23)."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        local = value
+    elif isinstance(value, str) and len(value) == 10:
+        local = date.fromisoformat(value)
+    else:
+        local = _local(value)
+    if local is None:
+        return "–"
+    return f"{local.day} {MONTHS.get(lang, MONTHS['sv'])[local.month - 1]} {local.year}"
+
+
+def when(value: datetime | str | None, lang: str = "sv") -> str:
+    """`8 dec 2026 14:05`, local time of the municipalities (issue 23: as Swedes write it)."""
     local = _local(value)
-    return "–" if local is None else local.strftime("%Y-%m-%d")
+    return "–" if local is None else f"{day(local, lang)} {local:%H:%M}"
 
 
 def kronor(value: Decimal | str | float | None) -> str:
@@ -303,18 +351,59 @@ NAMES_SV: dict[str, str] = {
     "awaiting_erasure": "väntar på radering", "record_erasure": "registrera radering", "erased": "raderad",
     "sell": "sälj", "sold": "såld", "sold_to_employee": "såld till medarbetare", "recycle": "återvinn",
     "recycled": "återvunnen", "dispose": "kassera", "disposed": "kasserad", "report_stolen": "anmäl stöld",
-    "stolen": "stulen", "report_damaged": "anmäl skada", "damaged": "skadad", "report_lost": "anmäl förlust",
-    "lost": "förlorad", "record_police_report": "registrera polisanmälan", "settle": "reglera",
+    "stolen": "stulen", "report_damaged": "anmäl skada", "damaged": "skadad", "report_lost": "anmäl borttappad",
+    "lost": "borttappad", "record_police_report": "registrera polisanmälan", "settle": "reglera",
     "settled": "reglerad", "found": "återfunnen", "write_off": "skriv av", "written_off": "avskriven",
     # governance (GV-2 … GV-4)
     "prioritise": "prioritera", "forum_pass": "godkänn i IT-forum", "forum_reject": "avslå i IT-forum",
     "steering_reject": "avslå i styrgruppen", "steering_approve": "godkänn i styrgruppen",
     "strategist_approve": "godkänn (strateg)", "strategist_reject": "avslå (strateg)",
     "at_steering_group": "hos IT-styrgruppen",
-    "device": "enhet", "ticket": "ärende", "service_request": "tjänstebeställning", "governance": "styrning",
+    "device": "utrustning", "ticket": "ärende", "service_request": "tjänstebeställning", "governance": "styrning",
     "equipment": "utrustning", "service_introduction": "införande av tjänst", "cloud_move": "flytt till moln",
     "added": "tillkommit", "removed": "upphört", "moved_in": "flyttad hit", "moved_out": "flyttad härifrån",
-    "price_changed": "nytt pris", "start_work": "påbörja", "in_progress": "pågår", "submitted": "inskickad",
+    # roles, as the header names the signed-in person's (api.policy)
+    "it-staff": "IT-personal", "it-admin": "IT-administratör", "unit-manager": "chef", "employee": "medarbetare",
+    "system-owner": "systemägare", "it-forum-utveckling": "IT-forum utveckling", "it-styrgrupp": "IT-styrgrupp",
+    "kommunstyrelsen-tranemo": "kommunstyrelsen Tranemo", "kommunstyrelsen-ulricehamn": "kommunstyrelsen Ulricehamn",
+    "samverkansnamnd-it": "samverkansnämnd IT", "auditor": "revisor", "economy": "ekonomi",
+    "provisioning": "provisionering (Entra ID)", "payroll": "löneadministration",
+    "price_changed": "nytt pris", "month": "månad", "tertial": "tertial", "year": "år", "central": "central kostnad",
+    "non_employee_account": "konto för icke anställd", "functional_mailbox": "funktionsadress",
+    "program_installation": "installation av program", "physical_move": "flytt av utrustning",
+    "tranemo": "Tranemo kommun", "ulricehamn": "Ulricehamns kommun", "workstation": "arbetsplatsdator",
+    "teacher_computer": "lärardator", "student_computer": "elevdator", "tablet": "surfplatta", "printer": "skrivare",
+    "access_point": "accesspunkt", "screen": "bildskärm", "mobile_phone": "mobiltelefon", "accessory": "tillbehör",
+    "short_term_laptop": "korttidslånad bärbar dator",
+    "start_work": "påbörja", "in_progress": "pågår", "submitted": "inskickad",
+    # agreements (AG-1 … AG-8), cloud moves, development cases, framework changes, premises, services (issue 23)
+    "started": "påbörjat", "draw_up": "upprätta", "proposed": "föreslaget", "changes_requested": "ändringar begärda",
+    "revise": "revidera", "approved": "godkänt", "take_effect": "träd i kraft", "effective": "gällande",
+    "convene": "kalla till möte", "convened": "möte kallat", "record_meeting": "registrera möte",
+    "remind": "påminn", "consulting": "samråd pågår", "record_consultation": "registrera samråd",
+    "assessing": "bedöms", "record_classification": "registrera klassning (KLASSA)",
+    "record_security_analysis": "registrera säkerhetsanalys", "record_legal_review": "registrera juridisk granskning",
+    "record_cost_analysis": "registrera kostnadsanalys", "approve_move": "godkänn flytt", "reject_move": "avslå flytt",
+    "move_approved": "flytt godkänd", "move_rejected": "flytt avslagen", "draw_up_agreement": "upprätta avtal",
+    "agreement_drawn_up": "avtal upprättat", "complete": "slutför", "completed": "slutfört", "withdraw": "dra tillbaka",
+    "withdrawn": "tillbakadraget", "rejected": "avslaget", "to_forum": "till IT-forum", "at_forum": "hos IT-forum",
+    "to_steering_group": "till IT-styrgruppen", "to_strategist": "till strategen", "with_strategist": "hos strategen",
+    "in_preparation": "under beredning", "forum_prepare": "bered i IT-forum", "at_boards": "hos kommunstyrelserna",
+    "board_approve": "godkänn i kommunstyrelsen", "board_reject": "avslå i kommunstyrelsen",
+    "at_committee": "hos nämnden", "committee_decide": "besluta i nämnden", "committee_reject": "avslå i nämnden",
+    "decided": "beslutat", "in_force": "gäller", "supersede": "ersätt", "superseded": "ersatt",
+    "invited": "inbjuden", "attend_meeting": "delta i möte", "record_requirements": "registrera krav",
+    "requirements_recorded": "krav registrerade", "submit_design": "lämna in ritning",
+    "design_submitted": "ritning inlämnad", "approve_design": "godkänn ritning", "reject_design": "avslå ritning",
+    "design_approved": "ritning godkänd", "install_racks": "installera rack", "racks_installed": "rack installerade",
+    "deliver_connection": "leverera anslutning", "record_reserve_power": "registrera reservkraft",
+    "mount_equipment": "montera utrustning", "equipment_mounted": "utrustning monterad",
+    "declare_ready": "förklara klar", "ready": "klar", "needs_definition": "behöver beskrivas",
+    "describe": "beskriv", "awaiting_description": "väntar på beskrivning", "set_price": "sätt pris",
+    "awaiting_price": "väntar på pris", "priced": "prissatt", "agreement_started": "avtal påbörjat",
+    "buyout_expired": "utköpserbjudandet har gått ut", "complete_buyout": "slutför utköp", "end_rental": "avsluta hyra",
+    "replacement_delivered": "ersättning levererad", "returned_under_notice": "återlämnad efter uppsägning",
+    "prepared": "berett",
     "development_case": "utvecklingsärende", "framework_change": "ändring av ramverket", "agreement": "avtal", "registered": "registrerat", "approve": "godkänn", "reject": "avslå",
 }
 
@@ -325,6 +414,24 @@ def name(code: str | None, lang: str) -> str:
         return "–"
     swedish = NAMES_SV.get(code)
     return f"{swedish} ({code})" if lang == "sv" and swedish else code.replace("_", " ") if lang == "en" else code
+
+
+# The invoice basis's line texts as billing stores them (db/billing_*: English, the API's words) and in Swedish
+# (issue 23: the HTML invoice basis in Swedish); the article code and the numbers stay as they are.
+LINE_TEXT_SV = (("Rent ", "Hyra "), ("Service fee ", "Serviceavgift "), ("Purchase ", "Köp "),
+                ("Short-term rental ", "Korttidshyra "), ("On-call work (TK-8) ", "Jourarbete (TK-8) "),
+                ("Physical move (TK-12) ", "Flytt (TK-12) "), ("Extra support (EQ-13) ", "Extra stöd (EQ-13) "))
+
+
+def line_text(text: str | None, lang: str = "sv") -> str:
+    """An invoice line's text in the page's language: `Hyra LAT-5450 ORD-1`, `… 90 min arbetad tid`."""
+    if not text or lang != "sv":
+        return text or "–"
+    for english, swedish in LINE_TEXT_SV:
+        if text.startswith(english):
+            text = swedish + text[len(english):]
+            break
+    return text.replace(" min worked", " min arbetad tid")
 
 
 def person(item: dict, role: str) -> str:

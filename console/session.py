@@ -42,6 +42,7 @@ class ConsoleSession:
     flash: list[tuple[str, str]] = field(default_factory=list)  # (kind, message) shown once on the next page
     stored_flash: list[tuple[str, str]] = field(default_factory=list, repr=False)  # as last read or written
     refusal_status: int = 400  # the status of the API's last refusal on this page
+    lang: str = "sv"  # the language of this request's pages (its cookie; never stored): refusals are said in it
 
 
 @dataclass

@@ -13,10 +13,12 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 
 from api import policy
 from console import i18n
 from console.api_client import Answer, Api
+from console.refusals import said
 from console.session import COOKIE, LANG_COOKIE, ConsoleSession, SessionStore, csrf_ok
 
 HERE = Path(__file__).parent
@@ -42,6 +44,11 @@ REQUEST_EVENT_FIELDS: dict[str, tuple[str, ...]] = {"start_work": ("assignee",),
 EVENT_ROUTES = {"ticket": "/tickets/{number}/events", "request": "/service-requests/{number}/events"}
 
 
+def moved(event: str, state: str | None, lang: str) -> str:
+    """The confirmation of a sent event: `tilldela (assign) → tilldelat (assigned)`."""
+    return f"{i18n.name(event, lang)} → {i18n.name(state, lang)}"
+
+
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -62,8 +69,13 @@ class Ui:
         templates = Jinja2Templates(directory=str(HERE / "templates"))
         templates.env.filters["name"] = lambda code, lang="sv": i18n.name(code, lang)
         templates.env.globals["new_key"] = lambda: uuid.uuid4().hex  # one Idempotency-Key per rendered form
-        templates.env.filters.update(when=i18n.when, day=i18n.day, kronor=i18n.kronor, hours=i18n.working_hours,
-                                     quantity=i18n.quantity, person=i18n.person, age=i18n.age)
+        templates.env.filters.update(when=pass_context(lambda ctx, v: i18n.when(v, ctx.get("lang", "sv"))),
+                                     day=pass_context(lambda ctx, v: i18n.day(v, ctx.get("lang", "sv"))),
+                                     kronor=i18n.kronor, hours=i18n.working_hours,
+                                     quantity=i18n.quantity, person=i18n.person,
+                                     said=lambda text, lang="sv": said(text, lang),
+                                     line_text=pass_context(lambda ctx, v: i18n.line_text(v, ctx.get("lang", "sv"))),
+                                     age=i18n.age)
         self.templates = templates
 
     def now(self) -> datetime:
@@ -81,6 +93,8 @@ class Ui:
 
     async def session_of(self, request: Request) -> ConsoleSession | None:
         session = await self.store.get(request.cookies.get(COOKIE))
+        if session is not None:
+            session.lang = self.lang_of(request)
         request.state.console_session = session  # its flash is saved after the page (console.app)
         return session
 
@@ -94,7 +108,8 @@ class Ui:
         return self.templates.TemplateResponse(request, name, {
             "t": i18n.words(lang), "lang": lang, "session": session, "principal": principal, "flash": flash,
             "csrf": session.csrf if session else "", "nav": navigation(principal) if principal else [],
-            "path": request.url.path, **context}, status_code=status)
+            "path": request.url.path, "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+            **context}, status_code=status)
 
     def error(self, request: Request, session: ConsoleSession | None, status: int, heading: str,
               message: str) -> HTMLResponse:
@@ -106,7 +121,7 @@ class Ui:
         return RedirectResponse(f"/console/login?next={quote(target)}", status_code=303)
 
     def api_for(self, session: ConsoleSession) -> Api:
-        return Api(self.api_app, session.access_token)
+        return Api(self.api_app, session.access_token, session.lang)
 
     def refused(self, request: Request, session: ConsoleSession, answer: Answer) -> HTMLResponse:
         t = self.t_of(request)
@@ -144,7 +159,7 @@ class Ui:
         async with self.api_for(session) as api:
             answer = await api.post(api_path, body, form.get("idempotency"))
         if answer.ok:
-            session.flash.append(("ok", f"{body['action']['event']} → {answer.body.get('state')}"))
+            session.flash.append(("ok", moved(body["action"]["event"], answer.body.get("state"), session.lang)))
         else:
             session.flash.append(("error", answer.message))
         return RedirectResponse(back, status_code=303)
@@ -157,7 +172,7 @@ class Ui:
         answer = await api.post(api_path, body, key)
         if answer.ok:
             number = answer.body.get("number") or answer.body.get("order_number")
-            session.flash.append(("ok", f"{number}: {answer.body['state']}"))
+            session.flash.append(("ok", f"{number}: {i18n.name(answer.body['state'], session.lang)}"))
             return RedirectResponse(page.format(quote(number)), status_code=303)
         session.flash.append(("error", answer.message))
         session.refusal_status = answer.status
@@ -215,10 +230,12 @@ def navigation(principal) -> list[tuple[str, str]]:
     items: list[tuple[str, str]] = []
     if principal.has(policy.IT_STAFF):
         items += [("/console/queue", "queue"), ("/console/queue?line=all&mine=1", "mine"),
+                  ("/console/search", "search_tickets"),
                   ("/console/tickets/new", "new_ticket"), ("/console/devices", "devices"),
                   ("/console/requests", "requests")]
     if principal.has(policy.UNIT_MANAGER):
-        items += [("/console/devices", "devices"), ("/console/tickets", "tickets"), ("/console/requests", "requests"),
+        items += [("/console/devices", "devices"), ("/console/tickets", "tickets"),
+                  ("/console/search", "search_tickets"), ("/console/requests", "requests"),
                   ("/console/orders/new", "order"), ("/console/tickets/new", "new_ticket"),
                   ("/console/invoices", "invoices")]
     if principal.has(policy.ECONOMY, policy.IT_ADMIN):

@@ -129,7 +129,8 @@ class Device(Base):
     __tablename__ = "devices"
     order_number: Mapped[str] = mapped_column(String(40), primary_key=True)
     workflow_id: Mapped[str] = mapped_column(String(80), unique=True)
-    model_code: Mapped[str] = mapped_column(ForeignKey("catalogue_models.code"))
+    # issue 23: migration 0021 also indexes upper(serial_number) and upper(order_number) (api/search.py)
+    model_code: Mapped[str] = mapped_column(ForeignKey("catalogue_models.code"), index=True)
     category: Mapped[str] = mapped_column(String(40), index=True)
     agreement_ref: Mapped[str] = mapped_column(String(80))
     municipality: Mapped[str] = mapped_column(ForeignKey("municipalities.code"), index=True)
@@ -140,7 +141,7 @@ class Device(Base):
     state: Mapped[str] = mapped_column(String(40), index=True)
     serial_number: Mapped[str | None] = mapped_column(String(80))
     ordered_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     renewal_months: Mapped[int | None] = mapped_column(Integer)
     replaces: Mapped[str | None] = mapped_column(String(40))
     rental_weeks: Mapped[int | None] = mapped_column(Integer)  # short-term laptops (EQ-4, EQ-14; issue 20)

@@ -34,6 +34,7 @@ class Ticket(Base):
     reporter_ref: Mapped[str] = mapped_column(String(40), index=True)
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text)  # the reporter's own words (issue 20)
+    # issue 23: on PostgreSQL migration 0021 indexes title + description for full-text search (GIN, 'swedish')
     affects_operations: Mapped[bool | None] = mapped_column(Boolean)  # as reported (TK-8); null before issue 20
     cannot_wait: Mapped[bool | None] = mapped_column(Boolean)
     unit_started_troubleshooting: Mapped[bool | None] = mapped_column(Boolean)  # TK-7, as reported or triaged

@@ -10,6 +10,7 @@ import io
 import json
 from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response
 from sqlalchemy import select
@@ -69,6 +70,7 @@ def _line(row: dict[str, Any]) -> dict[str, Any]:
 @router.get("/trail", responses={200: {"content": {"text/csv": {}, "application/x-ndjson": {}}}})
 def audit_trail(
     session: SessionDep,
+    settings: SettingsDep,
     process: Annotated[str | None, Query(description="equipment, ticket, service_request, agreement, "
                                          "service_introduction, cloud_move, framework_change, development_case")] = None,
     business_key: str | None = None, actor: str | None = None, unit: str | None = None,
@@ -81,7 +83,8 @@ def audit_trail(
                                        "csv and jsonl export every match unless given")] = None,
     offset: Offset = 0,
 ) -> Any:
-    """Every move of every process: who, when, why, under which rule; oldest first."""
+    """Every move of every process: who, when, why, under which rule; oldest first. The CSV is for Swedish
+    Excel (issue 23): `;`-separated, UTF-8 with a BOM, times in local time (`at`, e.g. 2026-12-08 14:05:00)."""
     for name, value in (("since", since), ("until", until)):
         if value is not None and value.tzinfo is None:
             raise HTTPException(422, f"{name}: give an offset (e.g. 2026-03-01T00:00:00+01:00)")
@@ -96,11 +99,14 @@ def audit_trail(
         body = "".join(json.dumps(line, ensure_ascii=False, default=str) + "\n" for line in lines)
         return Response(body, media_type="application/x-ndjson",
                         headers={"Content-Disposition": 'attachment; filename="ramflow-audit-trail.jsonl"'})
+    tz = ZoneInfo(settings.timezone)
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUMNS)
+    out.write("\ufeff")  # the BOM: Excel then reads the file as UTF-8 (å, ä, ö)
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, delimiter=";", lineterminator="\r\n")
     writer.writeheader()
     for line in lines:
-        row = {**line, "details": json.dumps(line["details"] or {}, ensure_ascii=False, sort_keys=True)}
+        row = {**line, "at": datetime.fromisoformat(line["at"]).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"),
+               "details": json.dumps(line["details"] or {}, ensure_ascii=False, sort_keys=True)}
         writer.writerow({key: _cell(value) for key, value in row.items()})
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="ramflow-audit-trail.csv"'})

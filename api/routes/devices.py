@@ -1,23 +1,25 @@
 """Orders, the inventory register and lifecycle events of devices (rules EQ-1 … EQ-14)."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api import access
+from api import access, search
 from api.deliveries import HistoryEntry
 from api.deps import ActorDep, IdempotencyKeyDep, Limit, Offset, PrincipalDep, ProcessDep, SessionDep
 from api.names import devices_named
 from api.processes import audit_log, claimed_number, history_of
 from api.repeats import Repeat
+from api.search import known_parameters_only
 from db.equipment_queries import InvalidOrder, resolve_terms
 from db.numbers import next_number
 from db.models import Device, DeviceTransition, ErasureVendor, Unit
+from db.people_models import DeviceReturnFlag, Person
 from domain.catalogue import Category
 from domain.device_register import DeviceView
 from domain.equipment import (ORDER_NUMBER_PATTERN, DeviceAction, DeviceCommand, DeviceOrder, DeviceStart,
@@ -140,30 +142,60 @@ def _as_ordered(view: DeviceView) -> dict:
     return shown
 
 
-@router.get("/devices", response_model=list[RegisterRow])
-def list_devices(
-    session: SessionDep,
+@router.get("/devices", response_model=list[RegisterRow], dependencies=[Depends(known_parameters_only)],
+            responses={422: {"description": "a bad value, or a query parameter the list does not know"}})
+async def list_devices(
+    request: Request,
     principal: PrincipalDep,
+    q: Annotated[str | None, Query(max_length=200, description="free text: the beginning of a serial or order "
+                                   "number, an employee number, or words of the user's name")] = None,
+    serial_number: Annotated[str | None, Query(max_length=80, description="exact, case-insensitive")] = None,
+    order_number: Annotated[str | None, Query(max_length=40)] = None,
+    user: Annotated[str | None, Query(max_length=200, description="employee number, or words of the name")] = None,
     unit_id: str | None = None,
     user_ref: str | None = None,
+    model_code: str | None = None,
     category: Category | None = None,
     state: str | None = None,
     cost_bearer_unit_id: str | None = None,
     municipality: str | None = None,
+    delivered_from: date | None = Query(None, description="delivered on or after this day (Swedish time)"),
+    delivered_to: date | None = Query(None, description="delivered on or before this day (Swedish time)"),
     limit: Limit = 200,
     offset: Offset = 0,
 ) -> list[RegisterRow]:
-    """The inventory register, filtered (rule EQ-7: kept current by every transition)."""
-    query = select(Device).order_by(Device.order_number)
-    if (seen := access.visible(principal, Device.unit_id, Device.user_ref)) is not None:
-        query = query.where(seen)
-    filters = {"unit_id": unit_id, "user_ref": user_ref, "state": state,
-               "cost_bearer_unit_id": cost_bearer_unit_id, "municipality": municipality,
-               "category": category.value if category else None}
-    for name, value in filters.items():
-        if value is not None:
-            query = query.where(getattr(Device, name) == value)
-    return devices_named(session, list(session.scalars(query.limit(limit).offset(offset))), RegisterRow)
+    """The inventory register, filtered in SQL on indexed columns and paged (rule EQ-7: kept current by every
+    transition; issue 23: search over the whole fleet)."""
+    def read(session: Session) -> list[RegisterRow]:
+        # one query: the user's name (issue 22) and a leaver's return flag (EQ-7) joined in, not fetched after it
+        query = (select(Device, Person.name, DeviceReturnFlag.flagged_at)
+                 .outerjoin(Person, Person.employee_ref == Device.user_ref)
+                 .outerjoin(DeviceReturnFlag, DeviceReturnFlag.order_number == Device.order_number)
+                 .order_by(Device.order_number))
+        if (seen := access.visible(principal, Device.unit_id, Device.user_ref)) is not None:
+            query = query.where(seen)
+        filters = {"unit_id": unit_id, "user_ref": user_ref, "state": state, "model_code": model_code,
+                   "cost_bearer_unit_id": cost_bearer_unit_id, "municipality": municipality,
+                   "category": category.value if category else None, "order_number": order_number}
+        for name, value in filters.items():
+            if value is not None:
+                query = query.where(getattr(Device, name) == value)
+        if serial_number:
+            query = query.where(search.upper_exact(Device.serial_number, serial_number))
+        if user:
+            query = query.where(search.person_filter(session, Device.user_ref, user))
+        if q and q.strip():
+            query = query.where(search.device_text(session, Device.serial_number, Device.order_number,
+                                                   Device.user_ref, q))
+        if delivered_from is not None:
+            query = query.where(Device.delivered_at >= search.local_day_start(delivered_from))
+        if delivered_to is not None:
+            query = query.where(Device.delivered_at < search.local_day_end(delivered_to))
+        return [RegisterRow.model_validate({**{k: getattr(row, k, None) for k in RegisterRow.model_fields},
+                                            "user_name": name, "return_flagged_at": flagged})
+                for row, name, flagged in session.execute(query.limit(limit).offset(offset))]
+
+    return await search.in_session(request, read)
 
 
 def device_mirror(session: Session, order_number: str) -> DeviceView | None:

@@ -5,24 +5,27 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta, timezone
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api import access
+from api import access, search
 from api.bounds import Instant, Number
 from api.deliveries import HistoryEntry
-from api.deps import ActorDep, IdempotencyKeyDep, Limit, Offset, PrincipalDep, ProcessDep, SessionDep, SettingsDep
+from api.deps import ActorDep, IdempotencyKeyDep, Limit, Offset, PrincipalDep, ProcessDep, SessionDep
 from api.names import named
 from api.processes import (VIEW_SOURCE, ProcessPath, audit_log, claimed_number, ended_in_register, history_of,
                            registered_number)
 from api.routes.calendar import framework_parameters, local, support_calendar
 from api.repeats import Repeat
+from api.search import known_parameters_only
 from config import Settings
 from db.numbers import next_number
+from db.people_models import Person
 from db.ticket_models import SurveyAnswer, Ticket, TicketTransition, aware, utc
 from db.ticket_queries import InvalidTicket, resolve_ticket_terms, ticket_start
 from domain.support_matters import RESPONSIBILITIES, Matter, Owner, SupportLevel, owner_of
@@ -230,11 +233,15 @@ async def report_ticket(ticket: NewTicket, actor: ActorDep, path: ProcessDep, re
                                      response, repeat)
 
 
-@router.get("/tickets", response_model=list[TicketRow])
-def list_tickets(
-    session: SessionDep,
-    settings: SettingsDep,
+@router.get("/tickets", response_model=list[TicketRow], dependencies=[Depends(known_parameters_only)],
+            responses={422: {"description": "a bad value, or a query parameter the list does not know"}})
+async def list_tickets(
+    request: Request,
     principal: PrincipalDep,
+    number: Annotated[str | None, Query(max_length=40)] = None,
+    q: Annotated[str | None, Query(max_length=200, description="words of the title or description (PostgreSQL: "
+                                   "full-text search, Swedish)")] = None,
+    reporter: Annotated[str | None, Query(max_length=200, description="employee number, or words of the name")] = None,
     line: Line | None = None,
     state: str | None = None,
     unit_id: str | None = None,
@@ -250,28 +257,39 @@ def list_tickets(
     limit: Limit = 200,
     offset: Offset = 0,
 ) -> list[TicketRow]:
-    """The ticket register, filtered."""
-    query = select(Ticket).order_by(Ticket.reported_at, Ticket.number)
-    if (seen := access.visible(principal, Ticket.unit_id, Ticket.reporter_ref)) is not None:
-        query = query.where(seen)
-    filters = {"line": line.value if line else None, "state": state, "unit_id": unit_id,
-               "municipality": municipality, "assignee": assignee, "breached": breached, "on_call": on_call,
-               "function": function.value if function else None}
-    for name, value in filters.items():
-        if value is not None:
-            query = query.where(getattr(Ticket, name) == value)
-    if intefunktion is not None:
-        query = query.where(Ticket.function.is_not(None) if intefunktion else Ticket.function.is_(None))
-    if is_open is not None:
-        finished = Ticket.state.in_(TICKET.final_states)
-        query = query.where(~finished if is_open else finished)
-    if reported_from is not None:
-        query = query.where(Ticket.reported_at >= utc(reported_from))
-    if reported_to is not None:
-        query = query.where(Ticket.reported_at < utc(reported_to))
-    tz = support_calendar(settings).tz
-    rows = [ticket_row(row, tz) for row in session.scalars(query.limit(limit).offset(offset))]
-    return named(session, rows, TicketRow, "reporter_ref", "reporter_name")
+    """The ticket register, filtered in SQL and paged (issue 23: number, text, reporter, unit, state, line)."""
+    tz = support_calendar(request.app.state.settings).tz
+
+    def read(session: Session) -> list[TicketRow]:
+        # one query: the reporter's name (issue 22) joined in, not fetched after it
+        query = (select(Ticket, Person.name).outerjoin(Person, Person.employee_ref == Ticket.reporter_ref)
+                 .order_by(Ticket.reported_at, Ticket.number))
+        if (seen := access.visible(principal, Ticket.unit_id, Ticket.reporter_ref)) is not None:
+            query = query.where(seen)
+        if q and q.strip():
+            query = query.where(search.ticket_text(session, Ticket.title, Ticket.description, q))
+        if reporter and reporter.strip():
+            query = query.where(search.person_filter(session, Ticket.reporter_ref, reporter))
+        filters = {"number": number.strip().upper() if number else None, "line": line.value if line else None,
+                   "state": state, "unit_id": unit_id, "municipality": municipality, "assignee": assignee,
+                   "breached": breached, "on_call": on_call,
+                   "function": function.value if function else None}
+        for name, value in filters.items():
+            if value is not None:
+                query = query.where(getattr(Ticket, name) == value)
+        if intefunktion is not None:
+            query = query.where(Ticket.function.is_not(None) if intefunktion else Ticket.function.is_(None))
+        if is_open is not None:
+            finished = Ticket.state.in_(TICKET.final_states)
+            query = query.where(~finished if is_open else finished)
+        if reported_from is not None:
+            query = query.where(Ticket.reported_at >= utc(reported_from))
+        if reported_to is not None:
+            query = query.where(Ticket.reported_at < utc(reported_to))
+        return [ticket_row(row, tz).model_copy(update={"reporter_name": name})
+                for row, name in session.execute(query.limit(limit).offset(offset))]
+
+    return await search.in_session(request, read)
 
 
 class NamedTicketView(TicketView):

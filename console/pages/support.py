@@ -18,7 +18,6 @@ from console.ui import Ui, event_forms
 LINES = ("first_line", "second_line", "verksamhetsstod", "infrastruktur")
 QUEUE_LIMIT = 100
 TICKET_FIELDS = ("unit_id", "reporter_ref", "title", "description", "device_order_number", "support_level", "function")
-DEVICE_SEARCH_FIELDS = ("order_number", "model_code", "user_ref", "serial_number", "location", "unit_id")
 
 
 def mark_of(row: dict, live: dict, now: datetime) -> str:
@@ -112,14 +111,6 @@ def register(console: FastAPI, ui: Ui) -> None:
     conversation.register(console, ui)  # the ticket page and its conversation (issue 23)
 
     # --- devices ------------------------------------------------------------------------------------
-    @console.get("/devices", include_in_schema=False)
-    async def devices(request: Request, q: str = "", unit_id: str = "", state: str = "") -> Response:
-        session, answer = await ui.fetch(request, "/devices", unit_id=unit_id, state=state, limit=1000)
-        needle = q.strip().lower()
-        rows = [r for r in answer.body
-                if not needle or any(needle in str(r.get(k) or "").lower() for k in DEVICE_SEARCH_FIELDS)]
-        return ui.render(request, "devices.html", session, rows=rows, q=q, unit_id=unit_id, state=state)
-
     @console.get("/devices/{order_number}", include_in_schema=False)
     async def device(request: Request, order_number: str) -> Response:
         session = await ui.signed_in(request)

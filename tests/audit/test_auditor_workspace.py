@@ -6,6 +6,7 @@ import asyncio
 import csv
 import io
 import json
+import re
 from datetime import timedelta
 
 from scripts.replay_bundle import replay_bundle
@@ -84,13 +85,16 @@ async def test_audit_trail_pages_and_exports_csv_and_json_lines(api):
     assert [(i["business_key"], i["event"]) for i in by_unit] == [("ORD-TRAIL-2", "call_off")]
     exported = await api.get("/audit/trail", params={"format": "csv", "actor": "it.anna"})
     assert exported.headers["content-type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(exported.text)))
+    # issue 23: for Swedish Excel — a BOM, `;`-separated, local time
+    assert exported.content.startswith(b"\xef\xbb\xbf") and exported.text.splitlines()[0].count(";") > 3
+    rows = list(csv.DictReader(io.StringIO(exported.text.lstrip("\ufeff")), delimiter=";"))
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", r["at"]) for r in rows)
     assert {(r["business_key"], r["event"]) for r in rows} == {("ORD-TRAIL-1", "order"), ("ORD-TRAIL-2", "order")}
     lines = (await api.get("/audit/trail", params={"format": "jsonl", "municipality": "ulricehamn"})).text.splitlines()
     assert [json.loads(line)["event"] for line in lines] == ["order", "call_off"]
     await api.post("/devices/ORD-TRAIL-1/events", json={"reason": "=HYPERLINK(\"http://x\")", "action": {"event": "cancel"}})
     exported = await api.get("/audit/trail", params={"format": "csv", "event": "cancel"})
-    [row] = list(csv.DictReader(io.StringIO(exported.text)))
+    [row] = list(csv.DictReader(io.StringIO(exported.text.lstrip("\ufeff")), delimiter=";"))
     assert row["reason"] == "'=HYPERLINK(\"http://x\")"  # a spreadsheet shows it, never runs it
     late = await api.get("/audit/trail", params={"since": "2026-01-01T00:00:00"})
     assert late.status_code == 422 and "since" in late.json()["detail"]

@@ -129,7 +129,8 @@ def test_tk5_deadline_shown_matches_the_calendar_api(console_stack, page):
     from console.i18n import when
 
     assert page.locator("#deadline").inner_text() == when(answer["deadline"])
-    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", page.locator("#deadline").inner_text())
+    # issue 23: as Swedes write it, `8 dec 2026 14:05`
+    assert re.fullmatch(r"\d{1,2} [a-zå]{3} \d{4} \d\d:\d\d", page.locator("#deadline").inner_text())
     page.goto(f"{stack.base}/console/queue?line=second_line")
     assert when(answer["deadline"]) in page.get_by_role("row").filter(has_text=number).inner_text()
 
@@ -190,7 +191,7 @@ def test_auditor_finds_a_closed_device_and_reads_its_timeline(console_stack, pag
     assert closed in hits.inner_text() and "EQ-9" in hits.inner_text() and keys["own_device"] not in hits.inner_text()
     accessible(page, "audit-search")
     searched = page.request.get(page.url + "&format=csv")  # the API's export of the matching lines
-    assert searched.headers["content-type"].startswith("text/csv") and f",{closed}," in searched.text()
+    assert searched.headers["content-type"].startswith("text/csv") and f";{closed};" in searched.text()
     page.get_by_role("link", name=closed, exact=True).click()
     assert page.url.endswith(f"/console/audit/processes/device-{closed}")
     timeline = page.locator("table.timeline").inner_text()
@@ -199,7 +200,7 @@ def test_auditor_finds_a_closed_device_and_reads_its_timeline(console_stack, pag
     accessible(page, "device-timeline")
     exported = page.request.get(page.url + "?format=csv")
     assert exported.headers["content-type"].startswith("text/csv")
-    assert ",write_off,lost,written_off,it.anna,,EQ-9" in exported.text()
+    assert ";write_off;lost;written_off;it.anna;;EQ-9" in exported.text()
     bundle = page.request.get(page.url + "?format=bundle").json()
     assert bundle["workflow_id"] == f"device-{closed}" and bundle["current_state"] == "written_off"
 
@@ -245,7 +246,7 @@ def test_tk9_unit_manager_applies_for_an_account_and_orders_equipment(console_st
     assert "(TK-9)" in page.get_by_role("heading", level=1).inner_text() and "Kim Konsult" in page.locator("dl").inner_text()
     accessible(page, None)
     page.goto(f"{stack.base}/console/requests")
-    row = page.get_by_role("row").filter(has_text="non_employee_account")
+    row = page.get_by_role("row").filter(has_text="Konto för icke anställd")  # issue 23: the kind in Swedish
     assert "TR-KS" in row.inner_text() and "E1001" in row.inner_text()  # TK-9: the applicant is the manager
     accessible(page, "requests")
     page.goto(f"{stack.base}/console/orders/new")
@@ -275,7 +276,8 @@ def test_technician_registers_a_ticket_through_the_form(console_stack, page):
     page.get_by_role("button", name="Skapa").click()
     assert re.search(r"/console/tickets/T\d{4}-\d{5}$", page.url)
     assert page.locator("#line").inner_text() == "1:a linjen (användarstöd)"
-    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", page.locator("#deadline").inner_text())
+    # issue 23: as Swedes write it, `8 dec 2026 14:05`
+    assert re.fullmatch(r"\d{1,2} [a-zå]{3} \d{4} \d\d:\d\d", page.locator("#deadline").inner_text())
 
 
 def test_eq5_technician_searches_the_register_and_reads_a_devices_renewal_date_and_events(console_stack, page):

@@ -73,7 +73,8 @@ def test_tk4_tk5_employee_reports_with_an_attachment_technician_asks_and_the_ans
 
         tech.reload()
         assert tech.locator("#state").inner_text().startswith("tilldelat")
-        assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", tech.locator("#deadline").inner_text())
+        # issue 23: as Swedes write it, `8 dec 2026 14:05`
+        assert re.fullmatch(r"\d{1,2} [a-zå]{3} \d{4} \d\d:\d\d", tech.locator("#deadline").inner_text())
         assert "Fack 2 på skrivaren" in tech.locator("#conversation").inner_text()
         view = api_get(stack, f"/tickets/{number}")
         assert view["state"] == "assigned" and view["deadline"] is not None and view["log"][-1]["event"] == "resume"

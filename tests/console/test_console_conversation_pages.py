@@ -74,7 +74,7 @@ def test_queue_shows_reported_time_age_and_the_filters():
                   filters={"state": "", "unit_id": "", "mine": "1", "sort": "due"}, states=("assigned",),
                   sorts=("due", "reported", "newest"))
     assert "3 d 2 h" in page and "Mina ärenden" in page and 'id="q-state"' in page and "Alla linjer" in page
-    assert "2026-12-05 09:00" in page  # reported, local time
+    assert "5 dec 2026 09:00" in page  # reported, local time
 
 
 def test_eq11_consequential_actions_ask_first_and_the_buyout_page_explains_price_erasure_salary_and_deadline():
@@ -86,7 +86,7 @@ def test_eq11_consequential_actions_ask_first_and_the_buyout_page_explains_price
     page = render("confirm.html", event="accept_buyout", fields={"event": "accept_buyout", "idempotency": "k1"},
                   action="/console/devices/ORD-1/events", back="/console/devices/ORD-1",
                   buyout={"price": "1150.00", "deadline": "2026-12-20T12:00:00+00:00"})
-    for text in ("1\u00a0150,00\u00a0kr", "certifierad radering", "nettolön", "2026-12-20 13:00", "EQ-11",
+    for text in ("1\u00a0150,00\u00a0kr", "certifierad radering", "nettolön", "20 dec 2026 13:00", "EQ-11",
                  'name="confirmed" value="yes"', 'name="idempotency" value="k1"'):
         assert text in page, text
     assert 'name="csrf" value="c"' in page  # the second POST is a form of its own (no JavaScript)

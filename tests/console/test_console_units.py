@@ -64,8 +64,10 @@ def test_local_issuer_refuses_a_wrong_verifier_another_redirect_and_plain_pkce(i
 
 
 def test_swedish_formats_of_dates_money_and_working_hours():
-    assert when(datetime(2026, 11, 28, 13, 5, tzinfo=timezone.utc)) == "2026-11-28 14:05"  # CET
-    assert when("2026-06-01T12:05:00+00:00") == "2026-06-01 14:05"  # CEST
+    # issue 23: as Swedes write them, `8 dec 2026 14:05`, local time
+    assert when(datetime(2026, 11, 28, 13, 5, tzinfo=timezone.utc)) == "28 nov 2026 14:05"  # CET
+    assert when("2026-06-01T12:05:00+00:00") == "1 jun 2026 14:05"  # CEST
+    assert when("2026-12-08T13:05:00+00:00", "en") == "8 Dec 2026 14:05"
     assert kronor("1150") == "1\u00a0150,00\u00a0kr"
     assert kronor("1234567.5") == "1\u00a0234\u00a0567,50\u00a0kr"
     assert kronor("0.005") == "0,01\u00a0kr"

@@ -26,9 +26,9 @@ def render(name: str, **context) -> str:
 def test_console_shows_device_users_and_ticket_reporters_by_name_and_number():
     listed = render("devices.html", rows=[DEVICE, {**DEVICE, "order_number": "ORD-2", "user_ref": "E5999",
                                                    "user_name": None, "return_flagged_at": None}],
-                    q="", unit_id=None, state=None)
+                    form={}, units=[], states=(), page=1, previous=None, next=None)
     assert "Eva Ek (E5001) <span" in listed and "Ska lämnas tillbaka" in listed
-    assert "<td>E5999</td>" in listed  # no one in the register: the number alone
+    assert '<td data-label="Användare">E5999</td>' in listed  # no one in the register: the number alone
     page = render("device.html", device=DEVICE, key="ORD-1", log=[], events=[])
     assert "<dd>Eva Ek (E5001) <span" in page
     ticket = render("ticket.html", item=TICKET, events=[], mirror=False)
