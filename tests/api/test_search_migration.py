@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, text
 from db.migrate import alembic_config, upgrade
 from db.models import Base
 
-BEFORE, REVISION = "0019_device_import", "0021_search_indexes"
+BEFORE, REVISION = "0022_ledger_mapping", "0021_search_indexes"
 DEVICE_INDEXES = {"ix_devices_serial_upper", "ix_devices_order_upper", "ix_devices_model_code",
                   "ix_devices_delivered_at"}
 

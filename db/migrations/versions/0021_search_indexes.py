@@ -1,7 +1,7 @@
 """search over the whole fleet (issue 23): indexes the register searches use
 
 Revision ID: 0021_search_indexes
-Revises: 0019_device_import
+Revises: 0022_ledger_mapping
 
 Serial and order numbers are searched case-insensitively, exactly or by their beginning: an index on
 `upper(…)` (on PostgreSQL with text_pattern_ops, so that `LIKE 'ABC%'` uses it too). A ticket's title and
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision = '0021_search_indexes'
-down_revision = '0019_device_import'
+down_revision = '0022_ledger_mapping'
 branch_labels = None
 depends_on = None
 
