@@ -26,8 +26,8 @@ from api.ratelimit import RateLimiter, trusted_proxy_headers
 from api.refusals import RefusalRecorder
 from api.strict_bodies import refuse_unknown_fields
 from api.routes import (agreements, audit, billing, calendar, catalogue, cloud_moves, codec, devices, feeds,
-                        governance, imports, incidents, mail, outbox, people, people_moves, premises, reference, reports,
-                        service_requests, services, survey_links, ticket_messages, tickets)
+                        governance, imports, incidents, mail, outbox, people, people_moves, premises, reference, reorganisations,
+                        reports, service_requests, services, survey_links, ticket_messages, tickets)
 from config import Settings, get_settings
 from db.session import api_sessionmaker
 from observability.http import instrument_app, untraced
@@ -176,7 +176,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None,
     # issue 20: the caller's address is the peer's unless the peer is a configured proxy (outermost: every
     # middleware and the refusal records see the same address)
     app.add_middleware(trusted_proxy_headers, trusted_proxies=settings.trusted_proxies)
-    for module in (devices, catalogue, reference, people, people_moves, imports, outbox, tickets, ticket_messages,
+    for module in (reorganisations, devices, catalogue, reference, people, people_moves, imports, outbox, tickets, ticket_messages,
                    mail, service_requests, incidents, reports, calendar, agreements, services, cloud_moves, governance,
                    premises, security, audit, codec, billing, survey_links, feeds):
         app.include_router(module.router, prefix="/api/v1", responses={**COMMON_RESPONSES, **ACCESS_RESPONSES},
