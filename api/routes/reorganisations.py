@@ -89,6 +89,13 @@ def _unit(s: Session, unit_id: str, field: str = "unit_id") -> Unit:
     return unit
 
 
+def refuse_closed(unit: Unit) -> None:
+    """Nothing moves into a unit that does not exist today or is merged away (even from a later day)."""
+    if not open_on(unit, today()) or unit.closed_on is not None:
+        raise HTTPException(409, f"unit_id: {unit.id} is closed or closing (merged into {unit.merged_into} "
+                                 f"on {unit.closed_on})")
+
+
 @router.post("/units", response_model=UnitState, status_code=201, responses={409: {}, 422: {}})
 async def create_unit(body: UnitCreate, actor: ActorDep, path: ProcessDep) -> UnitState:
     """A new unit from a date (a split: new units, then bulk moves)."""
@@ -182,8 +189,7 @@ async def bulk_reassign_devices(body: BulkDevices, actor: ActorDep, path: Proces
     applies no event twice."""
     def load(s: Session) -> dict[str, str | None]:
         unit = _unit(s, body.unit_id)
-        if not open_on(unit, today()):
-            raise HTTPException(409, f"unit_id: {body.unit_id} is closed")
+        refuse_closed(unit)
         return {n: (d.unit_id if (d := s.get(Device, n)) is not None else None) for n in body.order_numbers}
 
     units = await path.db(load)
@@ -212,8 +218,7 @@ async def bulk_reassign_tickets(body: BulkTickets, actor: ActorDep, path: Proces
     reference change); per ticket: moved, unchanged or refused. Repeating the request changes nothing."""
     def move(s: Session) -> list[ItemResult]:
         unit = _unit(s, body.unit_id)
-        if not open_on(unit, today()):
-            raise HTTPException(409, f"unit_id: {body.unit_id} is closed")
+        refuse_closed(unit)
         moved = move_ticket_units(s, list(dict.fromkeys(body.numbers)), body.unit_id, actor, body.reason,
                                   TICKET.final_states)
         s.commit()

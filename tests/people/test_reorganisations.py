@@ -4,7 +4,7 @@ merge date; earlier charges stay with the old unit) and open tickets, as the dur
 IT staff move devices and tickets in bulk with a result per item."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import select
 from temporalio.client import Client
@@ -12,6 +12,7 @@ from temporalio.client import Client
 from db.models import Charge
 from db.reorganisation_queries import name_on
 from domain.reorganisations import ReorgOutcome
+from tests.helpers import sleep_until
 from tests.people.test_leavers_movers import in_use
 
 
@@ -25,7 +26,7 @@ def recurring(sessions, number: str) -> dict[str, tuple[date, date | None]]:
             select(Charge).where(Charge.order_number == number, Charge.recurring.is_(True)))}
 
 
-async def test_eq7_eq8_merge_moves_devices_from_its_date_and_open_tickets(api, client: Client, sessions):
+async def test_eq7_eq8_merge_moves_devices_from_its_date_and_open_tickets(api, env, client: Client, sessions):
     await in_use(api, "ORD-REORG-1", "E8001", unit_id="TR-SBF")
     await in_use(api, "ORD-REORG-2", "E8002", unit_id="TR-SBF")
     delivered_on = recurring(sessions, "ORD-REORG-1")["TR-SBF"][0]
@@ -42,6 +43,7 @@ async def test_eq7_eq8_merge_moves_devices_from_its_date_and_open_tickets(api, c
     device = (await api.get("/devices/ORD-REORG-1")).json()
     assert device["cost_bearer_unit_id"] == "TR-SBF"  # nothing moves before the merge date
 
+    await sleep_until(env, datetime.combine(on, time(), timezone.utc))  # the merge date comes
     outcome = await client.get_workflow_handle(merged.json()["workflow_id"], result_type=ReorgOutcome).result()
     assert [(d.key, d.outcome) for d in outcome.devices] == [("ORD-REORG-1", "moved"), ("ORD-REORG-2", "moved")]
     assert [(t.key, t.outcome) for t in outcome.tickets] == [(ticket.json()["number"], "moved")]
