@@ -25,7 +25,7 @@ from workflows.reorganisations import UnitReorganisationWorkflow
 
 router = APIRouter(tags=["reorganisations"])
 UnitId = Annotated[str, Path(pattern=REF_PATTERN, max_length=40, description="the unit's id")]
-FIELDS = ("id", "municipality", "name", "valid_from", "closed_on", "merged_into")
+FIELDS = ("id", "municipality", "name", "manager_ref", "valid_from", "closed_on", "merged_into")
 
 
 def today() -> date:
@@ -56,6 +56,7 @@ class UnitState(BaseModel):
     id: str
     municipality: str
     name: str
+    manager_ref: str | None
     valid_from: date | None
     closed_on: date | None
     merged_into: str | None
