@@ -139,14 +139,19 @@ async def test_every_workflow_type_round_trips_through_the_archive(api, client, 
     from workflows.mail import MailDelivery, MailDeliveryWorkflow, MailSweepWorkflow
     from workflows.mail_in import MailboxPollWorkflow
     from workflows.people import PersonLeaverWorkflow
+    from domain.reorganisations import ReorgStart
+    from workflows.reorganisations import UnitReorganisationWorkflow
 
+    merge = ReorgStart(reorg_id="rt", unit_id="TR-SBF", target="TR-KS", on=(await local_now(env)).date(),
+                       actor="it.anna", reason="round trip")
     for run, argument, workflow_id in (
             (MailDeliveryWorkflow.run, MailDelivery(outbox_id=1, max_attempts=1), "mail-rt"),
             (MailSweepWorkflow.run, None, "mail-sweep-rt"),
             (MailboxPollWorkflow.run, MailPollRequest(limit=1), "mailbox-poll-rt"),
             (PersonLeaverWorkflow.run, LeaverStart(employee_ref="E5001", unit_id="TR-KS", at=await local_now(env)),
              "leaver-rt"),
-            (DeviceImportWorkflow.run, ImportJob(import_id="rt"), "import-rt")):
+            (DeviceImportWorkflow.run, ImportJob(import_id="rt"), "import-rt"),
+            (UnitReorganisationWorkflow.run, merge, "reorg-rt")):
         args = () if argument is None else (argument,)
         await client.start_workflow(run, *args, id=workflow_id, task_queue=queue)
         ids.append(workflow_id)
