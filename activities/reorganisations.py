@@ -9,9 +9,10 @@ from temporalio.service import RPCError
 
 from db.models import Device
 from db.reorganisation_queries import move_ticket_units
-from db.ticket_models import Ticket
+from db.ticket_models import ServiceRequest, Ticket
 from domain.equipment import DeviceCommand, Reassign, device_workflow_id
 from domain.reorganisations import ItemResult, MoveChunk, ReorgStart, reorg_workflow_id
+from domain.service_requests import REQUEST_FINAL
 from domain.tickets import TICKET
 from workflows.reorganisations import DEVICES_OF_UNIT, MOVE_DEVICES, MOVE_TICKETS
 
@@ -62,13 +63,19 @@ class ReorganisationActivities:
 
     @MOVE_TICKETS.defn
     def move_tickets(self, start: ReorgStart) -> list[ItemResult]:
-        """The closing unit's open tickets move to the target unit in the register (no unit-change event:
-        each move is a reference change, db/reorganisation_queries.py)."""
+        """The closing unit's open tickets and service requests move to the target unit in the register (no
+        unit-change event: each move is a reference change, db/reorganisation_queries.py)."""
         with self.sessions.begin() as s:
             numbers = list(s.scalars(select(Ticket.number).where(
                 Ticket.unit_id == start.unit_id, Ticket.state.not_in(TICKET.final_states)).order_by(Ticket.number)))
             moved = move_ticket_units(s, numbers, start.target, start.actor,
                                       f"{reorg_workflow_id(start.reorg_id)}: {start.reason}", TICKET.final_states)
+            numbers = list(s.scalars(select(ServiceRequest.number).where(
+                ServiceRequest.unit_id == start.unit_id, ServiceRequest.state.not_in(REQUEST_FINAL))
+                .order_by(ServiceRequest.number)))
+            moved |= move_ticket_units(s, numbers, start.target, start.actor,
+                                       f"{reorg_workflow_id(start.reorg_id)}: {start.reason}", REQUEST_FINAL,
+                                       ServiceRequest)
         return [ItemResult(key=n, outcome="moved" if why is None else "refused", detail=why) for n, why in moved.items()]
 
     def all(self) -> list:

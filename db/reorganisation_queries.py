@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from db.models import Unit, UnitHistory
 from db.security_models import ReferenceChange
-from db.ticket_models import Ticket
+from db.ticket_models import ServiceRequest, Ticket
 
 
 def open_on(unit: Unit | None, on: date) -> bool:
@@ -37,21 +37,24 @@ def close_name(s: Session, unit: Unit, on: date) -> None:
 
 
 def move_ticket_units(s: Session, numbers: list[str], target: str, actor: str, reason: str,
-                      final_states: tuple[str, ...]) -> dict[str, str | None]:
-    """Open tickets move to `target` in the register; tickets have no unit-change event, so each move is recorded
-    as a reference change (who, when, from which unit). Per ticket: None (moved) or why not."""
+                      final_states: tuple[str, ...] | frozenset[str],
+                      model: type[Ticket] | type[ServiceRequest] = Ticket) -> dict[str, str | None]:
+    """Open tickets (or service requests) move to `target` in the register; they have no unit-change event, so
+    each move is recorded as a reference change (who, when, from which unit). Per item: None (moved) or why
+    not."""
     results: dict[str, str | None] = {}
     now = datetime.now(timezone.utc)
+    entity = "ticket_unit" if model is Ticket else "service_request_unit"
     for number in numbers:
-        ticket = s.get(Ticket, number)
+        ticket = s.get(model, number)
         if ticket is None:
-            results[number] = f"number: no ticket {number!r}"
+            results[number] = f"number: no {entity.removesuffix('_unit').replace('_', ' ')} {number!r}"
         elif ticket.state in final_states:
-            results[number] = f"number: ticket {number} is {ticket.state}; only open tickets move"
+            results[number] = f"number: {number} is {ticket.state}; only open ones move"
         elif ticket.unit_id == target:
             results[number] = "unchanged"
         else:
-            s.add(ReferenceChange(at=now, actor=actor, entity="ticket_unit", key=number,
+            s.add(ReferenceChange(at=now, actor=actor, entity=entity, key=number,
                                   before={"unit_id": ticket.unit_id}, after={"unit_id": target}, reason=reason))
             ticket.unit_id, ticket.updated_at = target, now
             results[number] = None

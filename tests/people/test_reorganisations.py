@@ -26,13 +26,18 @@ def recurring(sessions, number: str) -> dict[str, tuple[date, date | None]]:
             select(Charge).where(Charge.order_number == number, Charge.recurring.is_(True)))}
 
 
-async def test_eq7_eq8_merge_moves_devices_from_its_date_and_open_tickets(api, env, client: Client, sessions):
+async def test_eq7_eq8_merge_moves_devices_from_its_date_open_tickets_and_requests(api, env, client: Client, sessions):
     await in_use(api, "ORD-REORG-1", "E8001", unit_id="TR-SBF")
     await in_use(api, "ORD-REORG-2", "E8002", unit_id="TR-SBF")
     delivered_on = recurring(sessions, "ORD-REORG-1")["TR-SBF"][0]
     ticket = await api.post("/tickets", json={"unit_id": "TR-SBF", "reporter_ref": "E8001", "title": "Skrivaren",
                                               "support_level": "managed"})
     assert ticket.status_code == 201, ticket.text
+    request = await api.post("/service-requests", headers=api.bearer("E1004", "unit-manager", unit="TR-SBF"), json={
+        "number": "SR-REORG-0001", "unit_id": "TR-SBF", "details": {
+            "kind": "non_employee_account", "holder": "Konsult Ek", "organisation": "Konsult AB",
+            "valid_until": (today() + timedelta(days=200)).isoformat()}})
+    assert request.status_code == 201, request.text
     on = today() + timedelta(days=2)
 
     merged = await api.post("/units/TR-SBF/merge-into/TR-KS", json={"on": on.isoformat(), "reason": "KF 2026-11"})
@@ -46,7 +51,8 @@ async def test_eq7_eq8_merge_moves_devices_from_its_date_and_open_tickets(api, e
     await sleep_until(env, datetime.combine(on, time(), timezone.utc))  # the merge date comes
     outcome = await client.get_workflow_handle(merged.json()["workflow_id"], result_type=ReorgOutcome).result()
     assert [(d.key, d.outcome) for d in outcome.devices] == [("ORD-REORG-1", "moved"), ("ORD-REORG-2", "moved")]
-    assert [(t.key, t.outcome) for t in outcome.tickets] == [(ticket.json()["number"], "moved")]
+    assert [(t.key, t.outcome) for t in outcome.tickets] == [(ticket.json()["number"], "moved"),
+                                                             ("SR-REORG-0001", "moved")]
     device = (await api.get("/devices/ORD-REORG-1")).json()
     assert device["unit_id"] == device["cost_bearer_unit_id"] == "TR-KS"
     reassign = device["log"][-1]  # recorded in the device's own log
@@ -56,7 +62,8 @@ async def test_eq7_eq8_merge_moves_devices_from_its_date_and_open_tickets(api, e
     listed = (await api.get("/tickets", params={"unit_id": "TR-KS"})).json()
     assert ticket.json()["number"] in [t["number"] for t in listed]
     changes = (await api.get("/reference-changes")).json()
-    assert {(c["entity"], c["key"]) for c in changes} >= {("unit", "TR-SBF"), ("ticket_unit", ticket.json()["number"])}
+    assert {(c["entity"], c["key"]) for c in changes} >= {("unit", "TR-SBF"), ("ticket_unit", ticket.json()["number"]),
+                                                           ("service_request_unit", "SR-REORG-0001")}
     closed = await api.post("/devices/bulk-reassign", json={"order_numbers": ["ORD-REORG-1"], "unit_id": "TR-SBF",
                                                             "reason": "tillbaka"})
     assert closed.status_code == 409 and "unit_id" in closed.text
