@@ -47,8 +47,10 @@ class ReorganisationActivities:
         from workflows.equipment import DeviceLifecycleWorkflow
 
         start = chunk.start
-        results = []
-        for number in chunk.order_numbers:
+        details = activity.info().heartbeat_details  # a retried attempt resumes after the last device reported
+        done = list(details[0]) if details else []
+        results = [ItemResult.model_validate(item) for item in done]
+        for number in chunk.order_numbers[len(results):]:
             command = DeviceCommand(actor=start.actor, action=Reassign(unit_id=start.target),
                                     reason=f"{start.unit_id} merged into {start.target} from {start.on} "
                                            f"({reorg_workflow_id(start.reorg_id)}): {start.reason}")
@@ -58,7 +60,7 @@ class ReorganisationActivities:
                 results.append(ItemResult(key=number, outcome="moved"))
             except (WorkflowUpdateFailedError, RPCError) as error:  # returned or ended meanwhile: it stays
                 results.append(ItemResult(key=number, outcome="refused", detail=refusal(error)))
-            activity.heartbeat(number)
+            activity.heartbeat([r.model_dump() for r in results])
         return results
 
     @MOVE_TICKETS.defn
