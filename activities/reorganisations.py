@@ -7,6 +7,7 @@ from temporalio import activity
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
+from db.agreement_models import AgreementRow
 from db.models import Device
 from db.reorganisation_queries import move_ticket_units
 from db.ticket_models import ServiceRequest, Ticket
@@ -14,7 +15,7 @@ from domain.equipment import DeviceCommand, Reassign, device_workflow_id
 from domain.reorganisations import ItemResult, MoveChunk, ReorgStart, reorg_workflow_id
 from domain.service_requests import REQUEST_FINAL
 from domain.tickets import TICKET
-from workflows.reorganisations import DEVICES_OF_UNIT, MOVE_DEVICES, MOVE_TICKETS
+from workflows.reorganisations import AGREEMENTS_OF_UNIT, DEVICES_OF_UNIT, MOVE_DEVICES, MOVE_TICKETS
 
 # the device states a merge moves (rule EQ-7: the states `reassign` is allowed from)
 MOVABLE = ("in_use", "notice_given", "returned_under_notice")
@@ -80,5 +81,12 @@ class ReorganisationActivities:
                                        ServiceRequest)
         return [ItemResult(key=n, outcome="moved" if why is None else "refused", detail=why) for n, why in moved.items()]
 
+    @AGREEMENTS_OF_UNIT.defn
+    def agreements_of_unit(self, start: ReorgStart) -> list[str]:
+        """Rule AG-4: the closing unit's agreements not terminated, for their next revision (not rewritten)."""
+        with self.sessions() as s:
+            return list(s.scalars(select(AgreementRow.id).where(
+                AgreementRow.unit_id == start.unit_id, AgreementRow.status != "terminated").order_by(AgreementRow.id)))
+
     def all(self) -> list:
-        return [self.devices_of_unit, self.move_devices, self.move_tickets]
+        return [self.devices_of_unit, self.move_devices, self.move_tickets, self.agreements_of_unit]

@@ -51,3 +51,6 @@ class ReorgOutcome(BaseModel):
 
     devices: list[ItemResult] = []
     tickets: list[ItemResult] = []
+    # rule AG-4: the owning unit is part of an agreement's versioned content, changed by a revision only: the
+    # merge lists the closing unit's agreements in force for their next revision instead of rewriting them
+    agreements_to_revise: list[str] = []

@@ -16,6 +16,7 @@ with workflow.unsafe.imports_passed_through():
 DEVICES_OF_UNIT = Step("reorg.devices_of_unit")
 MOVE_DEVICES = Step("reorg.move_devices", timeout=timedelta(hours=1), heartbeat=timedelta(seconds=30))
 MOVE_TICKETS = Step("reorg.move_tickets")
+AGREEMENTS_OF_UNIT = Step("reorg.agreements_of_unit")
 
 
 @workflow.defn(name="UnitReorganisation")
@@ -31,4 +32,5 @@ class UnitReorganisationWorkflow:
             chunk = MoveChunk(start=start, order_numbers=numbers[first:first + REORG_CHUNK])
             outcome.devices += await run_activity(MOVE_DEVICES, chunk, list[ItemResult])
         outcome.tickets = await run_activity(MOVE_TICKETS, start, list[ItemResult])
+        outcome.agreements_to_revise = await run_activity(AGREEMENTS_OF_UNIT, start, list[str])
         return outcome

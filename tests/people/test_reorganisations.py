@@ -53,6 +53,7 @@ async def test_eq7_eq8_merge_moves_devices_from_its_date_open_tickets_and_reques
     assert [(d.key, d.outcome) for d in outcome.devices] == [("ORD-REORG-1", "moved"), ("ORD-REORG-2", "moved")]
     assert [(t.key, t.outcome) for t in outcome.tickets] == [(ticket.json()["number"], "moved"),
                                                              ("SR-REORG-0001", "moved")]
+    assert outcome.agreements_to_revise == []  # rule AG-4: none owned by TR-SBF here
     device = (await api.get("/devices/ORD-REORG-1")).json()
     assert device["unit_id"] == device["cost_bearer_unit_id"] == "TR-KS"
     reassign = device["log"][-1]  # recorded in the device's own log
