@@ -26,10 +26,15 @@ def name_on(s: Session, unit_id: str, on: date) -> str | None:
     return unit.name if unit is not None else None
 
 
+def current_name(s: Session, unit_id: str) -> UnitHistory | None:
+    """The unit's latest name (no end yet); None for a seeded unit never renamed."""
+    return s.scalars(select(UnitHistory).where(UnitHistory.unit_id == unit_id, UnitHistory.valid_to.is_(None))
+                     .order_by(UnitHistory.id.desc())).first()
+
+
 def close_name(s: Session, unit: Unit, on: date) -> None:
     """End the unit's current name on `on` (the seeded units have no history row yet: it is written now)."""
-    current = s.scalars(select(UnitHistory).where(UnitHistory.unit_id == unit.id, UnitHistory.valid_to.is_(None))
-                        .order_by(UnitHistory.id.desc())).first()
+    current = current_name(s, unit.id)
     if current is None:
         s.add(UnitHistory(unit_id=unit.id, name=unit.name, valid_from=unit.valid_from, valid_to=on))
     else:

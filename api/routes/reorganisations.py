@@ -15,7 +15,7 @@ from temporalio.service import RPCError
 from api.deps import ActorDep, IdempotencyKeyDep, ProcessDep, SettingsDep
 from api.security import record_reference_change, row_dict
 from db.models import Device, Municipality, Unit, UnitHistory
-from db.reorganisation_queries import close_name, move_ticket_units, open_on
+from db.reorganisation_queries import close_name, current_name, move_ticket_units, open_on
 from domain.common import REF_PATTERN
 from domain.equipment import DeviceCommand, Reassign, device_workflow_id
 from domain.reorganisations import ItemResult, ReorgStart, merge_id, reorg_workflow_id
@@ -122,6 +122,10 @@ async def rename_unit(unit_id: UnitId, body: UnitRename, actor: ActorDep, path: 
         unit = _unit(s, unit_id)
         if not open_on(unit, body.valid_from):
             raise HTTPException(409, f"unit_id: {unit_id} does not exist on {body.valid_from}")
+        latest = current_name(s, unit_id)
+        if latest is not None and latest.valid_from is not None and body.valid_from <= latest.valid_from:
+            raise HTTPException(409, f"valid_from: the name {latest.name!r} applies from {latest.valid_from}; a "
+                                     f"new name starts after it (the history is not rewritten)")
         before = row_dict(unit, FIELDS)
         close_name(s, unit, body.valid_from)
         s.add(UnitHistory(unit_id=unit_id, name=body.name, valid_from=body.valid_from))

@@ -89,6 +89,15 @@ async def test_rename_keeps_history_for_earlier_periods(api, sessions):
     with sessions() as s:  # an invoice basis of an earlier period shows the name then
         assert name_on(s, "TR-SOC", today() - timedelta(days=40)) == "Socialförvaltningen"
         assert name_on(s, "TR-SOC", today()) == "Omsorgsförvaltningen"
+    later = await api.put("/units/TR-SOC", json={"name": "Vård och omsorg", "reason": "KF beslut",
+                                                  "valid_from": (today() + timedelta(days=30)).isoformat()})
+    assert later.status_code == 200 and [h["valid_to"] for h in later.json()["history"]][-2] is not None
+    units = {u["id"]: u for u in (await api.get("/units")).json()}
+    assert units["TR-SOC"]["name"] == "Omsorgsförvaltningen"  # the later name shows from its day
+    rewrite = await api.put("/units/TR-SOC", json={"name": "x", "valid_from": today().isoformat(), "reason": "x"})
+    assert rewrite.status_code == 409 and "valid_from" in rewrite.text  # the history is not rewritten
+    with sessions() as s:
+        assert name_on(s, "TR-SOC", today() + timedelta(days=30)) == "Vård och omsorg"
     created = await api.post("/units", json={"id": "TR-OMS2", "municipality": "tranemo", "name": "Äldreomsorg",
                                              "valid_from": today().isoformat(), "reason": "delning"})
     assert created.status_code == 201 and created.json()["history"][0]["name"] == "Äldreomsorg"
