@@ -22,6 +22,7 @@ from activities.governance import GovernanceActivities
 from activities.mailbox import MailboxActivities
 from activities.outbox import OutboxActivities
 from activities.people import PeopleActivities
+from activities.reorganisations import ReorganisationActivities
 from activities.premises import PremisesActivities
 from activities.renewals import RenewalActivities
 from activities.tickets import TicketActivities
@@ -46,6 +47,7 @@ from workflows.mail import MailDeliveryWorkflow, MailSweepWorkflow
 from workflows.mail_in import MailboxPollWorkflow
 from workflows.governance import DevelopmentCaseWorkflow, FrameworkChangeWorkflow, FrameworkYearlyRoundWorkflow
 from workflows.people import PersonLeaverWorkflow
+from workflows.reorganisations import UnitReorganisationWorkflow
 from workflows.premises import PremisesProjectWorkflow
 from workflows.renewals import RenewalPolicyRearmWorkflow
 from workflows.tickets import ServiceRequestWorkflow, TicketWorkflow
@@ -55,7 +57,7 @@ WORKFLOWS: list[type] = [DeviceLifecycleWorkflow, TicketWorkflow, ServiceRequest
                          CloudMoveWorkflow, FrameworkChangeWorkflow, FrameworkYearlyRoundWorkflow,
                          DevelopmentCaseWorkflow, PremisesProjectWorkflow, BillingRunWorkflow, RenewalSafetyNetWorkflow,
                          RenewalPolicyRearmWorkflow, AuditAnchorWorkflow, MailDeliveryWorkflow, MailSweepWorkflow,
-                         MailboxPollWorkflow, PersonLeaverWorkflow,
+                         MailboxPollWorkflow, PersonLeaverWorkflow, UnitReorganisationWorkflow,
                          DeviceImportWorkflow, FileDeliveryWorkflow, FileDeliverySweepWorkflow]
 
 
@@ -69,7 +71,7 @@ def all_activities(client: Client, sessions: sessionmaker[Session], settings: Se
             *OutboxActivities(sessions, starter).all(), *BillingActivities(sessions).all(),  # its notices: the sweep
             *MailboxActivities(client, sessions, settings).all(),
             RenewalSafetyNetActivities(client, sessions, settings.renewal_lead_days).renewal_safety_net,
-            *PeopleActivities(client, sessions).all(),
+            *PeopleActivities(client, sessions).all(), *ReorganisationActivities(client, sessions).all(),
             DeviceImportActivities(client, sessions).start_devices,
             *FileDeliveryActivities(sessions, settings, client).all()]
 

@@ -28,8 +28,8 @@ from api.refusals import RefusalRecorder
 from api.strict_bodies import refuse_unknown_fields
 from api.routes import (agreements, audit, billing, billing_ledger, calendar, catalogue, cloud_moves, codec, devices,
                         erasure_reports, feeds, files, governance, imports, incidents, mail, orders, outbox,
-                        payroll_files, people, people_moves, premises, reference, reports, service_requests, services,
-                        survey_links, ticket_messages, tickets)
+                        payroll_files, people, people_moves, premises, reference, reorganisations, reports,
+                        service_requests, services, survey_links, ticket_messages, tickets)
 from config import Settings, get_settings
 from db.session import api_sessionmaker
 from observability.http import instrument_app, untraced
@@ -189,8 +189,8 @@ def create_app(settings: Settings | None = None, client: Client | None = None,
     # issue 20: the caller's address is the peer's unless the peer is a configured proxy (outermost: every
     # middleware and the refusal records see the same address)
     app.add_middleware(trusted_proxy_headers, trusted_proxies=settings.trusted_proxies)
-    for module in (devices, catalogue, reference, people, people_moves, imports, outbox, tickets, ticket_messages,
-                   mail, service_requests, incidents, reports, calendar, agreements, services, cloud_moves, governance,
+    for module in (reorganisations, devices, catalogue, reference, people, people_moves, imports, outbox, tickets,
+                   ticket_messages, mail, service_requests, incidents, reports, calendar, agreements, services, cloud_moves, governance,
                    premises, security, audit, codec, billing, billing_ledger, survey_links, feeds, files, payroll_files,
                    orders, erasure_reports):
         app.include_router(module.router, prefix="/api/v1", responses={**COMMON_RESPONSES, **ACCESS_RESPONSES},

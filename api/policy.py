@@ -240,6 +240,12 @@ POLICY: dict[tuple[str, str], Rule] = {
     # movers (issue 22, EQ-7/EQ-8): the old unit's manager confirms that the devices follow
     ("GET", "/people-moves"): read(IT, UNIT_MANAGER, scoped=OWN_UNIT),
     ("POST", "/people-moves/{move_id}/confirm"): allow(UNIT_MANAGER, scoped="the old unit's manager only"),
+    # reorganisations (issue 22, EQ-7/EQ-8): it-admin keeps units (reference data with a history); IT staff move in bulk
+    ("POST", "/units"): allow(IT_ADMIN),
+    ("PUT", "/units/{unit_id}"): allow(IT_ADMIN),
+    ("POST", "/units/{unit_id}/merge-into/{target}"): allow(IT_ADMIN),
+    ("POST", "/devices/bulk-reassign"): allow(IT_STAFF, IT_ADMIN),
+    ("POST", "/tickets/bulk-reassign"): allow(IT_STAFF, IT_ADMIN),
     # --- routes of the other branches of this wave, ready for their merge ---------------------------------
     # operations (issue 13): scraped by Prometheus inside the network; the TLS proxy does not forward it
     ("GET", "/metrics"): PUBLIC,

@@ -78,6 +78,21 @@ class Unit(Base):
     manager_ref: Mapped[str | None] = mapped_column(String(40))
     # issue 21: the unit's functional mailbox (TK-10), where `unit:<id>` notifications are mailed
     mailbox: Mapped[str | None] = mapped_column(String(254))
+    # issue 22 (reorganisations): a unit exists from a date and may close, merged into another, on a date
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    merged_into: Mapped[str | None] = mapped_column(ForeignKey("units.id"))
+
+
+class UnitHistory(Base):
+    """A unit's names over time (issue 22): views and invoice bases of earlier periods show the name then."""
+
+    __tablename__ = "unit_history"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)  # exclusive: the day the next name (or the merge) starts
 
 
 class ErasureVendor(Base):

@@ -1,6 +1,8 @@
 """Reference data: municipalities, units (cost bearers) and certified erasure vendors."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -8,6 +10,7 @@ from sqlalchemy import select
 from api import access
 from api.deps import Limit, Offset, PrincipalDep, SessionDep
 from db.models import ErasureVendor, Municipality, Unit
+from db.reorganisation_queries import name_on
 from db.ticket_models import DesignatedApplicant
 
 router = APIRouter(tags=["reference data"])
@@ -53,7 +56,9 @@ def units(session: SessionDep, principal: PrincipalDep, municipality: str | None
         designated.setdefault(row.unit_id, []).append(row.person_ref)
     # rule TK-9: who manages each unit is visible with the unit; who else may apply only to IT, auditors and
     # the unit's own manager (issue 20: personal data)
-    return [UnitView(id=u.id, municipality=u.municipality, name=u.name, manager_ref=u.manager_ref,
+    today = datetime.now(timezone.utc).date()  # issue 22: a unit's name on the day (a rename from a later day)
+    return [UnitView(id=u.id, municipality=u.municipality, name=name_on(session, u.id, today) or u.name,
+                     manager_ref=u.manager_ref,
                      designated_applicants=designated.get(u.id, []) if access.sees_everything(principal)
                      or access.manages(principal, u.id) else None) for u in session.scalars(query)]
 

@@ -54,6 +54,17 @@ SHOWN_AS: dict[tuple[str, str, str], str] = {
     ("POST", "/api/v1/services/{service_code}/events", "action.decided_on"): DETAILS,
     ("POST", "/api/v1/services/{service_code}/events", "action.minutes_ref"): DETAILS,
     ("POST", "/api/v1/development-cases/{case_id}/events", "action.minutes_ref"): DETAILS,
+    # reorganisations (issue 22): the units' changes are reference changes; bulk moves show in each process
+    ("POST", "/api/v1/units", "reason"): "GET /reference-changes `reason`",
+    ("PUT", "/api/v1/units/{unit_id}", "reason"): "GET /reference-changes `reason`",
+    ("POST", "/api/v1/units/{unit_id}/merge-into/{target}", "reason"): "GET /reference-changes `reason`",
+    ("POST", "/api/v1/units/{unit_id}/merge-into/{target}", "on"): "the answer's `closed_on`",
+    ("POST", "/api/v1/devices/bulk-reassign", "order_numbers"): "the answer's `key` per device",
+    ("POST", "/api/v1/devices/bulk-reassign", "unit_id"): "each device's `unit_id` and log",
+    ("POST", "/api/v1/devices/bulk-reassign", "reason"): "each device's log[].reason",
+    ("POST", "/api/v1/tickets/bulk-reassign", "numbers"): "the answer's `key` per ticket",
+    ("POST", "/api/v1/tickets/bulk-reassign", "unit_id"): "each ticket's `unit_id`; GET /reference-changes",
+    ("POST", "/api/v1/tickets/bulk-reassign", "reason"): "GET /reference-changes `reason`",
 }
 # the `action` wrapper itself: its fields are walked, each on its own
 WRAPPERS = {"action"}

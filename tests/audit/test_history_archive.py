@@ -140,7 +140,11 @@ async def test_every_workflow_type_round_trips_through_the_archive(api, client, 
     from workflows.mail import MailDelivery, MailDeliveryWorkflow, MailSweepWorkflow
     from workflows.mail_in import MailboxPollWorkflow
     from workflows.people import PersonLeaverWorkflow
+    from domain.reorganisations import ReorgStart
+    from workflows.reorganisations import UnitReorganisationWorkflow
 
+    merge = ReorgStart(reorg_id="rt", unit_id="TR-SBF", target="TR-KS", on=(await local_now(env)).date(),
+                       actor="it.anna", reason="round trip")
     for run, argument, workflow_id in (
             (MailDeliveryWorkflow.run, MailDelivery(outbox_id=1, max_attempts=1), "mail-rt"),
             (MailSweepWorkflow.run, None, "mail-sweep-rt"),
@@ -149,7 +153,8 @@ async def test_every_workflow_type_round_trips_through_the_archive(api, client, 
              "leaver-rt"),
             (DeviceImportWorkflow.run, ImportJob(import_id="rt"), "import-rt"),
             (FileDeliveryWorkflow.run, FileDeliveryRequest(delivery_id=1, max_attempts=1), "file-delivery-rt"),
-            (FileDeliverySweepWorkflow.run, None, "file-delivery-sweep-rt")):
+            (FileDeliverySweepWorkflow.run, None, "file-delivery-sweep-rt"),
+            (UnitReorganisationWorkflow.run, merge, "reorg-rt")):
         args = () if argument is None else (argument,)
         await client.start_workflow(run, *args, id=workflow_id, task_queue=queue)
         ids.append(workflow_id)

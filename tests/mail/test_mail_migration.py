@@ -11,6 +11,7 @@ from db.migrate import alembic_config, upgrade
 from db.models import Base
 
 BEFORE = "0012_people"
+LATER_UNIT_COLUMNS = ("valid_from", "closed_on", "merged_into")  # 0024_unit_history (issue 22, reorganisations)
 
 
 def test_migration_0015_mail_delivery_keeps_rows_and_downgrades(backend_url):
@@ -30,7 +31,8 @@ def test_migration_0015_mail_delivery_keeps_rows_and_downgrades(backend_url):
         mailbox = conn.execute(text("SELECT mailbox FROM units WHERE id = 'TR-KS'")).scalar()
         # the models (db/models.py) and the migrated tables agree on the two tables it changes
         diff = [d for d in compare_metadata(MigrationContext.configure(conn), Base.metadata)
-                if "outbox" in repr(d) or "'units'" in repr(d)]
+                if ("outbox" in repr(d) or "'units'" in repr(d)) and not any(
+                    later in repr(d) for later in LATER_UNIT_COLUMNS)]
     assert states == ["pending", "sent"] and mailbox == "ks@tranemo.example"
     assert not diff, diff
     command.downgrade(alembic_config(backend_url), BEFORE)
