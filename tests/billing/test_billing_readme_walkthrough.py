@@ -1,6 +1,6 @@
-"""The README's billing walkthrough ("A month of Ulricehamn and a tertial of Tranemo with curl") holds on
+"""The billing walkthrough (docs/billing.md) ("A month of Ulricehamn and a tertial of Tranemo with curl") holds on
 the day it is run (issue 20). Its shell variables (the periods relative to today) run in bash as written,
-with TODAY set to the test's day; every curl command, read from README.md, is sent to the API with the
+with TODAY set to the test's day; every curl command, read from docs/billing.md, is sent to the API with the
 local issuer's tokens for $IT, $EK and $MGR, in order, and answers the status its comment shows. It runs
 on the day of the test run (or RAMFLOW_TEST_TODAY's) and on days ahead where the periods turn over; both
 clocks (the API's and the time-skipping server's) are moved there. The dated example's figures (a delivery
@@ -23,8 +23,8 @@ from tests.walkthrough import Walkthrough, parse, requests
 
 pytestmark = pytest.mark.dates
 
-README = Path(__file__).resolve().parents[2] / "README.md"
-SECTION = ("### A month of Ulricehamn and a tertial of Tranemo with curl", "### Forecast (EQ-5)")
+README = Path(__file__).resolve().parents[2] / "docs" / "billing.md"  # the billing walkthrough
+SECTION = ("## A month of Ulricehamn and a tertial of Tranemo with curl", "## Forecast (EQ-5)")
 API = "http://127.0.0.1:8000/api/v1"
 DELIVERY_DAY = date(2026, 11, 28)  # the dated example's
 DELIVERIES = (("ORD-0101", "UL-KS", "LAT-5450", "workstation"), ("ORD-0102", "UL-BUF", "IPHONE-15", "mobile_phone"),
