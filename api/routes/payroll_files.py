@@ -24,7 +24,7 @@ from files.paxml import DeductionLine, PaxmlConfigError, pay_type_for, paxml_doc
 
 router = APIRouter(prefix="/salary-deductions", tags=["payroll"])
 Municipality = Annotated[str, Field(pattern="^(tranemo|ulricehamn)$", description="tranemo or ulricehamn")]
-Period = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="payroll period YYYY-MM")]
+Period = Annotated[str, Field(pattern=r"^20\d\d-(0[1-9]|1[0-2])$", description="payroll period YYYY-MM (2000-2099)")]
 OrderNumber = Annotated[str, Path(min_length=1, max_length=40)]
 
 
@@ -70,7 +70,7 @@ def _view(row: SalaryDeduction, municipality: str) -> DeductionView:
 @router.get("", response_model=list[DeductionView])
 async def list_deductions(path: ProcessDep, limit: Limit = 100, offset: Offset = 0,
                           municipality: str | None = Query(None, pattern="^(tranemo|ulricehamn)$"),
-                          period: str | None = Query(None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")) -> list[DeductionView]:
+                          period: str | None = Query(None, pattern=r"^20\d\d-(0[1-9]|1[0-2])$")) -> list[DeductionView]:
     def rows(session: Session) -> list[DeductionView]:
         query = select(SalaryDeduction, Device.municipality).join(Device, Device.order_number == SalaryDeduction.order_number)
         if municipality:

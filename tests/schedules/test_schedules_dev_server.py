@@ -48,10 +48,12 @@ async def test_ensure_schedules_is_idempotent_updates_the_calendar_and_keeps_a_p
     handle = client.get_schedule_handle(AGREEMENT_REVISION_SCHEDULE)
     await ensure_schedules(client, Settings(temporal_task_queue="ramflow-schedules"))
     await handle.pause(note="paused by IT during the migration")
-    for _ in range(100):  # the server applies a pause asynchronously: IT's pause has landed before a deploy
-        if (await handle.describe()).schedule.state.paused:
-            break
-        await asyncio.sleep(0.05)
+    # the server applies a pause asynchronously (a signal to the schedule's own workflow): IT's pause has landed
+    # before a deploy runs ensure_schedules; on a loaded machine that can take seconds
+    deadline = asyncio.get_running_loop().time() + 60
+    while not (await handle.describe()).schedule.state.paused:
+        assert asyncio.get_running_loop().time() < deadline, "the pause never landed"
+        await asyncio.sleep(0.1)
     moved = Settings(temporal_task_queue="ramflow-schedules", agreement_revision_month=10, agreement_revision_day=15)
     await ensure_schedules(client, moved)
     await ensure_schedules(client, moved)
