@@ -43,8 +43,8 @@ async def test_ag4_gv1_schedules_exist_with_yearly_calendars_after_worker_start(
     assert (upcoming.month, upcoming.day, upcoming.hour) == (2, 1, 7)
 
 
-async def test_ensure_schedules_is_idempotent_updates_the_calendar_and_keeps_a_pause(dev_server):
-    client = dev_server.client
+async def test_ensure_schedules_is_idempotent_updates_the_calendar_and_keeps_a_pause(own_dev_server):
+    client = own_dev_server.client
     handle = client.get_schedule_handle(AGREEMENT_REVISION_SCHEDULE)
     await ensure_schedules(client, Settings(temporal_task_queue="ramflow-schedules"))
     await handle.pause(note="paused by IT during the migration")
