@@ -1,6 +1,6 @@
-"""Fixtures of the schedule tests: a Temporal dev server shared by the folder, and one of its own for the yearly
-rounds' module (the time-skipping server has no schedules). The agreement, framework and billing schedules have
-schedules it reads with the worker's own start-up call, so the modules share it."""
+"""Fixtures of the schedule tests (the time-skipping server has no schedules): a Temporal dev server shared by
+the folder, and one of its own for the yearly rounds' module. The agreement, framework and billing schedules have
+distinct ids, and each test sets up the schedules it reads with the worker's own start-up call."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
