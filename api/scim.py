@@ -237,13 +237,17 @@ def create_scim(api: FastAPI) -> FastAPI:
             raise _validation_error(error) from error
         return search(request, session, query)
 
+    def search_in_session(request: Request, query: SearchRequest) -> ScimResponse:
+        with request.app.state.sessions() as session:  # opened in the worker thread, not across the body's await
+            return search(request, session, query)
+
     @app.post("/Users/.search")
-    async def search_users(request: Request, session: Session = Depends(db)) -> ScimResponse:
+    async def search_users(request: Request) -> ScimResponse:
         try:
             query = SearchRequest.model_validate(await _body(request), scim_ctx=Context.SEARCH_REQUEST)
         except ValidationError as error:
             raise _validation_error(error) from error
-        return await scim_people.run(search, request, session, query)
+        return await scim_people.run(search_in_session, request, query)
 
     @app.post("/.search")
     def search_everything() -> ScimResponse:

@@ -12,8 +12,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import ValidationError
+from sqlalchemy.orm import Session, sessionmaker
 
-from api.deps import SessionDep, SettingsDep
+from api.deps import SessionDep, SessionFactoryDep, SettingsDep
 from api.routes.tickets import SurveyAnswerRequest, record_survey_answer
 from db.ticket_models import SurveyAnswer, Ticket
 from domain.tickets import SURVEY_QUESTIONS
@@ -67,7 +68,8 @@ def survey_form(token: str, session: SessionDep, settings: SettingsDep) -> HTMLR
                                 "treatment": {"type": "integer", "minimum": 1, "maximum": 5},
                                 "comment": {"type": "string", "maxLength": 2000}}}}}}},
              responses={404: {}, 409: {}, 410: {}, 422: {}})
-async def survey_answer(token: str, request: Request, session: SessionDep, settings: SettingsDep) -> HTMLResponse:
+async def survey_answer(token: str, request: Request, sessions: SessionFactoryDep,
+                        settings: SettingsDep) -> HTMLResponse:
     """Rule TK-6: the answer (the page's form), once; the link cannot answer again."""
     # the form is read from the cached body: the API's body checks (api.errors) have read the stream already
     fields = {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
@@ -77,13 +79,16 @@ async def survey_answer(token: str, request: Request, session: SessionDep, setti
         first = error.errors()[0]
         raise HTTPException(422, f"{'.'.join(map(str, first['loc'])) or 'body'}: {first['msg']}") from None
     try:
-        number = await run_in_threadpool(_record, token, session, settings, answer)
+        number = await run_in_threadpool(_record, token, sessions, settings, answer)
     except HTTPException as error:
         return page(error.status_code, refusal=HTML_ERRORS.get(error.status_code, error.detail))
     return page(201, done=True, number=number)
 
 
-def _record(token: str, session, settings, answer: SurveyAnswerRequest) -> str:  # noqa: ANN001
-    number = _ticket_of(token, session, settings)
-    record_survey_answer(session, number, answer)
-    return number
+def _record(token: str, sessions: sessionmaker[Session], settings,  # noqa: ANN001
+            answer: SurveyAnswerRequest) -> str:
+    """In a worker thread: the session is opened here, never held across the async handler's awaits."""
+    with sessions() as session:
+        number = _ticket_of(token, session, settings)
+        record_survey_answer(session, number, answer)
+        return number
